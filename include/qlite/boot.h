@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Kernel loading: PVH ELF and bzImage (64-bit boot protocol), e820 map, MP table. */
+#ifndef QLITE_BOOT_H
+#define QLITE_BOOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "guest_mem.h"
+
+/* Fixed low-memory layout used by the loaders (all below 1 MiB, none of it in the e820 RAM the guest is told about is overwritten later). */
+#define BOOT_GDT_ADDR		0x0500
+#define BOOT_INFO_ADDR		0x7000	/* hvm_start_info or boot_params (zero page) */
+#define BOOT_MEMMAP_ADDR	0x8000	/* PVH memory map */
+#define BOOT_MODLIST_ADDR	0x8800	/* PVH module list */
+#define BOOT_PML4_ADDR		0x9000	/* page tables for the 64-bit boot protocol */
+#define BOOT_PDPT_ADDR		0xa000
+#define BOOT_PD_ADDR		0xb000	/* four pages: 4 GiB of 2 MiB pages */
+#define BOOT_CMDLINE_ADDR	0x20000
+#define BOOT_CMDLINE_MAX	0x10000
+#define EBDA_START		0x9fc00
+#define BIOS_START		0xf0000	/* MP table lives here */
+#define HIGH_MEM_START		0x100000
+
+#define E820_MAX_ENTRIES	8
+#define E820_RAM		1
+#define E820_RESERVED		2
+
+struct e820_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+} __attribute__((packed));
+
+enum boot_kind { BOOT_PVH, BOOT_LINUX64 };
+
+struct boot_image {
+	const uint8_t *data;
+	size_t len;
+	const char *path;	/* for messages */
+};
+
+struct boot_result {
+	enum boot_kind kind;
+	bool is_linux;		/* the image is a Linux kernel (Linux ELF note or bzImage) */
+	uint64_t entry;		/* guest-physical entry point */
+	uint64_t boot_info;	/* %ebx (PVH) or %rsi (Linux 64-bit) */
+	uint64_t kernel_end;	/* first byte after the loaded kernel */
+};
+
+/* The e820 map for the RAM in gm; returns the number of entries. */
+unsigned e820_build(const struct guest_mem *gm, struct e820_entry *e, unsigned max);
+
+/* Image probing and loading. Errors: one line in err, returns -1. */
+int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind, char *err, size_t errlen);
+/* Is this image a Linux kernel (bzImage, or an ELF with a "Linux" note)? */
+bool boot_image_is_linux(const struct boot_image *img);
+bool elf_is_linux(const struct boot_image *img);
+int boot_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
+	      const char *cmdline, struct boot_result *res, char *err, size_t errlen);
+
+int pvh_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
+	     const char *cmdline, struct boot_result *res, char *err, size_t errlen);
+int bzimage_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
+		 const char *cmdline, struct boot_result *res, char *err, size_t errlen);
+/* Where an initrd of len bytes goes: highest 4 KiB-aligned spot below limit, above kernel_end. */
+int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit, size_t len,
+		 uint64_t *gpa);
+
+/* Initial BSP state for the kind of entry. */
+void boot_regs(const struct boot_result *res, struct kvm_regs *regs);
+int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_sregs *sregs);
+
+/* MP table for nr_cpus CPUs, the IOAPIC, ISA IRQs and PCI INTx routes. */
+struct pci_host;
+int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci,
+		  char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Constructors of the platform devices. Each device lives in one file of src/devices/. */
+#ifndef QLITE_DEVICES_H
+#define QLITE_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "machine.h"
+
+/* 8250/16550A UART with a 16-byte FIFO; transmitted bytes go to out_fd. */
+#define UART_COM1_BASE	0x3f8
+#define UART_COM1_GSI	4
+struct uart8250;
+struct uart8250 *uart8250_create(struct machine *m, uint16_t base, unsigned gsi, int out_fd);
+void uart8250_destroy(struct uart8250 *u);
+/* Feed received bytes; returns how many fit in the receive FIFO (the rest must be retried). */
+size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
+/* An eventfd that becomes readable when the receive FIFO has room again. */
+int uart8250_rx_space_fd(struct uart8250 *u);
+
+/* i8042 keyboard controller, enough for reboot=k: a 0xfe command resets the VM. */
+int i8042_create(struct machine *m);
+
+/* MC146818 CMOS RTC at 0x70/0x71 with the host's time. */
+int rtc_create(struct machine *m);
+
+/* QEMU isa-debug-exit compatible: writing v stops the VM with exit status (v << 1) | 1. */
+#define DEBUG_EXIT_BASE	0xf4
+#define DEBUG_EXIT_SIZE	4
+int debug_exit_create(struct machine *m, uint16_t base, unsigned size);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * PCI host bridge (configuration mechanism #1 at 0xcf8/0xcfc) and the
+ * device registry: a PCI device fills a struct pci_device and adds itself;
+ * the host assigns its slot, BAR addresses and INTx line and maps the BARs
+ * on the buses as the guest programs them.
+ */
+#ifndef QLITE_PCI_H
+#define QLITE_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "machine.h"
+
+#define PCI_MAX_DEVICES		32	/* bus 0 only, function 0 only */
+#define PCI_MAX_BARS		6
+#define PCI_CFG_SIZE		256
+
+/* Where the host assigns BARs; both lie outside RAM and the legacy ports. */
+#define PCI_MMIO_WINDOW_START	0xc0000000ULL
+#define PCI_MMIO_WINDOW_END	0xfec00000ULL	/* IOAPIC above */
+#define PCI_PIO_WINDOW_START	0xc000
+#define PCI_PIO_WINDOW_END	0x10000
+
+/* INTx pin A..D of slot s is routed to IOAPIC GSI PCI_GSI_BASE + (s + pin) % PCI_GSI_COUNT. */
+#define PCI_GSI_BASE		16
+#define PCI_GSI_COUNT		8
+
+struct pci_bar {
+	uint64_t size;		/* power of two, 0 = unused; PIO >= 4, MMIO >= 4096 */
+	bool io;		/* PIO BAR, else 32-bit non-prefetchable MMIO */
+	const char *name;	/* bus region name, e.g. "e1000 mmio" */
+	const struct bus_ops *ops;
+	void *opaque;
+};
+
+struct pci_device {
+	const char *name;
+	uint8_t cfg[PCI_CFG_SIZE];	/* little-endian config space */
+	uint8_t wmask[PCI_CFG_SIZE];	/* guest-writable bits beyond those the host manages */
+	struct pci_bar bar[PCI_MAX_BARS];
+
+	/* Filled by pci_host_add_device(). */
+	unsigned slot;
+	unsigned gsi;			/* INTx line, valid when cfg[PCI_INTERRUPT_PIN] != 0 */
+	int bar_region[PCI_MAX_BARS];	/* bus region ids, -1 when unused */
+	struct pci_host *host;
+
+	/* Optional: called after a config write the host applied (capabilities, MSI). */
+	void (*cfg_written)(struct pci_device *dev, unsigned offset, unsigned len);
+	void *opaque;
+};
+
+/* Set the identity and header type 0 fields; wmask starts with command and latency writable. */
+void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
+		     uint16_t device, uint32_t class_code, uint8_t irq_pin);
+
+/* The host bridge registers itself as device 00.0 and claims 0xcf8..0xcff. */
+struct pci_host *pci_host_create(struct machine *m);
+void pci_host_destroy(struct pci_host *host);
+
+/* Give dev a slot, its BARs addresses (decoding off until the guest enables it) and an INTx GSI. */
+int pci_host_add_device(struct pci_host *host, struct pci_device *dev);
+
+/* Assert/deassert INTx of dev (level-triggered). */
+void pci_irq_set(struct pci_device *dev, int level);
+
+/* The registered devices, slot order, for firmware tables (MP table, device tree). */
+unsigned pci_host_nr_devices(const struct pci_host *host);
+struct pci_device *pci_host_device(const struct pci_host *host, unsigned i);
+
+/* Config space accessors used by the host and by unit tests. */
+uint32_t pci_cfg_read(struct pci_device *dev, unsigned offset, unsigned len);
+void pci_cfg_write(struct pci_device *dev, unsigned offset, unsigned len, uint32_t val);
+
+#endif

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vCPU threads: one per vCPU, named qlite-vcpu-N, pinned before the first
+ * KVM_RUN. The run loop counts every exit, sends PIO/MMIO to the buses and
+ * turns stop-worthy exits into a stop request; it never takes a lock on the
+ * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "qlite/util.h"
+#include "qlite/vm.h"
+
+#define APIC_LVT_LINT0		0x350
+#define APIC_LVT_LINT1		0x360
+#define APIC_MODE_EXTINT	0x7
+#define APIC_MODE_NMI		0x4
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MISC_ENABLE_FAST_STRING	0x1
+
+/* LINT0 in virtual-wire mode (ExtINT from the PIC), LINT1 as NMI, as a PC BIOS leaves them. */
+static int vcpu_setup_lapic(struct vcpu *vcpu)
+{
+	struct kvm_lapic_state lapic;
+	uint32_t v;
+
+	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -1;
+	v = le_load(lapic.regs + APIC_LVT_LINT0, 4);
+	v = (v & ~0x700u) | APIC_MODE_EXTINT << 8;
+	le_store(lapic.regs + APIC_LVT_LINT0, v, 4);
+	v = le_load(lapic.regs + APIC_LVT_LINT1, 4);
+	v = (v & ~0x700u) | APIC_MODE_NMI << 8;
+	le_store(lapic.regs + APIC_LVT_LINT1, v, 4);
+	return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic);
+}
+
+static int vcpu_setup_fpu_msrs(struct vcpu *vcpu)
+{
+	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[1];
+	} msrs = {
+		.hdr.nmsrs = 1,
+		.e[0] = { .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
+	};
+
+	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
+		return -1;
+	/* Returns the number set; a KVM without this MSR is not fatal. */
+	ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	return 0;
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
+{
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0) {
+		pr_errno("vCPU %u: KVM_CREATE_VCPU", id);
+		return -1;
+	}
+	vcpu->run_size = vm->run_mmap_size;
+	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		pr_errno("vCPU %u: mmap kvm_run", id);
+		return -1;
+	}
+	if (vcpu_setup_cpuid(vcpu) < 0)
+		return -1;
+	if (vcpu_setup_lapic(vcpu) < 0) {
+		pr_errno("vCPU %u: LAPIC LINT setup", id);
+		return -1;
+	}
+	if (vcpu_setup_fpu_msrs(vcpu) < 0) {
+		pr_errno("vCPU %u: KVM_SET_FPU", id);
+		return -1;
+	}
+	return 0;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd > 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+static void print_seg(FILE *out, const char *name, const struct kvm_segment *s)
+{
+	fprintf(out, "  %-3s sel=%04x base=%016llx limit=%08x type=%x dpl=%u db=%u l=%u p=%u\n",
+		name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->dpl,
+		s->db, s->l, s->present);
+}
+
+void vcpu_dump_regs(struct vcpu *vcpu, FILE *out)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		fprintf(out, "  (registers unavailable: %s)\n", strerror(errno));
+		return;
+	}
+	fprintf(out, "  rip=%016llx rsp=%016llx rflags=%016llx\n", r.rip, r.rsp, r.rflags);
+	fprintf(out, "  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n", r.rax, r.rbx, r.rcx, r.rdx);
+	fprintf(out, "  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx\n", r.rsi, r.rdi, r.rbp, r.r8);
+	fprintf(out, "  cr0=%016llx cr2=%016llx cr3=%016llx cr4=%016llx efer=%llx\n",
+		s.cr0, s.cr2, s.cr3, s.cr4, s.efer);
+	print_seg(out, "cs", &s.cs);
+	print_seg(out, "ss", &s.ss);
+	print_seg(out, "ds", &s.ds);
+	print_seg(out, "tr", &s.tr);
+	fprintf(out, "  gdt=%016llx/%x idt=%016llx/%x\n", (unsigned long long)s.gdt.base,
+		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
+}
+
+static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space,
+			      const struct bus_region *r, bool is_write)
+{
+	if (r)
+		vcpu->stats.region[space][r->id][is_write]++;
+	else
+		vcpu->stats.unclaimed[space][is_write]++;
+}
+
+static void vcpu_handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct bus *bus = vcpu->vm->machine.bus[BUS_PIO];
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	const struct bus_region *r = NULL;
+
+	/* String PIO: one exit, count transfers of size bytes, all to the same port. */
+	for (uint32_t i = 0; i < run->io.count; i++)
+		r = bus_dispatch(bus, run->io.port, data + (size_t)i * run->io.size,
+				 run->io.size, is_write);
+	vcpu->stats.io_transfers += run->io.count;
+	vcpu_count_access(vcpu, BUS_PIO, r, is_write);
+}
+
+static void vcpu_handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	const struct bus_region *r;
+	unsigned len = run->mmio.len;
+
+	if (len > sizeof(run->mmio.data))
+		len = sizeof(run->mmio.data);
+	r = bus_dispatch(vcpu->vm->machine.bus[BUS_MMIO], run->mmio.phys_addr, run->mmio.data,
+			 len, run->mmio.is_write);
+	vcpu_count_access(vcpu, BUS_MMIO, r, run->mmio.is_write);
+}
+
+static void vcpu_fatal(struct vcpu *vcpu, const char *what)
+{
+	struct vm *vm = vcpu->vm;
+
+	/* Print under the stop lock so two dying vCPUs do not interleave their dumps. */
+	pthread_mutex_lock(&vm->stop_lock);
+	fprintf(stderr, "qlite: vCPU %u: %s\n", vcpu->id, what);
+	vcpu_dump_regs(vcpu, stderr);
+	pthread_mutex_unlock(&vm->stop_lock);
+	vm_request_stop(vm, STOP_ERROR, 1, "vCPU %u: %s", vcpu->id, what);
+}
+
+/* Returns false when the loop must end. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	char what[256];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_handle_io(vcpu);
+		return true;
+	case KVM_EXIT_MMIO:
+		vcpu_handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_HLT:		/* only without an in-kernel LAPIC; resume */
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		return true;
+	case KVM_EXIT_SHUTDOWN:
+		vm_request_stop(vcpu->vm, STOP_RESET, 0, "vCPU %u: triple fault (shutdown)", vcpu->id);
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			vm_request_stop(vcpu->vm, STOP_POWEROFF, 0, "guest powered off");
+			break;
+		case KVM_SYSTEM_EVENT_RESET:
+			vm_request_stop(vcpu->vm, STOP_RESET, 0, "guest reset");
+			break;
+		default:
+			snprintf(what, sizeof(what), "system event %u (crash)", run->system_event.type);
+			vcpu_fatal(vcpu, what);
+		}
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(what, sizeof(what), "KVM internal error, suberror %u%s", run->internal.suberror,
+			 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			 " (instruction emulation failed)" : "");
+		vcpu_fatal(vcpu, what);
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(what, sizeof(what), "VM entry failed, hardware reason %#llx",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vcpu_fatal(vcpu, what);
+		return false;
+	default:
+		snprintf(what, sizeof(what), "unhandled exit reason %u (%s)", run->exit_reason,
+			 kvm_exit_reason_name(run->exit_reason));
+		vcpu_fatal(vcpu, what);
+		return false;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+
+	snprintf(name, sizeof(name), "qlite-vcpu-%u", vcpu->id);
+	pthread_setname_np(pthread_self(), name);
+	atomic_store(&vcpu->tid, (int)syscall(SYS_gettid));
+
+	while (!atomic_load(&vm->stopping)) {
+		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+
+		vcpu->stats.exits++;
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vcpu->stats.run_eintr++;
+				vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			vm_request_stop(vm, STOP_ERROR, 1, "vCPU %u: KVM_RUN: %s", vcpu->id,
+					strerror(errno));
+			break;
+		}
+		if (vcpu->run->exit_reason < EXIT_REASON_MAX)
+			vcpu->stats.reason[vcpu->run->exit_reason]++;
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	const struct vm_spec *spec = vcpu->vm->spec;
+	pthread_attr_t attr;
+	int ret;
+
+	pthread_attr_init(&attr);
+	/* Affinity is part of the thread's creation, so it holds before the first KVM_RUN. */
+	if (spec->cluster_set[vcpu->id]) {
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), &spec->cluster[vcpu->id]);
+		if (ret) {
+			pr_err("vCPU %u: cannot pin: %s", vcpu->id, strerror(ret));
+			pthread_attr_destroy(&attr);
+			return -1;
+		}
+	}
+	ret = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
+	pthread_attr_destroy(&attr);
+	if (ret) {
+		pr_err("vCPU %u: cannot start its thread: %s (host CPUs of its cluster allowed to qlite?)",
+		       vcpu->id, strerror(ret));
+		return -1;
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		vcpu->run->immediate_exit = 1;
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, SIGUSR1);
+}

@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Integration tests: qlite boots the test guest under the real /dev/kvm.
+
+usage: guest_test.py QLITE TEST_GUEST CASE
+
+Each CASE is one meson test. Without a usable /dev/kvm a case is skipped
+(exit 77), except in CI (CI=true), where that is a failure.
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+
+
+def kvm_usable():
+    try:
+        fd = os.open("/dev/kvm", os.O_RDWR)
+    except OSError as e:
+        return f"/dev/kvm: {e.strerror}"
+    os.close(fd)
+    return None
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what, res=None):
+    if not cond:
+        detail = ""
+        if res is not None:
+            detail = f"\n--- status {res.returncode}\n--- stdout\n{res.stdout}\n--- stderr\n{res.stderr}"
+        raise Failure(what + detail)
+
+
+def run(qlite, args, timeout=120, stdin=subprocess.DEVNULL):
+    return subprocess.run([qlite, "run"] + args, stdin=stdin, capture_output=True,
+                          text=True, errors="replace", timeout=timeout)
+
+
+def guest_args(guest, cmdline, extra=()):
+    return ["--kernel", guest, "--cmdline", cmdline, "--ram", "64M"] + list(extra)
+
+
+def stop_line(res):
+    lines = [l for l in res.stderr.splitlines() if l.startswith("qlite: stopped")]
+    return lines[-1] if lines else ""
+
+
+def case_hello(q, g):
+    res = run(q, guest_args(g, "hello"))
+    check("qlite-test-guest: hello" in res.stdout, "no hello on the UART", res)
+    check(res.returncode == 1, "expected status 1 (debug-exit 0)", res)
+    check("debug-exit" in stop_line(res), "stop line does not name debug-exit", res)
+
+
+def case_exit_code(q, g):
+    for v in (0, 5, 0x42):
+        res = run(q, guest_args(g, f"exit={v}"))
+        check(res.returncode == ((v << 1) | 1) & 0xff, f"exit={v}: wrong status", res)
+
+
+def case_reset(q, g):
+    res = run(q, guest_args(g, "hello reset"))
+    check(res.returncode == 0, "i8042 reset must stop the VM with status 0", res)
+    check("(reset:" in stop_line(res), "stop line does not say reset", res)
+    check("FAIL" not in res.stdout, "guest kept running after reset", res)
+
+
+def case_unclaimed(q, g):
+    res = run(q, guest_args(g, "pio-read=0x2e0,7 pio-write=0x2e0,5 mmio-read=0xc8000000,3"))
+    check(res.returncode == 1, "guest failed", res)
+    line = stop_line(res)
+    m = re.search(r"unclaimed pio (\d+) reads (\d+) writes, mmio (\d+) reads (\d+) writes", line)
+    check(m, "no unclaimed counts in the stop line", res)
+    pr, pw, mr, mw = map(int, m.groups())
+    check((pr, pw, mr, mw) == (7, 5, 3, 0),
+          f"unclaimed counts {(pr, pw, mr, mw)} != (7, 5, 3, 0)", res)
+
+
+def task_affinity(pid):
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                allowed = re.search(r"Cpus_allowed_list:\s*(\S+)", f.read()).group(1)
+        except (OSError, AttributeError):
+            continue
+        out[name] = allowed
+    return out
+
+
+def case_smp_pinned(q, g):
+    ncpu = os.cpu_count() or 1
+    if ncpu < 2:
+        print("host has one CPU: pinning two vCPUs to two host CPUs cannot be checked")
+        return SKIP
+    args = guest_args(g, "smp=2 spin=3000", ["--cpus", "2", "--cpu-cluster", "0,1"])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([q, "run"] + args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
+        seen = {}
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            seen = task_affinity(p.pid)
+            if "qlite-vcpu-0" in seen and "qlite-vcpu-1" in seen:
+                break
+            time.sleep(0.05)
+        p.wait(timeout=120)
+        out.seek(0)
+        err.seek(0)
+        res = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+    check(seen.get("qlite-vcpu-0") == "0" and seen.get("qlite-vcpu-1") == "1",
+          f"vCPU threads' affinity {seen} != vcpu-0 on 0, vcpu-1 on 1", res)
+    check("smp: 2 cpus up" in res.stdout, "the guest did not see 2 CPUs up", res)
+    check(res.returncode == 1, "guest failed", res)
+
+
+def case_uart_input(q, g):
+    p = subprocess.run([q, "run"] + guest_args(g, "uart-echo=5"), input="hello",
+                       capture_output=True, text=True, errors="replace", timeout=120)
+    check(p.returncode == 1, "uart-echo failed", p)
+    check("hello" in p.stdout, "echoed bytes missing", p)
+
+
+def case_sigterm(q, g):
+    p = subprocess.Popen([q, "run"] + guest_args(g, "hello spin=60000"), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    res = subprocess.CompletedProcess(p.args, p.returncode, out, err)
+    check(p.returncode == 128 + signal.SIGTERM, "SIGTERM must stop the VM with status 143", res)
+    check("(signal:" in stop_line(res), "stop line does not name the signal", res)
+
+
+def case_bad_kernel(q, g):
+    with tempfile.TemporaryDirectory() as d:
+        junk = os.path.join(d, "junk")
+        with open(junk, "wb") as f:
+            f.write(os.urandom(4096))
+        res = run(q, ["--kernel", junk, "--ram", "64M"])
+        check(res.returncode == 1 and "not a kernel image" in res.stderr, "junk kernel", res)
+        short = os.path.join(d, "short")
+        with open(short, "wb") as f:
+            f.write(b"\x7fELF")
+        res = run(q, ["--kernel", short, "--ram", "64M"])
+        check(res.returncode == 1 and "too short" in res.stderr, "4-byte kernel", res)
+        trunc = os.path.join(d, "trunc.elf")
+        with open(g, "rb") as f:
+            data = f.read()
+        with open(trunc, "wb") as f:
+            f.write(data[: len(data) // 2])
+        res = run(q, ["--kernel", trunc, "--ram", "64M"])
+        check(res.returncode == 1 and "trunc" in res.stderr, "truncated ELF", res)
+        for r in (res,):
+            check(len(r.stderr.strip().splitlines()) == 1, "error must be one line", r)
+        res = run(q, ["--kernel", os.path.join(d, "missing"), "--ram", "64M"])
+        check(res.returncode == 2, "missing kernel must be a config error (status 2)", res)
+
+
+CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print(f"usage: {sys.argv[0]} QLITE GUEST {{{','.join(CASES)}}}", file=sys.stderr)
+        return 2
+    why = kvm_usable()
+    if why:
+        if os.environ.get("CI") == "true":
+            print(f"FAIL: {why} (in CI a usable /dev/kvm is required)")
+            return 1
+        print(f"SKIP: {why}")
+        return SKIP
+    try:
+        ret = CASES[sys.argv[3]](sys.argv[1], sys.argv[2])
+    except Failure as e:
+        print(f"FAIL: {e}")
+        return 1
+    except subprocess.TimeoutExpired as e:
+        print(f"FAIL: timeout: {e}")
+        return 1
+    return ret or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
