@@ -253,3 +253,12 @@ const struct bus_region *bus_dispatch(struct bus *bus, uint64_t addr, void *data
 	}
 	return r;
 }
+
+unsigned bus_list(struct bus *bus, struct bus_region *out, unsigned max)
+{
+	const struct bus_map *map = atomic_load_explicit(&bus->map, memory_order_acquire);
+
+	for (unsigned i = 0; i < map->nr && i < max; i++)
+		out[i] = map->sorted[i];
+	return map->nr;
+}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "qlite/machine.h"
+#include "qlite/util.h"
 
 struct machine_owned {
 	void *state;
@@ -31,4 +32,20 @@ void machine_release_all(struct machine *m)
 		o->release(o->state);
 		free(o);
 	}
+}
+
+int machine_claim_irq(struct machine *m, unsigned gsi, const char *owner, bool shared)
+{
+	for (unsigned i = 0; i < m->nr_irqs; i++) {
+		if (m->irqs[i].gsi != gsi)
+			continue;
+		if (!shared || !m->irqs[i].shared) {
+			pr_err("%s: IRQ %u is already used by %s", owner, gsi, m->irqs[i].owner);
+			return -EBUSY;
+		}
+	}
+	if (m->nr_irqs >= ARRAY_SIZE(m->irqs))
+		return -ENOSPC;
+	m->irqs[m->nr_irqs++] = (struct machine_irq){ .gsi = gsi, .owner = owner, .shared = shared };
+	return 0;
 }

@@ -5,6 +5,7 @@
  *   qlite check [FILE.conf] [--option value]...   validate and describe the VM
  *   qlite help [config]                           usage, or the config reference
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,7 +19,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: qlite run   [FILE.conf] [--option value]...\n"
-		"       qlite check [FILE.conf] [--option value]...\n"
+		"       qlite check [FILE.conf] [--option value]... [--print-config]\n"
 		"       qlite help [config]\n"
 		"\n"
 		"Options are the config file's keywords (see 'qlite help config'), e.g.\n"
@@ -58,15 +59,25 @@ static int cmd_run(int argc, char **argv)
 	return status;
 }
 
+/* `check` has one option of its own: --print-config prints the spec in the config language. */
 static int cmd_check(int argc, char **argv)
 {
+	bool print_config = false;
 	struct vm_spec spec;
-	int ret = 0;
+	int ret = 0, n = 0;
 
-	if (parse_spec(&spec, argc, argv) < 0)
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--print-config"))
+			print_config = true;
+		else
+			argv[n++] = argv[i];
+	}
+	if (parse_spec(&spec, n, argv) < 0)
 		ret = EXIT_CONFIG;
-	else
+	else if (print_config)
 		config_print(&spec, stdout);
+	else if (vm_describe(&spec, stdout) < 0)
+		ret = 1;
 	vm_spec_free(&spec);
 	return ret;
 }

@@ -91,13 +91,12 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 	return 0;
 }
 
-/* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
-static char *effective_cmdline(const struct vm *vm)
+char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux)
 {
-	const char *user = vm->spec->cmdline ? vm->spec->cmdline : "";
+	const char *user = spec->cmdline ? spec->cmdline : "";
 	char *s;
 
-	if (!(vm->quirks && vm->guest_is_linux))
+	if (!(quirks && is_linux))
 		return strdup(user);
 	if (asprintf(&s, "%s%s%s", user, *user ? " " : "", nested_quirk_linux_cmdline) < 0)
 		return NULL;
@@ -137,7 +136,7 @@ static int vm_load_kernel(struct vm *vm)
 	if (spec->initrd && load_image(spec->initrd, &initrd, &ibuf) < 0)
 		goto out;
 	vm->guest_is_linux = boot_image_is_linux(&kernel);
-	cmdline = effective_cmdline(vm);
+	cmdline = vm_effective_cmdline(spec, vm->quirks, vm->guest_is_linux);
 	if (!cmdline)
 		goto out;
 	if (boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res,
@@ -171,12 +170,10 @@ out:
 	return ret;
 }
 
-static int vm_create_platform(struct vm *vm)
+int vm_platform_create(struct machine *m, struct uart8250 **uart)
 {
-	struct machine *m = &vm->machine;
-
-	vm->uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
-	if (!vm->uart)
+	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
+	if (!*uart)
 		return -1;
 	if (i8042_create(m) < 0 || rtc_create(m) < 0 ||
 	    debug_exit_create(m, DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE) < 0)
@@ -225,7 +222,7 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 	m->irq_set = kvm_irq_set;
 	m->msi_send = kvm_msi_send;
 	m->request_stop = machine_request_stop;
-	if (vm_create_platform(vm) < 0)
+	if (vm_platform_create(m, &vm->uart) < 0)
 		return -1;
 
 	if (cpuid_prepare(vm) < 0)

@@ -53,6 +53,9 @@ const struct bus_region *bus_lookup(struct bus *bus, uint64_t addr, unsigned len
 /* The region with this id (mapped or not), or NULL. */
 const struct bus_region *bus_region_by_id(struct bus *bus, unsigned id);
 
+/* Copy up to max mapped regions, sorted by base, into out; returns how many are mapped. */
+unsigned bus_list(struct bus *bus, struct bus_region *out, unsigned max);
+
 /*
  * Perform one access. Unclaimed reads fill data with all-ones and unclaimed
  * writes are dropped; both return NULL so the caller can count them.

@@ -8,6 +8,7 @@
 #ifndef QLITE_MACHINE_H
 #define QLITE_MACHINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "bus.h"
@@ -39,7 +40,16 @@ struct machine {
 
 	/* Device states the machine frees at teardown (see machine_adopt). */
 	struct machine_owned *owned;
+	/* Interrupt lines devices declared, for `qlite check` and overlap checks. */
+	struct machine_irq { unsigned gsi; const char *owner; bool shared; } irqs[32];
+	unsigned nr_irqs;
 };
+
+/*
+ * Declare that owner drives gsi. -EBUSY when another device holds it and
+ * either side cannot share (ISA lines are edge and exclusive; PCI INTx shares).
+ */
+int machine_claim_irq(struct machine *m, unsigned gsi, const char *owner, bool shared);
 
 /*
  * Hand a device's state to the machine: release(state) runs when the

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/kvm.h>
 
 #include "config.h"
@@ -66,6 +67,13 @@ int vm_create(struct vm *vm, const struct vm_spec *spec);
 /* Start the vCPUs, serve I/O until the VM stops; returns the process exit status. */
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
+
+/* The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host bridge. */
+int vm_platform_create(struct machine *m, struct uart8250 **uart);
+/* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
+char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
+/* `qlite check`: the assembled machine, built without KVM, printed to out. */
+int vm_describe(const struct vm_spec *spec, FILE *out);
 
 void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

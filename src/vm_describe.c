@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * `qlite check`: assemble the machine's devices on buses without KVM and
+ * print what the guest will see: memory map, devices with their ports,
+ * MMIO ranges, IRQs and PCI slots, vCPUs with their host CPUs, and the
+ * effective kernel command line.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "qlite/boot.h"
+#include "qlite/devices.h"
+#include "qlite/pci.h"
+#include "qlite/util.h"
+#include "qlite/vm.h"
+
+static void describe_irq_set(struct machine *m, unsigned gsi, int level) { }
+static void describe_msi_send(struct machine *m, uint64_t addr, uint32_t data) { }
+static void describe_stop(struct machine *m, enum stop_reason why, int status) { }
+
+static void print_size(FILE *out, uint64_t size)
+{
+	if (size >= GiB && !(size % GiB))
+		fprintf(out, "%llu GiB", (unsigned long long)(size / GiB));
+	else if (size >= MiB)
+		fprintf(out, "%llu MiB", (unsigned long long)(size / MiB));
+	else
+		fprintf(out, "%llu KiB", (unsigned long long)(size / KiB));
+}
+
+static void describe_memory(const struct vm_spec *spec, FILE *out)
+{
+	struct guest_mem gm = { 0 };
+	struct e820_entry e[E820_MAX_ENTRIES];
+	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
+	unsigned n;
+
+	/* The layout only: slots without a mapping. */
+	gm.ram_size = spec->ram_size;
+	gm.slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low };
+	gm.nr_slots = 1;
+	if (spec->ram_size > low) {
+		gm.slots[1] = (struct guest_mem_slot){ .gpa = PCI_HOLE_END, .size = spec->ram_size - low };
+		gm.nr_slots = 2;
+	}
+	fprintf(out, "memory map (e820):\n");
+	n = e820_build(&gm, e, E820_MAX_ENTRIES);
+	for (unsigned i = 0; i < n; i++) {
+		fprintf(out, "  %#014llx-%#014llx  %-8s  ", (unsigned long long)e[i].addr,
+			(unsigned long long)(e[i].addr + e[i].size - 1),
+			e[i].type == E820_RAM ? "ram" : "reserved");
+		print_size(out, e[i].size);
+		fprintf(out, "%s\n", e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table)");
+	}
+	fprintf(out, "  %#014llx-%#014llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
+		PCI_MMIO_WINDOW_END - 1);
+	fprintf(out, "  %#014llx               ioapic    in-kernel\n", 0xfec00000ULL);
+	fprintf(out, "  %#014llx               lapic     in-kernel, one per vCPU\n", 0xfee00000ULL);
+}
+
+static void describe_bus(struct machine *m, enum bus_space space, FILE *out)
+{
+	struct bus_region r[BUS_MAX_REGIONS];
+	unsigned n = bus_list(m->bus[space], r, BUS_MAX_REGIONS);
+
+	for (unsigned i = 0; i < n && i < BUS_MAX_REGIONS; i++)
+		fprintf(out, "  %-4s  %#010llx-%#010llx  %s\n", bus_space_name(space),
+			(unsigned long long)r[i].base, (unsigned long long)(r[i].base + r[i].len - 1),
+			r[i].name);
+}
+
+static void describe_cpus(const struct vm_spec *spec, FILE *out)
+{
+	unsigned nr = spec->nr_vcpus ? spec->nr_vcpus : 1;
+
+	fprintf(out, "vcpus: %u (APIC ids 0..%u, one package, one thread per core)\n", nr, nr - 1);
+	for (unsigned i = 0; i < nr; i++) {
+		fprintf(out, "  vcpu %u  thread qlite-vcpu-%u  host CPUs ", i, i);
+		if (!spec->cluster_set[i]) {
+			fprintf(out, "any (not pinned)\n");
+			continue;
+		}
+		for (int c = 0, first = 1; c < CPU_SETSIZE; c++) {
+			if (!CPU_ISSET(c, &spec->cluster[i]))
+				continue;
+			fprintf(out, "%s%d", first ? "" : ",", c);
+			first = 0;
+		}
+		fprintf(out, "\n");
+	}
+}
+
+static bool kernel_is_linux(const char *path)
+{
+	struct boot_image img;
+	uint8_t *buf;
+	size_t len;
+	bool linux_kernel;
+
+	if (!path || read_file(path, &buf, &len) < 0)
+		return false;
+	img = (struct boot_image){ .data = buf, .len = len, .path = path };
+	linux_kernel = boot_image_is_linux(&img);
+	free(buf);
+	return linux_kernel;
+}
+
+int vm_describe(const struct vm_spec *spec, FILE *out)
+{
+	struct machine m = {
+		.irq_set = describe_irq_set,
+		.msi_send = describe_msi_send,
+		.request_stop = describe_stop,
+	};
+	struct uart8250 *uart = NULL;
+	bool nested = host_is_nested_soft_kvm();
+	bool quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && nested);
+	char *cmdline;
+	int ret = -1;
+
+	m.bus[BUS_PIO] = bus_create(BUS_PIO);
+	m.bus[BUS_MMIO] = bus_create(BUS_MMIO);
+	if (!m.bus[BUS_PIO] || !m.bus[BUS_MMIO] || vm_platform_create(&m, &uart) < 0)
+		goto out;
+
+	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
+	print_size(out, spec->ram_size);
+	fprintf(out, " RAM, kernel %s%s%s\n", spec->kernel ? spec->kernel : "(none)",
+		spec->initrd ? ", initrd " : "", spec->initrd ? spec->initrd : "");
+	describe_memory(spec, out);
+	fprintf(out, "devices:\n");
+	describe_bus(&m, BUS_PIO, out);
+	describe_bus(&m, BUS_MMIO, out);
+	fprintf(out, "  in-kernel: pic 0x20,0xa0  pit 0x40-0x43,0x61  ioapic  lapic\n");
+	for (unsigned i = 0; i < m.nr_irqs; i++)
+		fprintf(out, "  irq   %-2u  %s%s\n", m.irqs[i].gsi, m.irqs[i].owner,
+			m.irqs[i].shared ? " (shared)" : "");
+	for (unsigned i = 0; m.pci && i < pci_host_nr_devices(m.pci); i++) {
+		struct pci_device *d = pci_host_device(m.pci, i);
+
+		fprintf(out, "  pci   00:%02x.0  %04x:%04x  %s", d->slot,
+			(unsigned)le_load(d->cfg, 2), (unsigned)le_load(d->cfg + 2, 2), d->name);
+		if (d->cfg[0x3d])
+			fprintf(out, "  INT%c -> irq %u", 'A' + d->cfg[0x3d] - 1, d->gsi);
+		fprintf(out, "\n");
+	}
+	describe_cpus(spec, out);
+	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
+		nested ? " (host KVM is nested and software-assisted)" : "");
+	cmdline = vm_effective_cmdline(spec, quirks, kernel_is_linux(spec->kernel));
+	fprintf(out, "cmdline: %s\n", cmdline ? cmdline : "");
+	free(cmdline);
+	ret = 0;
+out:
+	if (m.pci)
+		pci_host_destroy(m.pci);
+	if (uart)
+		uart8250_destroy(uart);
+	machine_release_all(&m);
+	bus_destroy(m.bus[BUS_PIO]);
+	bus_destroy(m.bus[BUS_MMIO]);
+	return ret;
+}
