@@ -45,18 +45,17 @@ static int vcpu_setup_lapic(struct vcpu *vcpu)
 static int vcpu_setup_fpu_msrs(struct vcpu *vcpu)
 {
 	struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[1];
-	} msrs = {
-		.hdr.nmsrs = 1,
-		.e[0] = { .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
-	};
+	/* struct kvm_msrs ends in a flexible array: room for one entry after it. */
+	uint64_t buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8] = { 0 };
+	struct kvm_msrs *msrs = (struct kvm_msrs *)buf;
 
+	msrs->nmsrs = 1;
+	msrs->entries[0].index = MSR_IA32_MISC_ENABLE;
+	msrs->entries[0].data = MISC_ENABLE_FAST_STRING;
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
 		return -1;
 	/* Returns the number set; a KVM without this MSR is not fatal. */
-	ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
 	return 0;
 }
 

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * timer.c - time from the TSC, calibrated once against PIT channel 2.
+ *
+ * rdtsc runs natively in ring 3, so waits cost no exits; the calibration
+ * (10 ms of polling port 0x61, as Linux does) is done lazily by the first
+ * scenario that needs time. If the PIT does not count, a 2 GHz TSC is
+ * assumed and said so.
+ */
+#include "guest.h"
+
+#define PIT_HZ		1193182
+#define PIT_CH2		0x42
+#define PIT_CMD		0x43
+#define PORT_B		0x61	/* bit 0: ch2 gate, bit 1: speaker, bit 5: ch2 output */
+#define CAL_MS		10
+#define CAL_SPINS	10000000
+#define FALLBACK_KHZ	2000000
+
+static uint64_t tsc_khz;
+
+static uint64_t pit_calibrate(void)
+{
+	const uint32_t latch = (PIT_HZ * CAL_MS + 500) / 1000;
+	uint64_t t0, t1;
+	unsigned i;
+
+	outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);
+	outb(PIT_CMD, 0xb0);	/* channel 2, lobyte/hibyte, mode 0, binary */
+	outb(PIT_CH2, latch & 0xff);
+	outb(PIT_CH2, latch >> 8);
+	t0 = rdtsc();
+	for (i = 0; i < CAL_SPINS; i++)
+		if (inb(PORT_B) & 0x20)
+			break;
+	t1 = rdtsc();
+	if (i == CAL_SPINS)
+		return 0;
+	return (t1 - t0) * PIT_HZ / ((uint64_t)latch * 1000);
+}
+
+void tsc_ensure(void)
+{
+	uint64_t khz;
+
+	if (tsc_khz)
+		return;
+	khz = pit_calibrate();
+	if (khz < 100000 || khz > 10000000) {	/* outside 100 MHz..10 GHz */
+		gprintf("qlite-test-guest: PIT calibration gave %lu kHz, assuming %u kHz\n",
+			(unsigned long)khz, FALLBACK_KHZ);
+		khz = FALLBACK_KHZ;
+	}
+	tsc_khz = khz;
+}
+
+uint64_t tsc_to_us(uint64_t cycles)
+{
+	tsc_ensure();
+	return cycles * 1000 / tsc_khz;
+}
+
+uint64_t tsc_to_ns(uint64_t cycles)
+{
+	tsc_ensure();
+	return cycles * 1000000 / tsc_khz;
+}
+
+/* The TSC value us microseconds from now. */
+uint64_t tsc_deadline(uint64_t us)
+{
+	tsc_ensure();
+	return rdtsc() + us * tsc_khz / 1000;
+}
+
+void udelay(uint64_t us)
+{
+	uint64_t deadline = tsc_deadline(us);
+
+	while (rdtsc() < deadline)
+		cpu_relax();
+}
