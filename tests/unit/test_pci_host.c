@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* PCI host: enumeration through 0xcf8/0xcfc, BAR sizing and mapping, INTx, 0xcf9. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fake_machine.h"
+#include "qlite/pci.h"
+
+#define CA(slot, reg)	(0x80000000u | ((slot) << 11) | (reg))
+
+struct test_dev {
+	struct pci_device pci;
+	unsigned reads, writes;
+	uint64_t last_offset;
+	unsigned cfg_written_calls;
+};
+
+static void tdev_read(void *opaque, uint64_t offset, void *data, unsigned len)
+{
+	struct test_dev *t = opaque;
+
+	t->reads++;
+	t->last_offset = offset;
+	memset(data, 0xab, len);
+}
+
+static void tdev_write(void *opaque, uint64_t offset, const void *data, unsigned len)
+{
+	struct test_dev *t = opaque;
+
+	t->writes++;
+	t->last_offset = offset;
+}
+
+static const struct bus_ops tdev_ops = { .read = tdev_read, .write = tdev_write };
+
+static void tdev_cfg_written(struct pci_device *dev, unsigned offset, unsigned len)
+{
+	struct test_dev *t = dev->opaque;
+
+	t->cfg_written_calls++;
+}
+
+/* A device with a 4 KiB MMIO BAR0 and a 32-byte I/O BAR1. */
+static void tdev_init(struct test_dev *t, uint16_t id, uint8_t pin)
+{
+	memset(t, 0, sizeof(*t));
+	pci_device_init(&t->pci, "test", 0x1af4, id, 0x020000, pin);
+	t->pci.bar[0] = (struct pci_bar){ .size = 4096, .name = "test mmio",
+					  .ops = &tdev_ops, .opaque = t };
+	t->pci.bar[1] = (struct pci_bar){ .size = 32, .io = true, .name = "test pio",
+					  .ops = &tdev_ops, .opaque = t };
+	t->pci.cfg_written = tdev_cfg_written;
+	t->pci.opaque = t;
+}
+
+struct ctx {
+	struct fake_machine *fm;
+	struct pci_host *host;
+	struct test_dev dev[2];
+	struct test_dev more[32];	/* devices a test adds: they live as long as the host */
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	c->fm = fake_machine_create();
+	c->host = pci_host_create(&c->fm->m);
+	assert_non_null(c->host);
+	assert_ptr_equal(c->fm->m.pci, c->host);
+	tdev_init(&c->dev[0], 0x1000, 1);	/* slot 1, INTA */
+	tdev_init(&c->dev[1], 0x1001, 2);	/* slot 2, INTB */
+	assert_int_equal(pci_host_add_device(c->host, &c->dev[0].pci), 0);
+	assert_int_equal(pci_host_add_device(c->host, &c->dev[1].pci), 0);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	pci_host_destroy(c->host);
+	fake_machine_destroy(c->fm);
+	free(c);
+	return 0;
+}
+
+static uint32_t cfg_read(struct ctx *c, unsigned slot, unsigned reg, unsigned len)
+{
+	fake_pio_write(c->fm, 0xcf8, 4, CA(slot, reg & 0xfc));
+	return fake_pio_read(c->fm, 0xcfc + (reg & 3), len);
+}
+
+static void cfg_write(struct ctx *c, unsigned slot, unsigned reg, unsigned len, uint32_t v)
+{
+	fake_pio_write(c->fm, 0xcf8, 4, CA(slot, reg & 0xfc));
+	fake_pio_write(c->fm, 0xcfc + (reg & 3), len, v);
+}
+
+static void test_enumeration(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(cfg_read(c, 0, 0x00, 4), 0x12378086);
+	assert_int_equal(cfg_read(c, 0, 0x08, 4) >> 8, 0x060000);
+	assert_int_equal(cfg_read(c, 1, 0x00, 4), 0x10001af4);
+	assert_int_equal(cfg_read(c, 2, 0x00, 4), 0x10011af4);
+	assert_int_equal(cfg_read(c, 1, 0x0c, 4) & 0x00ff0000, 0);	/* header type 0 */
+	/* Empty slots, other buses and other functions master-abort: all-ones. */
+	for (unsigned s = 3; s < 32; s++)
+		assert_int_equal(cfg_read(c, s, 0x00, 4), 0xffffffff);
+	fake_pio_write(c->fm, 0xcf8, 4, 0x80010000);		/* bus 1 */
+	assert_int_equal(fake_pio_read(c->fm, 0xcfc, 4), 0xffffffff);
+	fake_pio_write(c->fm, 0xcf8, 4, CA(1, 0) | 0x100);	/* function 1 */
+	assert_int_equal(fake_pio_read(c->fm, 0xcfc, 2), 0xffff);
+	/* Enable bit clear: CONFIG_DATA is plain unclaimed I/O. */
+	fake_pio_write(c->fm, 0xcf8, 4, 0x00000800);
+	assert_int_equal(fake_pio_read(c->fm, 0xcfc, 4), 0xffffffff);
+
+	assert_int_equal(pci_host_nr_devices(c->host), 3);
+	assert_int_equal(pci_host_device(c->host, 0)->slot, 0);
+	assert_ptr_equal(pci_host_device(c->host, 1), &c->dev[0].pci);
+	assert_ptr_equal(pci_host_device(c->host, 2), &c->dev[1].pci);
+	assert_null(pci_host_device(c->host, 3));
+}
+
+static void test_config_address_register(void **state)
+{
+	struct ctx *c = *state;
+
+	fake_pio_write(c->fm, 0xcf8, 4, 0xffffffff);
+	/* Reserved bits 30:24 and 1:0 read zero. */
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80fffffc);
+	/* Only dword accesses reach CONFIG_ADDRESS. */
+	fake_pio_write(c->fm, 0xcf8, 2, 0x1234);
+	fake_pio_write(c->fm, 0xcfa, 1, 0x00);
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80fffffc);
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 2), 0xffff);
+}
+
+static void test_byte_lanes(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(cfg_read(c, 1, 0x00, 1), 0xf4);
+	assert_int_equal(cfg_read(c, 1, 0x01, 1), 0x1a);
+	assert_int_equal(cfg_read(c, 1, 0x02, 2), 0x1000);
+	assert_int_equal(cfg_read(c, 1, 0x03, 1), 0x10);
+	assert_int_equal(cfg_read(c, 1, 0x0b, 1), 0x02);	/* class: network */
+	/* Latency timer is byte 1 of dword 0x0c. */
+	cfg_write(c, 1, 0x0d, 1, 0x40);
+	assert_int_equal(cfg_read(c, 1, 0x0c, 4), 0x00004000);
+	assert_int_equal(cfg_read(c, 1, 0x0d, 1), 0x40);
+	/* A word at 0xcfe reaches the upper half of the dword. */
+	cfg_write(c, 1, 0x3c, 2, 0x0b);
+	assert_int_equal(cfg_read(c, 1, 0x3c, 1), 0x0b);
+	assert_int_equal(cfg_read(c, 1, 0x3e, 2), 0x0000);
+}
+
+static void test_read_only_fields(void **state)
+{
+	struct ctx *c = *state;
+
+	cfg_write(c, 1, 0x00, 4, 0xffffffff);
+	cfg_write(c, 1, 0x08, 4, 0xffffffff);
+	assert_int_equal(cfg_read(c, 1, 0x00, 4), 0x10001af4);
+	assert_int_equal(cfg_read(c, 1, 0x08, 4), 0x02000000);
+	/* Interrupt line: assigned GSI, writable; pin: read-only. */
+	assert_int_equal(cfg_read(c, 1, 0x3c, 1), c->dev[0].pci.gsi);
+	cfg_write(c, 1, 0x3c, 4, 0x0000ff05);
+	assert_int_equal(cfg_read(c, 1, 0x3c, 2), 0x0105);
+	assert_true(c->dev[0].cfg_written_calls >= 3);
+}
+
+static void test_bar_assignment_and_dispatch(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+	const struct bus_region *r;
+
+	assert_int_equal(cfg_read(c, 1, 0x10, 4), 0xc0000000);
+	assert_int_equal(cfg_read(c, 1, 0x14, 4), 0xc001);
+	assert_int_equal(cfg_read(c, 2, 0x10, 4), 0xc0001000);
+	assert_int_equal(cfg_read(c, 2, 0x14, 4), 0xc021);
+	assert_int_equal(cfg_read(c, 1, 0x18, 4), 0);		/* unused BAR */
+	/* Decoding enabled at add time, as a BIOS leaves it. */
+	assert_int_equal(cfg_read(c, 1, 0x04, 2) & 0x3, 0x3);
+	r = bus_lookup(fm->m.bus[BUS_MMIO], 0xc0000010, 4);
+	assert_non_null(r);
+	assert_string_equal(r->name, "test mmio");
+	assert_int_equal(fake_mmio_read(fm, 0xc0000010, 4), 0xabababab);
+	assert_int_equal(c->dev[0].reads, 1);
+	assert_int_equal(c->dev[0].last_offset, 0x10);
+	fake_pio_write(fm, 0xc004, 2, 1);
+	assert_int_equal(c->dev[0].writes, 1);
+	assert_int_equal(c->dev[0].last_offset, 4);
+	assert_int_equal(c->dev[0].pci.bar_region[0], r->id);
+	assert_int_equal(c->dev[0].pci.bar_region[2], -1);
+}
+
+static void test_bar_sizing_and_move(void **state)
+{
+	struct ctx *c = *state;
+	struct bus *mmio = c->fm->m.bus[BUS_MMIO], *pio = c->fm->m.bus[BUS_PIO];
+
+	/* Decoding off unmaps both BARs. */
+	cfg_write(c, 1, 0x04, 2, 0x0000);
+	assert_null(bus_lookup(mmio, 0xc0000000, 4));
+	assert_null(bus_lookup(pio, 0xc000, 1));
+	assert_int_equal(fake_mmio_read(c->fm, 0xc0000000, 4), 0xffffffff);
+	assert_int_equal(c->dev[0].reads, 0);
+
+	/* Sizing: all-ones reads back ~(size - 1) with the type bits. */
+	cfg_write(c, 1, 0x10, 4, 0xffffffff);
+	cfg_write(c, 1, 0x14, 4, 0xffffffff);
+	cfg_write(c, 1, 0x18, 4, 0xffffffff);
+	assert_int_equal(cfg_read(c, 1, 0x10, 4), 0xfffff000);
+	assert_int_equal(cfg_read(c, 1, 0x14, 4), 0xffffffe1);
+	assert_int_equal(cfg_read(c, 1, 0x18, 4), 0);
+
+	/* Move and re-enable: mapped at the new place only. */
+	cfg_write(c, 1, 0x10, 4, 0xd0000000);
+	cfg_write(c, 1, 0x14, 4, 0xe000);
+	assert_null(bus_lookup(mmio, 0xd0000000, 4));		/* still disabled */
+	cfg_write(c, 1, 0x04, 2, 0x0003);
+	assert_non_null(bus_lookup(mmio, 0xd0000ffc, 4));
+	assert_null(bus_lookup(mmio, 0xc0000000, 4));
+	assert_non_null(bus_lookup(pio, 0xe01f, 1));
+	assert_null(bus_lookup(pio, 0xe020, 1));
+	/* Memory decoding alone leaves the I/O BAR unmapped. */
+	cfg_write(c, 1, 0x04, 2, 0x0002);
+	assert_null(bus_lookup(pio, 0xe000, 1));
+	assert_non_null(bus_lookup(mmio, 0xd0000000, 4));
+	/* Moving while enabled moves at once; low bits are not address bits. */
+	cfg_write(c, 1, 0x10, 4, 0xd0100fff);
+	assert_int_equal(cfg_read(c, 1, 0x10, 4), 0xd0100000);
+	assert_non_null(bus_lookup(mmio, 0xd0100000, 4));
+	assert_null(bus_lookup(mmio, 0xd0000000, 4));
+	/* Byte writes into a BAR work too (upper byte). */
+	cfg_write(c, 1, 0x13, 1, 0xd1);
+	assert_non_null(bus_lookup(mmio, 0xd1100000, 4));
+}
+
+static void test_bar_overlap_left_unmapped(void **state)
+{
+	struct ctx *c = *state;
+	struct bus *mmio = c->fm->m.bus[BUS_MMIO];
+	const struct bus_region *r;
+
+	/* Move device 2's BAR0 onto device 1's: it stays off the bus. */
+	cfg_write(c, 2, 0x10, 4, 0xc0000000);
+	r = bus_lookup(mmio, 0xc0000000, 4);
+	assert_non_null(r);
+	assert_int_equal(r->id, c->dev[0].pci.bar_region[0]);
+	assert_null(bus_lookup(mmio, 0xc0001000, 4));
+	cfg_write(c, 2, 0x10, 4, 0xc0000000);			/* warned once only */
+	/* Somewhere free: mapped again. */
+	cfg_write(c, 2, 0x10, 4, 0xc0008000);
+	r = bus_lookup(mmio, 0xc0008000, 4);
+	assert_non_null(r);
+	assert_int_equal(r->id, c->dev[1].pci.bar_region[0]);
+}
+
+static void test_intx(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+	struct test_dev *extra = &c->more[0];
+
+	/* GSI 16 + (slot + pin) % 8, pin A = 0: slot 2 INTB and slot 3 INTA share 19. */
+	assert_int_equal(c->dev[0].pci.gsi, 17);
+	assert_int_equal(c->dev[1].pci.gsi, 19);
+	assert_int_equal(cfg_read(c, 2, 0x3c, 2), 0x0213);	/* line 19, pin B */
+	tdev_init(extra, 0x1002, 1);
+	assert_int_equal(pci_host_add_device(c->host, &extra->pci), 0);
+	assert_int_equal(extra->pci.gsi, 19);
+	assert_int_equal(extra->pci.slot, 3);
+	/* Each line is declared to the machine once, as shareable. */
+	unsigned n19 = 0;
+	for (unsigned i = 0; i < fm->m.nr_irqs; i++)
+		if (fm->m.irqs[i].gsi == 19) {
+			n19++;
+			assert_true(fm->m.irqs[i].shared);
+		}
+	assert_int_equal(n19, 1);
+
+	fake_machine_clear_calls(fm);
+	pci_irq_set(&c->dev[0].pci, 1);
+	assert_int_equal(fm->nr_irq_calls, 1);
+	assert_int_equal(fm->irq_calls[0].gsi, 17);
+	assert_int_equal(fm->irq_calls[0].level, 1);
+	assert_int_equal(cfg_read(c, 1, 0x06, 2) & 0x08, 0x08);	/* status.INTx */
+	pci_irq_set(&c->dev[0].pci, 1);
+	assert_int_equal(fm->nr_irq_calls, 1);			/* no change, no call */
+
+	/* INTX_DISABLE drops the line, status still shows the device's level. */
+	cfg_write(c, 1, 0x04, 2, 0x0403);
+	assert_int_equal(fm->irq_level[17], 0);
+	assert_int_equal(cfg_read(c, 1, 0x04, 4) & 0x00080400, 0x00080400);
+	cfg_write(c, 1, 0x04, 2, 0x0003);
+	assert_int_equal(fm->irq_level[17], 1);
+	pci_irq_set(&c->dev[0].pci, 0);
+	assert_int_equal(fm->irq_level[17], 0);
+	assert_int_equal(cfg_read(c, 1, 0x06, 2) & 0x08, 0);
+}
+
+static void test_shared_gsi(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+	struct test_dev *d = c->more;
+
+	/* Fill slots 3..10; slot 9 INTA lands on GSI 16 + 9 % 8 = 17, like slot 1 INTA. */
+	for (unsigned i = 0; i < 8; i++) {
+		tdev_init(&d[i], 0x2000 + i, 1);
+		d[i].pci.bar[0].size = 0;
+		d[i].pci.bar[1].size = 0;
+		assert_int_equal(pci_host_add_device(c->host, &d[i].pci), 0);
+	}
+	assert_int_equal(d[6].pci.slot, 9);
+	assert_int_equal(d[6].pci.gsi, 17);
+	fake_machine_clear_calls(fm);
+	pci_irq_set(&c->dev[0].pci, 1);
+	pci_irq_set(&d[6].pci, 1);
+	pci_irq_set(&c->dev[0].pci, 0);
+	/* The line is the OR: still high after one of the two lets go. */
+	assert_int_equal(fm->nr_irq_calls, 1);
+	assert_int_equal(fm->irq_level[17], 1);
+	pci_irq_set(&d[6].pci, 0);
+	assert_int_equal(fm->nr_irq_calls, 2);
+	assert_int_equal(fm->irq_level[17], 0);
+}
+
+static void test_reset_control(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+
+	fake_pio_write(fm, 0xcf9, 1, 0x02);
+	assert_int_equal(fm->nr_stops, 0);
+	assert_int_equal(fake_pio_read(fm, 0xcf9, 1), 0x02);
+	/* A word access at 0xcf9 is not the reset register. */
+	fake_pio_write(fm, 0xcf9, 2, 0x0606);
+	assert_int_equal(fm->nr_stops, 0);
+	fake_pio_write(fm, 0xcf9, 1, 0x06);
+	assert_int_equal(fm->nr_stops, 1);
+	assert_int_equal(fm->stop_why, STOP_RESET);
+}
+
+static void test_add_failures(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *big = &c->more[30], *bad = &c->more[31], *many = c->more;
+	unsigned nr = pci_host_nr_devices(c->host);
+
+	/* 2 GiB does not fit the ~1 GiB window: refused, nothing consumed. */
+	tdev_init(big, 0x3000, 1);
+	big->pci.bar[0].size = 1ULL << 31;
+	assert_int_equal(pci_host_add_device(c->host, &big->pci), -ENOSPC);
+	assert_int_equal(pci_host_nr_devices(c->host), nr);
+	assert_int_equal(big->pci.bar_region[0], -1);
+
+	tdev_init(bad, 0x3001, 1);
+	bad->pci.bar[0].size = 3000;				/* not a power of two */
+	assert_int_equal(pci_host_add_device(c->host, &bad->pci), -EINVAL);
+	bad->pci.bar[0].size = 4096;
+	bad->pci.bar[1].size = 2;				/* I/O BARs are >= 4 bytes */
+	assert_int_equal(pci_host_add_device(c->host, &bad->pci), -EINVAL);
+
+	/* The next device still gets the next addresses and slot 3. */
+	tdev_init(&many[0], 0x4000, 1);
+	assert_int_equal(pci_host_add_device(c->host, &many[0].pci), 0);
+	assert_int_equal(many[0].pci.slot, 3);
+	assert_int_equal(pci_cfg_read(&many[0].pci, 0x10, 4), 0xc0002000);
+	for (unsigned i = 1; i < 29; i++) {
+		tdev_init(&many[i], 0x4000 + i, 1);
+		assert_int_equal(pci_host_add_device(c->host, &many[i].pci), 0);
+	}
+	assert_int_equal(pci_host_nr_devices(c->host), 32);
+	tdev_init(&many[29], 0x4100, 1);
+	assert_int_equal(pci_host_add_device(c->host, &many[29].pci), -ENOSPC);
+	assert_int_equal(many[29].pci.bar_region[0], -1);
+}
+
+static void test_pio_window_full(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *d = c->more;
+	unsigned i, nr;
+
+	/*
+	 * Six 256-byte I/O BARs a device: after the two 32-byte BARs at 0xc000,
+	 * the 16 KiB window holds ten such devices and not an eleventh.
+	 */
+	for (i = 0; i < 11; i++) {
+		tdev_init(&d[i], 0x5000 + i, 0);
+		for (unsigned b = 0; b < PCI_MAX_BARS; b++)
+			d[i].pci.bar[b] = (struct pci_bar){ .size = 256, .io = true,
+							    .ops = &tdev_ops, .opaque = &d[i] };
+	}
+	for (i = 0; i < 10; i++)
+		assert_int_equal(pci_host_add_device(c->host, &d[i].pci), 0);
+	nr = pci_host_nr_devices(c->host);
+	assert_int_equal(pci_cfg_read(&d[9].pci, 0x24, 4), 0xfc01);	/* ends at 0xfd00 */
+	assert_int_equal(pci_host_add_device(c->host, &d[10].pci), -ENOSPC);
+	assert_int_equal(pci_host_nr_devices(c->host), nr);
+	for (unsigned b = 0; b < PCI_MAX_BARS; b++)
+		assert_int_equal(d[10].pci.bar_region[b], -1);
+	/* A memory-only device still fits, in the next slot. */
+	tdev_init(&d[11], 0x5100, 1);
+	d[11].pci.bar[1].size = 0;
+	assert_int_equal(pci_host_add_device(c->host, &d[11].pci), 0);
+	assert_int_equal(d[11].pci.slot, 13);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_enumeration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_address_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_byte_lanes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_only_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_assignment_and_dispatch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_sizing_and_move, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_overlap_left_unmapped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_shared_gsi, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pio_window_full, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
