@@ -20,7 +20,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: qlite run   [FILE.conf] [--option value]...\n"
 		"       qlite check [FILE.conf] [--option value]... [--print-config]\n"
-		"       qlite help [config]\n"
+		"       qlite help [config [--markdown]]\n"
 		"\n"
 		"Options are the config file's keywords (see 'qlite help config'), e.g.\n"
 		"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		if (argc > 2 && !strcmp(argv[2], "config")) {
-			config_print_reference(stdout, false);
+			config_print_reference(stdout, argc > 3 && !strcmp(argv[3], "--markdown"));
 			return 0;
 		}
 		usage(stdout);

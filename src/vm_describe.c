@@ -46,16 +46,16 @@ static void describe_memory(const struct vm_spec *spec, FILE *out)
 	fprintf(out, "memory map (e820):\n");
 	n = e820_build(&gm, e, E820_MAX_ENTRIES);
 	for (unsigned i = 0; i < n; i++) {
-		fprintf(out, "  %#014llx-%#014llx  %-8s  ", (unsigned long long)e[i].addr,
+		fprintf(out, "  0x%012llx-0x%012llx  %-8s  ", (unsigned long long)e[i].addr,
 			(unsigned long long)(e[i].addr + e[i].size - 1),
 			e[i].type == E820_RAM ? "ram" : "reserved");
 		print_size(out, e[i].size);
 		fprintf(out, "%s\n", e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table)");
 	}
-	fprintf(out, "  %#014llx-%#014llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
+	fprintf(out, "  0x%012llx-0x%012llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
 		PCI_MMIO_WINDOW_END - 1);
-	fprintf(out, "  %#014llx               ioapic    in-kernel\n", 0xfec00000ULL);
-	fprintf(out, "  %#014llx               lapic     in-kernel, one per vCPU\n", 0xfee00000ULL);
+	fprintf(out, "  0x%012llx                 ioapic    in-kernel\n", 0xfec00000ULL);
+	fprintf(out, "  0x%012llx                 lapic     in-kernel, one per vCPU\n", 0xfee00000ULL);
 }
 
 static void describe_bus(struct machine *m, enum bus_space space, FILE *out)
@@ -64,8 +64,9 @@ static void describe_bus(struct machine *m, enum bus_space space, FILE *out)
 	unsigned n = bus_list(m->bus[space], r, BUS_MAX_REGIONS);
 
 	for (unsigned i = 0; i < n && i < BUS_MAX_REGIONS; i++)
-		fprintf(out, "  %-4s  %#010llx-%#010llx  %s\n", bus_space_name(space),
-			(unsigned long long)r[i].base, (unsigned long long)(r[i].base + r[i].len - 1),
+		fprintf(out, "  %-4s  0x%0*llx-0x%0*llx  %s\n", bus_space_name(space),
+			space == BUS_PIO ? 4 : 8, (unsigned long long)r[i].base,
+			space == BUS_PIO ? 4 : 8, (unsigned long long)(r[i].base + r[i].len - 1),
 			r[i].name);
 }
 

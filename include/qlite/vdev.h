@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Device types of the `vdev` keyword. The table in src/vdev.c is kept apart
+ * from the config keyword table: adding a device is one entry there, with
+ * its options described so the parser checks them, the reference lists them
+ * and the resource check sees its ports, MMIO and IRQ.
+ */
+#ifndef QLITE_VDEV_H
+#define QLITE_VDEV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct machine;
+
+enum vdev_opt_kind {
+	VDEV_OPT_STRING,
+	VDEV_OPT_PATH,		/* resolved relative to the config file; must be readable */
+	VDEV_OPT_NUMBER,	/* decimal or 0x hex */
+	VDEV_OPT_SIZE,		/* 512M, 1G */
+	VDEV_OPT_BOOL,		/* on|off */
+	VDEV_OPT_ENUM,		/* one of choices */
+	VDEV_OPT_PIO,		/* base port of span ports */
+	VDEV_OPT_MMIO,		/* base guest-physical address of span bytes */
+	VDEV_OPT_IRQ,		/* GSI */
+};
+
+struct vdev_opt_desc {
+	const char *key;
+	enum vdev_opt_kind kind;
+	const char *choices;	/* VDEV_OPT_ENUM: "pci|mmio" */
+	uint64_t span;		/* VDEV_OPT_PIO/MMIO: bytes decoded from the base */
+	const char *help;
+};
+
+struct vdev_type {
+	const char *name;	/* as written after `vdev` */
+	const char *help;
+	/* Known options, ended by { NULL }; an option not listed is an error. */
+	const struct vdev_opt_desc *opts;
+	/* Build the device and register its ranges; -1 after printing why. */
+	int (*create)(struct machine *m, const struct vdev_spec *spec);
+};
+
+const struct vdev_type *vdev_type_lookup(const char *name);
+unsigned vdev_type_count(void);
+const struct vdev_type *vdev_type_at(unsigned i);
+/* "e1000, virtio-blk, virtio-net", or "none yet" while the table is empty. */
+void vdev_format_known(char *buf, size_t len);
+
+const struct vdev_opt_desc *vdev_type_opt(const struct vdev_type *type, const char *key);
+/*
+ * How an option of a device is read: from the type's description when it
+ * has one, else by its conventional name (file: path, iobase: PIO,
+ * addr: MMIO, irq: IRQ, anything else: string).
+ */
+enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key, uint64_t *span);
+/* The value of key in a parsed vdev, or NULL. */
+const char *vdev_opt_get(const struct vdev_spec *vs, const char *key);
+
+/* For unit tests: use another device table (NULL restores the built-in one). */
+void vdev_use_table(const struct vdev_type *types, unsigned n);
+
+#endif

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Output in the config language: a spec printed back as a config file
+ * (`qlite check --print-config`), and the language reference generated
+ * from the keyword and device tables (`qlite help config`, docs/config.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "qlite/util.h"
+#include "qlite/vdev.h"
+
+/* ---- a spec as a config file ---- */
+
+static void print_line(FILE *out, const char *kw, const char *value)
+{
+	fprintf(out, "%s ", kw);
+	print_word(out, value, false);
+	fputc('\n', out);
+}
+
+static void print_cpus(const struct vm_spec *spec, FILE *out)
+{
+	bool pinned = false;
+	char list[1024];
+
+	fprintf(out, "cpus %u\n", spec->nr_vcpus);
+	for (unsigned i = 0; i < spec->nr_vcpus; i++)
+		pinned |= spec->cluster_set[i];
+	if (!pinned)
+		return;
+	for (unsigned i = 0; i < spec->nr_vcpus; i++) {
+		if (!spec->cluster_set[i]) {
+			fprintf(out, "cpu\n");
+			continue;
+		}
+		config_format_cpulist(&spec->cluster[i], list, sizeof(list));
+		fprintf(out, "cpu cluster %s\n", list);
+	}
+}
+
+static void print_exits(unsigned bits, FILE *out)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {
+		{ "hlt", EXITS_DISABLE_HLT }, { "pause", EXITS_DISABLE_PAUSE },
+		{ "mwait", EXITS_DISABLE_MWAIT }, { "cstate", EXITS_DISABLE_CSTATE },
+	};
+	const char *sep = " ";
+
+	if (!bits)
+		return;
+	fprintf(out, "exits disable");
+	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
+		if (bits & names[i].bit) {
+			fprintf(out, "%s%s", sep, names[i].name);
+			sep = ",";
+		}
+	}
+	fputc('\n', out);
+}
+
+static void print_stats(const struct vm_spec *spec, FILE *out)
+{
+	uint64_t ms = spec->stats_interval_ms;
+
+	if (!spec->stats && !ms && !spec->stats_json && !spec->stats_prom)
+		return;
+	fprintf(out, "stats %s", spec->stats ? "on" : "off");
+	if (ms && !(ms % 1000))
+		fprintf(out, " interval %llus", (unsigned long long)(ms / 1000));
+	else if (ms)
+		fprintf(out, " interval %llums", (unsigned long long)ms);
+	if (spec->stats_json) {
+		fprintf(out, " json ");
+		print_word(out, spec->stats_json, true);
+	}
+	if (spec->stats_prom) {
+		fprintf(out, " prom ");
+		print_word(out, spec->stats_prom, true);
+	}
+	fputc('\n', out);
+}
+
+void config_print(const struct vm_spec *spec, FILE *out)
+{
+	static const char *const quirks[] = {
+		[QUIRKS_AUTO] = "auto", [QUIRKS_ON] = "on", [QUIRKS_OFF] = "off",
+	};
+	char size[32];
+
+	fprintf(out, "# qlite VM description (paths relative to the current directory)\n");
+	if (spec->name)
+		print_line(out, "system", spec->name);
+	config_format_size(spec->ram_size, size, sizeof(size));
+	fprintf(out, "ram %s\n", size);
+	print_cpus(spec, out);
+	if (spec->kernel)
+		print_line(out, "kernel", spec->kernel);
+	if (spec->initrd)
+		print_line(out, "initrd", spec->initrd);
+	if (spec->cmdline)
+		print_line(out, "cmdline", spec->cmdline);
+	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
+		const struct vdev_spec *vs = &spec->vdevs[i];
+
+		fprintf(out, "vdev ");
+		print_word(out, vs->type, true);
+		for (unsigned j = 0; j < vs->nr_opts; j++) {
+			fputc(' ', out);
+			print_word(out, vs->opts[j].key, true);
+			fputc(' ', out);
+			print_word(out, vs->opts[j].value, true);
+		}
+		fputc('\n', out);
+	}
+	print_exits(spec->exits_disable, out);
+	if (spec->halt_poll_ns >= 0)
+		fprintf(out, "halt-poll %lld\n", (long long)spec->halt_poll_ns);
+	if (spec->nr_cpuid_edits) {
+		fprintf(out, "cpuid");
+		for (unsigned i = 0; i < spec->nr_cpuid_edits; i++)
+			fprintf(out, " %c%s", spec->cpuid_edits[i].enable ? '+' : '-',
+				spec->cpuid_edits[i].feature);
+		fputc('\n', out);
+	}
+	fprintf(out, "quirks %s\n", spec->quirks <= QUIRKS_OFF ? quirks[spec->quirks] : "auto");
+	fprintf(out, "memfd %s\n", spec->memfd ? "on" : "off");
+	print_stats(spec, out);
+}
+
+/* ---- the reference ---- */
+
+struct doc {
+	FILE *out;
+	bool md;
+};
+
+/*
+ * Text of the reference is written once, with `code` marks: markdown keeps
+ * them, the terminal version drops them and wraps at 78 columns.
+ */
+static void doc_text(const struct doc *d, unsigned indent, const char *prefix, const char *text)
+{
+	unsigned col = 0, width = 78;
+	const char *p = text;
+
+	if (d->md) {
+		fprintf(d->out, "%s%s\n", prefix, text);
+		return;
+	}
+	col = fprintf(d->out, "%*s%s", (int)indent, "", prefix);
+	while (*p) {
+		const char *end = p;
+		unsigned len = 0;
+
+		while (*end && *end != ' ') {
+			len += *end != '`';
+			end++;
+		}
+		if (col + 1 + len > width && col > indent + strlen(prefix)) {
+			fprintf(d->out, "\n%*s", (int)(indent + strlen(prefix)), "");
+			col = indent + strlen(prefix);
+		} else if (col > indent + strlen(prefix)) {
+			fputc(' ', d->out);
+			col++;
+		}
+		for (; p < end; p++)
+			if (*p != '`')
+				fputc(*p, d->out);
+		col += len;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', d->out);
+}
+
+static void doc_heading(const struct doc *d, unsigned level, const char *text)
+{
+	if (d->md) {
+		fprintf(d->out, "%.*s %s\n\n", (int)level, "####", text);
+		return;
+	}
+	doc_text(d, 0, "", text);
+	if (level > 2)
+		return;
+	for (size_t i = 0; i < strlen(text); i++)
+		if (text[i] != '`')
+			fputc(level == 1 ? '=' : '-', d->out);
+	fputs("\n\n", d->out);
+}
+
+static void doc_para(const struct doc *d, const char *text)
+{
+	doc_text(d, 0, "", text);
+	fputc('\n', d->out);
+}
+
+static void doc_bullet(const struct doc *d, const char *text)
+{
+	doc_text(d, d->md ? 0 : 2, "- ", text);
+}
+
+static const char *const intro[] = {
+	"A VM is described by a config file, by options of `qlite run` and `qlite check`, or "
+	"both: they are one language. Every keyword of a file is also an option: `ram 512M` "
+	"in a file is `--ram 512M` or `--ram=512M` on the command line.",
+	"`qlite run [FILE.conf] [OPTION]...` reads the file first; options after it override "
+	"its once-only keywords and add to its repeatable ones, so `qlite run vm.conf --ram 1G "
+	"--vdev e1000,backend=tap` runs vm.conf with 1G of RAM and one more device.",
+};
+
+static const char *const syntax[] = {
+	"One keyword per line, followed by its values, separated by spaces or tabs.",
+	"`#` at the start of a word begins a comment that runs to the end of the line.",
+	"A backslash at the end of a line continues the line on the next one.",
+	"Values holding spaces, quotes or a leading `#` go in double quotes: `\"my disk.img\"`; "
+	"inside quotes, `\\\"` is a quote and `\\\\` a backslash.",
+	NULL,	/* the list keywords, generated */
+	"SIZE: a number with K, M, G or T (or KiB, MiB, GiB, TiB), in powers of 1024; a bare "
+	"number is bytes. N: decimal, or hex with 0x. DURATION: a number with ns, us, ms or s.",
+	"CPULIST: host CPU numbers and ranges, as in sysfs: `2`, `0-3`, `0,2-3`.",
+	"Paths in a file are relative to the directory of that file; on the command line, to "
+	"the current directory.",
+	"A once-only keyword given twice in one file is an error; an included file, a later "
+	"file or the command line may override it.",
+	"Every error is one line, `FILE:LINE: message` or `--option: message`, and qlite exits "
+	"with status 2 before creating anything.",
+};
+
+static void doc_list_keywords(const struct doc *d)
+{
+	char text[512];
+	size_t used;
+
+	used = snprintf(text, sizeof(text), "In");
+	for (unsigned i = 0, n = 0; i < config_nr_keywords; i++) {
+		if (!(config_keywords[i].flags & KW_LIST))
+			continue;
+		used += snprintf(text + used, sizeof(text) - used, "%s `%s`", n++ ? "," : "",
+				 config_keywords[i].name);
+	}
+	snprintf(text + used, sizeof(text) - used,
+		 " lines and options, commas also separate words and `KEY=VALUE` is the same as "
+		 "`KEY VALUE`: `vdev virtio-blk,file=disk.img` equals `vdev virtio-blk file "
+		 "disk.img`. Quote a value holding a comma or `=`.");
+	doc_bullet(d, text);
+}
+
+static void doc_keyword(const struct doc *d, const struct config_keyword *kw)
+{
+	char text[512];
+	size_t used;
+
+	snprintf(text, sizeof(text), "`%s%s%s`", kw->name, *kw->syntax ? " " : "", kw->syntax);
+	doc_heading(d, 3, text);
+	used = snprintf(text, sizeof(text), "Command line:");
+	for (unsigned i = 0; i < ARRAY_SIZE(kw->cli) && kw->cli[i]; i++)
+		used += snprintf(text + used, sizeof(text) - used, "%s `%s%s%s`", i ? "," : "",
+				 kw->cli[i], *kw->syntax ? " " : "", kw->syntax);
+	if (kw->flags & KW_VALUE_OPTIONAL)
+		used += snprintf(text + used, sizeof(text) - used, " (the value may be left out)");
+	snprintf(text + used, sizeof(text) - used, ". %s",
+		 kw->flags & KW_REPEATABLE ? "Repeatable: each line or option adds." :
+		 "Once per file; the command line overrides.");
+	doc_text(d, d->md ? 0 : 4, "", text);
+	fputc('\n', d->out);
+	doc_text(d, d->md ? 0 : 4, "", kw->help);
+	fputc('\n', d->out);
+}
+
+static const char *const kind_names[] = {
+	[VDEV_OPT_STRING] = "text", [VDEV_OPT_PATH] = "path", [VDEV_OPT_NUMBER] = "N",
+	[VDEV_OPT_SIZE] = "SIZE", [VDEV_OPT_BOOL] = "on|off", [VDEV_OPT_ENUM] = "choice",
+	[VDEV_OPT_PIO] = "I/O port", [VDEV_OPT_MMIO] = "MMIO address", [VDEV_OPT_IRQ] = "IRQ",
+};
+
+static void doc_vdev_type(const struct doc *d, const struct vdev_type *t)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "`vdev %s`", t->name);
+	doc_heading(d, 3, text);
+	doc_text(d, d->md ? 0 : 4, "", t->help ? t->help : "");
+	fputc('\n', d->out);
+	if (!t->opts)
+		return;
+	for (const struct vdev_opt_desc *o = t->opts; o->key; o++) {
+		snprintf(text, sizeof(text), "`%s` (%s): %s", o->key,
+			 o->kind == VDEV_OPT_ENUM && o->choices ? o->choices : kind_names[o->kind],
+			 o->help ? o->help : "");
+		doc_text(d, d->md ? 0 : 4, "- ", text);
+	}
+	fputc('\n', d->out);
+}
+
+static const char example[] =
+	"# vm.conf\n"
+	"system   linux\n"
+	"ram      512M\n"
+	"cpu      cluster 2          # one cpu line per vCPU\n"
+	"cpu      cluster 3\n"
+	"kernel   guest/vmlinux      # relative to this file\n"
+	"initrd   guest/initrd.cpio.gz\n"
+	"cmdline  console=ttyS0 quiet\n"
+	"exits    disable hlt,pause\n"
+	"stats    interval 1s json exits.json\n";
+
+void config_print_reference(FILE *out, bool markdown)
+{
+	struct doc d = { out, markdown };
+
+	if (markdown) {
+		fprintf(out, "# qlite configuration reference\n\n"
+			"<!-- Generated from the keyword table (src/config_keywords.c) and the device table "
+			"(src/vdev.c) by `qlite help config --markdown`; do not edit. -->\n\n");
+	} else {
+		fprintf(out, "qlite configuration reference\n=============================\n\n");
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(intro); i++)
+		doc_para(&d, intro[i]);
+	doc_heading(&d, 2, "Syntax");
+	for (unsigned i = 0; i < ARRAY_SIZE(syntax); i++) {
+		if (syntax[i])
+			doc_bullet(&d, syntax[i]);
+		else
+			doc_list_keywords(&d);
+	}
+	fputc('\n', out);
+	doc_heading(&d, 2, "Keywords");
+	for (unsigned i = 0; i < config_nr_keywords; i++)
+		doc_keyword(&d, &config_keywords[i]);
+	doc_heading(&d, 2, "Device types");
+	if (!vdev_type_count())
+		doc_para(&d, "This build knows no device types yet: every `vdev` line is rejected "
+			 "as an unknown device, with the list of known types.");
+	for (unsigned i = 0; i < vdev_type_count(); i++)
+		doc_vdev_type(&d, vdev_type_at(i));
+	doc_heading(&d, 2, "Example");
+	if (markdown) {
+		fprintf(out, "```\n%s```\n", example);
+	} else {
+		for (const char *p = example; *p;) {
+			const char *nl = strchr(p, '\n');
+
+			fprintf(out, "    %.*s\n", (int)(nl - p), p);
+			p = nl + 1;
+		}
+	}
+}

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Checks of a parsed spec before anything is created: the files it names,
+ * the host CPUs, memory and KVM limits, and the ports, MMIO ranges and IRQs
+ * its devices claim. Same error style as the parser: one line with the
+ * FILE:LINE or --option the value came from.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+
+#include "config_internal.h"
+#include "qlite/devices.h"
+#include "qlite/guest_mem.h"
+#include "qlite/util.h"
+#include "qlite/vdev.h"
+
+/* ---- the host ---- */
+
+/* sysfs files claim a size of 4096 and hold one short line: read them with stdio. */
+static bool read_cpulist_file(const char *path, cpu_set_t *set)
+{
+	char line[4096];
+	FILE *f = fopen(path, "re");
+	bool ok;
+	size_t len;
+
+	if (!f)
+		return false;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	if (!ok)
+		return false;
+	len = strlen(line);
+	while (len && (line[len - 1] == '\n' || line[len - 1] == ' '))
+		line[--len] = '\0';
+	return config_parse_cpulist(line, set) > 0;
+}
+
+static uint64_t read_mem_total(void)
+{
+	unsigned long long kb = 0;
+	char line[256];
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * KiB;
+}
+
+void config_host_probe(struct config_host *h)
+{
+	int fd, n;
+
+	memset(h, 0, sizeof(*h));
+	h->have_present = read_cpulist_file("/sys/devices/system/cpu/present", &h->present);
+	h->have_online = read_cpulist_file("/sys/devices/system/cpu/online", &h->online);
+	h->have_allowed = !sched_getaffinity(0, sizeof(h->allowed), &h->allowed);
+	h->mem_total = read_mem_total();
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return;		/* qlite run says why later; the limit check is skipped */
+	n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (n <= 0)
+		n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (n > 0)
+		h->max_vcpus = n;
+	close(fd);
+}
+
+/* ---- files ---- */
+
+static int check_readable(const char *path, const struct spec_origin *o, FILE *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return config_error(err, o, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return config_error(err, o, "%s: %s", path, strerror(e));
+	}
+	close(fd);
+	if (S_ISDIR(st.st_mode))
+		return config_error(err, o, "%s: %s", path, strerror(EISDIR));
+	return 0;
+}
+
+static int check_files(const struct vm_spec *spec, FILE *err)
+{
+	if (!spec->kernel) {
+		if (spec->nr_files)
+			return config_error(err, &(struct spec_origin){ spec->files[0], 0, NULL },
+					    "no kernel: add a line \"kernel PATH\" or give --kernel PATH");
+		return config_error(err, &(struct spec_origin){ NULL, 0, "--kernel" },
+				    "missing: no kernel to boot (--kernel PATH)");
+	}
+	if (check_readable(spec->kernel, &spec->origin_of_kernel, err))
+		return -1;
+	if (spec->initrd && check_readable(spec->initrd, &spec->origin_of_initrd, err))
+		return -1;
+	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
+		const struct vdev_spec *vs = &spec->vdevs[i];
+		const struct vdev_type *t = vdev_type_lookup(vs->type);
+
+		for (unsigned j = 0; j < vs->nr_opts; j++) {
+			if (vdev_opt_kind(t, vs->opts[j].key, NULL) != VDEV_OPT_PATH)
+				continue;
+			if (check_readable(vs->opts[j].value, &vs->origin, err))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- host limits ---- */
+
+static const struct spec_origin *or_default(const struct spec_origin *o, const char *option,
+					    struct spec_origin *tmp)
+{
+	if (o->file || o->option)
+		return o;
+	*tmp = (struct spec_origin){ NULL, 0, option };
+	return tmp;
+}
+
+static int check_cpu(const struct config_host *h, int c, const struct spec_origin *o, FILE *err)
+{
+	char list[256];
+
+	if (h->have_present && !CPU_ISSET(c, &h->present)) {
+		config_format_cpulist(&h->present, list, sizeof(list));
+		return config_error(err, o, "host CPU %d does not exist (host CPUs: %s)", c, list);
+	}
+	if (h->have_online && !CPU_ISSET(c, &h->online)) {
+		config_format_cpulist(&h->online, list, sizeof(list));
+		return config_error(err, o, "host CPU %d is offline (online: %s)", c, list);
+	}
+	if (h->have_allowed && !CPU_ISSET(c, &h->allowed)) {
+		config_format_cpulist(&h->allowed, list, sizeof(list));
+		return config_error(err, o, "host CPU %d is outside qlite's CPU affinity (allowed: %s)",
+				    c, list);
+	}
+	return 0;
+}
+
+static int check_host(const struct vm_spec *spec, const struct config_host *h, FILE *err)
+{
+	struct spec_origin tmp;
+	char size[32];
+
+	if (h->mem_total && spec->ram_size > h->mem_total) {
+		config_format_size(spec->ram_size, size, sizeof(size));
+		return config_error(err, or_default(&spec->origin_of_ram, "--ram", &tmp),
+				    "%s of RAM is more than the host has (MemTotal %llu MiB)", size,
+				    (unsigned long long)(h->mem_total / MiB));
+	}
+	if (h->max_vcpus && spec->nr_vcpus > h->max_vcpus) {
+		const struct spec_origin *o = spec->origin_of_cpus.option ? &spec->origin_of_cpus :
+					      &spec->origin_of_cpu_lines;
+
+		return config_error(err, or_default(o, "--cpus", &tmp),
+				    "%u vCPUs, but KVM allows at most %u (KVM_CAP_MAX_VCPUS)",
+				    spec->nr_vcpus, h->max_vcpus);
+	}
+	for (unsigned i = 0; i < spec->nr_vcpus && i < QLITE_MAX_VCPUS; i++) {
+		if (!spec->cluster_set[i])
+			continue;
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &spec->cluster[i]) &&
+			    check_cpu(h, c, &spec->origin_of_cluster[i], err))
+				return -1;
+	}
+	return 0;
+}
+
+int config_validate_host(const struct vm_spec *spec, const struct config_host *host, FILE *err)
+{
+	if (check_files(spec, err) || check_host(spec, host, err))
+		return -1;
+	return config_check_resources(spec, err);
+}
+
+int config_validate(const struct vm_spec *spec, FILE *err)
+{
+	struct config_host host;
+
+	config_host_probe(&host);
+	return config_validate_host(spec, &host, err);
+}
+
+/* ---- ports, MMIO and IRQs ---- */
+
+enum res_kind { RES_PIO, RES_MMIO, RES_IRQ };
+
+struct resource {
+	enum res_kind kind;
+	uint64_t first, last;
+	const char *owner;		/* platform device, or NULL for a vdev */
+	const struct vdev_spec *vdev;
+	const char *key;
+};
+
+/* What the machine itself occupies: in-kernel PIC/PIT/IOAPIC/LAPIC and qlite's platform devices. */
+#define RES(k, f, l, o) { .kind = (k), .first = (f), .last = (l), .owner = (o) }
+static const struct resource platform[] = {
+	RES(RES_PIO, 0x20, 0x21, "the PIC"),
+	RES(RES_PIO, 0x40, 0x43, "the PIT"),
+	RES(RES_PIO, 0x60, 0x60, "the i8042"),
+	RES(RES_PIO, 0x61, 0x61, "the PIT"),
+	RES(RES_PIO, 0x64, 0x64, "the i8042"),
+	RES(RES_PIO, 0x70, 0x71, "the RTC"),
+	RES(RES_PIO, 0xa0, 0xa1, "the PIC"),
+	RES(RES_PIO, DEBUG_EXIT_BASE, DEBUG_EXIT_BASE + DEBUG_EXIT_SIZE - 1, "debug-exit"),
+	RES(RES_PIO, UART_COM1_BASE, UART_COM1_BASE + 7, "COM1"),
+	RES(RES_PIO, 0xcf8, 0xcff, "PCI configuration"),
+	RES(RES_MMIO, 0xfec00000, 0xfec00fff, "the IOAPIC"),
+	RES(RES_MMIO, 0xfee00000, 0xfee00fff, "the LAPIC"),
+	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
+	RES(RES_IRQ, 0, 0, "the PIT"),
+	RES(RES_IRQ, 1, 1, "the i8042"),
+	RES(RES_IRQ, 2, 2, "the PIC cascade"),
+	RES(RES_IRQ, UART_COM1_GSI, UART_COM1_GSI, "COM1"),
+	RES(RES_IRQ, 8, 8, "the RTC"),
+	RES(RES_IRQ, 12, 12, "the i8042"),
+};
+
+#define IOAPIC_PINS 24
+
+static const char *const res_names[] = { "ports", "MMIO", "IRQ" };
+
+static void describe(const struct resource *r, char *buf, size_t len)
+{
+	char where[300] = "";
+
+	if (!r->owner) {
+		if (r->vdev->origin.file)
+			snprintf(where, sizeof(where), " at %s:%u", r->vdev->origin.file,
+				 r->vdev->origin.line);
+		else if (r->vdev->origin.option)
+			snprintf(where, sizeof(where), " from %s", r->vdev->origin.option);
+	}
+	if (r->kind == RES_IRQ)
+		snprintf(buf, len, "%s%s%s", r->owner ? r->owner : "vdev ",
+			 r->owner ? "" : r->vdev->type, where);
+	else
+		snprintf(buf, len, "%s%s%s (%#llx-%#llx)", r->owner ? r->owner : "vdev ",
+			 r->owner ? "" : r->vdev->type, where, (unsigned long long)r->first,
+			 (unsigned long long)r->last);
+}
+
+static int conflict(const struct resource *r, const struct resource *other, FILE *err)
+{
+	char with[400];
+
+	describe(other, with, sizeof(with));
+	if (r->kind == RES_IRQ)
+		return config_error(err, &r->vdev->origin, "%s: IRQ %llu is also used by %s",
+				    r->key, (unsigned long long)r->first, with);
+	return config_error(err, &r->vdev->origin, "%s: %s %#llx-%#llx overlap %s", r->key,
+			    res_names[r->kind], (unsigned long long)r->first,
+			    (unsigned long long)r->last, with);
+}
+
+/* The resource of one option, if it is one; 1 when it is, 0 when not, -1 on error. */
+static int opt_resource(const struct vdev_spec *vs, const struct vdev_opt *opt,
+			struct resource *r, FILE *err)
+{
+	const struct vdev_type *t = vdev_type_lookup(vs->type);
+	uint64_t base, span;
+	enum vdev_opt_kind kind = vdev_opt_kind(t, opt->key, &span);
+
+	if (kind != VDEV_OPT_PIO && kind != VDEV_OPT_MMIO && kind != VDEV_OPT_IRQ)
+		return 0;
+	if (config_parse_u64(opt->value, &base))
+		return config_error(err, &vs->origin, "%s: bad number \"%s\"", opt->key, opt->value);
+	*r = (struct resource){ .vdev = vs, .key = opt->key, .first = base };
+	if (kind == VDEV_OPT_IRQ) {
+		r->kind = RES_IRQ;
+		r->last = base;
+		if (base >= IOAPIC_PINS)
+			return config_error(err, &vs->origin, "%s: IRQ %llu: the IOAPIC has pins 0-%u",
+					    opt->key, (unsigned long long)base, IOAPIC_PINS - 1);
+		return 1;
+	}
+	r->kind = kind == VDEV_OPT_PIO ? RES_PIO : RES_MMIO;
+	if (span - 1 > UINT64_MAX - base)
+		return config_error(err, &vs->origin, "%s: %#llx + %#llx wraps around", opt->key,
+				    (unsigned long long)base, (unsigned long long)span);
+	r->last = base + span - 1;
+	if (r->kind == RES_PIO && r->last > 0xffff)
+		return config_error(err, &vs->origin, "%s: ports %#llx-%#llx go past 0xffff",
+				    opt->key, (unsigned long long)base, (unsigned long long)r->last);
+	return 1;
+}
+
+int config_check_resources(const struct vm_spec *spec, FILE *err)
+{
+	unsigned n = 0, max = ARRAY_SIZE(platform) + 2 + spec->nr_vdevs * VDEV_MAX_OPTS;
+	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
+	struct resource *res = calloc(max, sizeof(*res));
+	int ret = 0;
+
+	if (!res)
+		return config_error(err, NULL, "out of memory");
+	memcpy(res, platform, sizeof(platform));
+	n = ARRAY_SIZE(platform);
+	if (low)
+		res[n++] = (struct resource)RES(RES_MMIO, 0, low - 1, "guest RAM");
+	if (spec->ram_size > low)
+		res[n++] = (struct resource)RES(RES_MMIO, PCI_HOLE_END,
+						PCI_HOLE_END + (spec->ram_size - low) - 1, "guest RAM");
+	for (unsigned i = 0; i < spec->nr_vdevs && !ret; i++) {
+		const struct vdev_spec *vs = &spec->vdevs[i];
+
+		for (unsigned j = 0; j < vs->nr_opts && j < VDEV_MAX_OPTS && !ret; j++) {
+			struct resource r;
+			int found = opt_resource(vs, &vs->opts[j], &r, err);
+
+			if (found < 0) {
+				ret = -1;
+				break;
+			}
+			if (!found)
+				continue;
+			for (unsigned k = 0; k < n; k++) {
+				if (res[k].kind == r.kind && res[k].first <= r.last &&
+				    r.first <= res[k].last) {
+					ret = conflict(&r, &res[k], err);
+					break;
+				}
+			}
+			res[n++] = r;
+		}
+	}
+	free(res);
+	return ret;
+}
