@@ -19,7 +19,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: qlite run   [FILE.conf] [--option value]...\n"
-		"       qlite check [FILE.conf] [--option value]... [--print-config]\n"
+		"       qlite check [FILE.conf] [--option value]... [--print-config] [--dtb FILE]\n"
 		"       qlite help [config [--markdown]]\n"
 		"\n"
 		"Options are the config file's keywords (see 'qlite help config'), e.g.\n"
@@ -59,24 +59,35 @@ static int cmd_run(int argc, char **argv)
 	return status;
 }
 
-/* `check` has one option of its own: --print-config prints the spec in the config language. */
+/*
+ * `check` has options of its own: --print-config prints the spec in the
+ * config language, --dtb FILE writes the machine as a device tree.
+ */
 static int cmd_check(int argc, char **argv)
 {
 	bool print_config = false;
+	const char *dtb = NULL;
 	struct vm_spec spec;
 	int ret = 0, n = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--print-config"))
+		if (!strcmp(argv[i], "--print-config")) {
 			print_config = true;
-		else
+		} else if (!strcmp(argv[i], "--dtb")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "--dtb: missing value (a file to write)\n");
+				return EXIT_CONFIG;
+			}
+			dtb = argv[++i];
+		} else {
 			argv[n++] = argv[i];
+		}
 	}
 	if (parse_spec(&spec, n, argv) < 0)
 		ret = EXIT_CONFIG;
 	else if (print_config)
 		config_print(&spec, stdout);
-	else if (vm_describe(&spec, stdout) < 0)
+	else if (vm_describe(&spec, stdout, dtb) < 0)
 		ret = 1;
 	vm_spec_free(&spec);
 	return ret;

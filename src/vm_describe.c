@@ -28,23 +28,28 @@ static void print_size(FILE *out, uint64_t size)
 		fprintf(out, "%llu KiB", (unsigned long long)(size / KiB));
 }
 
-static void describe_memory(const struct vm_spec *spec, FILE *out)
+/* The RAM layout guest_mem_init() would build, without mapping anything. */
+static void layout_memory(const struct vm_spec *spec, struct guest_mem *gm)
 {
-	struct guest_mem gm = { 0 };
-	struct e820_entry e[E820_MAX_ENTRIES];
 	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->ram_size = spec->ram_size;
+	gm->slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low };
+	gm->nr_slots = 1;
+	if (spec->ram_size > low) {
+		gm->slots[1] = (struct guest_mem_slot){ .gpa = PCI_HOLE_END, .size = spec->ram_size - low };
+		gm->nr_slots = 2;
+	}
+}
+
+static void describe_memory(const struct guest_mem *gm, FILE *out)
+{
+	struct e820_entry e[E820_MAX_ENTRIES];
 	unsigned n;
 
-	/* The layout only: slots without a mapping. */
-	gm.ram_size = spec->ram_size;
-	gm.slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low };
-	gm.nr_slots = 1;
-	if (spec->ram_size > low) {
-		gm.slots[1] = (struct guest_mem_slot){ .gpa = PCI_HOLE_END, .size = spec->ram_size - low };
-		gm.nr_slots = 2;
-	}
 	fprintf(out, "memory map (e820):\n");
-	n = e820_build(&gm, e, E820_MAX_ENTRIES);
+	n = e820_build(gm, e, E820_MAX_ENTRIES);
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(out, "  0x%012llx-0x%012llx  %-8s  ", (unsigned long long)e[i].addr,
 			(unsigned long long)(e[i].addr + e[i].size - 1),
@@ -106,8 +111,9 @@ static bool kernel_is_linux(const char *path)
 	return linux_kernel;
 }
 
-int vm_describe(const struct vm_spec *spec, FILE *out)
+int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 {
+	struct guest_mem layout;
 	struct machine m = {
 		.irq_set = describe_irq_set,
 		.msi_send = describe_msi_send,
@@ -128,7 +134,8 @@ int vm_describe(const struct vm_spec *spec, FILE *out)
 	print_size(out, spec->ram_size);
 	fprintf(out, " RAM, kernel %s%s%s\n", spec->kernel ? spec->kernel : "(none)",
 		spec->initrd ? ", initrd " : "", spec->initrd ? spec->initrd : "");
-	describe_memory(spec, out);
+	layout_memory(spec, &layout);
+	describe_memory(&layout, out);
 	fprintf(out, "devices:\n");
 	describe_bus(&m, BUS_PIO, out);
 	describe_bus(&m, BUS_MMIO, out);
@@ -150,8 +157,10 @@ int vm_describe(const struct vm_spec *spec, FILE *out)
 		nested ? " (host KVM is nested and software-assisted)" : "");
 	cmdline = vm_effective_cmdline(spec, quirks, kernel_is_linux(spec->kernel));
 	fprintf(out, "cmdline: %s\n", cmdline ? cmdline : "");
-	free(cmdline);
 	ret = 0;
+	if (dtb_path)
+		ret = vm_write_dtb(spec, &m, &layout, cmdline, dtb_path);
+	free(cmdline);
 out:
 	if (m.pci)
 		pci_host_destroy(m.pci);

@@ -72,8 +72,10 @@ void vm_destroy(struct vm *vm);
 int vm_platform_create(struct machine *m, struct uart8250 **uart);
 /* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
 char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
-/* `qlite check`: the assembled machine, built without KVM, printed to out. */
-int vm_describe(const struct vm_spec *spec, FILE *out);
+/* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */
+int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path);
+int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct guest_mem *layout,
+		 const char *cmdline, const char *path);
 
 void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

@@ -9,6 +9,7 @@ Each CASE is one meson test. Without a usable /dev/kvm a case is skipped
 """
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -226,6 +227,15 @@ def case_configs(q, g):
         override = ["--kernel", g] + (["--initrd", g] if "initrd" in text else [])
         res = subprocess.run([q, "check", path] + override, capture_output=True, text=True, timeout=60)
         check(res.returncode == 0 and "memory map" in res.stdout, f"qlite check {conf}", res)
+        with tempfile.TemporaryDirectory() as d:
+            dtb = os.path.join(d, "machine.dtb")
+            res = subprocess.run([q, "check", path, "--dtb", dtb] + override, capture_output=True,
+                                 text=True, timeout=60)
+            check(res.returncode == 0 and os.path.getsize(dtb) > 0, f"qlite check {conf} --dtb", res)
+            if shutil.which("dtc"):
+                res = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", dtb], capture_output=True, text=True)
+                check(res.returncode == 0 and "cpu@0" in res.stdout and "uart8250@i3f8" in res.stdout
+                      and "Warning" not in res.stderr, f"dtc reads the DTB of {conf}", res)
         if "linux" in conf:
             continue
         res = run(q, [path, "--kernel", g])
