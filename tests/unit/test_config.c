@@ -1092,7 +1092,7 @@ static void test_shipped_configs(void **state)
 
 	parse_config(&spec, "test-guest.conf");
 	assert_non_null(strstr(spec.kernel, "build/tests/guest/qlite-test-guest.elf"));
-	assert_string_equal(spec.cmdline, "hello");
+	assert_string_equal(spec.cmdline, "hello reset");
 	assert_int_equal(spec.nr_vcpus, 1);
 	vm_spec_free(&spec);
 
