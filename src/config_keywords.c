@@ -536,6 +536,17 @@ static int kw_memfd(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
+static int kw_accounting(struct config_parser *p, const struct config_keyword *kw,
+			 char **argv, unsigned argc, const struct spec_origin *o)
+{
+	bool on;
+
+	if (config_parse_bool(argv[0], &on))
+		return PERR(p, o, "\"%s\" is not on or off", argv[0]);
+	p->spec->accounting_off = !on;
+	return 0;
+}
+
 static int stats_interval(struct config_parser *p, const char *s, const struct spec_origin *o)
 {
 	uint64_t ns;
@@ -669,6 +680,10 @@ const struct config_keyword config_keywords[] = {
 	{ "memfd", { "--memfd" }, "on|off",
 	  "Back guest RAM with a memfd instead of anonymous memory. Default off.",
 	  1, 1, 0, kw_memfd },
+	{ "accounting", { "--accounting" }, "on|off",
+	  "Exit accounting by device, register and handler time (the counts by exit reason always "
+	  "run). Default on; `off` exists to measure what the accounting itself costs.",
+	  1, 1, 0, kw_accounting },
 	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE]",
 	  "Exit accounting reports: a line every DURATION (none when not given), and at exit "
 	  "a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "

@@ -237,6 +237,9 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 			return -1;
 	if (vm_load_kernel(vm) < 0)
 		return -1;
+	vm->accounting = !spec->accounting_off;
+	if (vm_stats_create(vm) < 0)
+		return -1;
 	if (vm->quirks && vm->nested_soft_kvm)
 		print_quirks_line(vm);
 	else if (vm->quirks)
@@ -340,6 +343,8 @@ int vm_run(struct vm *vm)
 			break;
 		}
 	}
+	if (vm->stats && vm_stats_start(vm->stats, vm->loop) < 0)
+		vm_request_stop(vm, STOP_ERROR, 1, "exit reports could not start");
 	if (!atomic_load(&vm->stopping))
 		event_loop_run(vm->loop);
 
@@ -350,6 +355,8 @@ int vm_run(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	console_restore_terminal();
 	close(sfd);
+	if (vm->stats)
+		vm_stats_finish(vm->stats);
 	vm_print_stop_line(vm);
 	return vm->exit_status;
 }
@@ -358,6 +365,7 @@ void vm_destroy(struct vm *vm)
 {
 	struct machine *m = &vm->machine;
 
+	vm_stats_destroy(vm->stats);
 	if (vm->console)
 		console_destroy(vm->console);
 	event_loop_destroy(vm->loop);

@@ -67,6 +67,7 @@ struct vm_spec {
 	unsigned nr_cpuid_edits;
 	enum quirks_mode quirks;
 	bool memfd;			/* back RAM with a memfd */
+	bool accounting_off;		/* no per-device/register/timing accounting of exits */
 
 	/* stats: filled by the stats keywords (exit accounting issue) */
 	bool stats;

@@ -1,29 +1,169 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Per-vCPU exit counters. Each vCPU thread is the only writer of its own
- * counters (no locks, no atomics on the exit path); reporters read them
- * from another thread and accept a slightly stale view.
+ * Exit accounting, three layers kept apart:
+ *  1. userspace exits qlite sees (KVM_EXIT_*), PIO/MMIO attributed to the
+ *     bus region (device) and register, with handler time histograms;
+ *  2. the kernel's own counters from KVM_GET_STATS_FD, as deltas;
+ *  3. hardware exit reasons from the kvm:kvm_exit tracepoint, when the host
+ *     lets us read it.
+ *
+ * Each vCPU thread is the only writer of its own counters: no locks and no
+ * locked instructions on the exit path. Reporters read from another thread
+ * with relaxed loads and accept a view that is a few exits stale.
  */
 #ifndef QLITE_STATS_H
 #define QLITE_STATS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bus.h"
 
-#define EXIT_REASON_MAX	64	/* KVM_EXIT_* values are below this */
+#define EXIT_REASON_MAX		64	/* KVM_EXIT_* values are below this */
+#define STATS_HIST_BUCKETS	48	/* log2 of handler time in TSC cycles */
+#define STATS_REG_SLOTS		64	/* distinct (register, direction) pairs tracked per device */
+
+/* One writer increments, anyone reads: plain moves on x86, but no data race for the compiler. */
+static inline void stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t stat_read(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
+
+struct stats_hist {
+	uint64_t bucket[STATS_HIST_BUCKETS];	/* bucket b: [2^b, 2^(b+1)) cycles; b = 0 also holds 0 */
+	uint64_t count;
+	uint64_t sum;				/* cycles */
+	uint64_t max;				/* cycles */
+};
+
+struct reg_slot {
+	uint64_t key;		/* (offset << 1 | is_write) + 1; 0 = free */
+	uint64_t count;
+};
+
+/* Per vCPU, per bus region: allocated by the vCPU thread on the region's first access. */
+struct region_stats {
+	uint64_t count[2];		/* exits by direction: 0 read, 1 write */
+	uint64_t transfers[2];		/* string PIO: elements moved (count[] counts exits) */
+	struct stats_hist time;		/* handler time of this device's exits */
+	struct reg_slot regs[STATS_REG_SLOTS];
+	uint64_t other[2];		/* exits to registers beyond the table */
+};
 
 struct vcpu_stats {
 	uint64_t exits;				/* every return of KVM_RUN, including EINTR */
 	uint64_t reason[EXIT_REASON_MAX];	/* by kvm_run->exit_reason */
 	uint64_t run_eintr;			/* KVM_RUN interrupted by a signal */
-	uint64_t io_transfers;			/* string PIO: one exit, count transfers */
-	/* Accesses by bus region id and direction (0 read, 1 write). */
-	uint64_t region[BUS_NR_SPACES][BUS_MAX_REGIONS][2];
-	/* Accesses no device claimed: reads got all-ones, writes were dropped. */
-	uint64_t unclaimed[BUS_NR_SPACES][2];
+	uint64_t io_transfers;			/* PIO elements moved (string PIO: count per exit) */
+	struct stats_hist reason_time[EXIT_REASON_MAX];
+	struct region_stats *region[BUS_NR_SPACES][BUS_MAX_REGIONS];
+	uint64_t unclaimed[BUS_NR_SPACES][2];	/* reads got all-ones, writes were dropped */
 };
 
 const char *kvm_exit_reason_name(unsigned reason);
+
+/* Exit path helpers (src/stats/counters.c). */
+static inline uint64_t stats_clock(void)
+{
+	return __builtin_ia32_rdtsc();
+}
+void stats_hist_add(struct stats_hist *h, uint64_t cycles);
+/* Attribute one PIO/MMIO exit (count elements for string PIO) to region r; NULL r = unclaimed. */
+void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
+			uint64_t addr, bool is_write, uint32_t count, struct region_stats **out);
+void vcpu_stats_free(struct vcpu_stats *st);
+
+/* Reading a histogram: the upper bound, in cycles, under which fraction q of samples fall. */
+uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
+
+/* TSC rate, measured against CLOCK_MONOTONIC_RAW between two points (src/stats/counters.c). */
+struct stats_clock_ref {
+	uint64_t tsc;
+	uint64_t ns;
+};
+void stats_clock_mark(struct stats_clock_ref *ref);
+double stats_tsc_per_ns(const struct stats_clock_ref *a, const struct stats_clock_ref *b);
+
+/* Layer 2: KVM binary stats (src/stats/kvm_stats.c). */
+struct kvm_stats_desc;
+struct kvm_binary_stats {
+	int fd;
+	char id[64];
+	unsigned nr;
+	char (*name)[64];
+	uint32_t *flags;
+	uint32_t *offset;	/* into the data block */
+	uint16_t *size;		/* in u64s */
+	uint32_t data_offset;
+	size_t data_size;
+	uint64_t *base;		/* values at open: cumulative counters are reported as deltas */
+	uint64_t *now;
+};
+int kvm_binary_stats_open(struct kvm_binary_stats *s, int ioctl_fd, char *err, size_t errlen);
+int kvm_binary_stats_read(struct kvm_binary_stats *s);
+/* Delta since open for cumulative stats, current value for instant/peak; false for histograms. */
+bool kvm_binary_stats_value(const struct kvm_binary_stats *s, unsigned i, uint64_t *v);
+void kvm_binary_stats_close(struct kvm_binary_stats *s);
+
+/* Layer 3: kvm:kvm_exit through perf_event_open (src/stats/tracepoint.c). */
+#define HW_EXIT_REASONS	1024
+struct hw_exit_trace {
+	bool available;
+	char why[160];		/* when unavailable */
+	unsigned nr_fds;
+	int *fd;
+	void **ring;
+	uint32_t reason_off, isa_off;
+	unsigned isa;		/* 1 VMX, 2 SVM, 0 not seen yet */
+	uint64_t count[HW_EXIT_REASONS];
+	uint64_t other;
+	uint64_t total;
+	uint64_t lost;
+};
+int hw_exit_trace_open(struct hw_exit_trace *t, const int *tids, unsigned nr);
+void hw_exit_trace_drain(struct hw_exit_trace *t);
+void hw_exit_trace_close(struct hw_exit_trace *t);
+const char *hw_exit_reason_name(unsigned isa, unsigned reason);
+
+/* Reports (src/stats/report*.c): what a report reads. */
+struct stats_view {
+	unsigned nr_vcpus;
+	struct vcpu_stats **vcpu;
+	struct bus *bus[BUS_NR_SPACES];
+	double elapsed_s;
+	double tsc_per_ns;
+	const char *tuning;			/* one line: exits disable, halt-poll, cpuid, quirks */
+	struct kvm_binary_stats *kvm_vm;	/* NULL when unavailable */
+	struct kvm_binary_stats *kvm_vcpu;	/* nr_vcpus of them, or NULL */
+	const char *kvm_why;			/* why layer 2 is unavailable */
+	struct hw_exit_trace *hw;
+};
+
+/* Totals across vCPUs, as the reports use them. */
+struct stats_totals {
+	uint64_t exits, reason[EXIT_REASON_MAX], run_eintr, io_transfers;
+	uint64_t unclaimed[BUS_NR_SPACES][2];
+};
+void stats_sum(const struct stats_view *v, struct stats_totals *t);
+
+void stats_report_table(const struct stats_view *v, FILE *out);
+/* What the interval line compares against: the totals at the previous line. */
+struct stats_interval {
+	struct stats_totals t;
+	uint64_t dev[BUS_NR_SPACES][BUS_MAX_REGIONS];
+};
+/* One line covering the dt seconds since prev (updated to now): exits/s by reason, top devices. */
+void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out);
+int stats_write_json(const struct stats_view *v, FILE *out);
+int stats_write_prom(const struct stats_view *v, FILE *out);
+/* Write path atomically (temporary file, then rename) with writer. */
+int stats_write_file(const char *path, const struct stats_view *v,
+		     int (*writer)(const struct stats_view *, FILE *));
 
 #endif

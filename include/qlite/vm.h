@@ -30,6 +30,7 @@ struct vcpu {
 	bool thread_started;
 	atomic_int tid;			/* host thread id, for affinity checks and reports */
 	struct vcpu_stats stats;
+	struct region_stats *cur_region;	/* the device this exit went to, for its handler time */
 };
 
 struct vm {
@@ -40,6 +41,8 @@ struct vm {
 	bool nested_soft_kvm;		/* host CPU shows neither VMX nor SVM */
 	bool quirks;			/* nested-KVM workarounds applied */
 	bool guest_is_linux;
+	bool accounting;		/* per-device/register/timing accounting of exits */
+	struct vm_stats *stats;		/* reporters (src/vm_stats.c), NULL without --stats */
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, edited once for all vCPUs */
 
 	struct guest_mem mem;
@@ -79,6 +82,12 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 
 void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* src/vm_stats.c: the exit reports of --stats. */
+int vm_stats_create(struct vm *vm);
+int vm_stats_start(struct vm_stats *s, struct event_loop *loop);
+void vm_stats_finish(struct vm_stats *s);
+void vm_stats_destroy(struct vm_stats *s);
 
 /* src/kvm/: KVM bring-up and vCPUs. */
 int kvm_open(struct vm *vm);

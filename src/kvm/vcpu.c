@@ -94,6 +94,7 @@ void vcpu_destroy(struct vcpu *vcpu)
 		munmap(vcpu->run, vcpu->run_size);
 	if (vcpu->fd > 0)
 		close(vcpu->fd);
+	vcpu_stats_free(&vcpu->stats);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
 }
@@ -127,13 +128,14 @@ void vcpu_dump_regs(struct vcpu *vcpu, FILE *out)
 		s.gdt.limit, (unsigned long long)s.idt.base, s.idt.limit);
 }
 
-static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space,
-			      const struct bus_region *r, bool is_write)
+/* Accounting off keeps only what the stop line needs: reasons and unclaimed accesses. */
+static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space, const struct bus_region *r,
+			      uint64_t addr, bool is_write, uint32_t count)
 {
-	if (r)
-		vcpu->stats.region[space][r->id][is_write]++;
-	else
-		vcpu->stats.unclaimed[space][is_write]++;
+	if (vcpu->vm->accounting)
+		stats_count_access(&vcpu->stats, space, r, addr, is_write, count, &vcpu->cur_region);
+	else if (!r)
+		stat_add(&vcpu->stats.unclaimed[space][is_write], 1);
 }
 
 static void vcpu_handle_io(struct vcpu *vcpu)
@@ -148,8 +150,8 @@ static void vcpu_handle_io(struct vcpu *vcpu)
 	for (uint32_t i = 0; i < run->io.count; i++)
 		r = bus_dispatch(bus, run->io.port, data + (size_t)i * run->io.size,
 				 run->io.size, is_write);
-	vcpu->stats.io_transfers += run->io.count;
-	vcpu_count_access(vcpu, BUS_PIO, r, is_write);
+	stat_add(&vcpu->stats.io_transfers, run->io.count);
+	vcpu_count_access(vcpu, BUS_PIO, r, run->io.port, is_write, run->io.count);
 }
 
 static void vcpu_handle_mmio(struct vcpu *vcpu)
@@ -162,7 +164,7 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 		len = sizeof(run->mmio.data);
 	r = bus_dispatch(vcpu->vm->machine.bus[BUS_MMIO], run->mmio.phys_addr, run->mmio.data,
 			 len, run->mmio.is_write);
-	vcpu_count_access(vcpu, BUS_MMIO, r, run->mmio.is_write);
+	vcpu_count_access(vcpu, BUS_MMIO, r, run->mmio.phys_addr, run->mmio.is_write, 1);
 }
 
 static void vcpu_fatal(struct vcpu *vcpu, const char *what)
@@ -240,12 +242,15 @@ static void *vcpu_thread(void *arg)
 	atomic_store(&vcpu->tid, (int)syscall(SYS_gettid));
 
 	while (!atomic_load(&vm->stopping)) {
+		struct vcpu_stats *st = &vcpu->stats;
 		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		uint64_t t_exit = vm->accounting ? stats_clock() : 0;
+		unsigned reason;
 
-		vcpu->stats.exits++;
+		stat_add(&st->exits, 1);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
-				vcpu->stats.run_eintr++;
+				stat_add(&st->run_eintr, 1);
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
@@ -253,10 +258,19 @@ static void *vcpu_thread(void *arg)
 					strerror(errno));
 			break;
 		}
-		if (vcpu->run->exit_reason < EXIT_REASON_MAX)
-			vcpu->stats.reason[vcpu->run->exit_reason]++;
+		reason = vcpu->run->exit_reason < EXIT_REASON_MAX ? vcpu->run->exit_reason : 0;
+		stat_add(&st->reason[reason], 1);
+		vcpu->cur_region = NULL;
 		if (!vcpu_handle_exit(vcpu))
 			break;
+		if (vm->accounting) {
+			/* Handler time: from KVM_RUN's return to the next entry. */
+			uint64_t cycles = stats_clock() - t_exit;
+
+			stats_hist_add(&st->reason_time[reason], cycles);
+			if (vcpu->cur_region)
+				stats_hist_add(&vcpu->cur_region->time, cycles);
+		}
 	}
 	return NULL;
 }

@@ -211,6 +211,79 @@ def case_bzimage(q, g):
               "bzImage entry must see its command line through the zero page", res)
 
 
+PROM_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+PROM_LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:\\.|[^"\\\n])*"'
+PROM_SAMPLE = re.compile(rf"^({PROM_NAME})(\{{{PROM_LABEL}(?:,{PROM_LABEL})*\}})? -?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$")
+PROM_COMMENT = re.compile(rf"^# (HELP|TYPE) ({PROM_NAME}) (.+)$")
+
+
+def check_prom(text, res):
+    """The text exposition format, strictly: every sample after its metric's TYPE line."""
+    typed = set()
+    for n, line in enumerate(text.splitlines(), 1):
+        m = PROM_COMMENT.match(line)
+        if m:
+            if m.group(1) == "TYPE":
+                check(m.group(3) in ("counter", "gauge"), f"prom line {n}: bad type", res)
+                typed.add(m.group(2))
+            continue
+        m = PROM_SAMPLE.match(line)
+        check(m, f"prom line {n} is not a sample: {line!r}", res)
+        check(m.group(1) in typed, f"prom line {n}: {m.group(1)} has no TYPE line", res)
+
+
+def case_stats_counts(q, g):
+    """Known accesses show up exactly, under the right device and register, in all three outputs."""
+    import json
+    with tempfile.TemporaryDirectory() as d:
+        js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
+        res = run(q, guest_args(g, "pio-write=0x3ff,1000 pio-read=0x3ff,500 pio-ins=0x3ff,64 "
+                                   "mmio-read=0xc8000000,7",
+                                ["--stats", "--stats-json", js, "--stats-prom", prom]))
+        check(res.returncode == 1, "guest failed", res)
+        table = res.stderr
+        check(re.search(r"^\s+SCR\s+write\s+1000\s", table, re.M), "table: 1000 SCR writes", res)
+        # 500 single reads plus one string PIO exit (rep insb) of 64 transfers
+        check(re.search(r"^\s+SCR\s+read\s+501\s", table, re.M), "table: 501 SCR read exits", res)
+        check(re.search(r"^\s+\(unclaimed\)\s+mmio\s+-\s+read\s+7\s", table, re.M), "table: 7 unclaimed MMIO reads", res)
+        for layer in ("[1] userspace exits", "[2] in-kernel counters", "[3] hardware exit reasons"):
+            check(layer in table, f"table: section {layer}", res)
+
+        with open(js) as f:
+            data = json.load(f)
+        check(data["version"] == 1, "json: version", res)
+        uart = [x for x in data["devices"] if x["device"] == "uart8250"]
+        check(uart, "json: uart8250 device", res)
+        regs = {(r["register"], r["dir"]): r["exits"] for r in uart[0]["registers"]}
+        check(regs.get(("SCR", "write")) == 1000 and regs.get(("SCR", "read")) == 501,
+              f"json: SCR counts {regs}", res)
+        check(uart[0]["transfers"] >= 1000 + 500 + 64, "json: transfers include the string PIO", res)
+        check(data["unclaimed"]["mmio_reads"] == 7, "json: unclaimed MMIO reads", res)
+        user_exits = sum(v["exits"] for v in data["vcpus"])
+        kvm = data["kvm_stats"]
+        if kvm["available"]:
+            check(sum(v.get("exits", 0) for v in kvm["vcpus"]) >= user_exits - data["interrupted"],
+                  "KVM's exits counter must be >= the userspace exits", res)
+        else:
+            check(kvm["why"], "json: unavailable KVM stats say why", res)
+        hw = data["hardware_exits"]
+        check(hw["available"] or hw["why"], "json: unavailable hardware exits say why", res)
+
+        with open(prom) as f:
+            text = f.read()
+        check_prom(text, res)
+        check('qlite_device_exits_total{vcpu="0",reason="io",device="uart8250",register="SCR",dir="write"} 1000'
+              in text, "prom: SCR writes", res)
+
+
+def case_stats_interval(q, g):
+    res = run(q, guest_args(g, "pio-write=0x3ff,20000 spin=2500", ["--stats-interval", "500ms"]))
+    check(res.returncode == 1, "guest failed", res)
+    lines = [l for l in res.stderr.splitlines() if re.match(r"qlite:\s+[0-9.]+ s\s+exits/s", l)]
+    check(len(lines) >= 3, f"expected interval lines every 500 ms, got {len(lines)}", res)
+    check(any("uart8250" in l for l in lines), "interval lines name the busiest device", res)
+
+
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")
 
 

@@ -1014,6 +1014,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	}
 	assert_int_equal(a->quirks, b->quirks);
 	assert_int_equal(a->memfd, b->memfd);
+	assert_int_equal(a->accounting_off, b->accounting_off);
 	assert_int_equal(a->stats, b->stats);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);
 }

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The exit path's accounting: per-reason and per-device handler time
+ * histograms (log2 of TSC cycles: one bit scan and three stores) and
+ * per-register counts in a small open-addressed table per device.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "qlite/stats.h"
+
+void stats_hist_add(struct stats_hist *h, uint64_t cycles)
+{
+	unsigned b = cycles ? 63 - __builtin_clzll(cycles) : 0;
+
+	if (b >= STATS_HIST_BUCKETS)
+		b = STATS_HIST_BUCKETS - 1;
+	stat_add(&h->bucket[b], 1);
+	stat_add(&h->count, 1);
+	stat_add(&h->sum, cycles);
+	if (cycles > stat_read(&h->max))
+		__atomic_store_n(&h->max, cycles, __ATOMIC_RELAXED);
+}
+
+uint64_t stats_hist_quantile(const struct stats_hist *h, double q)
+{
+	uint64_t n = stat_read(&h->count), seen = 0, max = stat_read(&h->max);
+
+	if (!n)
+		return 0;
+	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++) {
+		seen += stat_read(&h->bucket[b]);
+		if (seen >= q * n) {
+			uint64_t upper = b >= 63 ? UINT64_MAX : (2ULL << b) - 1;
+
+			return upper < max ? upper : max;
+		}
+	}
+	return max;
+}
+
+static struct region_stats *region_stats_get(struct vcpu_stats *st, enum bus_space space, unsigned id)
+{
+	struct region_stats *rs = st->region[space][id];
+
+	if (rs)
+		return rs;
+	/* Once per device per vCPU; published for the reporter thread with release order. */
+	rs = calloc(1, sizeof(*rs));
+	if (rs)
+		__atomic_store_n(&st->region[space][id], rs, __ATOMIC_RELEASE);
+	return rs;
+}
+
+static void count_register(struct region_stats *rs, uint64_t offset, bool is_write)
+{
+	uint64_t key = (offset << 1 | is_write) + 1;
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 58);	/* 6 bits: STATS_REG_SLOTS */
+
+	for (unsigned i = 0; i < STATS_REG_SLOTS; i++) {
+		struct reg_slot *s = &rs->regs[(h + i) % STATS_REG_SLOTS];
+		uint64_t k = stat_read(&s->key);
+
+		if (k == key) {
+			stat_add(&s->count, 1);
+			return;
+		}
+		if (!k) {
+			stat_add(&s->count, 1);
+			__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
+			return;
+		}
+	}
+	stat_add(&rs->other[is_write], 1);
+}
+
+void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
+			uint64_t addr, bool is_write, uint32_t count, struct region_stats **out)
+{
+	struct region_stats *rs;
+
+	*out = NULL;
+	if (!r) {
+		stat_add(&st->unclaimed[space][is_write], 1);
+		return;
+	}
+	rs = region_stats_get(st, space, r->id);
+	if (!rs)
+		return;
+	stat_add(&rs->count[is_write], 1);
+	stat_add(&rs->transfers[is_write], count);
+	count_register(rs, addr - r->base, is_write);
+	*out = rs;
+}
+
+void vcpu_stats_free(struct vcpu_stats *st)
+{
+	for (unsigned s = 0; s < BUS_NR_SPACES; s++)
+		for (unsigned i = 0; i < BUS_MAX_REGIONS; i++) {
+			free(st->region[s][i]);
+			st->region[s][i] = NULL;
+		}
+}
+
+void stats_clock_mark(struct stats_clock_ref *ref)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	ref->tsc = stats_clock();
+	ref->ns = (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+double stats_tsc_per_ns(const struct stats_clock_ref *a, const struct stats_clock_ref *b)
+{
+	if (b->ns <= a->ns || b->tsc <= a->tsc)
+		return 1.0;
+	return (double)(b->tsc - a->tsc) / (double)(b->ns - a->ns);
+}

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Text reports: the table at VM stop and the one-line-per-interval view. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qlite/stats.h"
+#include "qlite/util.h"
+#include "stats_internal.h"
+
+void stats_sum(const struct stats_view *v, struct stats_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < v->nr_vcpus; i++) {
+		const struct vcpu_stats *st = v->vcpu[i];
+
+		t->exits += stat_read(&st->exits);
+		t->run_eintr += stat_read(&st->run_eintr);
+		t->io_transfers += stat_read(&st->io_transfers);
+		for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
+			t->reason[r] += stat_read(&st->reason[r]);
+		for (unsigned s = 0; s < BUS_NR_SPACES; s++)
+			for (unsigned d = 0; d < 2; d++)
+				t->unclaimed[s][d] += stat_read(&st->unclaimed[s][d]);
+	}
+}
+
+void stats_hist_merge(struct stats_hist *dst, const struct stats_hist *src)
+{
+	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++)
+		dst->bucket[b] += stat_read(&src->bucket[b]);
+	dst->count += stat_read(&src->count);
+	dst->sum += stat_read(&src->sum);
+	if (stat_read(&src->max) > dst->max)
+		dst->max = stat_read(&src->max);
+}
+
+void stats_hist_ns(const struct stats_hist *h, double tsc_per_ns, struct hist_ns *out)
+{
+	double k = tsc_per_ns > 0 ? tsc_per_ns : 1.0;
+
+	out->count = h->count;
+	out->avg = h->count ? (double)h->sum / h->count / k : 0;
+	out->p50 = stats_hist_quantile(h, 0.50) / k;
+	out->p99 = stats_hist_quantile(h, 0.99) / k;
+	out->max = h->max / k;
+}
+
+/* Merge one device's counters over all vCPUs; false when nobody touched it. */
+bool stats_region_merge(const struct stats_view *v, enum bus_space s, unsigned id,
+			struct region_stats *out)
+{
+	bool any = false;
+
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < v->nr_vcpus; i++) {
+		const struct region_stats *rs =
+			__atomic_load_n(&v->vcpu[i]->region[s][id], __ATOMIC_ACQUIRE);
+
+		if (!rs)
+			continue;
+		any = true;
+		for (unsigned d = 0; d < 2; d++) {
+			out->count[d] += stat_read(&rs->count[d]);
+			out->transfers[d] += stat_read(&rs->transfers[d]);
+			out->other[d] += stat_read(&rs->other[d]);
+		}
+		stats_hist_merge(&out->time, &rs->time);
+		for (unsigned k = 0; k < STATS_REG_SLOTS; k++) {
+			uint64_t key = __atomic_load_n(&rs->regs[k].key, __ATOMIC_ACQUIRE);
+
+			if (key)
+				stats_reg_add(out, key, stat_read(&rs->regs[k].count));
+		}
+	}
+	return any;
+}
+
+/* Add count to key in a merged (single-threaded) table. */
+void stats_reg_add(struct region_stats *rs, uint64_t key, uint64_t count)
+{
+	for (unsigned k = 0; k < STATS_REG_SLOTS; k++) {
+		if (rs->regs[k].key == key || !rs->regs[k].key) {
+			rs->regs[k].key = key;
+			rs->regs[k].count += count;
+			return;
+		}
+	}
+	rs->other[(key - 1) & 1] += count;
+}
+
+const char *stats_reg_name(const struct bus_region *r, uint64_t offset, char *buf, size_t len)
+{
+	const char *name = r->ops->reg_name ? r->ops->reg_name(r->opaque, offset) : NULL;
+
+	if (name)
+		return name;
+	snprintf(buf, len, "+0x%llx", (unsigned long long)offset);
+	return buf;
+}
+
+static int reg_cmp(const void *a, const void *b)
+{
+	const struct reg_slot *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->key < y->key ? -1 : x->key > y->key;
+}
+
+void stats_sort_regs(struct region_stats *rs)
+{
+	qsort(rs->regs, STATS_REG_SLOTS, sizeof(rs->regs[0]), reg_cmp);
+}
+
+static double per_s(const struct stats_view *v, uint64_t n)
+{
+	return v->elapsed_s > 0 ? n / v->elapsed_s : 0;
+}
+
+static double share(uint64_t n, uint64_t total)
+{
+	return total ? 100.0 * n / total : 0;
+}
+
+static void print_hist(FILE *out, const struct stats_hist *h, double tsc_per_ns)
+{
+	struct hist_ns ns;
+
+	stats_hist_ns(h, tsc_per_ns, &ns);
+	fprintf(out, " %9.0f %9.0f %9.0f %10.0f", ns.avg, ns.p50, ns.p99, ns.max);
+}
+
+static void report_reasons(const struct stats_view *v, const struct stats_totals *t, FILE *out)
+{
+	fprintf(out, "\n[1] userspace exits: KVM_RUN returns qlite handled, by reason (KVM_EXIT_*)\n");
+	fprintf(out, "  %-16s", "reason");
+	for (unsigned i = 0; i < v->nr_vcpus && i < 8; i++)
+		fprintf(out, "   vcpu%-5u", i);
+	fprintf(out, " %11s %10s %6s %9s %9s %9s %10s\n", "total", "per s", "share",
+		"avg ns", "p50 ns", "p99 ns", "max ns");
+	for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
+		struct stats_hist h;
+
+		if (!t->reason[r])
+			continue;
+		memset(&h, 0, sizeof(h));
+		fprintf(out, "  %-16s", kvm_exit_reason_name(r));
+		for (unsigned i = 0; i < v->nr_vcpus && i < 8; i++)
+			fprintf(out, " %11llu", (unsigned long long)stat_read(&v->vcpu[i]->reason[r]));
+		for (unsigned i = 0; i < v->nr_vcpus; i++)
+			stats_hist_merge(&h, &v->vcpu[i]->reason_time[r]);
+		fprintf(out, " %11llu %10.1f %5.1f%%", (unsigned long long)t->reason[r],
+			per_s(v, t->reason[r]), share(t->reason[r], t->exits));
+		print_hist(out, &h, v->tsc_per_ns);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "  %-16s %11llu (KVM_RUN returned EINTR: a signal or a kick)\n", "interrupted",
+		(unsigned long long)t->run_eintr);
+	fprintf(out, "  %-16s %11llu (%.1f per s)\n", "all", (unsigned long long)t->exits,
+		per_s(v, t->exits));
+}
+
+static void report_devices(const struct stats_view *v, const struct stats_totals *t, FILE *out)
+{
+	fprintf(out, "\n    by device and register (PIO and MMIO exits; a string PIO is one exit, its elements are transfers)\n");
+	fprintf(out, "  %-14s %-4s %-18s %-5s %11s %10s %6s %10s %9s %9s %9s %10s\n", "device", "bus",
+		"register", "dir", "exits", "per s", "share", "transfers", "avg ns", "p50 ns", "p99 ns",
+		"max ns");
+	for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
+		for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
+			const struct bus_region *r = bus_region_by_id(v->bus[s], id);
+			struct region_stats m;
+			uint64_t n;
+
+			if (!r || !stats_region_merge(v, s, id, &m))
+				continue;
+			n = m.count[0] + m.count[1];
+			fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%% %10llu", r->name,
+				bus_space_name(s), "(all)", "", (unsigned long long)n, per_s(v, n),
+				share(n, t->exits), (unsigned long long)(m.transfers[0] + m.transfers[1]));
+			print_hist(out, &m.time, v->tsc_per_ns);
+			fprintf(out, "\n");
+			stats_sort_regs(&m);
+			for (unsigned k = 0; k < STATS_REG_SLOTS && m.regs[k].key; k++) {
+				uint64_t off = (m.regs[k].key - 1) >> 1;
+				bool w = (m.regs[k].key - 1) & 1;
+				char buf[32];
+
+				fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%%\n", "", "",
+					stats_reg_name(r, off, buf, sizeof(buf)), w ? "write" : "read",
+					(unsigned long long)m.regs[k].count, per_s(v, m.regs[k].count),
+					share(m.regs[k].count, t->exits));
+			}
+			for (unsigned d = 0; d < 2; d++)
+				if (m.other[d])
+					fprintf(out, "  %-14s %-4s %-18s %-5s %11llu\n", "", "", "(other registers)",
+						d ? "write" : "read", (unsigned long long)m.other[d]);
+		}
+		for (unsigned d = 0; d < 2; d++)
+			if (t->unclaimed[s][d])
+				fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%%  (no device: %s)\n",
+					"(unclaimed)", bus_space_name(s), "-", d ? "write" : "read",
+					(unsigned long long)t->unclaimed[s][d], per_s(v, t->unclaimed[s][d]),
+					share(t->unclaimed[s][d], t->exits),
+					d ? "dropped" : "read all-ones");
+	}
+}
+
+static void report_kvm(const struct stats_view *v, FILE *out)
+{
+	const struct kvm_binary_stats *k0 = v->kvm_vcpu;
+
+	fprintf(out, "\n[2] in-kernel counters (KVM_GET_STATS_FD), change over the run\n");
+	if (!k0) {
+		fprintf(out, "  unavailable: %s\n", v->kvm_why ? v->kvm_why : "not opened");
+		return;
+	}
+	fprintf(out, "  %-28s", "vcpu stat");
+	for (unsigned i = 0; i < v->nr_vcpus && i < 8; i++)
+		fprintf(out, "   vcpu%-5u", i);
+	fprintf(out, " %11s %10s\n", "total", "per s");
+	for (unsigned d = 0; d < k0->nr; d++) {
+		uint64_t total = 0, val;
+		bool ok = kvm_binary_stats_value(k0, d, &val);
+
+		if (!ok)
+			continue;
+		fprintf(out, "  %-28s", k0->name[d]);
+		for (unsigned i = 0; i < v->nr_vcpus; i++) {
+			kvm_binary_stats_value(&v->kvm_vcpu[i], d, &val);
+			total += val;
+			if (i < 8)
+				fprintf(out, " %11llu", (unsigned long long)val);
+		}
+		fprintf(out, " %11llu %10.1f\n", (unsigned long long)total, per_s(v, total));
+	}
+	if (v->kvm_vm) {
+		fprintf(out, "  %-28s %11s\n", "vm stat", "value");
+		for (unsigned d = 0; d < v->kvm_vm->nr; d++) {
+			uint64_t val;
+
+			if (kvm_binary_stats_value(v->kvm_vm, d, &val))
+				fprintf(out, "  %-28s %11llu\n", v->kvm_vm->name[d], (unsigned long long)val);
+		}
+	}
+}
+
+static void report_hw(const struct stats_view *v, FILE *out)
+{
+	const struct hw_exit_trace *hw = v->hw;
+	char why[200];
+
+	fprintf(out, "\n[3] hardware exit reasons (kvm:kvm_exit tracepoint, qlite's vCPU threads)\n");
+	if (!stats_hw_usable(v, why, sizeof(why))) {
+		fprintf(out, "  unavailable: %s\n", why);
+		return;
+	}
+	fprintf(out, "  %-28s %11s %10s %6s   (%s%s)\n", "reason", "count", "per s", "share",
+		hw->isa == 1 ? "VMX" : hw->isa == 2 ? "SVM" : "isa unknown",
+		hw->lost ? ", some events lost" : "");
+	for (unsigned r = 0; r < HW_EXIT_REASONS; r++)
+		if (hw->count[r])
+			fprintf(out, "  %-28s %11llu %10.1f %5.1f%%\n", hw_exit_reason_name(hw->isa, r),
+				(unsigned long long)hw->count[r], per_s(v, hw->count[r]),
+				share(hw->count[r], hw->total));
+	if (hw->lost)
+		fprintf(out, "  %-28s %11llu\n", "(lost events)", (unsigned long long)hw->lost);
+}
+
+bool stats_hw_usable(const struct stats_view *v, char *why, size_t len)
+{
+	const struct hw_exit_trace *hw = v->hw;
+	struct stats_totals t;
+
+	if (!hw || !hw->available) {
+		snprintf(why, len, "%s", hw && hw->why[0] ? hw->why : "not opened");
+		return false;
+	}
+	stats_sum(v, &t);
+	if (!hw->total && t.exits > t.run_eintr) {
+		snprintf(why, len, "no kvm:kvm_exit event arrived although qlite saw %llu exits (a nested or paravirtual KVM that does not fire it)",
+			 (unsigned long long)(t.exits - t.run_eintr));
+		return false;
+	}
+	return true;
+}
+
+void stats_report_table(const struct stats_view *v, FILE *out)
+{
+	struct stats_totals t;
+
+	stats_sum(v, &t);
+	fprintf(out, "\n=== qlite exit report: %.2f s, %u vCPU%s; handler time = KVM_RUN return to next entry, rdtsc at %.3f cycles/ns ===\n",
+		v->elapsed_s, v->nr_vcpus, v->nr_vcpus == 1 ? "" : "s", v->tsc_per_ns);
+	if (v->tuning)
+		fprintf(out, "tuning: %s\n", v->tuning);
+	report_reasons(v, &t, out);
+	report_devices(v, &t, out);
+	report_kvm(v, out);
+	report_hw(v, out);
+	fflush(out);
+}
+
+void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
+{
+	struct { uint64_t n; enum bus_space s; unsigned id; } top[3] = { { 0 } };
+	struct stats_totals now;
+	char buf[768];
+	size_t off = 0;
+
+	stats_sum(v, &now);
+	for (unsigned r = 0; r < EXIT_REASON_MAX && off < sizeof(buf); r++) {
+		uint64_t d = now.reason[r] - prev->t.reason[r];
+
+		if (d)
+			off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", kvm_exit_reason_name(r),
+					dt > 0 ? d / dt : 0);
+	}
+	/* The three busiest devices of the interval. */
+	for (unsigned s = 0; s < BUS_NR_SPACES; s++)
+		for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
+			struct region_stats m;
+			uint64_t n, d;
+
+			if (!stats_region_merge(v, s, id, &m))
+				continue;
+			n = m.count[0] + m.count[1];
+			d = n - prev->dev[s][id];
+			prev->dev[s][id] = n;
+			for (unsigned k = 0; k < 3; k++) {
+				if (d <= top[k].n)
+					continue;
+				memmove(&top[k + 1], &top[k], (2 - k) * sizeof(top[0]));
+				top[k].n = d;
+				top[k].s = s;
+				top[k].id = id;
+				break;
+			}
+		}
+	if (off < sizeof(buf) && top[0].n)
+		off += snprintf(buf + off, sizeof(buf) - off, " |");
+	for (unsigned k = 0; k < 3 && top[k].n && off < sizeof(buf); k++) {
+		const struct bus_region *r = bus_region_by_id(v->bus[top[k].s], top[k].id);
+
+		off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", r ? r->name : "?",
+				dt > 0 ? top[k].n / dt : 0);
+	}
+	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s,
+		dt > 0 ? (now.exits - prev->t.exits) / dt : 0, off ? buf : " none");
+	fflush(out);
+	prev->t = now;
+}

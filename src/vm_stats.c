@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The VM's exit reports: opens the KVM stats fds and the kvm:kvm_exit
+ * trace, prints a line per interval from the I/O thread (a timerfd in the
+ * event loop, never a vCPU thread), rewrites the JSON and Prometheus files,
+ * and prints the full table when the VM stops.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qlite/event_loop.h"
+#include "qlite/stats.h"
+#include "qlite/util.h"
+#include "qlite/vm.h"
+
+struct vm_stats {
+	struct vm *vm;
+	struct stats_view view;
+	struct vcpu_stats **vcpu;
+	struct kvm_binary_stats kvm_vm;
+	struct kvm_binary_stats *kvm_vcpu;
+	bool kvm_ok;
+	char kvm_why[160];
+	struct hw_exit_trace hw;
+	struct stats_clock_ref t0;
+	struct stats_interval prev;
+	double prev_s;
+	int timer_fd;
+	char tuning[512];
+};
+
+static void describe_tuning(struct vm *vm, char *buf, size_t len)
+{
+	const struct vm_spec *spec = vm->spec;
+	static const char *const exit_names[] = { "mwait", "hlt", "pause", "cstate" };
+	size_t off = 0;
+	bool any = false;
+
+	off += snprintf(buf + off, len - off, "quirks %s; exits disable", vm->quirks ? "on" : "off");
+	for (unsigned b = 0; b < ARRAY_SIZE(exit_names) && off < len; b++)
+		if (spec->exits_disable & (1u << b)) {
+			off += snprintf(buf + off, len - off, "%s%s", any ? "," : " ", exit_names[b]);
+			any = true;
+		}
+	if (!any && off < len)
+		off += snprintf(buf + off, len - off, " none");
+	if (off < len && spec->halt_poll_ns >= 0)
+		off += snprintf(buf + off, len - off, "; halt-poll %lld ns", (long long)spec->halt_poll_ns);
+	else if (off < len)
+		off += snprintf(buf + off, len - off, "; halt-poll KVM default");
+	if (off < len)
+		off += snprintf(buf + off, len - off, "; cpuid edits");
+	for (unsigned i = 0; i < spec->nr_cpuid_edits && off < len; i++)
+		off += snprintf(buf + off, len - off, " %c%s", spec->cpuid_edits[i].enable ? '+' : '-',
+				spec->cpuid_edits[i].feature);
+	if (!spec->nr_cpuid_edits && off < len)
+		off += snprintf(buf + off, len - off, " none");
+	if (off < len)
+		snprintf(buf + off, len - off, "; accounting %s", vm->accounting ? "on" : "off");
+}
+
+/* Before the vCPUs run: the KVM stats fds, whose first reading is the base of every delta. */
+int vm_stats_create(struct vm *vm)
+{
+	struct vm_stats *s;
+	char err[160];
+
+	if (!vm->spec->stats)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -1;
+	s->vm = vm;
+	s->timer_fd = -1;
+	s->vcpu = calloc(vm->nr_vcpus, sizeof(*s->vcpu));
+	s->kvm_vcpu = calloc(vm->nr_vcpus, sizeof(*s->kvm_vcpu));
+	if (!s->vcpu || !s->kvm_vcpu) {
+		free(s->vcpu);
+		free(s->kvm_vcpu);
+		free(s);
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		s->vcpu[i] = &vm->vcpus[i].stats;
+	s->kvm_ok = kvm_binary_stats_open(&s->kvm_vm, vm->vm_fd, err, sizeof(err)) == 0;
+	for (unsigned i = 0; s->kvm_ok && i < vm->nr_vcpus; i++) {
+		s->kvm_ok = kvm_binary_stats_open(&s->kvm_vcpu[i], vm->vcpus[i].fd, err, sizeof(err)) == 0;
+		if (!s->kvm_ok)
+			for (unsigned j = 0; j < i; j++)
+				kvm_binary_stats_close(&s->kvm_vcpu[j]);
+	}
+	if (!s->kvm_ok) {
+		snprintf(s->kvm_why, sizeof(s->kvm_why), "%s", err);
+		if (s->kvm_vm.fd > 0)
+			kvm_binary_stats_close(&s->kvm_vm);
+	}
+	describe_tuning(vm, s->tuning, sizeof(s->tuning));
+	s->view = (struct stats_view){
+		.nr_vcpus = vm->nr_vcpus,
+		.vcpu = s->vcpu,
+		.bus = { vm->machine.bus[BUS_PIO], vm->machine.bus[BUS_MMIO] },
+		.tuning = s->tuning,
+		.kvm_vm = s->kvm_ok ? &s->kvm_vm : NULL,
+		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
+		.kvm_why = s->kvm_why,
+		.hw = &s->hw,
+	};
+	vm->stats = s;
+	return 0;
+}
+
+static void vm_stats_refresh(struct vm_stats *s)
+{
+	struct stats_clock_ref now;
+
+	stats_clock_mark(&now);
+	s->view.elapsed_s = (now.ns - s->t0.ns) / 1e9;
+	s->view.tsc_per_ns = stats_tsc_per_ns(&s->t0, &now);
+	if (s->kvm_ok) {
+		kvm_binary_stats_read(&s->kvm_vm);
+		for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+			kvm_binary_stats_read(&s->kvm_vcpu[i]);
+	}
+	hw_exit_trace_drain(&s->hw);
+}
+
+static void vm_stats_write_files(struct vm_stats *s)
+{
+	const struct vm_spec *spec = s->vm->spec;
+	int ret;
+
+	if (spec->stats_json && (ret = stats_write_file(spec->stats_json, &s->view, stats_write_json)) < 0)
+		pr_err("%s: %s", spec->stats_json, strerror(-ret));
+	if (spec->stats_prom && (ret = stats_write_file(spec->stats_prom, &s->view, stats_write_prom)) < 0)
+		pr_err("%s: %s", spec->stats_prom, strerror(-ret));
+}
+
+static bool on_stats_timer(void *opaque, int fd, uint32_t revents)
+{
+	struct vm_stats *s = opaque;
+	uint64_t ticks;
+
+	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return false;
+	vm_stats_refresh(s);
+	if (s->vm->spec->stats_interval_ms)
+		stats_report_interval(&s->view, &s->prev, s->view.elapsed_s - s->prev_s, stderr);
+	s->prev_s = s->view.elapsed_s;
+	vm_stats_write_files(s);
+	return true;
+}
+
+/* Once the vCPU threads exist: trace them, start the interval timer. */
+int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
+{
+	struct vm *vm = s->vm;
+	uint64_t ms = vm->spec->stats_interval_ms;
+	int *tids = calloc(vm->nr_vcpus, sizeof(*tids));
+
+	stats_clock_mark(&s->t0);
+	if (!tids)
+		return -1;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		/* Each thread records its tid first thing; wait for it (microseconds). */
+		for (int spin = 0; !(tids[i] = atomic_load(&vm->vcpus[i].tid)) && spin < 100000; spin++)
+			usleep(10);
+	}
+	hw_exit_trace_open(&s->hw, tids, vm->nr_vcpus);
+	free(tids);
+	if (!ms && (vm->spec->stats_json || vm->spec->stats_prom))
+		ms = 1000;	/* files are rewritten every second even without interval lines */
+	if (!ms)
+		return 0;
+	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (s->timer_fd < 0) {
+		pr_errno("stats: timerfd_create");
+		return -1;
+	}
+	timerfd_settime(s->timer_fd, 0, &(struct itimerspec){
+		.it_interval = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+	}, NULL);
+	return event_loop_add(loop, s->timer_fd, POLLIN, on_stats_timer, s);
+}
+
+/* After the vCPU threads are joined: the final numbers. */
+void vm_stats_finish(struct vm_stats *s)
+{
+	vm_stats_refresh(s);
+	stats_report_table(&s->view, stderr);
+	vm_stats_write_files(s);
+}
+
+void vm_stats_destroy(struct vm_stats *s)
+{
+	if (!s)
+		return;
+	hw_exit_trace_close(&s->hw);
+	if (s->kvm_ok) {
+		kvm_binary_stats_close(&s->kvm_vm);
+		for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+			kvm_binary_stats_close(&s->kvm_vcpu[i]);
+	}
+	if (s->timer_fd >= 0)
+		close(s->timer_fd);
+	free(s->kvm_vcpu);
+	free(s->vcpu);
+	free(s);
+}

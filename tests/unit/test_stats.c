@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Exit accounting: histograms, per-register attribution, and the three report formats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qlite/bus.h"
+#include "qlite/stats.h"
+
+static void test_hist_buckets_and_quantiles(void **state)
+{
+	struct stats_hist h;
+
+	memset(&h, 0, sizeof(h));
+	for (int i = 0; i < 98; i++)
+		stats_hist_add(&h, 100);	/* bucket 6: [64, 128) */
+	stats_hist_add(&h, 5000);		/* bucket 12 */
+	stats_hist_add(&h, 0);			/* bucket 0 */
+	assert_int_equal(h.count, 100);
+	assert_int_equal(h.bucket[6], 98);
+	assert_int_equal(h.bucket[12], 1);
+	assert_int_equal(h.bucket[0], 1);
+	assert_int_equal(h.sum, 98 * 100 + 5000);
+	assert_int_equal(h.max, 5000);
+	assert_int_equal(stats_hist_quantile(&h, 0.5), 127);	/* upper bound of bucket 6 */
+	assert_int_equal(stats_hist_quantile(&h, 0.99), 127);
+	assert_int_equal(stats_hist_quantile(&h, 1.0), 5000);	/* capped by the max seen */
+	stats_hist_add(&h, UINT64_MAX);				/* clamps to the last bucket */
+	assert_int_equal(h.bucket[STATS_HIST_BUCKETS - 1], 1);
+}
+
+static uint8_t regs[16];
+
+static void fake_read(void *opaque, uint64_t off, void *data, unsigned len)
+{
+	memcpy(data, regs + off, len);
+}
+
+static void fake_write(void *opaque, uint64_t off, const void *data, unsigned len)
+{
+	memcpy(regs + off, data, len);
+}
+
+static const char *fake_reg_name(void *opaque, uint64_t off)
+{
+	return off == 0 ? "DATA" : off == 4 ? "CTRL" : NULL;
+}
+
+static const struct bus_ops fake_ops = { fake_read, fake_write, fake_reg_name };
+
+struct fixture {
+	struct bus *bus[BUS_NR_SPACES];
+	struct vcpu_stats *vcpu[2];
+	struct stats_view view;
+	int id;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->bus[BUS_PIO] = bus_create(BUS_PIO);
+	f->bus[BUS_MMIO] = bus_create(BUS_MMIO);
+	f->id = bus_register(f->bus[BUS_PIO], 0x500, 16, "dev \"q\"", &fake_ops, NULL);
+	f->vcpu[0] = calloc(1, sizeof(struct vcpu_stats));
+	f->vcpu[1] = calloc(1, sizeof(struct vcpu_stats));
+	f->view = (struct stats_view){
+		.nr_vcpus = 2, .vcpu = f->vcpu, .bus = { f->bus[0], f->bus[1] },
+		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off",
+		.kvm_why = "not opened in a unit test",
+	};
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int i = 0; i < 2; i++) {
+		vcpu_stats_free(f->vcpu[i]);
+		free(f->vcpu[i]);
+	}
+	bus_destroy(f->bus[0]);
+	bus_destroy(f->bus[1]);
+	free(f);
+	return 0;
+}
+
+/* What the vCPU loop does for one PIO exit. */
+static void pio_exit(struct fixture *f, int vcpu, uint16_t port, bool write, uint32_t count)
+{
+	uint8_t data[4] = { 0 };
+	const struct bus_region *r = bus_dispatch(f->bus[BUS_PIO], port, data, 1, write);
+	struct region_stats *rs;
+
+	stat_add(&f->vcpu[vcpu]->exits, 1);
+	stat_add(&f->vcpu[vcpu]->reason[2], 1);		/* KVM_EXIT_IO */
+	stats_count_access(f->vcpu[vcpu], BUS_PIO, r, port, write, count, &rs);
+	stats_hist_add(&f->vcpu[vcpu]->reason_time[2], 1000);
+	if (rs)
+		stats_hist_add(&rs->time, 1000);
+}
+
+static void fill(struct fixture *f)
+{
+	for (int i = 0; i < 1000; i++)
+		pio_exit(f, 0, 0x500, true, 1);
+	for (int i = 0; i < 500; i++)
+		pio_exit(f, 1, 0x504, false, 1);
+	pio_exit(f, 1, 0x504, false, 64);	/* a string PIO: one exit, 64 transfers */
+	for (int i = 0; i < 7; i++)
+		pio_exit(f, 0, 0x2e0, false, 1);	/* nobody's port */
+}
+
+static void test_attribution(void **state)
+{
+	struct fixture *f = *state;
+	struct region_stats *rs;
+
+	fill(f);
+	rs = f->vcpu[0]->region[BUS_PIO][f->id];
+	assert_non_null(rs);
+	assert_int_equal(rs->count[1], 1000);
+	assert_int_equal(f->vcpu[0]->unclaimed[BUS_PIO][0], 7);
+	rs = f->vcpu[1]->region[BUS_PIO][f->id];
+	assert_int_equal(rs->count[0], 501);
+	assert_int_equal(rs->transfers[0], 564);
+	assert_int_equal(rs->time.count, 501);
+}
+
+static void test_register_table_overflow(void **state)
+{
+	struct fixture *f = *state;
+	struct region_stats *rs;
+	struct bus_region big = { .id = 7, .base = 0, .len = 4096, .name = "big", .ops = &fake_ops };
+
+	/* More distinct registers than slots: the rest is counted, as "other". */
+	for (unsigned off = 0; off < STATS_REG_SLOTS + 10; off++)
+		stats_count_access(f->vcpu[0], BUS_MMIO, &big, off * 4, true, 1, &rs);
+	assert_int_equal(rs->count[1], STATS_REG_SLOTS + 10);
+	assert_int_equal(rs->other[1], 10);
+}
+
+/* A small recursive-descent JSON checker: the report must parse back. */
+static const char *json_value(const char *p);
+
+static const char *ws(const char *p)
+{
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static const char *json_string(const char *p)
+{
+	if (*p++ != '"')
+		return NULL;
+	while (*p && *p != '"') {
+		if (*p == '\\') {
+			p++;
+			if (!*p)
+				return NULL;
+		} else if ((unsigned char)*p < 0x20) {
+			return NULL;
+		}
+		p++;
+	}
+	return *p == '"' ? p + 1 : NULL;
+}
+
+static const char *json_list(const char *p, char close, bool object)
+{
+	p = ws(p + 1);
+	if (*p == close)
+		return p + 1;
+	for (;;) {
+		if (object) {
+			p = json_string(ws(p));
+			if (!p || *(p = ws(p)) != ':')
+				return NULL;
+			p++;
+		}
+		p = json_value(p);
+		if (!p)
+			return NULL;
+		p = ws(p);
+		if (*p == close)
+			return p + 1;
+		if (*p++ != ',')
+			return NULL;
+	}
+}
+
+static const char *json_value(const char *p)
+{
+	char *end;
+
+	p = ws(p);
+	if (*p == '{')
+		return json_list(p, '}', true);
+	if (*p == '[')
+		return json_list(p, ']', false);
+	if (*p == '"')
+		return json_string(p);
+	if (!strncmp(p, "true", 4) || !strncmp(p, "null", 4))
+		return p + 4;
+	if (!strncmp(p, "false", 5))
+		return p + 5;
+	strtod(p, &end);
+	return end == p ? NULL : end;
+}
+
+static char *render(struct fixture *f, int (*writer)(const struct stats_view *, FILE *))
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_int_equal(writer(&f->view, out), 0);
+	fclose(out);
+	return buf;
+}
+
+static void test_json_parses_back(void **state)
+{
+	struct fixture *f = *state;
+	char *js;
+	const char *end;
+
+	fill(f);
+	js = render(f, stats_write_json);
+	end = json_value(js);
+	assert_non_null(end);
+	assert_string_equal(ws(end), "");
+	assert_non_null(strstr(js, "\"version\": 1"));
+	assert_non_null(strstr(js, "\"register\": \"DATA\", \"offset\": 0, \"dir\": \"write\", \"exits\": 1000"));
+	assert_non_null(strstr(js, "\"register\": \"CTRL\", \"offset\": 4, \"dir\": \"read\", \"exits\": 501"));
+	assert_non_null(strstr(js, "\"device\": \"dev \\\"q\\\"\""));	/* quotes escaped */
+	assert_non_null(strstr(js, "\"pio_reads\": 7"));
+	assert_non_null(strstr(js, "\"available\": false, \"why\": \"not opened in a unit test\""));
+	free(js);
+}
+
+static void test_prom_grammar(void **state)
+{
+	struct fixture *f = *state;
+	regex_t sample, comment;
+	char *text, *line, *save;
+	unsigned samples = 0;
+
+	fill(f);
+	text = render(f, stats_write_prom);
+	assert_int_equal(regcomp(&sample,
+		"^[a-zA-Z_:][a-zA-Z0-9_:]*"
+		"(\\{[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\\n]|\\\\.)*\""
+		"(,[a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\\n]|\\\\.)*\")*\\})?"
+		" -?[0-9]+(\\.[0-9]+)?([eE][+-]?[0-9]+)?$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&comment, "^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$",
+				 REG_EXTENDED | REG_NOSUB), 0);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == '#') {
+			if (regexec(&comment, line, 0, NULL, 0))
+				fail_msg("bad comment line: %s", line);
+			continue;
+		}
+		if (regexec(&sample, line, 0, NULL, 0))
+			fail_msg("bad sample line: %s", line);
+		samples++;
+	}
+	assert_true(samples > 5);
+	free(text);
+	text = render(f, stats_write_prom);
+	assert_non_null(strstr(text,
+		"qlite_device_exits_total{vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
+	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{bus=\"pio\",dir=\"read\"} 7\n"));
+	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"1\",reason=\"io\"} 501\n"));
+	regfree(&sample);
+	regfree(&comment);
+	free(text);
+}
+
+static int table_writer(const struct stats_view *v, FILE *out)
+{
+	stats_report_table(v, out);
+	return 0;
+}
+
+static void test_table_and_interval(void **state)
+{
+	struct fixture *f = *state;
+	struct stats_interval prev;
+	char *text, *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	fill(f);
+	text = render(f, table_writer);
+	assert_non_null(strstr(text, "[1] userspace exits"));
+	assert_non_null(strstr(text, "[2] in-kernel counters"));
+	assert_non_null(strstr(text, "unavailable: not opened in a unit test"));
+	assert_non_null(strstr(text, "[3] hardware exit reasons"));
+	assert_non_null(strstr(text, "tuning: quirks off"));
+	assert_non_null(strstr(text, "  io               "));
+	free(text);
+
+	memset(&prev, 0, sizeof(prev));
+	out = open_memstream(&buf, &len);
+	stats_report_interval(&f->view, &prev, 2.0, out);
+	fclose(out);
+	/* 1508 exits in 2 s, all io; the device took 1501 of them */
+	assert_non_null(strstr(buf, "exits/s 754: io 754 | dev \"q\" 750"));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hist_buckets_and_quantiles),
+		cmocka_unit_test_setup_teardown(test_attribution, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_table_overflow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prom_grammar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
