@@ -54,8 +54,10 @@ make_initrd() {
 		local tree=$2 kver=$3
 		shift 3
 		# Dependencies first, each module once, in the order modprobe would load them.
-		modprobe -d "$tree" -S "$kver" --show-depends "$@" 2>/dev/null |
-			awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
+		for m in "$@"; do
+			modprobe -d "$tree" -S "$kver" --show-depends "$m" ||
+				echo "get-guest: module $m not found in $kver" >&2
+		done | awk '$1 == "insmod" { print $2 }' | awk '!seen[$0]++' | while read -r ko; do
 			cp "$ko" "$stage/lib/modules/"
 			basename "$ko" >> "$stage/lib/modules/load-order"
 		done
@@ -85,6 +87,8 @@ extract_vmlinux() {
 get_debian() {
 	local tmp pkg kver tree
 	tmp=$(mktemp -d)
+	# apt-get download fetches as the _apt user when it may write there.
+	[ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1 && chown _apt "$tmp"
 	pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
 	echo "get-guest: fetching $pkg (not installed on the host)"
 	(cd "$tmp" && apt-get download "$pkg" >/dev/null)
