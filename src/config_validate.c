@@ -213,29 +213,48 @@ struct resource {
 	const char *key;
 };
 
-/* What the machine itself occupies: in-kernel PIC/PIT/IOAPIC/LAPIC and qlite's platform devices. */
+/*
+ * KVM's in-kernel devices are not on qlite's buses, so they are listed here;
+ * qlite's own platform devices are read off an assembled platform (below),
+ * so that only each device's file knows its ports and lines.
+ */
 #define RES(k, f, l, o) { .kind = (k), .first = (f), .last = (l), .owner = (o) }
-static const struct resource platform[] = {
+static const struct resource in_kernel[] = {
 	RES(RES_PIO, 0x20, 0x21, "the PIC"),
 	RES(RES_PIO, 0x40, 0x43, "the PIT"),
-	RES(RES_PIO, 0x60, 0x60, "the i8042"),
 	RES(RES_PIO, 0x61, 0x61, "the PIT"),
-	RES(RES_PIO, 0x64, 0x64, "the i8042"),
-	RES(RES_PIO, 0x70, 0x71, "the RTC"),
 	RES(RES_PIO, 0xa0, 0xa1, "the PIC"),
-	RES(RES_PIO, DEBUG_EXIT_BASE, DEBUG_EXIT_BASE + DEBUG_EXIT_SIZE - 1, "debug-exit"),
-	RES(RES_PIO, UART_COM1_BASE, UART_COM1_BASE + 7, "COM1"),
-	RES(RES_PIO, 0xcf8, 0xcff, "PCI configuration"),
 	RES(RES_MMIO, 0xfec00000, 0xfec00fff, "the IOAPIC"),
 	RES(RES_MMIO, 0xfee00000, 0xfee00fff, "the LAPIC"),
 	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
 	RES(RES_IRQ, 0, 0, "the PIT"),
-	RES(RES_IRQ, 1, 1, "the i8042"),
 	RES(RES_IRQ, 2, 2, "the PIC cascade"),
-	RES(RES_IRQ, UART_COM1_GSI, UART_COM1_GSI, "COM1"),
-	RES(RES_IRQ, 8, 8, "the RTC"),
-	RES(RES_IRQ, 12, 12, "the i8042"),
 };
+
+#define PLATFORM_MAX_RESOURCES (2 * BUS_MAX_REGIONS + 32)
+
+/* The ports, MMIO ranges and IRQs of qlite's platform devices, as they register them. */
+static unsigned platform_resources(struct resource *res, unsigned max)
+{
+	struct bus_region r[BUS_MAX_REGIONS];
+	struct uart8250 *uart;
+	struct machine m;
+	unsigned n = 0;
+
+	if (platform_assemble_offline(&m, &uart) == 0) {
+		for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
+			unsigned nr = bus_list(m.bus[s], r, BUS_MAX_REGIONS);
+
+			for (unsigned i = 0; i < nr && i < BUS_MAX_REGIONS && n < max; i++)
+				res[n++] = (struct resource)RES(s == BUS_PIO ? RES_PIO : RES_MMIO, r[i].base,
+								r[i].base + r[i].len - 1, r[i].name);
+		}
+		for (unsigned i = 0; i < m.nr_irqs && n < max; i++)
+			res[n++] = (struct resource)RES(RES_IRQ, m.irqs[i].gsi, m.irqs[i].gsi, m.irqs[i].owner);
+	}
+	platform_teardown_offline(&m, uart);
+	return n;
+}
 
 #define IOAPIC_PINS 24
 
@@ -308,15 +327,17 @@ static int opt_resource(const struct vdev_spec *vs, const struct vdev_opt *opt,
 
 int config_check_resources(const struct vm_spec *spec, FILE *err)
 {
-	unsigned n = 0, max = ARRAY_SIZE(platform) + 2 + spec->nr_vdevs * VDEV_MAX_OPTS;
+	unsigned n = 0, max = ARRAY_SIZE(in_kernel) + PLATFORM_MAX_RESOURCES + 2 +
+			      spec->nr_vdevs * VDEV_MAX_OPTS;
 	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
 	struct resource *res = calloc(max, sizeof(*res));
 	int ret = 0;
 
 	if (!res)
 		return config_error(err, NULL, "out of memory");
-	memcpy(res, platform, sizeof(platform));
-	n = ARRAY_SIZE(platform);
+	memcpy(res, in_kernel, sizeof(in_kernel));
+	n = ARRAY_SIZE(in_kernel);
+	n += platform_resources(res + n, PLATFORM_MAX_RESOURCES);
 	if (low)
 		res[n++] = (struct resource)RES(RES_MMIO, 0, low - 1, "guest RAM");
 	if (spec->ram_size > low)

@@ -170,19 +170,6 @@ out:
 	return ret;
 }
 
-int vm_platform_create(struct machine *m, struct uart8250 **uart)
-{
-	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
-	if (!*uart)
-		return -1;
-	if (i8042_create(m) < 0 || rtc_create(m) < 0 ||
-	    debug_exit_create(m, DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE) < 0)
-		return -1;
-	m->pci = pci_host_create(m);
-	if (!m->pci)
-		return -1;
-	return 0;
-}
 
 int vm_create(struct vm *vm, const struct vm_spec *spec)
 {
@@ -222,7 +209,7 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 	m->irq_set = kvm_irq_set;
 	m->msi_send = kvm_msi_send;
 	m->request_stop = machine_request_stop;
-	if (vm_platform_create(m, &vm->uart) < 0)
+	if (platform_create(m, &vm->uart) < 0)
 		return -1;
 
 	if (cpuid_prepare(vm) < 0)

@@ -14,10 +14,6 @@
 #include "qlite/util.h"
 #include "qlite/vm.h"
 
-static void describe_irq_set(struct machine *m, unsigned gsi, int level) { }
-static void describe_msi_send(struct machine *m, uint64_t addr, uint32_t data) { }
-static void describe_stop(struct machine *m, enum stop_reason why, int status) { }
-
 static void print_size(FILE *out, uint64_t size)
 {
 	if (size >= GiB && !(size % GiB))
@@ -114,20 +110,14 @@ static bool kernel_is_linux(const char *path)
 int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 {
 	struct guest_mem layout;
-	struct machine m = {
-		.irq_set = describe_irq_set,
-		.msi_send = describe_msi_send,
-		.request_stop = describe_stop,
-	};
-	struct uart8250 *uart = NULL;
+	struct machine m;
+	struct uart8250 *uart;
 	bool nested = host_is_nested_soft_kvm();
 	bool quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && nested);
 	char *cmdline;
 	int ret = -1;
 
-	m.bus[BUS_PIO] = bus_create(BUS_PIO);
-	m.bus[BUS_MMIO] = bus_create(BUS_MMIO);
-	if (!m.bus[BUS_PIO] || !m.bus[BUS_MMIO] || vm_platform_create(&m, &uart) < 0)
+	if (platform_assemble_offline(&m, &uart) < 0)
 		goto out;
 
 	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
@@ -162,12 +152,6 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 		ret = vm_write_dtb(spec, &m, &layout, cmdline, dtb_path);
 	free(cmdline);
 out:
-	if (m.pci)
-		pci_host_destroy(m.pci);
-	if (uart)
-		uart8250_destroy(uart);
-	machine_release_all(&m);
-	bus_destroy(m.bus[BUS_PIO]);
-	bus_destroy(m.bus[BUS_MMIO]);
+	platform_teardown_offline(&m, uart);
 	return ret;
 }

@@ -30,4 +30,13 @@ int rtc_create(struct machine *m);
 #define DEBUG_EXIT_SIZE	4
 int debug_exit_create(struct machine *m, uint16_t base, unsigned size);
 
+/*
+ * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
+ * debug-exit port, PCI host bridge.
+ */
+int platform_create(struct machine *m, struct uart8250 **uart);
+/* The same on fresh buses with no-op services, for describing and checking without KVM. */
+int platform_assemble_offline(struct machine *m, struct uart8250 **uart);
+void platform_teardown_offline(struct machine *m, struct uart8250 *uart);
+
 #endif

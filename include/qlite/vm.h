@@ -71,8 +71,6 @@ int vm_create(struct vm *vm, const struct vm_spec *spec);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host bridge. */
-int vm_platform_create(struct machine *m, struct uart8250 **uart);
 /* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
 char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
 /* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */

@@ -810,7 +810,7 @@ static void test_resources(void **state)
 
 	vm_spec_init(&spec);
 	add_vdev(&spec, "e1000", 2, "iobase", "0x3e0", NULL, NULL);
-	expect_resources(&spec, "r.conf:2: iobase: ports 0x3e0-0x3ff overlap COM1 (0x3f8-0x3ff)");
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x3e0-0x3ff overlap uart8250 (0x3f8-0x3ff)");
 
 	vm_spec_init(&spec);
 	add_vdev(&spec, "e1000", 2, "iobase", "0xfff0", NULL, NULL);
@@ -839,7 +839,7 @@ static void test_resources(void **state)
 
 	vm_spec_init(&spec);
 	add_vdev(&spec, "e1000", 2, "irq", "4", NULL, NULL);
-	expect_resources(&spec, "r.conf:2: irq: IRQ 4 is also used by COM1");
+	expect_resources(&spec, "r.conf:2: irq: IRQ 4 is also used by uart8250");
 
 	vm_spec_init(&spec);
 	add_vdev(&spec, "e1000", 2, "irq", "24", NULL, NULL);
@@ -848,7 +848,7 @@ static void test_resources(void **state)
 	/* Types not in the table: options are read by their conventional names. */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "future-dev", 2, "iobase", "0x3f8", NULL, NULL);
-	expect_resources(&spec, "r.conf:2: iobase: ports 0x3f8-0x3f8 overlap COM1 (0x3f8-0x3ff)");
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x3f8-0x3f8 overlap uart8250 (0x3f8-0x3ff)");
 
 	vm_spec_init(&spec);
 	add_vdev(&spec, "virtio-blk", 2, "addr", "0xfffffffffffffff0", NULL, NULL);

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
+ * bridge. One place creates it, so the running VM, `qlite check` and the
+ * config's overlap checks all see the same machine.
+ */
+#include <unistd.h>
+
+#include "qlite/devices.h"
+#include "qlite/pci.h"
+
+int platform_create(struct machine *m, struct uart8250 **uart)
+{
+	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
+	if (!*uart)
+		return -1;
+	if (i8042_create(m) < 0 || rtc_create(m) < 0 ||
+	    debug_exit_create(m, DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE) < 0)
+		return -1;
+	m->pci = pci_host_create(m);
+	return m->pci ? 0 : -1;
+}
+
+static void no_irq(struct machine *m, unsigned gsi, int level) { }
+static void no_msi(struct machine *m, uint64_t addr, uint32_t data) { }
+static void no_stop(struct machine *m, enum stop_reason why, int status) { }
+
+int platform_assemble_offline(struct machine *m, struct uart8250 **uart)
+{
+	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop };
+	*uart = NULL;
+	m->bus[BUS_PIO] = bus_create(BUS_PIO);
+	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
+	if (!m->bus[BUS_PIO] || !m->bus[BUS_MMIO])
+		return -1;
+	return platform_create(m, uart);
+}
+
+void platform_teardown_offline(struct machine *m, struct uart8250 *uart)
+{
+	if (m->pci)
+		pci_host_destroy(m->pci);
+	if (uart)
+		uart8250_destroy(uart);
+	machine_release_all(m);
+	bus_destroy(m->bus[BUS_PIO]);
+	bus_destroy(m->bus[BUS_MMIO]);
+}
