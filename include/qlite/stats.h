@@ -128,6 +128,8 @@ struct hw_exit_trace {
 };
 int hw_exit_trace_open(struct hw_exit_trace *t, const int *tids, unsigned nr);
 void hw_exit_trace_drain(struct hw_exit_trace *t);
+/* Count one raw kvm_exit record (the tracepoint's fields, as in its format file). */
+void hw_exit_trace_record(struct hw_exit_trace *t, const uint8_t *raw, uint32_t len);
 void hw_exit_trace_close(struct hw_exit_trace *t);
 const char *hw_exit_reason_name(unsigned isa, unsigned reason);
 

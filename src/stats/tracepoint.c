@@ -183,6 +183,24 @@ int hw_exit_trace_open(struct hw_exit_trace *t, const int *tids, unsigned nr)
 	return 0;
 }
 
+void hw_exit_trace_record(struct hw_exit_trace *t, const uint8_t *raw, uint32_t len)
+{
+	uint32_t reason;
+
+	if (t->reason_off > len || len - t->reason_off < 4)
+		return;
+	reason = le_load(raw + t->reason_off, 4);
+	if (t->isa_off != UINT32_MAX && t->isa_off <= len && len - t->isa_off >= 4)
+		t->isa = le_load(raw + t->isa_off, 4);
+	if (t->isa == 1)
+		reason &= 0xffff;	/* bit 31 flags a failed VM entry */
+	if (reason < HW_EXIT_REASONS)
+		t->count[reason]++;
+	else
+		t->other++;
+	t->total++;
+}
+
 static void drain_ring(struct hw_exit_trace *t, struct perf_event_mmap_page *meta)
 {
 	uint8_t *data = (uint8_t *)meta + getpagesize();
@@ -202,21 +220,9 @@ static void drain_ring(struct hw_exit_trace *t, struct perf_event_mmap_page *met
 			rec[i] = data[(tail + i) % size];
 		if (h.type == PERF_RECORD_SAMPLE && h.size >= sizeof(h) + 4) {
 			uint32_t raw = le_load(rec + sizeof(h), 4);
-			const uint8_t *r = rec + sizeof(h) + 4;
-			uint32_t reason;
+			uint32_t room = (h.size < sizeof(rec) ? h.size : sizeof(rec)) - sizeof(h) - 4;
 
-			if (t->reason_off + 4 <= raw && sizeof(h) + 4 + t->reason_off + 4 <= sizeof(rec)) {
-				reason = le_load(r + t->reason_off, 4);
-				if (t->isa_off != UINT32_MAX && t->isa_off + 4 <= raw)
-					t->isa = le_load(r + t->isa_off, 4);
-				if (t->isa == 1)
-					reason &= 0xffff;
-				if (reason < HW_EXIT_REASONS)
-					t->count[reason]++;
-				else
-					t->other++;
-				t->total++;
-			}
+			hw_exit_trace_record(t, rec + sizeof(h) + 4, raw < room ? raw : room);
 		} else if (h.type == PERF_RECORD_LOST && h.size >= sizeof(h) + 16) {
 			t->lost += le_load(rec + sizeof(h) + 8, 8);
 		}

@@ -320,10 +320,47 @@ static void test_table_and_interval(void **state)
 	free(buf);
 }
 
+static void kvm_exit_record(uint8_t *raw, uint32_t reason, uint32_t isa)
+{
+	memset(raw, 0, 32);
+	memcpy(raw + 8, &reason, 4);	/* offsets as a format file would give them */
+	memcpy(raw + 24, &isa, 4);
+}
+
+static void test_hw_exit_records_and_names(void **state)
+{
+	struct hw_exit_trace t;
+	uint8_t raw[32];
+
+	memset(&t, 0, sizeof(t));
+	t.reason_off = 8;
+	t.isa_off = 24;
+	kvm_exit_record(raw, 30, 1);			/* VMX IO_INSTRUCTION */
+	hw_exit_trace_record(&t, raw, sizeof(raw));
+	kvm_exit_record(raw, 0x80000021, 1);		/* VM-entry failure bit, reason 33 */
+	hw_exit_trace_record(&t, raw, sizeof(raw));
+	hw_exit_trace_record(&t, raw, 10);		/* truncated: ignored */
+	assert_int_equal(t.isa, 1);
+	assert_int_equal(t.count[30], 1);
+	assert_int_equal(t.count[33], 1);
+	assert_int_equal(t.total, 2);
+	assert_string_equal(hw_exit_reason_name(1, 30), "IO_INSTRUCTION");
+	assert_string_equal(hw_exit_reason_name(1, 49), "EPT_MISCONFIG");
+	assert_string_equal(hw_exit_reason_name(2, 0x7b), "io");
+	assert_string_equal(hw_exit_reason_name(2, 0x400), "npf");
+	assert_string_equal(hw_exit_reason_name(2, 0x45), "excp_5");
+	assert_string_equal(hw_exit_reason_name(2, 0x13), "write_cr3");
+	kvm_exit_record(raw, 5000, 2);			/* beyond the table: counted as other */
+	hw_exit_trace_record(&t, raw, sizeof(raw));
+	assert_int_equal(t.other, 1);
+	assert_int_equal(t.isa, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets_and_quantiles),
+		cmocka_unit_test(test_hw_exit_records_and_names),
 		cmocka_unit_test_setup_teardown(test_attribution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_table_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
