@@ -304,11 +304,16 @@ static void pci_host_write(void *opaque, uint64_t offset, const void *data, unsi
 	pthread_mutex_unlock(&h->lock);
 }
 
+/* Byte lanes get their own names: Linux reads 16-bit fields at CONFIG_DATA+2, for instance. */
 static const char *pci_host_reg_name(void *opaque, uint64_t offset)
 {
-	if (offset == PCI_RCR_OFFSET)
-		return "RESET_CONTROL";
-	return offset < PCI_DATA_OFFSET ? "CONFIG_ADDRESS" : "CONFIG_DATA";
+	static const char *const names[PCI_HOST_PORTS] = {
+		"CONFIG_ADDRESS", "RESET_CONTROL", "CONFIG_ADDRESS+2", "CONFIG_ADDRESS+3",
+		"CONFIG_DATA", "CONFIG_DATA+1", "CONFIG_DATA+2", "CONFIG_DATA+3",
+	};
+
+	_Static_assert(PCI_RCR_OFFSET == 1 && PCI_DATA_OFFSET == 4, "names follow the port layout");
+	return offset < PCI_HOST_PORTS ? names[offset] : NULL;
 }
 
 static const struct bus_ops pci_host_ops = {

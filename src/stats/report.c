@@ -304,7 +304,9 @@ void stats_report_table(const struct stats_view *v, FILE *out)
 
 void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
 {
-	struct { uint64_t n; enum bus_space s; unsigned id; } top[3] = { { 0 } };
+	/* Per device name: a device may own several regions (i8042 data and command ports). */
+	struct { const char *name; uint64_t n; } dev[BUS_NR_SPACES * BUS_MAX_REGIONS], top[3] = { { 0 } };
+	unsigned nr_dev = 0;
 	struct stats_totals now;
 	char buf[768];
 	size_t off = 0;
@@ -317,35 +319,37 @@ void stats_report_interval(const struct stats_view *v, struct stats_interval *pr
 			off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", kvm_exit_reason_name(r),
 					dt > 0 ? d / dt : 0);
 	}
-	/* The three busiest devices of the interval. */
 	for (unsigned s = 0; s < BUS_NR_SPACES; s++)
 		for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
+			const struct bus_region *r = bus_region_by_id(v->bus[s], id);
 			struct region_stats m;
-			uint64_t n, d;
+			uint64_t n;
+			unsigned k;
 
-			if (!stats_region_merge(v, s, id, &m))
+			if (!r || !stats_region_merge(v, s, id, &m))
 				continue;
 			n = m.count[0] + m.count[1];
-			d = n - prev->dev[s][id];
+			for (k = 0; k < nr_dev && strcmp(dev[k].name, r->name); k++)
+				;
+			if (k == nr_dev)
+				dev[nr_dev++] = (typeof(dev[0])){ r->name, 0 };
+			dev[k].n += n - prev->dev[s][id];
 			prev->dev[s][id] = n;
-			for (unsigned k = 0; k < 3; k++) {
-				if (d <= top[k].n)
-					continue;
-				memmove(&top[k + 1], &top[k], (2 - k) * sizeof(top[0]));
-				top[k].n = d;
-				top[k].s = s;
-				top[k].id = id;
-				break;
-			}
+		}
+	/* The three busiest devices of the interval. */
+	for (unsigned i = 0; i < nr_dev; i++)
+		for (unsigned k = 0; k < 3; k++) {
+			if (dev[i].n <= top[k].n)
+				continue;
+			memmove(&top[k + 1], &top[k], (2 - k) * sizeof(top[0]));
+			top[k] = dev[i];
+			break;
 		}
 	if (off < sizeof(buf) && top[0].n)
 		off += snprintf(buf + off, sizeof(buf) - off, " |");
-	for (unsigned k = 0; k < 3 && top[k].n && off < sizeof(buf); k++) {
-		const struct bus_region *r = bus_region_by_id(v->bus[top[k].s], top[k].id);
-
-		off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", r ? r->name : "?",
+	for (unsigned k = 0; k < 3 && top[k].n && off < sizeof(buf); k++)
+		off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", top[k].name,
 				dt > 0 ? top[k].n / dt : 0);
-	}
 	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s,
 		dt > 0 ? (now.exits - prev->t.exits) / dt : 0, off ? buf : " none");
 	fflush(out);

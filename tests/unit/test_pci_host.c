@@ -422,6 +422,21 @@ static void test_pio_window_full(void **state)
 	assert_int_equal(d[11].pci.slot, 13);
 }
 
+/* The exit report names every port of the bridge, each byte lane on its own. */
+static void test_register_names(void **state)
+{
+	struct ctx *c = *state;
+	static const char *const want[] = {
+		"CONFIG_ADDRESS", "RESET_CONTROL", "CONFIG_ADDRESS+2", "CONFIG_ADDRESS+3",
+		"CONFIG_DATA", "CONFIG_DATA+1", "CONFIG_DATA+2", "CONFIG_DATA+3",
+	};
+	const struct bus_region *r = bus_lookup(c->fm->m.bus[BUS_PIO], 0xcf8, 1);
+
+	assert_non_null(r);
+	for (unsigned i = 0; i < 8; i++)
+		assert_string_equal(r->ops->reg_name(r->opaque, i), want[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +452,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pio_window_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
