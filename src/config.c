@@ -416,6 +416,7 @@ void vm_spec_free(struct vm_spec *spec)
 		free(spec->cpuid_edits[i].feature);
 	free(spec->stats_json);
 	free(spec->stats_prom);
+	free(spec->stats_log);
 	free(spec->cpu_cluster);
 	for (unsigned i = 0; i < spec->nr_files; i++)
 		free(spec->files[i]);

@@ -575,7 +575,7 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 			said = true;
 			continue;
 		}
-		if (strcmp(w, "interval") && strcmp(w, "json") && strcmp(w, "prom"))
+		if (strcmp(w, "interval") && strcmp(w, "json") && strcmp(w, "prom") && strcmp(w, "log"))
 			return PERR(p, o, "unknown stats setting \"%s\" (%s)", w,
 				    config_hint(kw, o, buf, sizeof(buf)));
 		if (i + 1 == argc)
@@ -585,6 +585,8 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 			ret = stats_interval(p, argv[++i], o);
 		else if (!strcmp(w, "json"))
 			ret = set_path(p, &spec->stats_json, argv[++i], o);
+		else if (!strcmp(w, "log"))
+			ret = set_path(p, &spec->stats_log, argv[++i], o);
 		else
 			ret = set_path(p, &spec->stats_prom, argv[++i], o);
 		if (ret)
@@ -606,6 +608,13 @@ static int kw_stats_json(struct config_parser *p, const struct config_keyword *k
 {
 	p->spec->stats = true;
 	return set_path(p, &p->spec->stats_json, argv[0], o);
+}
+
+static int kw_stats_log(struct config_parser *p, const struct config_keyword *kw,
+			char **argv, unsigned argc, const struct spec_origin *o)
+{
+	p->spec->stats = true;
+	return set_path(p, &p->spec->stats_log, argv[0], o);
 }
 
 static int kw_stats_prom(struct config_parser *p, const struct config_keyword *kw,
@@ -684,9 +693,9 @@ const struct config_keyword config_keywords[] = {
 	  "Exit accounting by device, register and handler time (the counts by exit reason always "
 	  "run). Default on; `off` exists to measure what the accounting itself costs.",
 	  1, 1, 0, kw_accounting },
-	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE]",
-	  "Exit accounting reports: a line every DURATION (none when not given), and at exit "
-	  "a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "
+	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE] [log FILE]",
+	  "Exit accounting reports: a line every DURATION (none when not given) on stderr or "
+	  "appended to the `log` FILE, and at exit a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "
 	  "given. Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
 	  0, 0, KW_LIST | KW_VALUE_OPTIONAL, kw_stats },
 	{ "stats-interval", { "--stats-interval" }, "DURATION",
@@ -698,6 +707,9 @@ const struct config_keyword config_keywords[] = {
 	{ "stats-prom", { "--stats-prom" }, "FILE",
 	  "Same as `stats prom FILE`.",
 	  1, 1, 0, kw_stats_prom },
+	{ "stats-log", { "--stats-log" }, "FILE",
+	  "Same as `stats log FILE`: the interval lines go to FILE (appended) instead of stderr.",
+	  1, 1, 0, kw_stats_log },
 };
 
 const unsigned config_nr_keywords = ARRAY_SIZE(config_keywords);

@@ -67,7 +67,7 @@ static void print_stats(const struct vm_spec *spec, FILE *out)
 {
 	uint64_t ms = spec->stats_interval_ms;
 
-	if (!spec->stats && !ms && !spec->stats_json && !spec->stats_prom)
+	if (!spec->stats && !ms && !spec->stats_json && !spec->stats_prom && !spec->stats_log)
 		return;
 	fprintf(out, "stats %s", spec->stats ? "on" : "off");
 	if (ms && !(ms % 1000))
@@ -81,6 +81,10 @@ static void print_stats(const struct vm_spec *spec, FILE *out)
 	if (spec->stats_prom) {
 		fprintf(out, " prom ");
 		print_word(out, spec->stats_prom, true);
+	}
+	if (spec->stats_log) {
+		fprintf(out, " log ");
+		print_word(out, spec->stats_log, true);
 	}
 	fputc('\n', out);
 }

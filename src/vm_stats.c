@@ -32,6 +32,7 @@ struct vm_stats {
 	struct stats_interval prev;
 	double prev_s;
 	int timer_fd;
+	FILE *log;		/* interval lines: stderr, or the stats log file */
 	char tuning[512];
 };
 
@@ -78,9 +79,21 @@ int vm_stats_create(struct vm *vm)
 		return -1;
 	s->vm = vm;
 	s->timer_fd = -1;
+	s->log = stderr;
+	if (vm->spec->stats_log) {
+		s->log = fopen(vm->spec->stats_log, "ae");
+		if (!s->log) {
+			pr_errno("%s: open", vm->spec->stats_log);
+			free(s);
+			return -1;
+		}
+		setvbuf(s->log, NULL, _IOLBF, 0);
+	}
 	s->vcpu = calloc(vm->nr_vcpus, sizeof(*s->vcpu));
 	s->kvm_vcpu = calloc(vm->nr_vcpus, sizeof(*s->kvm_vcpu));
 	if (!s->vcpu || !s->kvm_vcpu) {
+		if (s->log != stderr)
+			fclose(s->log);
 		free(s->vcpu);
 		free(s->kvm_vcpu);
 		free(s);
@@ -150,7 +163,7 @@ static bool on_stats_timer(void *opaque, int fd, uint32_t revents)
 		return false;
 	vm_stats_refresh(s);
 	if (s->vm->spec->stats_interval_ms)
-		stats_report_interval(&s->view, &s->prev, s->view.elapsed_s - s->prev_s, stderr);
+		stats_report_interval(&s->view, &s->prev, s->view.elapsed_s - s->prev_s, s->log);
 	s->prev_s = s->view.elapsed_s;
 	vm_stats_write_files(s);
 	return true;
@@ -209,6 +222,8 @@ void vm_stats_destroy(struct vm_stats *s)
 	}
 	if (s->timer_fd >= 0)
 		close(s->timer_fd);
+	if (s->log && s->log != stderr)
+		fclose(s->log);
 	free(s->kvm_vcpu);
 	free(s->vcpu);
 	free(s);

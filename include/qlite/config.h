@@ -74,6 +74,7 @@ struct vm_spec {
 	uint64_t stats_interval_ms;	/* 0: no periodic report */
 	char *stats_json;
 	char *stats_prom;
+	char *stats_log;		/* interval lines go here instead of stderr */
 
 	struct spec_origin origin_of_kernel;
 	struct spec_origin origin_of_initrd;

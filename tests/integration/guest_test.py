@@ -282,6 +282,15 @@ def case_stats_interval(q, g):
     lines = [l for l in res.stderr.splitlines() if re.match(r"qlite:\s+[0-9.]+ s\s+exits/s", l)]
     check(len(lines) >= 3, f"expected interval lines every 500 ms, got {len(lines)}", res)
     check(any("uart8250" in l for l in lines), "interval lines name the busiest device", res)
+    with tempfile.TemporaryDirectory() as d:
+        log = os.path.join(d, "stats.log")
+        res = run(q, guest_args(g, "pio-write=0x3ff,2000 spin=1200", ["--stats", "interval=500ms,log=" + log]))
+        check(res.returncode == 1, "guest failed", res)
+        with open(log) as f:
+            logged = [l for l in f if re.match(r"qlite:\s+[0-9.]+ s\s+exits/s", l)]
+        check(len(logged) >= 2, f"--stats log: expected interval lines in the file, got {len(logged)}", res)
+        check(not re.search(r"exits/s", res.stderr.split("=== qlite exit report")[0]),
+              "with a log file the interval lines leave stderr", res)
 
 
 CONFIGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "configs")

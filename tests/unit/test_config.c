@@ -559,13 +559,13 @@ static const struct {
 	{ "memfd yes\n", "bad.conf:1: \"yes\" is not on or off" },
 	{ "stats interval\n",
 	  "bad.conf:1: \"interval\" needs a value (stats [on|off] [interval DURATION] [json FILE] "
-	  "[prom FILE])" },
+	  "[prom FILE] [log FILE])" },
 	{ "stats interval 5\n", "bad.conf:1: bad duration \"5\" (e.g. 500ms or 1s)" },
 	{ "stats interval 1500us\n", "bad.conf:1: bad duration \"1500us\" (e.g. 500ms or 1s)" },
 	{ "stats on off\n", "bad.conf:1: on/off given twice" },
 	{ "stats often\n",
 	  "bad.conf:1: unknown stats setting \"often\" (stats [on|off] [interval DURATION] "
-	  "[json FILE] [prom FILE])" },
+	  "[json FILE] [prom FILE] [log FILE])" },
 	{ "stats-interval 1\n", "bad.conf:1: bad duration \"1\" (e.g. 500ms or 1s)" },
 	{ "stats-json\n", "bad.conf:1: missing value (stats-json FILE)" },
 	{ "include\n", "bad.conf:1: missing value (include FILE)" },
@@ -634,7 +634,7 @@ static const struct {
 	{ { "--cpuid", "+x2apic,\"-pv-eoi" }, "--cpuid: unterminated quoted string" },
 	{ { "--stats", "on,interval" },
 	  "--stats: \"interval\" needs a value (--stats [on|off] [interval DURATION] [json FILE] "
-	  "[prom FILE])" },
+	  "[prom FILE] [log FILE])" },
 	{ { "--stats-interval", "fast" }, "--stats-interval: bad duration \"fast\" (e.g. 500ms or 1s)" },
 	{ { "grammar.conf", "--quirks", "sometimes" },
 	  "--quirks: \"sometimes\" is not on, off or auto" },
@@ -995,6 +995,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	SAME_STR(cmdline);
 	SAME_STR(stats_json);
 	SAME_STR(stats_prom);
+	SAME_STR(stats_log);
 #undef SAME_STR
 	assert_int_equal(a->nr_vdevs, b->nr_vdevs);
 	for (unsigned i = 0; i < a->nr_vdevs; i++) {
