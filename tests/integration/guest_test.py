@@ -9,6 +9,7 @@ Each CASE is one meson test. Without a usable /dev/kvm a case is skipped
 """
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -129,6 +130,48 @@ def case_uart_input(q, g):
                        capture_output=True, text=True, errors="replace", timeout=120)
     check(p.returncode == 1, "uart-echo failed", p)
     check("hello" in p.stdout, "echoed bytes missing", p)
+
+
+def case_console_tty(q, g):
+    """On a terminal: raw mode (keys reach the guest unechoed), Ctrl-A x quits, the terminal is restored."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+    p = subprocess.Popen([q, "run"] + guest_args(g, "hello uart-echo=3 spin=30000"),
+                         stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    out = b""
+
+    def read_until(marker, limit):
+        nonlocal out
+        end = time.time() + limit
+        while marker not in out and time.time() < end:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    out += os.read(master, 4096)
+                except OSError:
+                    break
+        return marker in out
+
+    try:
+        ok = read_until(b"qlite-test-guest: hello", 30)
+        os.write(master, b"xyz")
+        ok = ok and read_until(b"xyz", 30)
+        os.write(master, b"\x01x")
+        p.wait(timeout=30)
+        read_until(b"qlite: stopped", 5)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    after = termios.tcgetattr(slave)
+    os.close(slave)
+    os.close(master)
+    text = out.decode(errors="replace")
+    res = subprocess.CompletedProcess(p.args, p.returncode, text, "")
+    check(ok and "FAIL" not in text, "the guest did not echo the keys typed on the terminal", res)
+    check(p.returncode == 0 and "(quit: Ctrl-A x" in text, "Ctrl-A x must stop qlite with status 0", res)
+    check(before == after, "the terminal settings were not restored", res)
 
 
 def case_sigterm(q, g):
