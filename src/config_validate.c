@@ -329,7 +329,7 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 {
 	unsigned n = 0, max = ARRAY_SIZE(in_kernel) + PLATFORM_MAX_RESOURCES + 2 +
 			      spec->nr_vdevs * VDEV_MAX_OPTS;
-	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
+	struct guest_mem ram;
 	struct resource *res = calloc(max, sizeof(*res));
 	int ret = 0;
 
@@ -338,11 +338,11 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 	memcpy(res, in_kernel, sizeof(in_kernel));
 	n = ARRAY_SIZE(in_kernel);
 	n += platform_resources(res + n, PLATFORM_MAX_RESOURCES);
-	if (low)
-		res[n++] = (struct resource)RES(RES_MMIO, 0, low - 1, "guest RAM");
-	if (spec->ram_size > low)
-		res[n++] = (struct resource)RES(RES_MMIO, PCI_HOLE_END,
-						PCI_HOLE_END + (spec->ram_size - low) - 1, "guest RAM");
+	guest_mem_layout(&ram, spec->ram_size);
+	for (unsigned i = 0; i < ram.nr_slots; i++)
+		if (ram.slots[i].size)
+			res[n++] = (struct resource)RES(RES_MMIO, ram.slots[i].gpa,
+							ram.slots[i].gpa + ram.slots[i].size - 1, "guest RAM");
 	for (unsigned i = 0; i < spec->nr_vdevs && !ret; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 

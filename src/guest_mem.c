@@ -10,9 +10,23 @@
 
 #include "qlite/guest_mem.h"
 
-int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool use_memfd)
+void guest_mem_layout(struct guest_mem *gm, uint64_t ram_size)
 {
 	uint64_t low = ram_size < PCI_HOLE_START ? ram_size : PCI_HOLE_START;
+
+	memset(gm, 0, sizeof(*gm));
+	gm->memfd = -1;
+	gm->ram_size = ram_size;
+	gm->slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low };
+	gm->nr_slots = 1;
+	if (ram_size > low) {
+		gm->slots[1] = (struct guest_mem_slot){ .gpa = PCI_HOLE_END, .size = ram_size - low };
+		gm->nr_slots = 2;
+	}
+}
+
+int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool use_memfd)
+{
 	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 	int fd = -1;
 	void *map;
@@ -43,18 +57,14 @@ int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool use_memfd)
 	}
 	/* Guest RAM is large and mostly idle: let THP back it where the host allows. */
 	madvise(map, ram_size, MADV_HUGEPAGE);
+	guest_mem_layout(gm, ram_size);
 	gm->map = map;
 	gm->map_size = ram_size;
 	gm->memfd = fd;
-	gm->ram_size = ram_size;
-	gm->slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low, .hva = map };
-	gm->nr_slots = 1;
-	if (ram_size > low) {
-		gm->slots[1] = (struct guest_mem_slot){
-			.gpa = PCI_HOLE_END, .size = ram_size - low, .hva = (uint8_t *)map + low,
-		};
-		gm->nr_slots = 2;
-	}
+	/* One mapping: the slots are consecutive pieces of it. */
+	gm->slots[0].hva = map;
+	if (gm->nr_slots > 1)
+		gm->slots[1].hva = (uint8_t *)map + gm->slots[0].size;
 	return 0;
 }
 

@@ -24,21 +24,6 @@ static void print_size(FILE *out, uint64_t size)
 		fprintf(out, "%llu KiB", (unsigned long long)(size / KiB));
 }
 
-/* The RAM layout guest_mem_init() would build, without mapping anything. */
-static void layout_memory(const struct vm_spec *spec, struct guest_mem *gm)
-{
-	uint64_t low = spec->ram_size < PCI_HOLE_START ? spec->ram_size : PCI_HOLE_START;
-
-	memset(gm, 0, sizeof(*gm));
-	gm->ram_size = spec->ram_size;
-	gm->slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = low };
-	gm->nr_slots = 1;
-	if (spec->ram_size > low) {
-		gm->slots[1] = (struct guest_mem_slot){ .gpa = PCI_HOLE_END, .size = spec->ram_size - low };
-		gm->nr_slots = 2;
-	}
-}
-
 static void describe_memory(const struct guest_mem *gm, FILE *out)
 {
 	struct e820_entry e[E820_MAX_ENTRIES];
@@ -124,7 +109,7 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	print_size(out, spec->ram_size);
 	fprintf(out, " RAM, kernel %s%s%s\n", spec->kernel ? spec->kernel : "(none)",
 		spec->initrd ? ", initrd " : "", spec->initrd ? spec->initrd : "");
-	layout_memory(spec, &layout);
+	guest_mem_layout(&layout, spec->ram_size);
 	describe_memory(&layout, out);
 	fprintf(out, "devices:\n");
 	describe_bus(&m, BUS_PIO, out);

@@ -31,7 +31,9 @@ struct guest_mem {
 	int memfd;		/* -1 when anonymous */
 };
 
-/* Allocate ram_size bytes of RAM laid out around the PCI hole. -errno on failure. */
+/* Fill gm's slots for ram_size bytes around the PCI hole, mapping nothing (hva stays NULL). */
+void guest_mem_layout(struct guest_mem *gm, uint64_t ram_size);
+/* Allocate ram_size bytes of RAM laid out as guest_mem_layout() says. -errno on failure. */
 int guest_mem_init(struct guest_mem *gm, uint64_t ram_size, bool use_memfd);
 void guest_mem_destroy(struct guest_mem *gm);
 
