@@ -223,7 +223,14 @@ def case_bad_kernel(q, g):
         check(res.returncode == 2, "missing kernel must be a config error (status 2)", res)
 
 
-def make_bzimage():
+CMDLINE_TO_DEBUG_EXIT = bytes([
+    0x8B, 0x8E, 0x28, 0x02, 0x00, 0x00,  # mov ecx, [rsi + 0x228]
+    0x8A, 0x01,                          # mov al, [rcx]
+    0xE6, 0xF4,                          # out 0xf4, al
+    0xF4, 0xEB, 0xFD])                   # hlt; jmp hlt
+
+
+def make_bzimage(code=CMDLINE_TO_DEBUG_EXIT):
     """A minimal bzImage whose 64-bit entry (+0x200) writes the first byte of
     the command line (boot_params.hdr.cmd_line_ptr, found through %rsi) to
     the debug-exit port: proves long-mode entry, the zero page and the cmdline."""
@@ -237,10 +244,6 @@ def make_bzimage():
     struct.pack_into("<I", setup, 0x22C, 0x7FFFFFFF) # initrd_addr_max
     struct.pack_into("<H", setup, 0x236, 1)          # XLF_KERNEL_64
     struct.pack_into("<I", setup, 0x238, 255)        # cmdline_size
-    code = bytes([0x8B, 0x8E, 0x28, 0x02, 0x00, 0x00,  # mov ecx, [rsi + 0x228]
-                  0x8A, 0x01,                          # mov al, [rcx]
-                  0xE6, 0xF4,                          # out 0xf4, al
-                  0xF4, 0xEB, 0xFD])                   # hlt; jmp hlt
     return bytes(setup) + bytes(0x200) + code
 
 
@@ -367,6 +370,17 @@ def case_configs(q, g):
         passed = res.returncode == 1 and "qlite-test-guest: done" in res.stdout
         reset = res.returncode == 0 and "(reset:" in stop_line(res) and "FAIL" not in res.stdout
         check(passed or reset, f"qlite run {conf}", res)
+
+
+def case_triple_fault(q, g):
+    """ud2 with no IDT (the 64-bit entry state has none): #UD, #DF, triple fault. Like a reset,
+    it stops the VM with status 0, and the stop line says what happened."""
+    with tempfile.TemporaryDirectory() as d:
+        img = os.path.join(d, "bzImage")
+        with open(img, "wb") as f:
+            f.write(make_bzimage(bytes([0x0F, 0x0B, 0xEB, 0xFE])))  # ud2; jmp $
+        res = run(q, ["--kernel", img, "--ram", "64M"])
+        check(res.returncode == 0 and "triple fault" in stop_line(res), "triple fault must stop the VM", res)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
