@@ -68,6 +68,10 @@ def main():
               f"    {q[0]:.4f}-{q[2]:.4f}")
     spread = max(statistics.pstdev(x[w] for x in runs[m]) / med[m][w] for m in runs for w in words)
     print(f"run-to-run spread (stdev/median): {spread * 100:.1f}%")
+    # On a loaded host the fastest run of each mode is the least disturbed one.
+    for w in words:
+        best = {m: min(x[w] for x in runs[m]) for m in runs}
+        print(f"{w:14}best of {a.rounds}: on {best['on']} ns, off {best['off']} ns, ratio {best['on'] / best['off']:.4f}")
 
     if a.qemu and shutil.which("qemu-system-x86_64"):
         q = [guest_ns(["qemu-system-x86_64", "-accel", "kvm", "-M", "pc", "-m", "64", "-display", "none",

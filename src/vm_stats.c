@@ -119,6 +119,7 @@ int vm_stats_create(struct vm *vm)
 		.vcpu = s->vcpu,
 		.bus = { vm->machine.bus[BUS_PIO], vm->machine.bus[BUS_MMIO] },
 		.tuning = s->tuning,
+		.accounting_off = !vm->accounting,
 		.kvm_vm = s->kvm_ok ? &s->kvm_vm : NULL,
 		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
 		.kvm_why = s->kvm_why,

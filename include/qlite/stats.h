@@ -141,6 +141,7 @@ struct stats_view {
 	double elapsed_s;
 	double tsc_per_ns;
 	const char *tuning;			/* one line: exits disable, halt-poll, cpuid, quirks */
+	bool accounting_off;			/* only reasons and unclaimed counted: no devices, no times */
 	struct kvm_binary_stats *kvm_vm;	/* NULL when unavailable */
 	struct kvm_binary_stats *kvm_vcpu;	/* nr_vcpus of them, or NULL */
 	const char *kvm_why;			/* why layer 2 is unavailable */

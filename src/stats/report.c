@@ -137,8 +137,12 @@ static void report_reasons(const struct stats_view *v, const struct stats_totals
 	fprintf(out, "  %-16s", "reason");
 	for (unsigned i = 0; i < v->nr_vcpus && i < 8; i++)
 		fprintf(out, "   vcpu%-5u", i);
-	fprintf(out, " %11s %10s %6s %9s %9s %9s %10s\n", "total", "per s", "share",
-		"avg ns", "p50 ns", "p99 ns", "max ns");
+	fprintf(out, " %11s %10s %6s", "total", "per s", "share");
+	/* Without accounting no time was measured: no column of zeros that looks like data. */
+	if (v->accounting_off)
+		fprintf(out, "   (handler time not measured: accounting off)\n");
+	else
+		fprintf(out, " %9s %9s %9s %10s\n", "avg ns", "p50 ns", "p99 ns", "max ns");
 	for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
 		struct stats_hist h;
 
@@ -152,7 +156,8 @@ static void report_reasons(const struct stats_view *v, const struct stats_totals
 			stats_hist_merge(&h, &v->vcpu[i]->reason_time[r]);
 		fprintf(out, " %11llu %10.1f %5.1f%%", (unsigned long long)t->reason[r],
 			per_s(v, t->reason[r]), share(t->reason[r], t->exits));
-		print_hist(out, &h, v->tsc_per_ns);
+		if (!v->accounting_off)
+			print_hist(out, &h, v->tsc_per_ns);
 		fprintf(out, "\n");
 	}
 	fprintf(out, "  %-16s %11llu (KVM_RUN returned EINTR: a signal or a kick)\n", "interrupted",
@@ -164,6 +169,12 @@ static void report_reasons(const struct stats_view *v, const struct stats_totals
 static void report_devices(const struct stats_view *v, const struct stats_totals *t, FILE *out)
 {
 	fprintf(out, "\n    by device and register (PIO and MMIO exits; a string PIO is one exit, its elements are transfers)\n");
+	if (v->accounting_off) {
+		fprintf(out, "  not counted (accounting off); unclaimed: pio %llu reads %llu writes, mmio %llu reads %llu writes\n",
+			(unsigned long long)t->unclaimed[BUS_PIO][0], (unsigned long long)t->unclaimed[BUS_PIO][1],
+			(unsigned long long)t->unclaimed[BUS_MMIO][0], (unsigned long long)t->unclaimed[BUS_MMIO][1]);
+		return;
+	}
 	fprintf(out, "  %-14s %-4s %-18s %-5s %11s %10s %6s %10s %9s %9s %9s %10s\n", "device", "bus",
 		"register", "dir", "exits", "per s", "share", "transfers", "avg ns", "p50 ns", "p99 ns",
 		"max ns");

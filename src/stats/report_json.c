@@ -22,11 +22,15 @@ static void json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-static void json_hist(FILE *out, const struct stats_hist *h, double tsc_per_ns)
+static void json_hist(FILE *out, const struct stats_view *v, const struct stats_hist *h)
 {
 	struct hist_ns ns;
 
-	stats_hist_ns(h, tsc_per_ns, &ns);
+	if (v->accounting_off) {
+		fprintf(out, "null");	/* not measured, rather than zeros */
+		return;
+	}
+	stats_hist_ns(h, v->tsc_per_ns, &ns);
 	fprintf(out, "{\"count\": %llu, \"avg_ns\": %.1f, \"p50_ns\": %.1f, \"p99_ns\": %.1f, \"max_ns\": %.1f}",
 		(unsigned long long)ns.count, ns.avg, ns.p50, ns.p99, ns.max);
 }
@@ -46,7 +50,7 @@ static void json_vcpus(const struct stats_view *v, FILE *out)
 				continue;
 			fprintf(out, "%s\n      \"%s\": {\"exits\": %llu, \"handler\": ", first ? "" : ",",
 				kvm_exit_reason_name(r), (unsigned long long)stat_read(&st->reason[r]));
-			json_hist(out, &st->reason_time[r], v->tsc_per_ns);
+			json_hist(out, v, &st->reason_time[r]);
 			fprintf(out, "}");
 			first = false;
 		}
@@ -74,7 +78,7 @@ static void json_devices(const struct stats_view *v, const struct stats_totals *
 				bus_space_name(s), (unsigned long long)r->base, (unsigned long long)r->len,
 				(unsigned long long)m.count[0], (unsigned long long)m.count[1],
 				(unsigned long long)(m.transfers[0] + m.transfers[1]));
-			json_hist(out, &m.time, v->tsc_per_ns);
+			json_hist(out, v, &m.time);
 			fprintf(out, ", \"registers\": [");
 			stats_sort_regs(&m);
 			for (unsigned k = 0; k < STATS_REG_SLOTS && m.regs[k].key; k++) {
@@ -169,8 +173,8 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 	struct stats_totals t;
 
 	stats_sum(v, &t);
-	fprintf(out, "{\n  \"version\": 1,\n  \"elapsed_s\": %.3f,\n  \"clock\": \"rdtsc\",\n  \"tsc_per_ns\": %.4f,\n  \"tuning\": ",
-		v->elapsed_s, v->tsc_per_ns);
+	fprintf(out, "{\n  \"version\": 1,\n  \"elapsed_s\": %.3f,\n  \"clock\": \"rdtsc\",\n  \"tsc_per_ns\": %.4f,\n  \"accounting\": %s,\n  \"tuning\": ",
+		v->elapsed_s, v->tsc_per_ns, v->accounting_off ? "false" : "true");
 	json_str(out, v->tuning ? v->tuning : "");
 	fprintf(out, ",\n  \"exits\": %llu,\n  \"interrupted\": %llu,\n  \"io_transfers\": %llu,\n",
 		(unsigned long long)t.exits, (unsigned long long)t.run_eintr,

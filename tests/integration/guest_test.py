@@ -265,7 +265,7 @@ PROM_COMMENT = re.compile(rf"^# (HELP|TYPE) ({PROM_NAME}) (.+)$")
 
 def check_prom(text, res):
     """The text exposition format, strictly: every sample after its metric's TYPE line."""
-    typed = set()
+    typed, seen = set(), set()
     for n, line in enumerate(text.splitlines(), 1):
         m = PROM_COMMENT.match(line)
         if m:
@@ -276,6 +276,9 @@ def check_prom(text, res):
         m = PROM_SAMPLE.match(line)
         check(m, f"prom line {n} is not a sample: {line!r}", res)
         check(m.group(1) in typed, f"prom line {n}: {m.group(1)} has no TYPE line", res)
+        series = line.rsplit(" ", 1)[0]
+        check(series not in seen, f"prom line {n}: duplicate series {series}", res)
+        seen.add(series)
 
 
 def case_stats_counts(q, g):
@@ -284,7 +287,7 @@ def case_stats_counts(q, g):
     with tempfile.TemporaryDirectory() as d:
         js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
         res = run(q, guest_args(g, "pio-write=0x3ff,1000 pio-read=0x3ff,500 pio-ins=0x3ff,64 "
-                                   "mmio-read=0xc8000000,7",
+                                   "pio-read=0x60,2 pio-read=0x64,3 mmio-read=0xc8000000,7",
                                 ["--stats", "--stats-json", js, "--stats-prom", prom]))
         check(res.returncode == 1, "guest failed", res)
         table = res.stderr

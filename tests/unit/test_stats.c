@@ -214,6 +214,11 @@ static const char *json_value(const char *p)
 		return p + 4;
 	if (!strncmp(p, "false", 5))
 		return p + 5;
+	/* JSON numbers only: strtod would also take nan, inf and hex. */
+	if (*p != '-' && !isdigit((unsigned char)*p))
+		return NULL;
+	if (p[*p == '-'] == '0' && (p[1 + (*p == '-')] == 'x' || p[1 + (*p == '-')] == 'X'))
+		return NULL;
 	strtod(p, &end);
 	return end == p ? NULL : end;
 }
@@ -282,6 +287,12 @@ static void test_prom_grammar(void **state)
 		"qlite_device_exits_total{vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
 	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{bus=\"pio\",dir=\"read\"} 7\n"));
 	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"1\",reason=\"io\"} 501\n"));
+	/* 501 exits of 1000 cycles at 2 cycles/ns; the string PIO's 64 transfers */
+	assert_non_null(strstr(text,
+		"qlite_device_exit_handler_seconds_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 0.000250500\n"));
+	assert_non_null(strstr(text,
+		"qlite_device_transfers_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",dir=\"read\"} 564\n"));
+	assert_non_null(strstr(text, "qlite_exits_interrupted_total{vcpu=\"0\"} 0\n"));
 	regfree(&sample);
 	regfree(&comment);
 	free(text);
@@ -318,6 +329,42 @@ static void test_table_and_interval(void **state)
 	/* 1508 exits in 2 s, all io; the device took 1501 of them */
 	assert_non_null(strstr(buf, "exits/s 754: io 754 | dev \"q\" 750"));
 	free(buf);
+}
+
+/* Accounting off: reasons and unclaimed accesses still reported, times and devices not, and never as zeros. */
+static void test_accounting_off(void **state)
+{
+	struct fixture *f = *state;
+	char *text;
+	const char *end;
+
+	for (int i = 0; i < 10; i++) {
+		stat_add(&f->vcpu[0]->exits, 1);
+		stat_add(&f->vcpu[0]->reason[2], 1);
+	}
+	stat_add(&f->vcpu[0]->unclaimed[BUS_PIO][1], 3);
+	f->view.accounting_off = true;
+
+	text = render(f, table_writer);
+	assert_non_null(strstr(text, "(handler time not measured: accounting off)"));
+	assert_non_null(strstr(text, "not counted (accounting off); unclaimed: pio 0 reads 3 writes"));
+	assert_null(strstr(text, "avg ns"));
+	free(text);
+
+	text = render(f, stats_write_json);
+	end = json_value(text);
+	assert_non_null(end);
+	assert_string_equal(ws(end), "");
+	assert_non_null(strstr(text, "\"accounting\": false"));
+	assert_non_null(strstr(text, "\"io\": {\"exits\": 10, \"handler\": null}"));
+	assert_non_null(strstr(text, "\"pio_writes\": 3"));
+	free(text);
+
+	text = render(f, stats_write_prom);
+	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"0\",reason=\"io\"} 10\n"));
+	assert_null(strstr(text, "handler_seconds"));
+	assert_null(strstr(text, "qlite_device_"));
+	free(text);
 }
 
 static void kvm_exit_record(uint8_t *raw, uint32_t reason, uint32_t isa)
@@ -366,6 +413,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prom_grammar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

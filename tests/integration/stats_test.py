@@ -1,0 +1,357 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Integration tests of the exit reports (--stats, --stats-json, --stats-prom).
+
+usage: stats_test.py QLITE TEST_GUEST CASE
+
+The test guest makes a known number of accesses; the three outputs must show exactly those
+counts under the right device and register, and agree with each other. Without a usable
+/dev/kvm a case is skipped (exit 77), except in CI (CI=true), where that is a failure.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+UART_SCR = "0x3ff"		# uart8250 scratch register: claimed, no side effect
+UNCLAIMED_PIO = "0x2e0"
+UNCLAIMED_MMIO = "0xc8000000"	# in the PCI hole, no BAR there
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what, res=None):
+    if cond:
+        return
+    if res is not None:
+        what += f"\n--- status {res.returncode}\n--- stdout\n{res.stdout}\n--- stderr\n{res.stderr}"
+    raise Failure(what)
+
+
+def kvm_usable():
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        return f"/dev/kvm: {e.strerror}"
+    return None
+
+
+def qlite_run(q, g, cmdline, extra=(), timeout=120):
+    argv = [q, "run", "--kernel", g, "--cmdline", cmdline, "--ram", "64M"] + list(extra)
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          errors="replace", timeout=timeout)
+
+
+# --- Prometheus text exposition, checked strictly ---
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+SAMPLE = re.compile(rf"^({NAME})(?:\{{({LABEL}(?:,{LABEL})*)\}})? (\S+)$")
+HELP = re.compile(rf"^# HELP ({NAME}) (.+)$")
+TYPE = re.compile(rf"^# TYPE ({NAME}) (counter|gauge)$")
+LABEL_SPLIT = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
+VALUE = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$")
+
+
+def parse_prom(text):
+    """{(metric, ((label, value), ...)): float}; raises Failure on any deviation from the grammar."""
+    check(text.endswith("\n"), "prom: the file must end with a newline")
+    series, types, seen_families, current = {}, {}, [], None
+    for n, line in enumerate(text.split("\n")[:-1], 1):
+        m = HELP.match(line)
+        if m:
+            check(m.group(1) not in types, f"prom line {n}: HELP after the family's samples: {line!r}")
+            continue
+        m = TYPE.match(line)
+        if m:
+            check(m.group(1) not in types, f"prom line {n}: second TYPE for {m.group(1)}")
+            types[m.group(1)] = m.group(2)
+            current = m.group(1)
+            seen_families.append(current)
+            continue
+        check(not line.startswith("#"), f"prom line {n}: stray comment {line!r}")
+        m = SAMPLE.match(line)
+        check(m, f"prom line {n}: not a sample line: {line!r}")
+        name, labels, value = m.groups()
+        check(name == current, f"prom line {n}: {name} outside its family (TYPE {current})")
+        check(VALUE.match(value), f"prom line {n}: bad value {value!r}")
+        pairs = tuple(LABEL_SPLIT.findall(labels or ""))
+        check(len({k for k, _ in pairs}) == len(pairs), f"prom line {n}: repeated label")
+        key = (name, pairs)
+        check(key not in series, f"prom line {n}: duplicate series {line!r}")
+        v = float(value)
+        if types[name] == "counter":
+            check(v >= 0 and name.endswith("_total"), f"prom line {n}: counter must be >= 0 and end in _total")
+        series[key] = v
+    return series
+
+
+def prom_get(series, metric, **labels):
+    """Sum of the series of metric name whose labels include the given ones."""
+    want = set(labels.items())
+    return sum(v for (n, pairs), v in series.items() if n == metric and want <= set(pairs))
+
+
+# --- the text table ---
+def table_section(text, start, end=None):
+    check(start in text, f"table: no section {start!r}")
+    s = text.split(start, 1)[1]
+    return s.split(end, 1)[0] if end and end in s else s
+
+
+def table_registers(text):
+    """{(device, register, dir): exits} from the 'by device and register' part of the table."""
+    part = table_section(text, "by device and register", "[2] in-kernel counters")
+    regs, device = {}, None
+    for line in part.splitlines()[2:]:
+        m = re.match(r"^  (\S.{13}) (pio |mmio) \(all\)", line)
+        if m:
+            device = m.group(1).strip()
+            continue
+        m = re.match(r"^ {22}(\S.*?)\s+(read|write)\s+(\d+)\s", line)
+        if m and device:
+            regs[(device, m.group(1), m.group(2))] = int(m.group(3))
+    return regs
+
+
+def table_reasons(text):
+    part = table_section(text, "[1] userspace exits", "by device and register")
+    out = {}
+    for line in part.splitlines()[2:]:
+        m = re.match(r"^  (\S+)\s+((?:\d+\s+)+)", line)
+        if m and m.group(1) not in ("interrupted", "all"):
+            nums = m.group(2).split()
+            out[m.group(1)] = nums
+    return out
+
+
+def device(data, name):
+    d = [x for x in data["devices"] if x["device"] == name]
+    check(len(d) == 1, f"json: expected one {name} device, got {len(d)}")
+    return d[0]
+
+
+def json_regs(dev):
+    return {(r["register"], r["dir"]): r["exits"] for r in dev["registers"]}
+
+
+def case_counts_agree(q, g):
+    """Known accesses: exact counts under the right device and register, the same in all three outputs."""
+    with tempfile.TemporaryDirectory() as d:
+        js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
+        res = qlite_run(q, g, f"pio-write={UART_SCR},1000 pio-read={UART_SCR},500 "
+                              f"pio-ins={UART_SCR},64 pio-outs={UART_SCR},64 "
+                              f"pio-read={UNCLAIMED_PIO},5 mmio-read={UNCLAIMED_MMIO},7 "
+                              f"mmio-write={UNCLAIMED_MMIO},3",
+                        ["--stats", "--stats-json", js, "--stats-prom", prom])
+        check(res.returncode == 1, "guest failed (expected debug-exit 0 = status 1)", res)
+        check(not [f for f in os.listdir(d) if ".tmp." in f], "temporary report files left behind", res)
+        with open(js) as f:
+            data = json.load(f)
+        with open(prom) as f:
+            series = parse_prom(f.read())
+        table = res.stderr
+
+        # Exact counts. rep insb is one exit of 64 transfers; rep outsb may reach qlite as 1..64
+        # exits (KVM's emulator splits it), but its transfers add up to 64 either way.
+        uart = device(data, "uart8250")
+        regs = json_regs(uart)
+        scr_w, scr_r = regs.get(("SCR", "write"), 0), regs.get(("SCR", "read"), 0)
+        outs_exits = scr_w - 1000
+        check(scr_r == 501, f"json: SCR reads {scr_r}, expected 500 in + 1 rep insb", res)
+        check(1 <= outs_exits <= 64, f"json: SCR writes {scr_w}, expected 1000 + 1..64 for rep outsb", res)
+        tr_r = prom_get(series, "qlite_device_transfers_total", device="uart8250", dir="read")
+        tr_w = prom_get(series, "qlite_device_transfers_total", device="uart8250", dir="write")
+        check(tr_r == uart["reads"] + 63, f"prom: uart read transfers {tr_r} != exits {uart['reads']} + 63", res)
+        check(tr_w == uart["writes"] + 64 - outs_exits,
+              f"prom: uart write transfers {tr_w} != exits {uart['writes']} + {64 - outs_exits}", res)
+        check(uart["transfers"] == tr_r + tr_w, "json and prom disagree on the uart's transfers", res)
+        check(data["unclaimed"] == {"pio_reads": 5, "pio_writes": 0, "mmio_reads": 7, "mmio_writes": 3},
+              f"json: unclaimed {data['unclaimed']}", res)
+
+        # The table shows the same registers with the same counts.
+        trows = table_registers(table)
+        for (reg, dr), n in regs.items():
+            check(trows.get(("uart8250", reg, dr)) == n,
+                  f"table: uart8250 {reg} {dr} = {trows.get(('uart8250', reg, dr))}, json says {n}", res)
+        check(trows.get(("debug-exit", "EXIT", "write")) == 1, "table: one debug-exit EXIT write", res)
+        check(re.search(r"^\s+\(unclaimed\)\s+pio\s+-\s+read\s+5\s", table, re.M), "table: 5 unclaimed PIO reads", res)
+        check(re.search(r"^\s+\(unclaimed\)\s+mmio\s+-\s+write\s+3\s", table, re.M), "table: 3 unclaimed MMIO writes", res)
+
+        # Prometheus carries the same register counts, per vCPU (one here).
+        for (reg, dr), n in regs.items():
+            got = prom_get(series, "qlite_device_exits_total", vcpu="0", reason="io",
+                           device="uart8250", register=reg, dir=dr)
+            check(got == n, f"prom: uart8250 {reg} {dr} = {got}, json says {n}", res)
+        for bus, dr, n in (("pio", "read", 5), ("mmio", "read", 7), ("mmio", "write", 3)):
+            check(prom_get(series, "qlite_unclaimed_accesses_total", bus=bus, dir=dr) == n,
+                  f"prom: unclaimed {bus} {dr}", res)
+
+        # Reasons: per-vCPU reasons add up to the exits that were not EINTR, in every output.
+        v0 = data["vcpus"][0]
+        reasons = {r: x["exits"] for r, x in v0["reasons"].items()}
+        check(sum(reasons.values()) == v0["exits"] - v0["interrupted"], "json: reasons do not add up to exits", res)
+        check(data["exits"] == v0["exits"], "json: one vCPU, total exits differ", res)
+        # Every exit attributed: io = PIO exits to devices + unclaimed PIO, mmio likewise.
+        pio_dev = sum(x["reads"] + x["writes"] for x in data["devices"] if x["bus"] == "pio")
+        mmio_dev = sum(x["reads"] + x["writes"] for x in data["devices"] if x["bus"] == "mmio")
+        check(reasons.get("io") == pio_dev + 5, f"json: io exits {reasons.get('io')} != device PIO {pio_dev} + 5 unclaimed", res)
+        check(reasons.get("mmio", 0) == mmio_dev + 10, f"json: mmio exits != device MMIO {mmio_dev} + 10 unclaimed", res)
+        for r, n in reasons.items():
+            check(prom_get(series, "qlite_exits_total", vcpu="0", reason=r) == n, f"prom: {r} exits", res)
+            check(table_reasons(table).get(r, [None])[0] == str(n), f"table: {r} exits", res)
+            h = v0["reasons"][r]["handler"]
+            check(h["count"] == n and 0 < h["p50_ns"] <= h["p99_ns"] <= h["max_ns"],
+                  f"json: {r} handler histogram {h}", res)
+        # PIO transfers: every element, claimed or not.
+        check(data["io_transfers"] == prom_get(series, "qlite_device_transfers_total", reason="io") + 5,
+              "json io_transfers != device transfers + unclaimed", res)
+
+        # Layer 2: the kernel's counters, for the VM and each vCPU; its exits count qlite's and more.
+        kvm = data["kvm_stats"]
+        check("[2] in-kernel counters" in table, "table: no KVM stats section", res)
+        if kvm["available"]:
+            check(len(kvm["vcpus"]) == 1 and kvm["vm"], "json: KVM stats for the VM and every vCPU", res)
+            check("exits" in kvm["vcpus"][0], "json: the kernel offers no 'exits' stat", res)
+            check(kvm["vcpus"][0]["exits"] >= v0["exits"] - v0["interrupted"],
+                  f"KVM exits {kvm['vcpus'][0]['exits']} < userspace exits {v0['exits']}", res)
+            check(prom_get(series, "qlite_kvm_vcpu_stat", vcpu="0", name="exits") == kvm["vcpus"][0]["exits"],
+                  "prom: KVM exits differ from json", res)
+            check(any(n == "qlite_kvm_vm_stat" for n, _ in series), "prom: no VM-wide KVM stats", res)
+        else:
+            check(kvm["why"] and "unavailable: " + kvm["why"] in table, "KVM stats unavailable without a why", res)
+
+        # Layer 3: counts, or a reason why not; never a table of zeros.
+        hw = data["hardware_exits"]
+        section = table_section(table, "[3] hardware exit reasons")
+        if hw["available"]:
+            check(sum(hw["reasons"].values()) > 0, "json: hardware exits available but empty", res)
+        else:
+            check(hw["why"] and "unavailable: " + hw["why"] in section, "table and json: hardware exits why", res)
+
+
+def case_smp(q, g):
+    """Two vCPUs: per-vCPU columns, per-vCPU KVM stats, per-vCPU Prometheus series."""
+    with tempfile.TemporaryDirectory() as d:
+        js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
+        res = qlite_run(q, g, f"smp=2 pio-write={UART_SCR},300",
+                        ["--cpus", "2", "--stats", "--stats-json", js, "--stats-prom", prom])
+        check(res.returncode == 1, "guest failed", res)
+        check(re.search(r"^\s+reason\s+vcpu0\s+vcpu1\s+total", res.stderr, re.M), "table: vcpu0 and vcpu1 columns", res)
+        with open(js) as f:
+            data = json.load(f)
+        with open(prom) as f:
+            series = parse_prom(f.read())
+        check([v["vcpu"] for v in data["vcpus"]] == [0, 1], "json: two vCPUs", res)
+        check(data["vcpus"][1]["exits"] > 0, "json: the AP made no exit", res)
+        check(data["exits"] == sum(v["exits"] for v in data["vcpus"]), "json: total != sum of vCPUs", res)
+        check(json_regs(device(data, "uart8250")).get(("SCR", "write")) == 300, "json: 300 SCR writes", res)
+        if data["kvm_stats"]["available"]:
+            check(len(data["kvm_stats"]["vcpus"]) == 2, "json: KVM stats for both vCPUs", res)
+            for i in (0, 1):
+                check(prom_get(series, "qlite_kvm_vcpu_stat", vcpu=str(i), name="exits") ==
+                      data["kvm_stats"]["vcpus"][i]["exits"], f"prom: KVM exits of vCPU {i}", res)
+        for i in (0, 1):
+            check(prom_get(series, "qlite_exits_total", vcpu=str(i)) ==
+                  data["vcpus"][i]["exits"] - data["vcpus"][i]["interrupted"], f"prom: exits of vCPU {i}", res)
+
+
+def case_accounting_off(q, g):
+    """--accounting off: reasons and unclaimed still exact; no device rows, no times, no zeros posing as data."""
+    with tempfile.TemporaryDirectory() as d:
+        js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
+        res = qlite_run(q, g, f"pio-write={UART_SCR},200 pio-read={UNCLAIMED_PIO},4",
+                        ["--accounting", "off", "--stats", "--stats-json", js, "--stats-prom", prom])
+        check(res.returncode == 1, "guest failed", res)
+        check("accounting off" in res.stderr and "not counted (accounting off)" in res.stderr,
+              "table: says accounting is off", res)
+        check("avg ns" not in table_section(res.stderr, "[1] userspace exits", "[2]"), "table: time columns without accounting", res)
+        with open(js) as f:
+            data = json.load(f)
+        with open(prom) as f:
+            series = parse_prom(f.read())
+        check(data["accounting"] is False and data["devices"] == [], "json: accounting false, no devices", res)
+        check(all(r["handler"] is None for r in data["vcpus"][0]["reasons"].values()), "json: handler null", res)
+        check(data["unclaimed"]["pio_reads"] == 4, "json: 4 unclaimed PIO reads", res)
+        check(data["vcpus"][0]["reasons"]["io"]["exits"] >= 200 + 4 + 1, "json: io exits", res)
+        check(not any(n.startswith("qlite_device_") or "handler" in n for n, _ in series),
+              "prom: device or time series without accounting", res)
+        check(prom_get(series, "qlite_unclaimed_accesses_total", bus="pio", dir="read") == 4, "prom: unclaimed", res)
+        stop = [l for l in res.stderr.splitlines() if l.startswith("qlite: stopped")]
+        check(stop and "unclaimed pio 4 reads" in stop[-1], "stop line: unclaimed reads", res)
+
+
+def case_live_files(q, g):
+    """While the guest runs, the JSON and Prometheus files are always complete (renamed into place) and advance."""
+    with tempfile.TemporaryDirectory() as d:
+        js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
+        argv = [q, "run", "--kernel", g, "--ram", "64M", "--cmdline",
+                f"pio-write={UART_SCR},3000 spin=1500 pio-write={UART_SCR},10",
+                "--stats-interval", "200ms", "--stats-json", js, "--stats-prom", prom]
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, errors="replace")
+        uptimes, scr, reads = [], [], 0
+        deadline = time.monotonic() + 60
+        while p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if not (os.path.exists(js) and os.path.exists(prom)):
+                continue
+            with open(prom) as f:
+                series = parse_prom(f.read())		# a torn file would fail the grammar
+            with open(js) as f:
+                data = json.load(f)
+            reads += 1
+            uptimes.append(prom_get(series, "qlite_uptime_seconds"))
+            scr.append(prom_get(series, "qlite_device_exits_total", register="SCR", dir="write"))
+            check(data["version"] == 1, "json: version")
+        out, err = p.communicate(timeout=60)
+        res = subprocess.CompletedProcess(argv, p.returncode, out, err)
+        check(p.returncode == 1, "guest failed", res)
+        check(reads >= 5, f"only {reads} reads of the live files", res)
+        check(len(set(uptimes)) >= 3, f"files were not rewritten each interval: uptimes {sorted(set(uptimes))}", res)
+        check(uptimes == sorted(uptimes) and scr == sorted(scr), "live counters went backwards", res)
+        lines = [l for l in err.splitlines() if re.match(r"^qlite:\s+[0-9.]+ s\s+exits/s", l)]
+        check(len(lines) >= 5, f"expected interval lines every 200 ms, got {len(lines)}", res)
+        with open(prom) as f:
+            final = parse_prom(f.read())
+        check(prom_get(final, "qlite_device_exits_total", register="SCR", dir="write") == 3010,
+              "the final file has the final counts", res)
+        check(sorted(os.listdir(d)) == ["exits.json", "exits.prom"], f"left behind: {os.listdir(d)}", res)
+
+
+CASES = {
+    "counts_agree": case_counts_agree,
+    "smp": case_smp,
+    "accounting_off": case_accounting_off,
+    "live_files": case_live_files,
+}
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
+        print(f"usage: {sys.argv[0]} QLITE TEST_GUEST {'|'.join(CASES)}", file=sys.stderr)
+        return 2
+    q, g, case = sys.argv[1:]
+    why = kvm_usable()
+    if why:
+        if os.environ.get("CI") == "true":
+            print(f"FAIL: {why} (CI requires a usable /dev/kvm)", file=sys.stderr)
+            return 1
+        print(f"SKIP: {why}", file=sys.stderr)
+        return SKIP
+    try:
+        CASES[case](q, g)
+    except Failure as e:
+        print(f"FAIL: {e}", file=sys.stderr)
+        return 1
+    print(f"ok: {case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
