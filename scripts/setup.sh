@@ -1,16 +1,27 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
-# Install what qlite needs on Debian 12 (idempotent), then configure and build it in build/.
-# Usage: scripts/setup.sh [meson setup options...]   (e.g. -Db_sanitize=address,undefined)
+# Install what qlite needs to build and test on Debian 12 (as root, or through sudo), then
+# configure build/ with meson (reconfigure when it exists) and build it with ninja.
+# Idempotent: installed packages are left alone and apt-get update runs only when a package is
+# missing and the package lists are absent or too old to install it.
+#
+# Usage: scripts/setup.sh [meson setup options...]     e.g. -Db_sanitize=address,undefined
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+say() { echo "setup: $*"; }
+run() { echo "setup: \$ $*"; "$@"; }
 
 packages=(
-	gcc clang meson ninja-build pkg-config python3
+	# compilers and build system
+	build-essential gcc clang meson ninja-build pkg-config
+	# libraries qlite links with, the unit-test framework
 	liburing-dev libfdt-dev libcmocka-dev linux-libc-dev
-	device-tree-compiler
+	# the integration tests (python3), dtc to decode the device trees qlite writes
+	python3 device-tree-compiler
+	# scripts/get-guest.sh: the busybox initramfs, unpacking Debian's kernel and its modules
+	busybox-static cpio gzip xz-utils zstd kmod binutils
 )
 
 missing=()
@@ -18,23 +29,37 @@ for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -gt 0 ]; then
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
-	echo "setup: installing ${missing[*]}"
-	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+	say "all ${#packages[@]} Debian packages already installed"
 else
-	echo "setup: build dependencies already installed"
+	sudo=""
+	if [ "$(id -u)" -ne 0 ]; then
+		command -v sudo >/dev/null ||
+			{ echo "setup: not root and no sudo: install ${missing[*]} as root" >&2; exit 1; }
+		sudo="sudo"
+	fi
+	say "missing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	install=(apt-get install -y -q --no-install-recommends "${missing[@]}")
+	[ -z "$sudo" ] || install=("$sudo" "${install[@]}")
+	# A fresh image has no package lists; stale ones fail with 404s: update, then retry.
+	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+		run $sudo apt-get update -q
+		run "${install[@]}"
+	elif ! run "${install[@]}"; then
+		say "install failed: refreshing the package lists and trying again"
+		run $sudo apt-get update -q
+		run "${install[@]}"
+	fi
 fi
 
-if [ -f build/build.ninja ]; then
-	echo "setup: reconfiguring build/"
-	meson setup --reconfigure build "$@" >/dev/null
+if [ -f build/meson-private/coredata.dat ]; then
+	if ! run meson setup --reconfigure build "$@"; then
+		say "reconfiguring failed: configuring build/ from scratch"
+		run meson setup --wipe build "$@"
+	fi
 else
-	echo "setup: configuring build/"
-	meson setup build "$@" >/dev/null
+	run meson setup build "$@"
 fi
-echo "setup: building"
-ninja -C build
-echo "setup: done: build/qlite"
+run ninja -C build
+say "done: build/qlite; the tests: meson test -C build"
