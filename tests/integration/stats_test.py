@@ -146,6 +146,7 @@ def case_counts_agree(q, g):
         js, prom = os.path.join(d, "exits.json"), os.path.join(d, "exits.prom")
         res = qlite_run(q, g, f"pio-write={UART_SCR},1000 pio-read={UART_SCR},500 "
                               f"pio-ins={UART_SCR},64 pio-outs={UART_SCR},64 "
+                              f"pio-read=0x60,2 pio-read=0x64,3 "
                               f"pio-read={UNCLAIMED_PIO},5 mmio-read={UNCLAIMED_MMIO},7 "
                               f"mmio-write={UNCLAIMED_MMIO},3",
                         ["--stats", "--stats-json", js, "--stats-prom", prom])
@@ -180,6 +181,12 @@ def case_counts_agree(q, g):
             check(trows.get(("uart8250", reg, dr)) == n,
                   f"table: uart8250 {reg} {dr} = {trows.get(('uart8250', reg, dr))}, json says {n}", res)
         check(trows.get(("debug-exit", "EXIT", "write")) == 1, "table: one debug-exit EXIT write", res)
+        # A device with two regions (i8042 data and command ports): counted per register, and
+        # its device-level Prometheus series summed, not repeated (parse_prom rejects repeats).
+        check(trows.get(("i8042", "DATA", "read")) == 2 and trows.get(("i8042", "STATUS/COMMAND", "read")) == 3,
+              "table: i8042 DATA and STATUS/COMMAND reads", res)
+        check(prom_get(series, "qlite_device_transfers_total", device="i8042", dir="read") == 5,
+              "prom: the i8042's two regions summed", res)
         check(re.search(r"^\s+\(unclaimed\)\s+pio\s+-\s+read\s+5\s", table, re.M), "table: 5 unclaimed PIO reads", res)
         check(re.search(r"^\s+\(unclaimed\)\s+mmio\s+-\s+write\s+3\s", table, re.M), "table: 3 unclaimed MMIO writes", res)
 
