@@ -12,6 +12,7 @@
 enum bus_space { BUS_PIO, BUS_MMIO, BUS_NR_SPACES };
 
 #define BUS_MAX_REGIONS 256
+#define BUS_MAX_DOORBELLS 64
 #define BUS_UNMAPPED UINT64_MAX
 
 struct bus_ops {
@@ -57,8 +58,20 @@ const struct bus_region *bus_region_by_id(struct bus *bus, unsigned id);
 unsigned bus_list(struct bus *bus, struct bus_region *out, unsigned max);
 
 /*
+ * Doorbells served in userspace: a write of len bytes to addr (of value,
+ * when match) signals efd instead of reaching the region under it, as
+ * KVM_IOEVENTFD does in the kernel. Returns an id >= 0 or -errno.
+ */
+int bus_add_doorbell(struct bus *bus, uint64_t addr, unsigned len, bool match, uint64_t value,
+		     int efd);
+/* BUS_UNMAPPED disables it. */
+int bus_move_doorbell(struct bus *bus, unsigned id, uint64_t addr);
+void bus_remove_doorbell(struct bus *bus, unsigned id);
+
+/*
  * Perform one access. Unclaimed reads fill data with all-ones and unclaimed
- * writes are dropped; both return NULL so the caller can count them.
+ * writes are dropped; both return NULL so the caller can count them. A
+ * write that rings a doorbell returns the region under it (or NULL).
  */
 const struct bus_region *bus_dispatch(struct bus *bus, uint64_t addr, void *data,
 				      unsigned len, bool is_write);

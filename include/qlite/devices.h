@@ -28,14 +28,16 @@ int rtc_create(struct machine *m);
 /* QEMU isa-debug-exit compatible: writing v stops the VM with exit status (v << 1) | 1. */
 #define DEBUG_EXIT_BASE	0xf4
 #define DEBUG_EXIT_SIZE	4
-int debug_exit_create(struct machine *m, uint16_t base, unsigned size);
+int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsigned size);
 
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
  * debug-exit port, PCI host bridge.
  */
 int platform_create(struct machine *m, struct uart8250 **uart);
-/* The same on fresh buses with no-op services, for describing and checking without KVM. */
+/* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */
+int machine_init_offline(struct machine *m);
+/* The platform on such a machine. */
 int platform_assemble_offline(struct machine *m, struct uart8250 **uart);
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart);
 

@@ -1,17 +1,34 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What a device sees of the machine it is plugged into: the buses, guest
- * RAM, the PCI host, and three services (interrupt lines, MSIs, stopping
- * the VM). Devices never see struct vm, so they can be unit-tested against
- * a machine with fake services.
+ * RAM, the PCI host, the I/O thread's loop, and the services below. Devices
+ * never see struct vm, so they can be unit-tested against a machine with
+ * fake interrupt and stop services (tests/unit/fake_machine.c), and
+ * `qlite check` can assemble them without KVM.
+ *
+ * Services for asynchronous devices (src/machine/services.c), each usable
+ * with or without KVM's in-kernel shortcut:
+ *   watch a file descriptor    callbacks on the I/O thread
+ *   doorbell                   a guest write to an address (optionally of one
+ *                              value) reaches the device on the I/O thread:
+ *                              KVM_IOEVENTFD, or a userspace exit that writes
+ *                              the same eventfd
+ *   interrupt event            raise an edge GSI or an MSI: KVM_IRQFD, or an
+ *                              injection from userspace
+ *   timer                      one-shot, nanoseconds, on the I/O thread
+ *   async I/O                  readv/writev/fdatasync/fallocate on the
+ *                              loop's io_uring, completed on the I/O thread
+ * Every function returns 0 or a negative errno; none prints.
  */
 #ifndef QLITE_MACHINE_H
 #define QLITE_MACHINE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "bus.h"
+#include "event_loop.h"
 #include "guest_mem.h"
 
 enum stop_reason {
@@ -26,17 +43,36 @@ enum stop_reason {
 
 struct pci_host;
 
+/* KVM's in-kernel shortcuts for the services (src/kvm/accel.c); NULL: all in userspace. */
+struct machine_accel_ops {
+	/* KVM_IOEVENTFD: the kernel signals efd on a matching write instead of exiting. */
+	int (*ioeventfd)(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
+			 bool match, uint64_t value, int efd, bool assign);
+	/* KVM_IRQFD: each write to efd raises gsi in the kernel. */
+	int (*irqfd)(void *ctx, int efd, unsigned gsi, bool assign);
+	/* Route an MSI through a GSI of its own: *gsi < 0 allocates one, else updates it. */
+	int (*msi_route)(void *ctx, int *gsi, uint64_t addr, uint32_t data);
+	void (*msi_route_free)(void *ctx, int gsi);
+};
+
 struct machine {
 	struct bus *bus[BUS_NR_SPACES];
 	struct guest_mem *mem;
 	struct pci_host *pci;
+	struct event_loop *loop;	/* the I/O thread's; exists before any device */
+	const struct machine_accel_ops *accel;
+	void *accel_ctx;
 	void *opaque;		/* the owner (struct vm); services use it */
 
 	/* Level of a GSI on the in-kernel IOAPIC/PIC (edge devices pulse 1 then 0). */
 	void (*irq_set)(struct machine *m, unsigned gsi, int level);
 	void (*msi_send)(struct machine *m, uint64_t addr, uint32_t data);
-	/* Ask the VM to stop; the first request wins. Safe from any thread. */
-	void (*request_stop)(struct machine *m, enum stop_reason why, int exit_status);
+	/*
+	 * Ask the VM to stop; the first request wins. Safe from any thread.
+	 * detail says why in the stop line; NULL for the reason's default.
+	 */
+	void (*request_stop)(struct machine *m, enum stop_reason why, int exit_status,
+			     const char *detail);
 
 	/* Device states the machine frees at teardown (see machine_adopt). */
 	struct machine_owned *owned;
@@ -63,6 +99,77 @@ static inline int machine_register(struct machine *m, enum bus_space space, uint
 				   const struct bus_ops *ops, void *opaque)
 {
 	return bus_register(m->bus[space], base, len, name, ops, opaque);
+}
+
+/*
+ * Claim a range for a device and say so when it cannot: "NAME: cannot claim
+ * pio 0x1f0-0x1f7: already in use". Returns the region id or -errno.
+ */
+int machine_claim(struct machine *m, enum bus_space space, uint64_t base, uint64_t len,
+		  const char *name, const struct bus_ops *ops, void *opaque);
+
+/* ---- file descriptors ---- */
+
+int machine_watch_fd(struct machine *m, int fd, uint32_t events, event_fn fn, void *opaque);
+void machine_unwatch_fd(struct machine *m, int fd);
+
+/* ---- doorbells ---- */
+
+struct doorbell;
+
+struct doorbell_desc {
+	const char *name;	/* for messages */
+	enum bus_space space;
+	uint64_t addr;		/* BUS_UNMAPPED: created disabled (a BAR not yet placed) */
+	unsigned len;		/* 1, 2, 4 or 8: the width of the guest's write */
+	bool match;		/* ring only when the written value is value */
+	uint64_t value;
+	bool in_kernel;		/* use KVM_IOEVENTFD when the machine has it */
+	/* On the I/O thread; rings is how many writes since the last call (>= 1). */
+	void (*ring)(void *opaque, uint64_t rings);
+	void *opaque;
+};
+
+int machine_doorbell_add(struct machine *m, const struct doorbell_desc *d, struct doorbell **out);
+/* Follow a BAR that moved; BUS_UNMAPPED disables the doorbell. */
+int doorbell_move(struct doorbell *db, uint64_t addr);
+void doorbell_remove(struct doorbell *db);
+/* Did the kernel take it (KVM_IOEVENTFD), or does every ring cost a userspace exit? */
+bool doorbell_in_kernel(const struct doorbell *db);
+/* Writes delivered so far, however they came. */
+uint64_t doorbell_count(const struct doorbell *db);
+
+/* ---- interrupt events ---- */
+
+struct irq_event;
+
+/* An edge on a GSI, raised from any thread. */
+int machine_irq_event_gsi(struct machine *m, unsigned gsi, bool in_kernel, struct irq_event **out);
+/* An MSI (addr/data as the guest programmed them), raised from any thread. */
+int machine_irq_event_msi(struct machine *m, uint64_t addr, uint32_t data, bool in_kernel,
+			  struct irq_event **out);
+/* The guest reprogrammed the vector. */
+int irq_event_set_msi(struct irq_event *ev, uint64_t addr, uint32_t data);
+void irq_event_raise(struct irq_event *ev);
+void irq_event_destroy(struct irq_event *ev);
+bool irq_event_in_kernel(const struct irq_event *ev);
+uint64_t irq_event_count(const struct irq_event *ev);
+
+/* ---- timers ---- */
+
+/* A one-shot timer on the I/O thread; arm and destroy it with loop_timer_arm/_destroy. */
+static inline int machine_timer_create(struct machine *m, void (*fn)(void *opaque), void *opaque,
+				       struct loop_timer **out)
+{
+	return event_loop_timer_create(m->loop, fn, opaque, out);
+}
+
+/* ---- asynchronous block I/O ---- */
+
+/* Submitted from the I/O thread; the batch goes to the kernel when the loop next waits. */
+static inline int machine_aio_submit(struct machine *m, struct aio_req *req)
+{
+	return event_loop_aio_submit(m->loop, req);
 }
 
 #endif

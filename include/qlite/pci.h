@@ -13,6 +13,7 @@
 
 #include "bus.h"
 #include "machine.h"
+#include "platform.h"
 
 #define PCI_MAX_DEVICES		32	/* bus 0 only, function 0 only */
 #define PCI_MAX_BARS		6
@@ -20,7 +21,7 @@
 
 /* Where the host assigns BARs; both lie outside RAM and the legacy ports. */
 #define PCI_MMIO_WINDOW_START	0xc0000000ULL
-#define PCI_MMIO_WINDOW_END	0xfec00000ULL	/* IOAPIC above */
+#define PCI_MMIO_WINDOW_END	IOAPIC_BASE	/* the IOAPIC above */
 #define PCI_PIO_WINDOW_START	0xc000
 #define PCI_PIO_WINDOW_END	0x10000
 

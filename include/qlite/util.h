@@ -11,7 +11,29 @@
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
 
-/* Messages go to stderr prefixed with "qlite: "; pr_err() never exits. */
+#include <stdarg.h>
+#include <stdio.h>
+
+/*
+ * The error convention (docs/design.md): functions return 0 (or a count)
+ * and a negative errno on failure. A message for a person is formed once,
+ * where the context is known, by vreport(): "CONTEXT: message[: strerror]"
+ * on the report stream (stderr; tests may point it elsewhere). CONTEXT is
+ * "qlite" for run-time messages, FILE:LINE or --option for the VM
+ * description, and the message itself starts with the device or path.
+ */
+int vreport(const char *context, int err, const char *fmt, va_list ap);
+/* "qlite: message"; returns err so a caller can `return report(-EINVAL, ...)`. */
+int report(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with ": strerror(-err)" appended. */
+int report_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* What report() puts first instead of "qlite" (a config line's FILE:LINE); NULL restores it. */
+void report_set_context(const char *context);
+/* Where reports go (NULL: stderr). */
+void report_set_stream(FILE *out);
+FILE *report_stream(void);
+
+/* Shorthands for messages that are not a function's failure. */
 void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like pr_err() with ": strerror(errno)" appended. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Device types of the `vdev` keyword. The table in src/vdev.c is kept apart
- * from the config keyword table: adding a device is one entry there, with
- * its options described so the parser checks them, the reference lists them
- * and the resource check sees its ports, MMIO and IRQ.
+ * Device types of the `vdev` keyword. Each device file defines its
+ * struct vdev_type; the table in src/devices/vdev.c lists them, apart from
+ * the config keyword table. Adding a device is its file plus one line
+ * there, with its options described so the parser checks them, the
+ * reference lists them and the resource check sees its ports, MMIO and IRQ.
  */
 #ifndef QLITE_VDEV_H
 #define QLITE_VDEV_H
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "vm_spec.h"
 
 struct machine;
 
@@ -33,6 +34,7 @@ struct vdev_opt_desc {
 	enum vdev_opt_kind kind;
 	const char *choices;	/* VDEV_OPT_ENUM: "pci|mmio" */
 	uint64_t span;		/* VDEV_OPT_PIO/MMIO: bytes decoded from the base */
+	const char *span_opt;	/* ...or the option that sets it, span being its default */
 	const char *help;
 };
 
@@ -41,7 +43,10 @@ struct vdev_type {
 	const char *help;
 	/* Known options, ended by { NULL }; an option not listed is an error. */
 	const struct vdev_opt_desc *opts;
-	/* Build the device and register its ranges; -1 after printing why. */
+	/*
+	 * Build the device and register its ranges: 0, or -errno after one
+	 * report() (vdev_create_all() puts the vdev line's FILE:LINE before it).
+	 */
 	int (*create)(struct machine *m, const struct vdev_spec *spec);
 };
 
@@ -55,11 +60,25 @@ const struct vdev_opt_desc *vdev_type_opt(const struct vdev_type *type, const ch
 /*
  * How an option of a device is read: from the type's description when it
  * has one, else by its conventional name (file: path, iobase: PIO,
- * addr: MMIO, irq: IRQ, anything else: string).
+ * addr: MMIO, irq: IRQ, anything else: string). span gets the bytes a
+ * PIO/MMIO option decodes, as vs sets them (vs may be NULL: the default);
+ * -EINVAL when the option that sets it is not a number.
  */
-enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key, uint64_t *span);
+enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key);
+int vdev_opt_span(const struct vdev_type *type, const struct vdev_spec *vs, const char *key,
+		  uint64_t *span);
 /* The value of key in a parsed vdev, or NULL. */
 const char *vdev_opt_get(const struct vdev_spec *vs, const char *key);
+
+/*
+ * Build every vdev of spec on m, in order, through the type table: the one
+ * path of `qlite run` and `qlite check`. A failure is reported as
+ * "FILE:LINE: message" (or "--vdev: message") and returned as -errno.
+ */
+int vdev_create_all(struct machine *m, const struct vm_spec *spec);
+
+/* The device files' types, listed in src/devices/vdev.c. */
+extern const struct vdev_type isa_debug_exit_vdev;
 
 /* For unit tests: use another device table (NULL restores the built-in one). */
 void vdev_use_table(const struct vdev_type *types, unsigned n);

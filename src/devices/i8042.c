@@ -119,7 +119,7 @@ static void i8042_set_outp(struct i8042 *k, uint8_t v)
 {
 	k->outp = v;
 	if (!(v & OUTP_RESET))
-		k->m->request_stop(k->m, STOP_RESET, 0);
+		k->m->request_stop(k->m, STOP_RESET, 0, NULL);
 }
 
 static void i8042_command(struct i8042 *k, uint8_t cmd)
@@ -169,7 +169,7 @@ static void i8042_command(struct i8042 *k, uint8_t cmd)
 	default:
 		/* 0xf0..0xff pulse the output lines whose bits are clear; bit 0 is reset. */
 		if (cmd >= CMD_PULSE_FIRST && !(cmd & OUTP_RESET))
-			k->m->request_stop(k->m, STOP_RESET, 0);
+			k->m->request_stop(k->m, STOP_RESET, 0, NULL);
 		/* Other commands are vendor specific or obsolete: ignored as by many clones. */
 		break;
 	}

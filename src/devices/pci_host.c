@@ -294,7 +294,7 @@ static void pci_host_write(void *opaque, uint64_t offset, const void *data, unsi
 		/* RCPU fires the reset; SYS_RESET picks hard or soft, both restart the guest. */
 		h->rcr = v & RCR_SYS_RESET;
 		if (v & RCR_RESET_CPU)
-			h->m->request_stop(h->m, STOP_RESET, 0);
+			h->m->request_stop(h->m, STOP_RESET, 0, NULL);
 	} else if (offset >= PCI_DATA_OFFSET) {
 		dev = pci_host_target(h);
 		if (dev)

@@ -4,6 +4,7 @@
  * bridge. One place creates it, so the running VM, `qlite check` and the
  * config's overlap checks all see the same machine.
  */
+#include <errno.h>
 #include <unistd.h>
 
 #include "qlite/devices.h"
@@ -11,29 +12,42 @@
 
 int platform_create(struct machine *m, struct uart8250 **uart)
 {
+	int ret;
+
 	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
 	if (!*uart)
-		return -1;
-	if (i8042_create(m) < 0 || rtc_create(m) < 0 ||
-	    debug_exit_create(m, DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE) < 0)
-		return -1;
+		return -ENOMEM;
+	ret = i8042_create(m);
+	if (ret < 0)
+		return ret;
+	ret = rtc_create(m);
+	if (ret < 0)
+		return ret;
+	ret = debug_exit_create(m, "debug-exit", DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE);
+	if (ret < 0)
+		return ret;
 	m->pci = pci_host_create(m);
-	return m->pci ? 0 : -1;
+	return m->pci ? 0 : -ENOMEM;
 }
 
 static void no_irq(struct machine *m, unsigned gsi, int level) { }
 static void no_msi(struct machine *m, uint64_t addr, uint32_t data) { }
-static void no_stop(struct machine *m, enum stop_reason why, int status) { }
+static void no_stop(struct machine *m, enum stop_reason why, int status, const char *detail) { }
+
+int machine_init_offline(struct machine *m)
+{
+	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop };
+	m->bus[BUS_PIO] = bus_create(BUS_PIO);
+	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
+	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;
+}
 
 int platform_assemble_offline(struct machine *m, struct uart8250 **uart)
 {
-	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop };
+	int ret = machine_init_offline(m);
+
 	*uart = NULL;
-	m->bus[BUS_PIO] = bus_create(BUS_PIO);
-	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
-	if (!m->bus[BUS_PIO] || !m->bus[BUS_MMIO])
-		return -1;
-	return platform_create(m, uart);
+	return ret < 0 ? ret : platform_create(m, uart);
 }
 
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart)

@@ -13,7 +13,7 @@
 
 #include "qlite/cpuid.h"
 #include "qlite/util.h"
-#include "qlite/vm.h"
+#include "qlite/kvm.h"
 
 #define F(n, l, i, r, b) { n, l, i, CPUID_##r, b }
 static const struct cpuid_feature features[] = {
@@ -177,9 +177,8 @@ static void set_topology(struct kvm_cpuid2 *c, unsigned nr)
 	}
 }
 
-int cpuid_prepare(struct vm *vm)
+int cpuid_prepare(struct kvm *kvm, bool quirks, const struct cpuid_change *edits, unsigned n)
 {
-	const struct vm_spec *spec = vm->spec;
 	struct kvm_cpuid2 *c;
 	unsigned nent = 256;
 
@@ -188,23 +187,21 @@ int cpuid_prepare(struct vm *vm)
 		if (!c)
 			return -ENOMEM;
 		c->nent = nent;
-		if (!ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
+		if (!ioctl(kvm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c))
 			break;
 		free(c);
-		if (errno != E2BIG || nent >= 4096) {
-			pr_errno("KVM_GET_SUPPORTED_CPUID");
-			return -1;
-		}
+		if (errno != E2BIG || nent >= 4096)
+			return report_errno(-errno, "KVM_GET_SUPPORTED_CPUID");
 		nent *= 2;
 	}
-	set_topology(c, vm->nr_vcpus);
-	if (vm->quirks) {
+	set_topology(c, kvm->nr_vcpus);
+	if (quirks) {
 		for (unsigned i = 0; nested_quirk_cpuid_masks[i]; i++)
 			feature_set(c, cpuid_feature_lookup(nested_quirk_cpuid_masks[i]), false);
 		hide_kvm_signature(c);
 	}
-	for (unsigned i = 0; i < spec->nr_cpuid_edits; i++) {
-		const struct cpuid_edit *ed = &spec->cpuid_edits[i];
+	for (unsigned i = 0; i < n; i++) {
+		const struct cpuid_change *ed = &edits[i];
 		const struct cpuid_feature *f = cpuid_feature_lookup(ed->feature);
 
 		if (!strcasecmp(ed->feature, CPUID_KVM_SIGNATURE)) {
@@ -213,19 +210,18 @@ int cpuid_prepare(struct vm *vm)
 			continue;
 		}
 		if (!f) {
-			pr_err("cpuid: unknown feature \"%s\"", ed->feature);
 			free(c);
-			return -1;
+			return report(-EINVAL, "cpuid: unknown feature \"%s\"", ed->feature);
 		}
 		feature_set(c, f, ed->enable);
 	}
-	vm->cpuid = c;
+	kvm->cpuid = c;
 	return 0;
 }
 
 int vcpu_setup_cpuid(struct vcpu *vcpu)
 {
-	struct kvm_cpuid2 *src = vcpu->vm->cpuid;
+	struct kvm_cpuid2 *src = vcpu->kvm->cpuid;
 	size_t size = sizeof(*src) + src->nent * sizeof(src->entries[0]);
 	struct kvm_cpuid2 *c = malloc(size);
 	int ret;
@@ -241,9 +237,9 @@ int vcpu_setup_cpuid(struct vcpu *vcpu)
 		else if (e->function == 0xb || e->function == 0x1f)
 			e->edx = vcpu->id;
 	}
-	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c);
+	ret = ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0 ? -errno : 0;
 	if (ret < 0)
-		pr_errno("vCPU %u: KVM_SET_CPUID2", vcpu->id);
+		report_errno(ret, "vCPU %u: KVM_SET_CPUID2", vcpu->id);
 	free(c);
 	return ret;
 }

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * KVM bring-up: /dev/kvm, the capabilities qlite relies on, the VM with its
- * in-kernel IOAPIC/PIC/PIT, guest RAM slots, and the interrupt services
- * devices use through struct machine.
+ * in-kernel IOAPIC/PIC/PIT, guest RAM slots, and the interrupt lines the
+ * VM's machine services use.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "qlite/util.h"
-#include "qlite/vm.h"
+#include "qlite/kvm.h"
+#include "qlite/platform.h"
 
-/* Reserved just below the BIOS: never RAM, never a PCI BAR (the window ends at 0xfec00000). */
+/* Reserved just below the BIOS: never RAM, never a PCI BAR (the window ends at IOAPIC_BASE). */
 #define KVM_TSS_ADDR		0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR	0xfffbc000ULL
 
@@ -35,38 +37,33 @@ static const struct kvm_cap_need required_caps[] = {
 	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING" },
 };
 
-int kvm_open(struct vm *vm)
+int kvm_open(struct kvm *kvm)
 {
 	int version;
 
-	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (vm->kvm_fd < 0) {
-		pr_errno("/dev/kvm: open");
-		return -1;
-	}
-	version = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-	if (version != KVM_API_VERSION) {
-		pr_err("/dev/kvm: API version %d, qlite needs %d", version, KVM_API_VERSION);
-		return -1;
-	}
-	for (unsigned i = 0; i < ARRAY_SIZE(required_caps); i++) {
-		if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0) {
-			pr_err("/dev/kvm: missing capability %s", required_caps[i].name);
-			return -1;
-		}
-	}
-	vm->run_mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (vm->run_mmap_size < (int)sizeof(struct kvm_run)) {
-		pr_errno("/dev/kvm: KVM_GET_VCPU_MMAP_SIZE");
-		return -1;
-	}
+	kvm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm->kvm_fd < 0)
+		return report_errno(-errno, "/dev/kvm: open");
+	version = ioctl(kvm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION)
+		return report(-ENOTSUP, "/dev/kvm: API version %d, qlite needs %d", version,
+			      KVM_API_VERSION);
+	for (unsigned i = 0; i < ARRAY_SIZE(required_caps); i++)
+		if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0)
+			return report(-ENOTSUP, "/dev/kvm: missing capability %s",
+				      required_caps[i].name);
+	kvm->have_ioeventfd = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
+	kvm->have_irqfd = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0;
+	kvm->run_mmap_size = ioctl(kvm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->run_mmap_size < (int)sizeof(struct kvm_run))
+		return report_errno(-(errno ? errno : EINVAL), "/dev/kvm: KVM_GET_VCPU_MMAP_SIZE");
 	return 0;
 }
 
-static int kvm_map_ram(struct vm *vm)
+static int kvm_map_ram(struct kvm *kvm, const struct guest_mem *mem)
 {
-	for (unsigned i = 0; i < vm->mem.nr_slots; i++) {
-		struct guest_mem_slot *s = &vm->mem.slots[i];
+	for (unsigned i = 0; i < mem->nr_slots; i++) {
+		const struct guest_mem_slot *s = &mem->slots[i];
 		struct kvm_userspace_memory_region r = {
 			.slot = i,
 			.guest_phys_addr = s->gpa,
@@ -74,100 +71,74 @@ static int kvm_map_ram(struct vm *vm)
 			.userspace_addr = (uintptr_t)s->hva,
 		};
 
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0) {
-			pr_errno("KVM_SET_USER_MEMORY_REGION slot %u (%#llx bytes at %#llx)", i,
-				 (unsigned long long)s->size, (unsigned long long)s->gpa);
-			return -1;
-		}
+		if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+			return report_errno(-errno, "KVM_SET_USER_MEMORY_REGION slot %u (%#llx bytes at %#llx)",
+					    i, (unsigned long long)s->size,
+					    (unsigned long long)s->gpa);
 	}
 	return 0;
 }
 
-int kvm_create_vm(struct vm *vm)
+int kvm_create_vm(struct kvm *kvm, const struct guest_mem *mem)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
 
-	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (vm->vm_fd < 0) {
-		pr_errno("KVM_CREATE_VM");
-		return -1;
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
-		pr_errno("KVM_SET_TSS_ADDR");
-		return -1;
-	}
+	kvm->vm_fd = ioctl(kvm->kvm_fd, KVM_CREATE_VM, 0);
+	if (kvm->vm_fd < 0)
+		return report_errno(-errno, "KVM_CREATE_VM");
+	if (ioctl(kvm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0)
+		return report_errno(-errno, "KVM_SET_TSS_ADDR");
 	/* Only VMX without unrestricted guest uses it; optional elsewhere. */
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
-	    ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0) {
-		pr_errno("KVM_SET_IDENTITY_MAP_ADDR");
-		return -1;
-	}
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-		pr_errno("KVM_CREATE_IRQCHIP");
-		return -1;
-	}
+	if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
+	    ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
+		return report_errno(-errno, "KVM_SET_IDENTITY_MAP_ADDR");
+	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return report_errno(-errno, "KVM_CREATE_IRQCHIP");
 	/* Speaker port 0x61 stays in the kernel too: Linux polls it in PIT calibration. */
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
-		pr_errno("KVM_CREATE_PIT2");
-		return -1;
-	}
-	return kvm_map_ram(vm);
+	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return report_errno(-errno, "KVM_CREATE_PIT2");
+	return kvm_map_ram(kvm, mem);
 }
 
-int kvm_apply_tuning(struct vm *vm)
+int kvm_apply_tuning(struct kvm *kvm, unsigned exits_disable, int64_t halt_poll_ns)
 {
-	const struct vm_spec *spec = vm->spec;
-
-	if (spec->exits_disable) {
-		int allowed = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
+	if (exits_disable) {
+		int allowed = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_X86_DISABLE_EXITS);
 		struct kvm_enable_cap cap = {
 			.cap = KVM_CAP_X86_DISABLE_EXITS,
-			.args[0] = spec->exits_disable,
+			.args[0] = exits_disable,
 		};
 
-		if (allowed <= 0 || (spec->exits_disable & ~(unsigned)allowed)) {
-			pr_err("exits disable: this KVM allows only %#x of the requested %#x (KVM_CAP_X86_DISABLE_EXITS)",
-			       allowed > 0 ? allowed : 0, spec->exits_disable);
-			return -1;
-		}
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
-			pr_errno("KVM_CAP_X86_DISABLE_EXITS");
-			return -1;
-		}
+		if (allowed <= 0 || (exits_disable & ~(unsigned)allowed))
+			return report(-ENOTSUP, "exits disable: this KVM allows only %#x of the requested %#x (KVM_CAP_X86_DISABLE_EXITS)",
+				      allowed > 0 ? allowed : 0, exits_disable);
+		if (ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+			return report_errno(-errno, "KVM_CAP_X86_DISABLE_EXITS");
 	}
-	if (spec->halt_poll_ns >= 0) {
+	if (halt_poll_ns >= 0) {
 		struct kvm_enable_cap cap = {
 			.cap = KVM_CAP_HALT_POLL,
-			.args[0] = spec->halt_poll_ns,
+			.args[0] = halt_poll_ns,
 		};
 
-		if (ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0) {
-			pr_err("halt-poll: this KVM lacks KVM_CAP_HALT_POLL");
-			return -1;
-		}
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0) {
-			pr_errno("KVM_CAP_HALT_POLL");
-			return -1;
-		}
+		if (ioctl(kvm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HALT_POLL) <= 0)
+			return report(-ENOTSUP, "halt-poll: this KVM lacks KVM_CAP_HALT_POLL");
+		if (ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+			return report_errno(-errno, "KVM_CAP_HALT_POLL");
 	}
 	return 0;
 }
 
-static struct vm *machine_vm(struct machine *m)
-{
-	return m->opaque;
-}
-
-void kvm_irq_set(struct machine *m, unsigned gsi, int level)
+void kvm_irq_line(struct kvm *kvm, unsigned gsi, int level)
 {
 	struct kvm_irq_level irq = { .irq = gsi, .level = level };
 
-	if (ioctl(machine_vm(m)->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+	if (ioctl(kvm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		pr_errno("KVM_IRQ_LINE gsi %u level %d", gsi, level);
 }
 
-void kvm_msi_send(struct machine *m, uint64_t addr, uint32_t data)
+void kvm_signal_msi(struct kvm *kvm, uint64_t addr, uint32_t data)
 {
 	struct kvm_msi msi = {
 		.address_lo = (uint32_t)addr,
@@ -176,8 +147,19 @@ void kvm_msi_send(struct machine *m, uint64_t addr, uint32_t data)
 	};
 
 	/* 0 means the guest masked or filtered it: not an error. */
-	if (ioctl(machine_vm(m)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+	if (ioctl(kvm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
 		pr_errno("KVM_SIGNAL_MSI addr %#llx data %#x", (unsigned long long)addr, data);
+}
+
+void kvm_close(struct kvm *kvm)
+{
+	if (kvm->vm_fd >= 0)
+		close(kvm->vm_fd);
+	if (kvm->kvm_fd >= 0)
+		close(kvm->kvm_fd);
+	kvm->vm_fd = kvm->kvm_fd = -1;
+	free(kvm->cpuid);
+	kvm->cpuid = NULL;
 }
 
 bool host_is_nested_soft_kvm(void)

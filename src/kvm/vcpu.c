@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "qlite/util.h"
-#include "qlite/vm.h"
+#include "qlite/kvm.h"
 
 #define APIC_LVT_LINT0		0x350
 #define APIC_LVT_LINT1		0x360
@@ -59,32 +59,28 @@ static int vcpu_setup_fpu_msrs(struct vcpu *vcpu)
 	return 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *vcpu, unsigned id)
+int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id)
 {
-	vcpu->vm = vm;
+	int ret;
+
+	vcpu->kvm = kvm;
 	vcpu->id = id;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, id);
-	if (vcpu->fd < 0) {
-		pr_errno("vCPU %u: KVM_CREATE_VCPU", id);
-		return -1;
-	}
-	vcpu->run_size = vm->run_mmap_size;
+	vcpu->fd = ioctl(kvm->vm_fd, KVM_CREATE_VCPU, id);
+	if (vcpu->fd < 0)
+		return report_errno(-errno, "vCPU %u: KVM_CREATE_VCPU", id);
+	vcpu->run_size = kvm->run_mmap_size;
 	vcpu->run = mmap(NULL, vcpu->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		vcpu->run = NULL;
-		pr_errno("vCPU %u: mmap kvm_run", id);
-		return -1;
+		return report_errno(-errno, "vCPU %u: mmap kvm_run", id);
 	}
-	if (vcpu_setup_cpuid(vcpu) < 0)
-		return -1;
-	if (vcpu_setup_lapic(vcpu) < 0) {
-		pr_errno("vCPU %u: LAPIC LINT setup", id);
-		return -1;
-	}
-	if (vcpu_setup_fpu_msrs(vcpu) < 0) {
-		pr_errno("vCPU %u: KVM_SET_FPU", id);
-		return -1;
-	}
+	ret = vcpu_setup_cpuid(vcpu);
+	if (ret < 0)
+		return ret;
+	if (vcpu_setup_lapic(vcpu) < 0)
+		return report_errno(-errno, "vCPU %u: LAPIC LINT setup", id);
+	if (vcpu_setup_fpu_msrs(vcpu) < 0)
+		return report_errno(-errno, "vCPU %u: KVM_SET_FPU", id);
 	return 0;
 }
 
@@ -132,7 +128,7 @@ void vcpu_dump_regs(struct vcpu *vcpu, FILE *out)
 static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space, const struct bus_region *r,
 			      uint64_t addr, bool is_write, uint32_t count)
 {
-	if (vcpu->vm->accounting)
+	if (vcpu->kvm->accounting)
 		stats_count_access(&vcpu->stats, space, r, addr, is_write, count, &vcpu->cur_region);
 	else if (!r)
 		stat_add(&vcpu->stats.unclaimed[space][is_write], 1);
@@ -141,7 +137,7 @@ static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space, const str
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	struct bus *bus = vcpu->vm->machine.bus[BUS_PIO];
+	struct bus *bus = vcpu->kvm->machine->bus[BUS_PIO];
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	const struct bus_region *r = NULL;
@@ -162,21 +158,31 @@ static void vcpu_handle_mmio(struct vcpu *vcpu)
 
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
-	r = bus_dispatch(vcpu->vm->machine.bus[BUS_MMIO], run->mmio.phys_addr, run->mmio.data,
+	r = bus_dispatch(vcpu->kvm->machine->bus[BUS_MMIO], run->mmio.phys_addr, run->mmio.data,
 			 len, run->mmio.is_write);
 	vcpu_count_access(vcpu, BUS_MMIO, r, run->mmio.phys_addr, run->mmio.is_write, 1);
 }
 
+/* Ask the machine to stop, with the vCPU named in the stop line. */
+static void vcpu_stop(struct vcpu *vcpu, enum stop_reason why, int status, const char *what)
+{
+	struct machine *m = vcpu->kvm->machine;
+	char detail[256];
+
+	snprintf(detail, sizeof(detail), "vCPU %u: %s", vcpu->id, what);
+	m->request_stop(m, why, status, detail);
+}
+
 static void vcpu_fatal(struct vcpu *vcpu, const char *what)
 {
-	struct vm *vm = vcpu->vm;
+	struct kvm *kvm = vcpu->kvm;
 
-	/* Print under the stop lock so two dying vCPUs do not interleave their dumps. */
-	pthread_mutex_lock(&vm->stop_lock);
+	/* One dump at a time, so two dying vCPUs do not interleave. */
+	pthread_mutex_lock(&kvm->print_lock);
 	fprintf(stderr, "qlite: vCPU %u: %s\n", vcpu->id, what);
 	vcpu_dump_regs(vcpu, stderr);
-	pthread_mutex_unlock(&vm->stop_lock);
-	vm_request_stop(vm, STOP_ERROR, 1, "vCPU %u: %s", vcpu->id, what);
+	pthread_mutex_unlock(&kvm->print_lock);
+	vcpu_stop(vcpu, STOP_ERROR, 1, what);
 }
 
 /* Returns false when the loop must end. */
@@ -197,15 +203,17 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return true;
 	case KVM_EXIT_SHUTDOWN:
-		vm_request_stop(vcpu->vm, STOP_RESET, 0, "vCPU %u: triple fault (shutdown)", vcpu->id);
+		vcpu_stop(vcpu, STOP_RESET, 0, "triple fault (shutdown)");
 		return false;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vm_request_stop(vcpu->vm, STOP_POWEROFF, 0, "guest powered off");
+			vcpu->kvm->machine->request_stop(vcpu->kvm->machine, STOP_POWEROFF, 0,
+							 "guest powered off");
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
-			vm_request_stop(vcpu->vm, STOP_RESET, 0, "guest reset");
+			vcpu->kvm->machine->request_stop(vcpu->kvm->machine, STOP_RESET, 0,
+							 "guest reset");
 			break;
 		default:
 			snprintf(what, sizeof(what), "system event %u (crash)", run->system_event.type);
@@ -234,17 +242,17 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
-	struct vm *vm = vcpu->vm;
-	char name[16];
+	struct kvm *kvm = vcpu->kvm;
+	char name[16], what[128];
 
 	snprintf(name, sizeof(name), "qlite-vcpu-%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
 	atomic_store(&vcpu->tid, (int)syscall(SYS_gettid));
 
-	while (!atomic_load(&vm->stopping)) {
+	while (!atomic_load(&kvm->stopping)) {
 		struct vcpu_stats *st = &vcpu->stats;
 		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
-		uint64_t t_exit = vm->accounting ? stats_clock() : 0;
+		uint64_t t_exit = kvm->accounting ? stats_clock() : 0;
 		unsigned reason;
 
 		stat_add(&st->exits, 1);
@@ -254,8 +262,8 @@ static void *vcpu_thread(void *arg)
 				vcpu->run->immediate_exit = 0;
 				continue;
 			}
-			vm_request_stop(vm, STOP_ERROR, 1, "vCPU %u: KVM_RUN: %s", vcpu->id,
-					strerror(errno));
+			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
+			vcpu_stop(vcpu, STOP_ERROR, 1, what);
 			break;
 		}
 		reason = vcpu->run->exit_reason < EXIT_REASON_MAX ? vcpu->run->exit_reason : 0;
@@ -263,7 +271,7 @@ static void *vcpu_thread(void *arg)
 		vcpu->cur_region = NULL;
 		if (!vcpu_handle_exit(vcpu))
 			break;
-		if (vm->accounting) {
+		if (kvm->accounting) {
 			/* Handler time: from KVM_RUN's return to the next entry. */
 			uint64_t cycles = stats_clock() - t_exit;
 
@@ -275,29 +283,25 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-int vcpu_start(struct vcpu *vcpu)
+int vcpu_start(struct vcpu *vcpu, const cpu_set_t *pin)
 {
-	const struct vm_spec *spec = vcpu->vm->spec;
 	pthread_attr_t attr;
 	int ret;
 
 	pthread_attr_init(&attr);
 	/* Affinity is part of the thread's creation, so it holds before the first KVM_RUN. */
-	if (spec->cluster_set[vcpu->id]) {
-		ret = pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), &spec->cluster[vcpu->id]);
+	if (pin) {
+		ret = pthread_attr_setaffinity_np(&attr, sizeof(cpu_set_t), pin);
 		if (ret) {
-			pr_err("vCPU %u: cannot pin: %s", vcpu->id, strerror(ret));
 			pthread_attr_destroy(&attr);
-			return -1;
+			return report_errno(-ret, "vCPU %u: cannot pin", vcpu->id);
 		}
 	}
 	ret = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
 	pthread_attr_destroy(&attr);
-	if (ret) {
-		pr_err("vCPU %u: cannot start its thread: %s (host CPUs of its cluster allowed to qlite?)",
-		       vcpu->id, strerror(ret));
-		return -1;
-	}
+	if (ret)
+		return report(-ret, "vCPU %u: cannot start its thread: %s (host CPUs of its cluster allowed to qlite?)",
+			      vcpu->id, strerror(ret));
 	vcpu->thread_started = true;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "qlite/config.h"
+#include "qlite/config_check.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
 

@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Fake machine services for device unit tests; see fake_machine.h. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fake_machine.h"
@@ -33,15 +38,118 @@ static void fake_msi_send(struct machine *m, uint64_t addr, uint32_t data)
 	fm->msi_calls[fm->nr_msi_calls++] = (struct fake_msi_call){ addr, data };
 }
 
-static void fake_request_stop(struct machine *m, enum stop_reason why, int exit_status)
+static void fake_request_stop(struct machine *m, enum stop_reason why, int exit_status,
+			      const char *detail)
 {
 	struct fake_machine *fm = to_fake(m);
 
 	if (!fm->nr_stops++) {
 		fm->stop_why = why;
 		fm->stop_status = exit_status;
+		snprintf(fm->stop_detail, sizeof(fm->stop_detail), "%s", detail ? detail : "");
 	}
 }
+
+/* ---- the fake kernel ---- */
+
+static int fake_ioeventfd(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
+			  bool match, uint64_t value, int efd, bool assign)
+{
+	struct fake_machine *fm = ctx;
+
+	if (assign) {
+		assert_true(fm->nr_ioeventfds < FAKE_MAX_FDS);
+		fm->ioeventfds[fm->nr_ioeventfds++] = (struct fake_ioeventfd){
+			.space = space, .addr = addr, .len = len, .match = match,
+			.value = value, .efd = efd,
+		};
+		return 0;
+	}
+	for (unsigned i = 0; i < fm->nr_ioeventfds; i++) {
+		struct fake_ioeventfd *io = &fm->ioeventfds[i];
+
+		if (io->efd == efd && io->addr == addr && io->space == space) {
+			*io = fm->ioeventfds[--fm->nr_ioeventfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int fake_irqfd(void *ctx, int efd, unsigned gsi, bool assign)
+{
+	struct fake_machine *fm = ctx;
+
+	if (assign) {
+		assert_true(fm->nr_irqfds < FAKE_MAX_FDS);
+		fm->irqfds[fm->nr_irqfds++] = (struct fake_irqfd){ .efd = efd, .gsi = gsi };
+		return 0;
+	}
+	for (unsigned i = 0; i < fm->nr_irqfds; i++) {
+		if (fm->irqfds[i].efd == efd && fm->irqfds[i].gsi == gsi) {
+			fm->irqfds[i] = fm->irqfds[--fm->nr_irqfds];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int fake_msi_route(void *ctx, int *gsi, uint64_t addr, uint32_t data)
+{
+	struct fake_machine *fm = ctx;
+
+	if (*gsi < 0) {
+		assert_true(fm->nr_routes < FAKE_MAX_FDS);
+		*gsi = 24 + fm->nr_routes;
+		fm->routes[fm->nr_routes++] = (struct fake_route){ .gsi = *gsi };
+	}
+	for (unsigned i = 0; i < fm->nr_routes; i++) {
+		if (fm->routes[i].gsi == *gsi) {
+			fm->routes[i].addr = addr;
+			fm->routes[i].data = data;
+			fm->route_writes++;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void fake_msi_route_free(void *ctx, int gsi)
+{
+	struct fake_machine *fm = ctx;
+
+	for (unsigned i = 0; i < fm->nr_routes; i++)
+		if (fm->routes[i].gsi == gsi)
+			fm->routes[i] = fm->routes[--fm->nr_routes];
+}
+
+static const struct machine_accel_ops fake_accel_ops = {
+	.ioeventfd = fake_ioeventfd,
+	.irqfd = fake_irqfd,
+	.msi_route = fake_msi_route,
+	.msi_route_free = fake_msi_route_free,
+};
+
+/* Like KVM: a write matching an ioeventfd signals it and never exits. */
+static bool fake_kernel_takes(struct fake_machine *fm, enum bus_space space, uint64_t addr,
+			      unsigned len, uint64_t val)
+{
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < fm->nr_ioeventfds; i++) {
+		const struct fake_ioeventfd *io = &fm->ioeventfds[i];
+
+		if (io->space != space || io->addr != addr || io->len != len)
+			continue;
+		if (io->match && io->value != val)
+			continue;
+		assert_int_equal(write(io->efd, &one, sizeof(one)), sizeof(one));
+		return true;
+	}
+	return false;
+}
+
+/* ---- the machine ---- */
 
 struct fake_machine *fake_machine_create(void)
 {
@@ -52,6 +160,8 @@ struct fake_machine *fake_machine_create(void)
 	fm->m.bus[BUS_MMIO] = bus_create(BUS_MMIO);
 	assert_non_null(fm->m.bus[BUS_PIO]);
 	assert_non_null(fm->m.bus[BUS_MMIO]);
+	fm->m.loop = event_loop_create();
+	assert_non_null(fm->m.loop);
 	fm->m.opaque = fm;
 	fm->m.irq_set = fake_irq_set;
 	fm->m.msi_send = fake_msi_send;
@@ -59,9 +169,19 @@ struct fake_machine *fake_machine_create(void)
 	return fm;
 }
 
+struct fake_machine *fake_machine_create_accel(void)
+{
+	struct fake_machine *fm = fake_machine_create();
+
+	fm->m.accel = &fake_accel_ops;
+	fm->m.accel_ctx = fm;
+	return fm;
+}
+
 void fake_machine_destroy(struct fake_machine *fm)
 {
 	machine_release_all(&fm->m);
+	event_loop_destroy(fm->m.loop);
 	bus_destroy(fm->m.bus[BUS_PIO]);
 	bus_destroy(fm->m.bus[BUS_MMIO]);
 	free(fm);
@@ -73,11 +193,17 @@ void fake_machine_clear_calls(struct fake_machine *fm)
 	fm->nr_msi_calls = 0;
 }
 
+unsigned fake_exits(const struct fake_machine *fm)
+{
+	return fm->nr_exits;
+}
+
 uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned len)
 {
 	uint8_t buf[4];
 
 	assert_true(len == 1 || len == 2 || len == 4);
+	fm->nr_exits++;
 	bus_dispatch(fm->m.bus[BUS_PIO], port, buf, len, false);
 	return le_load(buf, len);
 }
@@ -87,6 +213,9 @@ void fake_pio_write(struct fake_machine *fm, uint16_t port, unsigned len, uint32
 	uint8_t buf[4];
 
 	assert_true(len == 1 || len == 2 || len == 4);
+	if (fake_kernel_takes(fm, BUS_PIO, port, len, val))
+		return;
+	fm->nr_exits++;
 	le_store(buf, val, len);
 	bus_dispatch(fm->m.bus[BUS_PIO], port, buf, len, true);
 }
@@ -96,6 +225,7 @@ uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned len)
 	uint8_t buf[8];
 
 	assert_true(len == 1 || len == 2 || len == 4 || len == 8);
+	fm->nr_exits++;
 	bus_dispatch(fm->m.bus[BUS_MMIO], addr, buf, len, false);
 	return le_load(buf, len);
 }
@@ -105,6 +235,50 @@ void fake_mmio_write(struct fake_machine *fm, uint64_t addr, unsigned len, uint6
 	uint8_t buf[8];
 
 	assert_true(len == 1 || len == 2 || len == 4 || len == 8);
+	if (fake_kernel_takes(fm, BUS_MMIO, addr, len, val))
+		return;
+	fm->nr_exits++;
 	le_store(buf, val, len);
 	bus_dispatch(fm->m.bus[BUS_MMIO], addr, buf, len, true);
+}
+
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+int fake_run_io(struct fake_machine *fm, int n, int timeout_ms)
+{
+	struct timespec t0;
+	int done = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (done < n) {
+		long left = timeout_ms - ms_since(&t0);
+		int ret;
+
+		if (left <= 0)
+			break;
+		ret = event_loop_run_once(fm->m.loop, (int)left);
+		assert_true(ret >= 0);
+		done += ret;
+	}
+	return done;
+}
+
+uint64_t fake_irqfd_drain(struct fake_machine *fm, unsigned gsi)
+{
+	for (unsigned i = 0; i < fm->nr_irqfds; i++) {
+		uint64_t n;
+
+		if (fm->irqfds[i].gsi != gsi)
+			continue;
+		if (read(fm->irqfds[i].efd, &n, sizeof(n)) != sizeof(n))
+			return 0;
+		return n;
+	}
+	return 0;
 }

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * A machine for device unit tests: two real buses and fake services that
- * record every call, so a test can assert on interrupt edges and stops.
+ * A machine for device unit tests: two real buses, a real I/O loop, fake
+ * interrupt and stop services that record every call, and a fake "kernel"
+ * for the in-kernel paths of doorbells and interrupt events: it records
+ * KVM_IOEVENTFD/KVM_IRQFD/MSI-route calls and, like KVM, signals an
+ * ioeventfd when a guest write matches one (fake_pio_write/fake_mmio_write).
+ * So a device runs its doorbells, interrupt events, timers and disk I/O
+ * through the machine's real services, without /dev/kvm.
  */
 #ifndef QLITE_TEST_FAKE_MACHINE_H
 #define QLITE_TEST_FAKE_MACHINE_H
@@ -13,6 +18,7 @@
 
 #define FAKE_MAX_CALLS	256
 #define FAKE_MAX_GSI	32
+#define FAKE_MAX_FDS	32
 
 struct fake_irq_call {
 	unsigned gsi;
@@ -20,6 +26,25 @@ struct fake_irq_call {
 };
 
 struct fake_msi_call {
+	uint64_t addr;
+	uint32_t data;
+};
+
+struct fake_ioeventfd {
+	enum bus_space space;
+	uint64_t addr, value;
+	unsigned len;
+	bool match;
+	int efd;
+};
+
+struct fake_irqfd {
+	int efd;
+	unsigned gsi;
+};
+
+struct fake_route {
+	int gsi;
 	uint64_t addr;
 	uint32_t data;
 };
@@ -37,9 +62,23 @@ struct fake_machine {
 	unsigned nr_stops;		/* every request, not only the first */
 	enum stop_reason stop_why;	/* the first request, as the VM keeps it */
 	int stop_status;
+	char stop_detail[256];
+	unsigned nr_exits;		/* accesses that reached the bus (fake_exits) */
+
+	/* The fake kernel (m.accel is set by fake_machine_create_accel only). */
+	struct fake_ioeventfd ioeventfds[FAKE_MAX_FDS];
+	unsigned nr_ioeventfds;
+	struct fake_irqfd irqfds[FAKE_MAX_FDS];
+	unsigned nr_irqfds;
+	struct fake_route routes[FAKE_MAX_FDS];
+	unsigned nr_routes;
+	unsigned route_writes;		/* msi_route calls that changed the table */
 };
 
+/* Every service in userspace (no accel), as on a KVM without ioeventfd/irqfd. */
 struct fake_machine *fake_machine_create(void);
+/* With the fake kernel's ioeventfd, irqfd and MSI routes. */
+struct fake_machine *fake_machine_create_accel(void);
 void fake_machine_destroy(struct fake_machine *fm);
 void fake_machine_clear_calls(struct fake_machine *fm);
 
@@ -48,5 +87,15 @@ uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned len);
 void fake_pio_write(struct fake_machine *fm, uint16_t port, unsigned len, uint32_t val);
 uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned len);
 void fake_mmio_write(struct fake_machine *fm, uint64_t addr, unsigned len, uint64_t val);
+/*
+ * How many of the writes so far exited to userspace (reached the bus); a
+ * write the fake kernel took through an ioeventfd does not.
+ */
+unsigned fake_exits(const struct fake_machine *fm);
+
+/* Run the I/O loop until it has served n callbacks or timeout_ms passed; returns how many. */
+int fake_run_io(struct fake_machine *fm, int n, int timeout_ms);
+/* The value an irqfd's eventfd holds (drained): how many times the kernel would inject. */
+uint64_t fake_irqfd_drain(struct fake_machine *fm, unsigned gsi);
 
 #endif

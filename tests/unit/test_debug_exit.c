@@ -14,7 +14,7 @@ static int setup(void **state)
 {
 	struct fake_machine *fm = fake_machine_create();
 
-	assert_int_equal(debug_exit_create(&fm->m, DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE), 0);
+	assert_int_equal(debug_exit_create(&fm->m, "debug-exit", DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE), 0);
 	*state = fm;
 	return 0;
 }
@@ -77,9 +77,9 @@ static void test_bad_range(void **state)
 {
 	struct fake_machine *fm = *state;
 
-	assert_int_equal(debug_exit_create(&fm->m, 0x500, 0), -EINVAL);
-	assert_int_equal(debug_exit_create(&fm->m, 0xfffe, 4), -EINVAL);
-	assert_int_equal(debug_exit_create(&fm->m, DEBUG_EXIT_BASE + 2, 1), -EEXIST);
+	assert_int_equal(debug_exit_create(&fm->m, "debug-exit", 0x500, 0), -EINVAL);
+	assert_int_equal(debug_exit_create(&fm->m, "debug-exit", 0xfffe, 4), -EINVAL);
+	assert_int_equal(debug_exit_create(&fm->m, "debug-exit", DEBUG_EXIT_BASE + 2, 1), -EEXIST);
 }
 
 int main(void)

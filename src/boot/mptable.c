@@ -11,9 +11,10 @@
 #include "qlite/boot.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
+#include "qlite/platform.h"
 
-#define MPC_LAPIC_ADDR		0xfee00000
-#define MPC_IOAPIC_ADDR		0xfec00000
+#define MPC_LAPIC_ADDR		LAPIC_BASE
+#define MPC_IOAPIC_ADDR		IOAPIC_BASE
 #define MPC_LAPIC_VERSION	0x14
 #define MPC_IOAPIC_VERSION	0x11
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_internal.h"
+#include "internal.h"
 #include "qlite/util.h"
 
 #define PERR(p, o, ...) config_error((p)->err, (o), __VA_ARGS__)
@@ -189,7 +189,8 @@ static int parse_named(struct config_parser *p, const char *path, char *canon,
 	return ret;
 }
 
-int config_include(struct config_parser *p, const char *path, const struct spec_origin *from)
+static int config_include(struct config_parser *p, const char *path,
+			  const struct spec_origin *from)
 {
 	struct spec_origin top = { path, 0, NULL };
 	uint8_t *buf;
@@ -222,7 +223,7 @@ int config_include(struct config_parser *p, const char *path, const struct spec_
 
 int config_parse_file(struct vm_spec *spec, const char *path, FILE *err)
 {
-	struct config_parser p = { .spec = spec, .err = err };
+	struct config_parser p = { .spec = spec, .err = err, .include = config_include };
 
 	return config_include(&p, path, NULL);
 }
@@ -230,7 +231,8 @@ int config_parse_file(struct vm_spec *spec, const char *path, FILE *err)
 int config_parse_text(struct vm_spec *spec, const char *name, const char *text, size_t len,
 		      unsigned flags, FILE *err)
 {
-	struct config_parser p = { .spec = spec, .err = err, .flags = flags };
+	struct config_parser p = { .spec = spec, .err = err, .flags = flags,
+				    .include = config_include };
 	char *canon = realpath(name, NULL);
 
 	if (!canon)
@@ -288,14 +290,14 @@ static int parse_option(struct config_parser *p, const char *option, const char 
 
 int config_parse_option(struct vm_spec *spec, const char *option, const char *value, FILE *err)
 {
-	struct config_parser p = { .spec = spec, .err = err };
+	struct config_parser p = { .spec = spec, .err = err, .include = config_include };
 
 	return parse_option(&p, option, value);
 }
 
 int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err)
 {
-	struct config_parser p = { .spec = spec, .err = err };
+	struct config_parser p = { .spec = spec, .err = err, .include = config_include };
 	int i = 0;
 
 	if (argc > 0 && argv[0][0] != '-') {

@@ -63,7 +63,7 @@ static void describe_tuning(struct vm *vm, char *buf, size_t len)
 	if (!spec->nr_cpuid_edits && off < len)
 		off += snprintf(buf + off, len - off, " none");
 	if (off < len)
-		snprintf(buf + off, len - off, "; accounting %s", vm->accounting ? "on" : "off");
+		snprintf(buf + off, len - off, "; accounting %s", vm->kvm.accounting ? "on" : "off");
 }
 
 /* Before the vCPUs run: the KVM stats fds, whose first reading is the base of every delta. */
@@ -89,8 +89,8 @@ int vm_stats_create(struct vm *vm)
 		}
 		setvbuf(s->log, NULL, _IOLBF, 0);
 	}
-	s->vcpu = calloc(vm->nr_vcpus, sizeof(*s->vcpu));
-	s->kvm_vcpu = calloc(vm->nr_vcpus, sizeof(*s->kvm_vcpu));
+	s->vcpu = calloc(vm->kvm.nr_vcpus, sizeof(*s->vcpu));
+	s->kvm_vcpu = calloc(vm->kvm.nr_vcpus, sizeof(*s->kvm_vcpu));
 	if (!s->vcpu || !s->kvm_vcpu) {
 		if (s->log != stderr)
 			fclose(s->log);
@@ -99,11 +99,11 @@ int vm_stats_create(struct vm *vm)
 		free(s);
 		return -1;
 	}
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		s->vcpu[i] = &vm->vcpus[i].stats;
-	s->kvm_ok = kvm_binary_stats_open(&s->kvm_vm, vm->vm_fd, err, sizeof(err)) == 0;
-	for (unsigned i = 0; s->kvm_ok && i < vm->nr_vcpus; i++) {
-		s->kvm_ok = kvm_binary_stats_open(&s->kvm_vcpu[i], vm->vcpus[i].fd, err, sizeof(err)) == 0;
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
+		s->vcpu[i] = &vm->kvm.vcpus[i].stats;
+	s->kvm_ok = kvm_binary_stats_open(&s->kvm_vm, vm->kvm.vm_fd, err, sizeof(err)) == 0;
+	for (unsigned i = 0; s->kvm_ok && i < vm->kvm.nr_vcpus; i++) {
+		s->kvm_ok = kvm_binary_stats_open(&s->kvm_vcpu[i], vm->kvm.vcpus[i].fd, err, sizeof(err)) == 0;
 		if (!s->kvm_ok)
 			for (unsigned j = 0; j < i; j++)
 				kvm_binary_stats_close(&s->kvm_vcpu[j]);
@@ -115,11 +115,11 @@ int vm_stats_create(struct vm *vm)
 	}
 	describe_tuning(vm, s->tuning, sizeof(s->tuning));
 	s->view = (struct stats_view){
-		.nr_vcpus = vm->nr_vcpus,
+		.nr_vcpus = vm->kvm.nr_vcpus,
 		.vcpu = s->vcpu,
 		.bus = { vm->machine.bus[BUS_PIO], vm->machine.bus[BUS_MMIO] },
 		.tuning = s->tuning,
-		.accounting_off = !vm->accounting,
+		.accounting_off = !vm->kvm.accounting,
 		.kvm_vm = s->kvm_ok ? &s->kvm_vm : NULL,
 		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
 		.kvm_why = s->kvm_why,
@@ -138,7 +138,7 @@ static void vm_stats_refresh(struct vm_stats *s)
 	s->view.tsc_per_ns = stats_tsc_per_ns(&s->t0, &now);
 	if (s->kvm_ok) {
 		kvm_binary_stats_read(&s->kvm_vm);
-		for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		for (unsigned i = 0; i < s->vm->kvm.nr_vcpus; i++)
 			kvm_binary_stats_read(&s->kvm_vcpu[i]);
 	}
 	hw_exit_trace_drain(&s->hw);
@@ -175,17 +175,17 @@ int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
 {
 	struct vm *vm = s->vm;
 	uint64_t ms = vm->spec->stats_interval_ms;
-	int *tids = calloc(vm->nr_vcpus, sizeof(*tids));
+	int *tids = calloc(vm->kvm.nr_vcpus, sizeof(*tids));
 
 	stats_clock_mark(&s->t0);
 	if (!tids)
 		return -1;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++) {
 		/* Each thread records its tid first thing; wait for it (microseconds). */
-		for (int spin = 0; !(tids[i] = atomic_load(&vm->vcpus[i].tid)) && spin < 100000; spin++)
+		for (int spin = 0; !(tids[i] = atomic_load(&vm->kvm.vcpus[i].tid)) && spin < 100000; spin++)
 			usleep(10);
 	}
-	hw_exit_trace_open(&s->hw, tids, vm->nr_vcpus);
+	hw_exit_trace_open(&s->hw, tids, vm->kvm.nr_vcpus);
 	free(tids);
 	if (!ms && (vm->spec->stats_json || vm->spec->stats_prom))
 		ms = 1000;	/* files are rewritten every second even without interval lines */
@@ -218,7 +218,7 @@ void vm_stats_destroy(struct vm_stats *s)
 	hw_exit_trace_close(&s->hw);
 	if (s->kvm_ok) {
 		kvm_binary_stats_close(&s->kvm_vm);
-		for (unsigned i = 0; i < s->vm->nr_vcpus; i++)
+		for (unsigned i = 0; i < s->vm->kvm.nr_vcpus; i++)
 			kvm_binary_stats_close(&s->kvm_vcpu[i]);
 	}
 	if (s->timer_fd >= 0)

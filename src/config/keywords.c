@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config_internal.h"
+#include "internal.h"
 #include "qlite/cpuid.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
@@ -97,7 +97,7 @@ static int kw_include(struct config_parser *p, const struct config_keyword *kw,
 	path = config_resolve_path(o, argv[0]);
 	if (!path)
 		return PERR(p, NULL, "out of memory");
-	ret = config_include(p, path, o);
+	ret = p->include(p, path, o);
 	free(path);
 	return ret;
 }
@@ -309,7 +309,7 @@ static int vdev_check_opt(struct config_parser *p, const struct vdev_type *t,
 	bool b;
 	char *s;
 
-	switch (vdev_opt_kind(t, opt->key, NULL)) {
+	switch (vdev_opt_kind(t, opt->key)) {
 	case VDEV_OPT_PATH:
 		s = config_resolve_path(o, opt->value);
 		if (!s)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Which boot protocol an image speaks, and where an initrd goes. */
+/* Which boot protocol an image speaks; the loaders of each are in their own files. */
 #include <elf.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,23 +23,6 @@ int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind, char *er
 	else
 		snprintf(err, errlen, "%s: not a kernel image: neither an ELF (PVH) nor a bzImage", img->path);
 	return -1;
-}
-
-int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit, size_t len,
-		 uint64_t *gpa)
-{
-	uint64_t top = gm->slots[0].size;
-	uint64_t addr;
-
-	if (limit && limit + 1 < top)
-		top = limit + 1;
-	if (len > top)
-		return -1;
-	addr = (top - len) & ~0xfffULL;
-	if (addr < ALIGN_UP(kernel_end, 0x1000))
-		return -1;
-	*gpa = addr;
-	return 0;
 }
 
 bool boot_image_is_linux(const struct boot_image *img)

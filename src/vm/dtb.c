@@ -15,6 +15,7 @@
 #include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/vm.h"
+#include "qlite/platform.h"
 
 #define DTB_MAX_SIZE (64 * 1024)
 #define IOAPIC_PHANDLE 1
@@ -151,7 +152,7 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 	err = err ?: fdt_property(fdt, "interrupt-controller", NULL, 0);
 	err = err ?: fdt_property_u32(fdt, "#interrupt-cells", 1);
 	err = err ?: fdt_property_u32(fdt, "#address-cells", 0);
-	err = err ?: fdt_prop_u64_pair(fdt, "reg", 0xfec00000, 0x1000);
+	err = err ?: fdt_prop_u64_pair(fdt, "reg", IOAPIC_BASE, IOAPIC_SIZE);
 	err = err ?: fdt_property_u32(fdt, "phandle", IOAPIC_PHANDLE);
 	err = err ?: fdt_end_node(fdt);
 	err = err ?: dtb_cpus(fdt, spec);

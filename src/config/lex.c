@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_internal.h"
+#include "internal.h"
 #include "qlite/util.h"
 
 /* ---- error lines ---- */

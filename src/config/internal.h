@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Shared by the src/config_*.c files only. */
+/* Shared by the files of src/config/ only. */
 #ifndef QLITE_CONFIG_INTERNAL_H
 #define QLITE_CONFIG_INTERNAL_H
 
@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "qlite/config.h"
+#include "qlite/config_check.h"
 
 #define CONFIG_MAX_KEYWORDS	32
 #define CONFIG_MAX_INCLUDE_DEPTH 16
@@ -50,13 +51,17 @@ struct config_parser {
 	struct vm_spec *spec;
 	FILE *err;
 	unsigned flags;			/* CONFIG_NO_INCLUDE */
+	/*
+	 * Read the config file at path; from is the include line. The parser
+	 * sets it, so the keyword table (keywords.c) never calls back into
+	 * parse.c by name: the files depend one way only.
+	 */
+	int (*include)(struct config_parser *p, const char *path, const struct spec_origin *from);
 	unsigned depth;
 	char *stack[CONFIG_MAX_INCLUDE_DEPTH];	/* canonical paths being parsed */
 	const char *stack_name[CONFIG_MAX_INCLUDE_DEPTH];
 };
 
-/* Read the config file at path; from is the include line, NULL for the top file. */
-int config_include(struct config_parser *p, const char *path, const struct spec_origin *from);
 
 /* ---- config_keywords.c ---- */
 

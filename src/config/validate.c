@@ -14,11 +14,12 @@
 #include <unistd.h>
 #include <linux/kvm.h>
 
-#include "config_internal.h"
+#include "internal.h"
 #include "qlite/devices.h"
 #include "qlite/guest_mem.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
+#include "qlite/platform.h"
 
 /* ---- the host ---- */
 
@@ -116,7 +117,7 @@ static int check_files(const struct vm_spec *spec, FILE *err)
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
 		for (unsigned j = 0; j < vs->nr_opts; j++) {
-			if (vdev_opt_kind(t, vs->opts[j].key, NULL) != VDEV_OPT_PATH)
+			if (vdev_opt_kind(t, vs->opts[j].key) != VDEV_OPT_PATH)
 				continue;
 			if (check_readable(vs->opts[j].value, &vs->origin, err))
 				return -1;
@@ -224,8 +225,8 @@ static const struct resource in_kernel[] = {
 	RES(RES_PIO, 0x40, 0x43, "the PIT"),
 	RES(RES_PIO, 0x61, 0x61, "the PIT"),
 	RES(RES_PIO, 0xa0, 0xa1, "the PIC"),
-	RES(RES_MMIO, 0xfec00000, 0xfec00fff, "the IOAPIC"),
-	RES(RES_MMIO, 0xfee00000, 0xfee00fff, "the LAPIC"),
+	RES(RES_MMIO, IOAPIC_BASE, IOAPIC_BASE + IOAPIC_SIZE - 1, "the IOAPIC"),
+	RES(RES_MMIO, LAPIC_BASE, LAPIC_BASE + LAPIC_SIZE - 1, "the LAPIC"),
 	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
 	RES(RES_IRQ, 0, 0, "the PIT"),
 	RES(RES_IRQ, 2, 2, "the PIC cascade"),
@@ -299,10 +300,13 @@ static int opt_resource(const struct vdev_spec *vs, const struct vdev_opt *opt,
 {
 	const struct vdev_type *t = vdev_type_lookup(vs->type);
 	uint64_t base, span;
-	enum vdev_opt_kind kind = vdev_opt_kind(t, opt->key, &span);
+	enum vdev_opt_kind kind = vdev_opt_kind(t, opt->key);
 
 	if (kind != VDEV_OPT_PIO && kind != VDEV_OPT_MMIO && kind != VDEV_OPT_IRQ)
 		return 0;
+	if (vdev_opt_span(t, vs, opt->key, &span) < 0)
+		return config_error(err, &vs->origin, "%s: its size is not a positive number",
+				    opt->key);
 	if (config_parse_u64(opt->value, &base))
 		return config_error(err, &vs->origin, "%s: bad number \"%s\"", opt->key, opt->value);
 	*r = (struct resource){ .vdev = vs, .key = opt->key, .first = base };

@@ -11,18 +11,56 @@
 
 #include "qlite/util.h"
 
-static void vpr(const char *fmt, va_list ap, int err)
+static FILE *report_out;
+static __thread const char *report_context;
+
+void report_set_context(const char *context)
+{
+	report_context = context;
+}
+
+void report_set_stream(FILE *out)
+{
+	report_out = out;
+}
+
+FILE *report_stream(void)
+{
+	return report_out ? report_out : stderr;
+}
+
+/* err < 0 appends strerror(-err); 0 or a positive value appends nothing. */
+int vreport(const char *context, int err, const char *fmt, va_list ap)
 {
 	char buf[1024];
-	int n;
 
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n < 0)
-		return;
-	if (err)
-		fprintf(stderr, "qlite: %s: %s\n", buf, strerror(err));
+	if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
+		buf[0] = '\0';
+	if (err < 0)
+		fprintf(report_stream(), "%s: %s: %s\n", context, buf, strerror(-err));
 	else
-		fprintf(stderr, "qlite: %s\n", buf);
+		fprintf(report_stream(), "%s: %s\n", context, buf);
+	return err;
+}
+
+int report(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(report_context ? report_context : "qlite", 0, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int report_errno(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(report_context ? report_context : "qlite", err, fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 void pr_err(const char *fmt, ...)
@@ -30,7 +68,7 @@ void pr_err(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpr(fmt, ap, 0);
+	vreport("qlite", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -39,7 +77,7 @@ void pr_info(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpr(fmt, ap, 0);
+	vreport("qlite", 0, fmt, ap);
 	va_end(ap);
 }
 
@@ -49,7 +87,7 @@ void pr_errno(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vpr(fmt, ap, err ? err : EIO);
+	vreport("qlite", -(err ? err : EIO), fmt, ap);
 	va_end(ap);
 }
 

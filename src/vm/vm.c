@@ -3,9 +3,11 @@
  * Assemble a VM from a vm_spec, run it, stop it, tear it down.
  *
  * Threads: one per vCPU plus the main thread, which is the I/O thread (the
- * event loop: console input, signals, the stop eventfd). Whoever wants the
- * VM stopped calls vm_request_stop(); the main thread then kicks every vCPU
- * out of KVM_RUN, joins them, and prints the stop line.
+ * event loop: console input, signals, the stop eventfd, devices' doorbells,
+ * timers and disk I/O). The loop exists before the devices, which get it
+ * through the machine. Whoever wants the VM stopped asks the machine
+ * (request_stop); the main thread then kicks every vCPU out of KVM_RUN,
+ * joins them, and prints the stop line.
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,6 +25,7 @@
 #include "qlite/boot.h"
 #include "qlite/console.h"
 #include "qlite/cpuid.h"
+#include "qlite/kvm.h"
 #include "qlite/devices.h"
 #include "qlite/event_loop.h"
 #include "qlite/pci.h"
@@ -54,28 +57,34 @@ void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_detail, sizeof(vm->stop_detail), fmt, ap);
 	va_end(ap);
-	atomic_store(&vm->stopping, true);
+	atomic_store(&vm->kvm.stopping, true);
 	pthread_mutex_unlock(&vm->stop_lock);
 	if (write(vm->stop_efd, &one, sizeof(one)) < 0)
 		pr_errno("stop eventfd");
 }
 
-/* The machine's stop service, for devices. */
-static void machine_request_stop(struct machine *m, enum stop_reason why, int exit_status)
+/* The machine's services, for devices and vCPUs. */
+static void vm_machine_request_stop(struct machine *m, enum stop_reason why, int exit_status,
+				    const char *detail)
 {
 	struct vm *vm = m->opaque;
 
-	switch (why) {
-	case STOP_DEBUG_EXIT:
-		vm_request_stop(vm, why, exit_status, "guest wrote %d to the debug-exit port",
-				exit_status >> 1);
-		break;
-	case STOP_USER_QUIT:
+	if (detail)
+		vm_request_stop(vm, why, exit_status, "%s", detail);
+	else if (why == STOP_USER_QUIT)
 		vm_request_stop(vm, why, exit_status, "Ctrl-A x on the console");
-		break;
-	default:
+	else
 		vm_request_stop(vm, why, exit_status, "guest %s", stop_names[why]);
-	}
+}
+
+static void vm_machine_irq_set(struct machine *m, unsigned gsi, int level)
+{
+	kvm_irq_line(&((struct vm *)m->opaque)->kvm, gsi, level);
+}
+
+static void vm_machine_msi_send(struct machine *m, uint64_t addr, uint32_t data)
+{
+	kvm_signal_msi(&((struct vm *)m->opaque)->kvm, addr, data);
 }
 
 static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
@@ -83,10 +92,8 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 	size_t len;
 	int ret = read_file(path, buf, &len);
 
-	if (ret < 0) {
-		pr_err("%s: %s", path, strerror(-ret));
-		return -1;
-	}
+	if (ret < 0)
+		return report_errno(ret, "%s", path);
 	*img = (struct boot_image){ .data = *buf, .len = len, .path = path };
 	return 0;
 }
@@ -123,43 +130,47 @@ static int vm_load_kernel(struct vm *vm)
 	struct boot_result res;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
+	struct vcpu *bsp = &vm->kvm.vcpus[0];
 	char err[512];
 	char *cmdline = NULL;
-	int ret = -1;
+	int ret;
 
-	if (!spec->kernel) {
-		pr_err("no kernel given (--kernel FILE or 'kernel FILE')");
-		return -1;
+	if (!spec->kernel)
+		return report(-EINVAL, "no kernel given (--kernel FILE or 'kernel FILE')");
+	ret = load_image(spec->kernel, &kernel, &kbuf);
+	if (ret < 0)
+		return ret;
+	if (spec->initrd) {
+		ret = load_image(spec->initrd, &initrd, &ibuf);
+		if (ret < 0)
+			goto out;
 	}
-	if (load_image(spec->kernel, &kernel, &kbuf) < 0)
-		return -1;
-	if (spec->initrd && load_image(spec->initrd, &initrd, &ibuf) < 0)
-		goto out;
 	vm->guest_is_linux = boot_image_is_linux(&kernel);
 	cmdline = vm_effective_cmdline(spec, vm->quirks, vm->guest_is_linux);
+	ret = -ENOMEM;
 	if (!cmdline)
 		goto out;
-	if (boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res,
-		      err, sizeof(err)) < 0) {
-		pr_err("%s", err);
+	ret = boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res,
+			err, sizeof(err));
+	if (ret < 0) {
+		ret = report(-ENOEXEC, "%s", err);
 		goto out;
 	}
 	boot_regs(&res, &regs);
-	if (ioctl(vm->vcpus[0].fd, KVM_GET_SREGS, &sregs) < 0) {
-		pr_errno("KVM_GET_SREGS");
+	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
+		ret = report_errno(-errno, "KVM_GET_SREGS");
 		goto out;
 	}
 	if (boot_sregs(&vm->mem, &res, &sregs) < 0) {
-		pr_err("guest RAM too small for the boot structures");
+		ret = report(-ENOMEM, "guest RAM too small for the boot structures");
 		goto out;
 	}
-	if (ioctl(vm->vcpus[0].fd, KVM_SET_SREGS, &sregs) < 0 ||
-	    ioctl(vm->vcpus[0].fd, KVM_SET_REGS, &regs) < 0) {
-		pr_errno("vCPU 0: setting the boot registers");
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+		ret = report_errno(-errno, "vCPU 0: setting the boot registers");
 		goto out;
 	}
-	if (mptable_write(&vm->mem, vm->nr_vcpus, vm->machine.pci, err, sizeof(err)) < 0) {
-		pr_err("%s", err);
+	if (mptable_write(&vm->mem, vm->kvm.nr_vcpus, vm->machine.pci, err, sizeof(err)) < 0) {
+		ret = report(-ENOSPC, "%s", err);
 		goto out;
 	}
 	ret = 0;
@@ -171,62 +182,98 @@ out:
 }
 
 
-int vm_create(struct vm *vm, const struct vm_spec *spec)
+/* The user's `cpuid` edits, as the KVM layer takes them. */
+static int vm_prepare_cpuid(struct vm *vm)
+{
+	const struct vm_spec *spec = vm->spec;
+	struct cpuid_change edits[CPUID_MAX_EDITS];
+
+	for (unsigned i = 0; i < spec->nr_cpuid_edits && i < CPUID_MAX_EDITS; i++)
+		edits[i] = (struct cpuid_change){
+			.feature = spec->cpuid_edits[i].feature,
+			.enable = spec->cpuid_edits[i].enable,
+		};
+	return cpuid_prepare(&vm->kvm, vm->quirks, edits, spec->nr_cpuid_edits);
+}
+
+static int vm_create_machine(struct vm *vm)
 {
 	struct machine *m = &vm->machine;
-	int ret;
-
-	memset(vm, 0, sizeof(*vm));
-	vm->spec = spec;
-	vm->kvm_fd = vm->vm_fd = vm->stop_efd = -1;
-	vm->nr_vcpus = spec->nr_vcpus ? spec->nr_vcpus : 1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm->stop_efd < 0) {
-		pr_errno("eventfd");
-		return -1;
-	}
-	if (kvm_open(vm) < 0)
-		return -1;
-	vm->nested_soft_kvm = host_is_nested_soft_kvm();
-	vm->quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && vm->nested_soft_kvm);
-
-	ret = guest_mem_init(&vm->mem, spec->ram_size, spec->memfd);
-	if (ret < 0) {
-		pr_err("guest RAM of %llu MiB: %s", (unsigned long long)(spec->ram_size >> 20),
-		       strerror(-ret));
-		return -1;
-	}
-	if (kvm_create_vm(vm) < 0 || kvm_apply_tuning(vm) < 0)
-		return -1;
 
 	m->bus[BUS_PIO] = bus_create(BUS_PIO);
 	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
 	if (!m->bus[BUS_PIO] || !m->bus[BUS_MMIO])
-		return -1;
+		return -ENOMEM;
 	m->mem = &vm->mem;
+	m->loop = vm->loop;
+	m->accel = &kvm_accel_ops;
+	m->accel_ctx = &vm->kvm;
 	m->opaque = vm;
-	m->irq_set = kvm_irq_set;
-	m->msi_send = kvm_msi_send;
-	m->request_stop = machine_request_stop;
-	if (platform_create(m, &vm->uart) < 0)
-		return -1;
+	m->irq_set = vm_machine_irq_set;
+	m->msi_send = vm_machine_msi_send;
+	m->request_stop = vm_machine_request_stop;
+	vm->kvm.machine = m;
+	return vm_assemble_devices(m, vm->spec, &vm->uart);
+}
 
-	if (cpuid_prepare(vm) < 0)
-		return -1;
-	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
-	if (!vm->vcpus)
-		return -1;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vm->vcpus[i].fd = -1;
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vcpu_create(vm, &vm->vcpus[i], i) < 0)
-			return -1;
-	if (vm_load_kernel(vm) < 0)
-		return -1;
-	vm->accounting = !spec->accounting_off;
-	if (vm_stats_create(vm) < 0)
-		return -1;
+int vm_create(struct vm *vm, const struct vm_spec *spec)
+{
+	struct kvm *kvm = &vm->kvm;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->spec = spec;
+	vm->stop_efd = -1;
+	kvm->kvm_fd = kvm->vm_fd = -1;
+	kvm->nr_vcpus = spec->nr_vcpus ? spec->nr_vcpus : 1;
+	kvm->accounting = !spec->accounting_off;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&kvm->print_lock, NULL);
+	pthread_mutex_init(&kvm->route_lock, NULL);
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0)
+		return report_errno(-errno, "eventfd");
+	vm->loop = event_loop_create();
+	if (!vm->loop)
+		return report_errno(-errno, "io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)");
+	ret = kvm_open(kvm);
+	if (ret < 0)
+		return ret;
+	vm->nested_soft_kvm = host_is_nested_soft_kvm();
+	vm->quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && vm->nested_soft_kvm);
+
+	ret = guest_mem_init(&vm->mem, spec->ram_size, spec->memfd);
+	if (ret < 0)
+		return report_errno(ret, "guest RAM of %llu MiB",
+				    (unsigned long long)(spec->ram_size >> 20));
+	ret = kvm_create_vm(kvm, &vm->mem);
+	if (ret < 0)
+		return ret;
+	ret = kvm_apply_tuning(kvm, spec->exits_disable, spec->halt_poll_ns);
+	if (ret < 0)
+		return ret;
+	ret = vm_create_machine(vm);
+	if (ret < 0)
+		return ret;
+	ret = vm_prepare_cpuid(vm);
+	if (ret < 0)
+		return ret;
+	kvm->vcpus = calloc(kvm->nr_vcpus, sizeof(*kvm->vcpus));
+	if (!kvm->vcpus)
+		return -ENOMEM;
+	for (unsigned i = 0; i < kvm->nr_vcpus; i++)
+		kvm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < kvm->nr_vcpus; i++) {
+		ret = vcpu_create(kvm, &kvm->vcpus[i], i);
+		if (ret < 0)
+			return ret;
+	}
+	ret = vm_load_kernel(vm);
+	if (ret < 0)
+		return ret;
+	ret = vm_stats_create(vm);
+	if (ret < 0)
+		return ret;
 	if (vm->quirks && vm->nested_soft_kvm)
 		print_quirks_line(vm);
 	else if (vm->quirks)
@@ -274,8 +321,8 @@ static void vm_print_stop_line(struct vm *vm)
 	char buf[1024];
 	size_t off = 0;
 
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		const struct vcpu_stats *st = &vm->vcpus[i].stats;
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++) {
+		const struct vcpu_stats *st = &vm->kvm.vcpus[i].stats;
 
 		total += st->exits;
 		for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
@@ -313,9 +360,10 @@ int vm_run(struct vm *vm)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	sfd = signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	vm->loop = event_loop_create();
-	if (!vm->loop || sfd < 0)
+	if (sfd < 0) {
+		pr_errno("signalfd");
 		return 1;
+	}
 	if (event_loop_add(vm->loop, vm->stop_efd, POLLIN, on_stop, vm) < 0 ||
 	    event_loop_add(vm->loop, sfd, POLLIN, on_signal, vm) < 0) {
 		pr_err("event loop: cannot watch the stop and signal fds");
@@ -324,22 +372,24 @@ int vm_run(struct vm *vm)
 	vm->console = console_create(&vm->machine, vm->uart, vm->loop, STDIN_FILENO);
 
 	clock_gettime(CLOCK_MONOTONIC, &vm->started);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
-		if (vcpu_start(&vm->vcpus[i]) < 0) {
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++) {
+		const struct vm_spec *spec = vm->spec;
+
+		if (vcpu_start(&vm->kvm.vcpus[i], spec->cluster_set[i] ? &spec->cluster[i] : NULL) < 0) {
 			vm_request_stop(vm, STOP_ERROR, 1, "vCPU %u could not start", i);
 			break;
 		}
 	}
 	if (vm->stats && vm_stats_start(vm->stats, vm->loop) < 0)
 		vm_request_stop(vm, STOP_ERROR, 1, "exit reports could not start");
-	if (!atomic_load(&vm->stopping))
+	if (!atomic_load(&vm->kvm.stopping))
 		event_loop_run(vm->loop);
 
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		vcpu_kick(&vm->vcpus[i]);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++)
-		if (vm->vcpus[i].thread_started)
-			pthread_join(vm->vcpus[i].thread, NULL);
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
+		vcpu_kick(&vm->kvm.vcpus[i]);
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
+		if (vm->kvm.vcpus[i].thread_started)
+			pthread_join(vm->kvm.vcpus[i].thread, NULL);
 	console_restore_terminal();
 	close(sfd);
 	if (vm->stats)
@@ -351,28 +401,28 @@ int vm_run(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	struct machine *m = &vm->machine;
+	struct kvm *kvm = &vm->kvm;
 
 	vm_stats_destroy(vm->stats);
 	if (vm->console)
 		console_destroy(vm->console);
-	event_loop_destroy(vm->loop);
-	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
-	free(vm->vcpus);
-	free(vm->cpuid);
+	for (unsigned i = 0; kvm->vcpus && i < kvm->nr_vcpus; i++)
+		vcpu_destroy(&kvm->vcpus[i]);
+	free(kvm->vcpus);
+	/* Devices first: their doorbells and interrupt events still hold KVM and loop fds. */
 	if (m->pci)
 		pci_host_destroy(m->pci);
 	if (vm->uart)
 		uart8250_destroy(vm->uart);
 	machine_release_all(m);
-	if (vm->vm_fd >= 0)
-		close(vm->vm_fd);
-	if (vm->kvm_fd >= 0)
-		close(vm->kvm_fd);
+	event_loop_destroy(vm->loop);
+	kvm_close(kvm);
 	guest_mem_destroy(&vm->mem);
 	bus_destroy(m->bus[BUS_PIO]);
 	bus_destroy(m->bus[BUS_MMIO]);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
+	pthread_mutex_destroy(&kvm->route_lock);
+	pthread_mutex_destroy(&kvm->print_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
 }

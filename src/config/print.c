@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config_internal.h"
+#include "internal.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
 

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "qlite/boot.h"
-#include "qlite/devices.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/vm.h"
+#include "qlite/platform.h"
 
 static void print_size(FILE *out, uint64_t size)
 {
@@ -40,8 +40,8 @@ static void describe_memory(const struct guest_mem *gm, FILE *out)
 	}
 	fprintf(out, "  0x%012llx-0x%012llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
 		PCI_MMIO_WINDOW_END - 1);
-	fprintf(out, "  0x%012llx                 ioapic    in-kernel\n", 0xfec00000ULL);
-	fprintf(out, "  0x%012llx                 lapic     in-kernel, one per vCPU\n", 0xfee00000ULL);
+	fprintf(out, "  0x%012llx                 ioapic    in-kernel\n", IOAPIC_BASE);
+	fprintf(out, "  0x%012llx                 lapic     in-kernel, one per vCPU\n", LAPIC_BASE);
 }
 
 static void describe_bus(struct machine *m, enum bus_space space, FILE *out)
@@ -100,9 +100,10 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	bool nested = host_is_nested_soft_kvm();
 	bool quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && nested);
 	char *cmdline;
-	int ret = -1;
+	int ret;
 
-	if (platform_assemble_offline(&m, &uart) < 0)
+	ret = vm_assemble_offline(&m, spec, &uart);
+	if (ret < 0)
 		goto out;
 
 	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
@@ -137,6 +138,6 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 		ret = vm_write_dtb(spec, &m, &layout, cmdline, dtb_path);
 	free(cmdline);
 out:
-	platform_teardown_offline(&m, uart);
+	vm_teardown_offline(&m, uart);
 	return ret;
 }

@@ -15,11 +15,23 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qlite/bus.h"
+#include "qlite/util.h"
+
+struct bus_doorbell {
+	uint64_t addr;		/* BUS_UNMAPPED: disabled */
+	uint64_t value;
+	unsigned len;
+	bool match;
+	int efd;
+};
 
 struct bus_map {
 	unsigned nr;
+	unsigned nr_doorbells;
+	struct bus_doorbell doorbells[BUS_MAX_DOORBELLS];	/* the enabled ones */
 	struct bus_map *retired;	/* older snapshots, freed with the bus */
 	struct bus_region sorted[];	/* copies of the mapped regions, by base */
 };
@@ -30,6 +42,8 @@ struct bus {
 	_Atomic(struct bus_map *) map;
 	struct bus_region regions[BUS_MAX_REGIONS];
 	bool used[BUS_MAX_REGIONS];
+	struct bus_doorbell doorbells[BUS_MAX_DOORBELLS];
+	bool doorbell_used[BUS_MAX_DOORBELLS];
 };
 
 const char *bus_space_name(enum bus_space space)
@@ -110,6 +124,9 @@ static int bus_publish(struct bus *bus)
 			map->sorted[nr++] = bus->regions[i];
 	qsort(map->sorted, nr, sizeof(map->sorted[0]), region_cmp);
 	map->nr = nr;
+	for (unsigned i = 0; i < BUS_MAX_DOORBELLS; i++)
+		if (bus->doorbell_used[i] && bus->doorbells[i].addr != BUS_UNMAPPED)
+			map->doorbells[map->nr_doorbells++] = bus->doorbells[i];
 	map->retired = old;
 	atomic_store_explicit(&bus->map, map, memory_order_release);
 	return 0;
@@ -233,11 +250,33 @@ const struct bus_region *bus_region_by_id(struct bus *bus, unsigned id)
 	return &bus->regions[id];
 }
 
+/* A write that rings a doorbell signals its eventfd and goes no further. */
+static bool bus_ring_doorbell(struct bus *bus, uint64_t addr, const void *data, unsigned len)
+{
+	const struct bus_map *map = atomic_load_explicit(&bus->map, memory_order_acquire);
+	uint64_t one = 1;
+
+	for (unsigned i = 0; i < map->nr_doorbells; i++) {
+		const struct bus_doorbell *d = &map->doorbells[i];
+
+		if (d->addr != addr || d->len != len)
+			continue;
+		if (d->match && le_load(data, len) != d->value)
+			continue;
+		/* Only a counter at 2^64 - 2 unread rings could fail: nothing to do then. */
+		(void)!write(d->efd, &one, sizeof(one));
+		return true;
+	}
+	return false;
+}
+
 const struct bus_region *bus_dispatch(struct bus *bus, uint64_t addr, void *data,
 				      unsigned len, bool is_write)
 {
 	const struct bus_region *r = bus_lookup(bus, addr, len);
 
+	if (is_write && bus_ring_doorbell(bus, addr, data, len))
+		return r;
 	if (!r) {
 		if (!is_write)
 			memset(data, 0xff, len);
@@ -252,6 +291,64 @@ const struct bus_region *bus_dispatch(struct bus *bus, uint64_t addr, void *data
 		memset(data, 0xff, len);
 	}
 	return r;
+}
+
+int bus_add_doorbell(struct bus *bus, uint64_t addr, unsigned len, bool match, uint64_t value,
+		     int efd)
+{
+	int ret = -ENOSPC;
+
+	if (efd < 0 || (len != 1 && len != 2 && len != 4 && len != 8) ||
+	    (addr != BUS_UNMAPPED && !range_valid(addr, len)))
+		return -EINVAL;
+	pthread_mutex_lock(&bus->lock);
+	for (unsigned i = 0; i < BUS_MAX_DOORBELLS; i++) {
+		if (bus->doorbell_used[i])
+			continue;
+		bus->doorbells[i] = (struct bus_doorbell){
+			.addr = addr, .len = len, .match = match, .value = value, .efd = efd,
+		};
+		bus->doorbell_used[i] = true;
+		ret = bus_publish(bus);
+		if (ret < 0)
+			bus->doorbell_used[i] = false;
+		else
+			ret = i;
+		break;
+	}
+	pthread_mutex_unlock(&bus->lock);
+	return ret;
+}
+
+int bus_move_doorbell(struct bus *bus, unsigned id, uint64_t addr)
+{
+	uint64_t old;
+	int ret = -ENOENT;
+
+	if (id >= BUS_MAX_DOORBELLS)
+		return -EINVAL;
+	pthread_mutex_lock(&bus->lock);
+	if (bus->doorbell_used[id]) {
+		old = bus->doorbells[id].addr;
+		bus->doorbells[id].addr = addr;
+		ret = bus_publish(bus);
+		if (ret < 0)
+			bus->doorbells[id].addr = old;
+	}
+	pthread_mutex_unlock(&bus->lock);
+	return ret;
+}
+
+void bus_remove_doorbell(struct bus *bus, unsigned id)
+{
+	if (id >= BUS_MAX_DOORBELLS)
+		return;
+	pthread_mutex_lock(&bus->lock);
+	if (bus->doorbell_used[id]) {
+		bus->doorbell_used[id] = false;
+		bus_publish(bus);
+	}
+	pthread_mutex_unlock(&bus->lock);
 }
 
 unsigned bus_list(struct bus *bus, struct bus_region *out, unsigned max)

@@ -66,7 +66,7 @@ static void console_filter(struct console *con)
 		if (con->escape) {
 			con->escape = false;
 			if (c == 'x' || c == 'X') {
-				con->m->request_stop(con->m, STOP_USER_QUIT, 0);
+				con->m->request_stop(con->m, STOP_USER_QUIT, 0, NULL);
 				con->len = con->off = 0;
 				return;
 			}

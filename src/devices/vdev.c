@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The device types the `vdev` keyword knows, and the one path that builds
+ * a spec's devices. Each device file defines its struct vdev_type (name,
+ * help, options with the kind and span of its ports/MMIO, create); adding
+ * a device is one line in builtin_types.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "qlite/config.h"
+#include "qlite/util.h"
+#include "qlite/vdev.h"
+
+static const struct vdev_type *const builtin_types[] = {
+	&isa_debug_exit_vdev,
+};
+
+/* Unit tests swap in a table of their own (vdev_use_table). */
+static const struct vdev_type *test_types;
+static unsigned nr_test_types;
+
+void vdev_use_table(const struct vdev_type *table, unsigned n)
+{
+	test_types = table;
+	nr_test_types = table ? n : 0;
+}
+
+unsigned vdev_type_count(void)
+{
+	return test_types ? nr_test_types : ARRAY_SIZE(builtin_types);
+}
+
+const struct vdev_type *vdev_type_at(unsigned i)
+{
+	if (i >= vdev_type_count())
+		return NULL;
+	return test_types ? &test_types[i] : builtin_types[i];
+}
+
+const struct vdev_type *vdev_type_lookup(const char *name)
+{
+	for (unsigned i = 0; i < vdev_type_count(); i++)
+		if (!strcmp(vdev_type_at(i)->name, name))
+			return vdev_type_at(i);
+	return NULL;
+}
+
+void vdev_format_known(char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (!vdev_type_count()) {
+		snprintf(buf, len, "none yet");
+		return;
+	}
+	for (unsigned i = 0; i < vdev_type_count() && used < len; i++) {
+		int n = snprintf(buf + used, len - used, "%s%s", i ? ", " : "",
+				 vdev_type_at(i)->name);
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+const struct vdev_opt_desc *vdev_type_opt(const struct vdev_type *type, const char *key)
+{
+	if (!type || !type->opts)
+		return NULL;
+	for (const struct vdev_opt_desc *d = type->opts; d->key; d++)
+		if (!strcmp(d->key, key))
+			return d;
+	return NULL;
+}
+
+int vdev_opt_span(const struct vdev_type *type, const struct vdev_spec *vs, const char *key,
+		  uint64_t *span)
+{
+	const struct vdev_opt_desc *d = vdev_type_opt(type, key);
+	const char *set = d && d->span_opt && vs ? vdev_opt_get(vs, d->span_opt) : NULL;
+
+	*span = d && d->span ? d->span : 1;
+	if (set && (config_parse_u64(set, span) || !*span))
+		return -EINVAL;
+	return 0;
+}
+
+enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key)
+{
+	const struct vdev_opt_desc *d = vdev_type_opt(type, key);
+
+	if (d)
+		return d->kind;
+	if (!strcmp(key, "file"))
+		return VDEV_OPT_PATH;
+	if (!strcmp(key, "iobase"))
+		return VDEV_OPT_PIO;
+	if (!strcmp(key, "addr"))
+		return VDEV_OPT_MMIO;
+	if (!strcmp(key, "irq"))
+		return VDEV_OPT_IRQ;
+	return VDEV_OPT_STRING;
+}
+
+const char *vdev_opt_get(const struct vdev_spec *vs, const char *key)
+{
+	for (unsigned i = 0; i < vs->nr_opts; i++)
+		if (!strcmp(vs->opts[i].key, key))
+			return vs->opts[i].value;
+	return NULL;
+}
+
+int vdev_create_all(struct machine *m, const struct vm_spec *spec)
+{
+	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
+		const struct vdev_spec *vs = &spec->vdevs[i];
+		const struct vdev_type *t = vdev_type_lookup(vs->type);
+		char where[512];
+		int ret;
+
+		if (vs->origin.file)
+			snprintf(where, sizeof(where), "%s:%u", vs->origin.file, vs->origin.line);
+		else
+			snprintf(where, sizeof(where), "%s", vs->origin.option ? vs->origin.option :
+				 "--vdev");
+		/* The parser knows every type; a table swapped under it is a bug, said as one. */
+		if (!t || !t->create) {
+			report_set_context(where);
+			ret = report(-ENOSYS, "vdev %s cannot be built", vs->type);
+			report_set_context(NULL);
+			return ret;
+		}
+		report_set_context(where);
+		ret = t->create(m, vs);
+		report_set_context(NULL);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KVM's in-kernel shortcuts behind the machine's doorbells and interrupt
+ * events: KVM_IOEVENTFD, KVM_IRQFD, and MSI routes in the GSI routing
+ * table. KVM_SET_GSI_ROUTING replaces the whole table, so every update
+ * writes KVM's default IOAPIC/PIC routes again, then the MSI routes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "qlite/kvm.h"
+#include "qlite/platform.h"
+#include "qlite/util.h"
+
+/* GSIs 0-23 are the IOAPIC pins (0-15 also the PICs'); MSI routes follow. */
+#define MSI_GSI_BASE	IOAPIC_NR_PINS
+
+static int kvm_ioeventfd(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
+			 bool match, uint64_t value, int efd, bool assign)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_ioeventfd io = {
+		.datamatch = match ? value : 0,
+		.addr = addr,
+		.len = len,
+		.fd = efd,
+		.flags = (space == BUS_PIO ? KVM_IOEVENTFD_FLAG_PIO : 0) |
+			 (match ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+			 (assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+	};
+
+	if (!kvm->have_ioeventfd)
+		return -ENOTSUP;
+	return ioctl(kvm->vm_fd, KVM_IOEVENTFD, &io) < 0 ? -errno : 0;
+}
+
+static int kvm_irqfd(void *ctx, int efd, unsigned gsi, bool assign)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_irqfd irqfd = {
+		.fd = efd,
+		.gsi = gsi,
+		.flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN,
+	};
+
+	if (!kvm->have_irqfd)
+		return -ENOTSUP;
+	return ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
+}
+
+/* Write the whole table: defaults, then the MSI routes in use. Caller holds route_lock. */
+static int kvm_write_routes(struct kvm *kvm)
+{
+	unsigned max = IOAPIC_NR_PINS + ISA_NR_IRQS + KVM_MAX_MSI_ROUTES, n = 0;
+	struct kvm_irq_routing *t;
+	int ret;
+
+	t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
+	if (!t)
+		return -ENOMEM;
+	for (unsigned pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+		t->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = pin },
+		};
+		if (pin < ISA_NR_IRQS)
+			t->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
+				.u.irqchip = {
+					.irqchip = pin < 8 ? KVM_IRQCHIP_PIC_MASTER :
+							     KVM_IRQCHIP_PIC_SLAVE,
+					.pin = pin % 8,
+				},
+			};
+	}
+	for (unsigned i = 0; i < KVM_MAX_MSI_ROUTES; i++) {
+		const struct kvm_msi_route *r = &kvm->msi_routes[i];
+
+		if (!r->used)
+			continue;
+		t->entries[n++] = (struct kvm_irq_routing_entry){
+			.gsi = r->gsi, .type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = {
+				.address_lo = (uint32_t)r->addr,
+				.address_hi = r->addr >> 32,
+				.data = r->data,
+			},
+		};
+	}
+	t->nr = n;
+	ret = ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, t) < 0 ? -errno : 0;
+	free(t);
+	return ret;
+}
+
+static int kvm_msi_route(void *ctx, int *gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_msi_route *r = NULL, saved;
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&kvm->route_lock);
+	if (*gsi >= 0) {
+		unsigned i = *gsi - MSI_GSI_BASE;
+
+		if (*gsi < MSI_GSI_BASE || i >= KVM_MAX_MSI_ROUTES || !kvm->msi_routes[i].used) {
+			ret = -ENOENT;
+			goto out;
+		}
+		r = &kvm->msi_routes[i];
+	} else {
+		for (unsigned i = 0; i < KVM_MAX_MSI_ROUTES && !r; i++)
+			if (!kvm->msi_routes[i].used)
+				r = &kvm->msi_routes[i];
+		if (!r)
+			goto out;
+		*r = (struct kvm_msi_route){ .gsi = MSI_GSI_BASE + (r - kvm->msi_routes) };
+	}
+	saved = *r;
+	*r = (struct kvm_msi_route){ .gsi = saved.gsi, .addr = addr, .data = data, .used = true };
+	ret = kvm_write_routes(kvm);
+	if (ret < 0)
+		*r = saved;
+	else
+		*gsi = r->gsi;
+out:
+	pthread_mutex_unlock(&kvm->route_lock);
+	return ret;
+}
+
+static void kvm_msi_route_free(void *ctx, int gsi)
+{
+	struct kvm *kvm = ctx;
+	unsigned i = gsi - MSI_GSI_BASE;
+
+	if (gsi < MSI_GSI_BASE || i >= KVM_MAX_MSI_ROUTES)
+		return;
+	pthread_mutex_lock(&kvm->route_lock);
+	if (kvm->msi_routes[i].used) {
+		kvm->msi_routes[i].used = false;
+		kvm_write_routes(kvm);
+	}
+	pthread_mutex_unlock(&kvm->route_lock);
+}
+
+const struct machine_accel_ops kvm_accel_ops = {
+	.ioeventfd = kvm_ioeventfd,
+	.irqfd = kvm_irqfd,
+	.msi_route = kvm_msi_route,
+	.msi_route_free = kvm_msi_route_free,
+};

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The machine's bookkeeping (device states freed at teardown, interrupt
+ * lines and ranges claimed) and its simplest service, fd watches on the
+ * I/O thread's loop. Doorbells and interrupt events have files of their own.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qlite/machine.h"
+#include "qlite/util.h"
+
+struct machine_owned {
+	void *state;
+	void (*release)(void *state);
+	struct machine_owned *next;
+};
+
+int machine_adopt(struct machine *m, void *state, void (*release)(void *state))
+{
+	struct machine_owned *o = malloc(sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	*o = (struct machine_owned){ .state = state, .release = release, .next = m->owned };
+	m->owned = o;
+	return 0;
+}
+
+void machine_release_all(struct machine *m)
+{
+	while (m->owned) {
+		struct machine_owned *o = m->owned;
+
+		m->owned = o->next;
+		o->release(o->state);
+		free(o);
+	}
+}
+
+int machine_claim_irq(struct machine *m, unsigned gsi, const char *owner, bool shared)
+{
+	for (unsigned i = 0; i < m->nr_irqs; i++) {
+		if (m->irqs[i].gsi != gsi)
+			continue;
+		if (!shared || !m->irqs[i].shared)
+			return report(-EBUSY, "%s: IRQ %u is already used by %s", owner, gsi,
+				      m->irqs[i].owner);
+	}
+	if (m->nr_irqs >= ARRAY_SIZE(m->irqs))
+		return report(-ENOSPC, "%s: IRQ %u: no room for more interrupt lines", owner, gsi);
+	m->irqs[m->nr_irqs++] = (struct machine_irq){ .gsi = gsi, .owner = owner, .shared = shared };
+	return 0;
+}
+
+int machine_claim(struct machine *m, enum bus_space space, uint64_t base, uint64_t len,
+		  const char *name, const struct bus_ops *ops, void *opaque)
+{
+	int ret = bus_register(m->bus[space], base, len, name, ops, opaque);
+
+	if (ret >= 0)
+		return ret;
+	return report(ret, "%s: cannot claim %s %#llx-%#llx: %s", name, bus_space_name(space),
+		      (unsigned long long)base, (unsigned long long)(base + len - 1),
+		      ret == -EEXIST ? "already in use" : ret == -ENOSPC ? "bus full" :
+		      "invalid range");
+}
+
+int machine_watch_fd(struct machine *m, int fd, uint32_t events, event_fn fn, void *opaque)
+{
+	return event_loop_add(m->loop, fd, events, fn, opaque);
+}
+
+void machine_unwatch_fd(struct machine *m, int fd)
+{
+	event_loop_remove(m->loop, fd);
+}
