@@ -293,13 +293,20 @@ const struct bus_region *bus_dispatch(struct bus *bus, uint64_t addr, void *data
 	return r;
 }
 
+static bool doorbell_addr_valid(const struct bus *bus, uint64_t addr, unsigned len)
+{
+	if (addr == BUS_UNMAPPED)
+		return true;
+	return range_valid(addr, len) && (bus->space != BUS_PIO || addr + len <= 0x10000);
+}
+
 int bus_add_doorbell(struct bus *bus, uint64_t addr, unsigned len, bool match, uint64_t value,
 		     int efd)
 {
 	int ret = -ENOSPC;
 
 	if (efd < 0 || (len != 1 && len != 2 && len != 4 && len != 8) ||
-	    (addr != BUS_UNMAPPED && !range_valid(addr, len)))
+	    !doorbell_addr_valid(bus, addr, len))
 		return -EINVAL;
 	pthread_mutex_lock(&bus->lock);
 	for (unsigned i = 0; i < BUS_MAX_DOORBELLS; i++) {
@@ -328,7 +335,9 @@ int bus_move_doorbell(struct bus *bus, unsigned id, uint64_t addr)
 	if (id >= BUS_MAX_DOORBELLS)
 		return -EINVAL;
 	pthread_mutex_lock(&bus->lock);
-	if (bus->doorbell_used[id]) {
+	if (bus->doorbell_used[id] && !doorbell_addr_valid(bus, addr, bus->doorbells[id].len)) {
+		ret = -EINVAL;
+	} else if (bus->doorbell_used[id]) {
 		old = bus->doorbells[id].addr;
 		bus->doorbells[id].addr = addr;
 		ret = bus_publish(bus);

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The machine's services for asynchronous devices, through the fake
+ * machine: fd watches, doorbells (userspace and "in-kernel" through the
+ * fake kernel's ioeventfd), interrupt events (injection and irqfd, GSI and
+ * MSI routes), timers and asynchronous file I/O on the real I/O loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fake_machine.h"
+#include "qlite/util.h"
+
+#define DEV_BASE	0x10000000ULL	/* a device's MMIO window */
+#define DEV_LEN		0x100
+#define NOTIFY		(DEV_BASE + 0x10)
+
+/* ---- a tiny device: counts the register writes that reach it ---- */
+
+struct tiny {
+	unsigned writes;
+	uint64_t last_offset;
+	unsigned rings_calls;
+	uint64_t rings;
+};
+
+static void tiny_write(void *opaque, uint64_t offset, const void *data, unsigned len)
+{
+	struct tiny *t = opaque;
+
+	t->writes++;
+	t->last_offset = offset;
+}
+
+static const struct bus_ops tiny_ops = { .write = tiny_write };
+
+static void tiny_ring(void *opaque, uint64_t rings)
+{
+	struct tiny *t = opaque;
+
+	t->rings_calls++;
+	t->rings += rings;
+}
+
+static struct doorbell *tiny_doorbell(struct fake_machine *fm, struct tiny *t, bool match,
+				      uint64_t value, bool in_kernel)
+{
+	struct doorbell_desc d = {
+		.name = "tiny-notify", .space = BUS_MMIO, .addr = NOTIFY, .len = 4,
+		.match = match, .value = value, .in_kernel = in_kernel,
+		.ring = tiny_ring, .opaque = t,
+	};
+	struct doorbell *db = NULL;
+
+	assert_true(machine_claim(&fm->m, BUS_MMIO, DEV_BASE, DEV_LEN, "tiny", &tiny_ops, t) >= 0);
+	assert_int_equal(machine_doorbell_add(&fm->m, &d, &db), 0);
+	return db;
+}
+
+/* ---- fd watches ---- */
+
+struct watched {
+	unsigned calls;
+	char got[16];
+};
+
+static bool on_readable(void *opaque, int fd, uint32_t revents)
+{
+	struct watched *w = opaque;
+	ssize_t n = read(fd, w->got, sizeof(w->got) - 1);
+
+	assert_true(revents & POLLIN);
+	assert_true(n > 0);
+	w->got[n] = '\0';
+	w->calls++;
+	return true;
+}
+
+static void test_watch_fd(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct watched w = { 0 };
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(machine_watch_fd(&fm->m, p[0], POLLIN, on_readable, &w), 0);
+	assert_int_equal(fake_run_io(fm, 1, 20), 0);	/* nothing to read yet */
+	assert_int_equal(write(p[1], "abc", 3), 3);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(w.calls, 1);
+	assert_string_equal(w.got, "abc");
+	/* The watch re-arms after its callback. */
+	assert_int_equal(write(p[1], "de", 2), 2);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_string_equal(w.got, "de");
+	/* Unwatched: data stays unread. */
+	machine_unwatch_fd(&fm->m, p[0]);
+	assert_int_equal(write(p[1], "f", 1), 1);
+	fake_run_io(fm, 2, 50);
+	assert_int_equal(w.calls, 2);
+	close(p[0]);
+	close(p[1]);
+	fake_machine_destroy(fm);
+}
+
+/* ---- doorbells ---- */
+
+static void test_doorbell_userspace(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct tiny t = { 0 };
+	struct doorbell *db = tiny_doorbell(fm, &t, false, 0, true);
+
+	/* No accel: the userspace path, whatever the device asked for. */
+	assert_false(doorbell_in_kernel(db));
+	fake_mmio_write(fm, NOTIFY, 4, 0);
+	assert_int_equal(fake_exits(fm), 1);	/* the write exited to qlite... */
+	assert_int_equal(t.writes, 0);		/* ...and went to the doorbell, not the register */
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings_calls, 1);
+	assert_int_equal(t.rings, 1);
+	/* Other registers, and other widths at the doorbell's address, reach the device. */
+	fake_mmio_write(fm, NOTIFY + 4, 4, 0);
+	fake_mmio_write(fm, NOTIFY, 2, 0);
+	assert_int_equal(t.writes, 2);
+	/* Rings before the I/O thread runs are delivered together, none lost. */
+	for (int i = 0; i < 3; i++)
+		fake_mmio_write(fm, NOTIFY, 4, i);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings_calls, 2);
+	assert_int_equal(t.rings, 4);
+	assert_int_equal(doorbell_count(db), 4);
+	doorbell_remove(db);
+	fake_mmio_write(fm, NOTIFY, 4, 0);
+	assert_int_equal(t.writes, 3);
+	fake_machine_destroy(fm);
+}
+
+static void test_doorbell_match_and_move(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct tiny t = { 0 };
+	struct doorbell *db = tiny_doorbell(fm, &t, true, 3, false);
+
+	fake_mmio_write(fm, NOTIFY, 4, 2);	/* not the value: a register write */
+	assert_int_equal(t.writes, 1);
+	fake_mmio_write(fm, NOTIFY, 4, 3);
+	assert_int_equal(t.writes, 1);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings, 1);
+	/* A BAR moved: the doorbell follows, the old address is a register again. */
+	assert_int_equal(doorbell_move(db, NOTIFY + 0x40), 0);
+	fake_mmio_write(fm, NOTIFY, 4, 3);
+	assert_int_equal(t.writes, 2);
+	fake_mmio_write(fm, NOTIFY + 0x40, 4, 3);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings, 2);
+	/* Disabled (BAR unmapped): nothing rings. */
+	assert_int_equal(doorbell_move(db, BUS_UNMAPPED), 0);
+	fake_mmio_write(fm, NOTIFY + 0x40, 4, 3);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+	assert_int_equal(t.rings, 2);
+	doorbell_remove(db);
+	fake_machine_destroy(fm);
+}
+
+static void test_doorbell_in_kernel(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct tiny t = { 0 };
+	struct doorbell *db = tiny_doorbell(fm, &t, false, 0, true);
+
+	assert_true(doorbell_in_kernel(db));
+	assert_int_equal(fm->nr_ioeventfds, 1);
+	assert_int_equal(fm->ioeventfds[0].addr, NOTIFY);
+	assert_int_equal(fm->ioeventfds[0].len, 4);
+	fake_mmio_write(fm, NOTIFY, 4, 7);
+	fake_mmio_write(fm, NOTIFY, 4, 8);
+	assert_int_equal(fake_exits(fm), 0);	/* the kernel took both */
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings, 2);
+	assert_int_equal(t.writes, 0);
+	assert_int_equal(doorbell_move(db, NOTIFY + 8), 0);
+	assert_int_equal(fm->nr_ioeventfds, 1);
+	assert_int_equal(fm->ioeventfds[0].addr, NOTIFY + 8);
+	doorbell_remove(db);
+	assert_int_equal(fm->nr_ioeventfds, 0);
+	fake_machine_destroy(fm);
+}
+
+static void test_doorbell_switched_off(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct tiny t = { 0 };
+	struct doorbell *db = tiny_doorbell(fm, &t, false, 0, false);
+
+	/* `ioeventfd off`: every ring is an exit even where the kernel could take it. */
+	assert_false(doorbell_in_kernel(db));
+	assert_int_equal(fm->nr_ioeventfds, 0);
+	fake_mmio_write(fm, NOTIFY, 4, 0);
+	assert_int_equal(fake_exits(fm), 1);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(t.rings, 1);
+	doorbell_remove(db);
+	fake_machine_destroy(fm);
+}
+
+static void test_doorbell_bad(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct tiny t = { 0 };
+	struct doorbell_desc d = { .space = BUS_PIO, .addr = 0x500, .len = 3, .ring = tiny_ring,
+				   .opaque = &t };
+	struct doorbell *db = NULL;
+
+	assert_int_equal(machine_doorbell_add(&fm->m, &d, &db), -EINVAL);
+	d.len = 2;
+	d.ring = NULL;
+	assert_int_equal(machine_doorbell_add(&fm->m, &d, &db), -EINVAL);
+	d.ring = tiny_ring;
+	d.addr = 0xffff;	/* past the port space */
+	assert_int_equal(machine_doorbell_add(&fm->m, &d, &db), -EINVAL);
+	assert_null(db);
+	fake_machine_destroy(fm);
+}
+
+/* ---- interrupt events ---- */
+
+static void test_irq_event_userspace(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct irq_event *gsi = NULL, *msi = NULL;
+
+	assert_int_equal(machine_irq_event_gsi(&fm->m, 11, true, &gsi), 0);
+	assert_false(irq_event_in_kernel(gsi));
+	irq_event_raise(gsi);
+	/* An edge: the line goes up and down. */
+	assert_int_equal(fm->nr_irq_calls, 2);
+	assert_int_equal(fm->irq_calls[0].gsi, 11);
+	assert_int_equal(fm->irq_calls[0].level, 1);
+	assert_int_equal(fm->irq_calls[1].level, 0);
+
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0xfee00000, 0x4041, true, &msi), 0);
+	irq_event_raise(msi);
+	assert_int_equal(irq_event_set_msi(msi, 0xfee01000, 0x4042), 0);
+	irq_event_raise(msi);
+	assert_int_equal(fm->nr_msi_calls, 2);
+	assert_int_equal(fm->msi_calls[0].addr, 0xfee00000);
+	assert_int_equal(fm->msi_calls[0].data, 0x4041);
+	assert_int_equal(fm->msi_calls[1].addr, 0xfee01000);
+	assert_int_equal(fm->msi_calls[1].data, 0x4042);
+	assert_int_equal(irq_event_count(msi), 2);
+	assert_int_equal(irq_event_set_msi(gsi, 0, 0), -EINVAL);
+	irq_event_destroy(gsi);
+	irq_event_destroy(msi);
+	fake_machine_destroy(fm);
+}
+
+static void test_irq_event_in_kernel(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct irq_event *gsi = NULL, *msi = NULL, *off = NULL;
+
+	assert_int_equal(machine_irq_event_gsi(&fm->m, 5, true, &gsi), 0);
+	assert_true(irq_event_in_kernel(gsi));
+	irq_event_raise(gsi);
+	irq_event_raise(gsi);
+	assert_int_equal(fm->nr_irq_calls, 0);	/* no injection from userspace */
+	assert_int_equal(fake_irqfd_drain(fm, 5), 2);
+
+	/* An MSI behind an irqfd gets a GSI route of its own, updated in place. */
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0xfee00000, 0x30, true, &msi), 0);
+	assert_true(irq_event_in_kernel(msi));
+	assert_int_equal(fm->nr_routes, 1);
+	assert_int_equal(fm->routes[0].gsi, 24);
+	assert_int_equal(fm->routes[0].data, 0x30);
+	assert_int_equal(irq_event_set_msi(msi, 0xfee00000, 0x31), 0);
+	assert_int_equal(fm->nr_routes, 1);
+	assert_int_equal(fm->routes[0].data, 0x31);
+	irq_event_raise(msi);
+	assert_int_equal(fake_irqfd_drain(fm, 24), 1);
+	assert_int_equal(fm->nr_msi_calls, 0);
+
+	/* `irqfd off`: injected from userspace although the kernel could. */
+	assert_int_equal(machine_irq_event_gsi(&fm->m, 6, false, &off), 0);
+	assert_false(irq_event_in_kernel(off));
+	irq_event_raise(off);
+	assert_int_equal(fm->nr_irq_calls, 2);
+
+	irq_event_destroy(msi);
+	assert_int_equal(fm->nr_routes, 0);
+	irq_event_destroy(gsi);
+	irq_event_destroy(off);
+	assert_int_equal(fm->nr_irqfds, 0);
+	fake_machine_destroy(fm);
+}
+
+/* ---- timers ---- */
+
+static void on_timer(void *opaque)
+{
+	(*(unsigned *)opaque)++;
+}
+
+static void test_timer(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct loop_timer *t = NULL;
+	unsigned fired = 0;
+
+	assert_int_equal(machine_timer_create(&fm->m, on_timer, &fired, &t), 0);
+	assert_int_equal(loop_timer_arm(t, 1000000), 0);		/* 1 ms */
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(fired, 1);
+	/* One-shot: nothing more. */
+	fake_run_io(fm, 1, 30);
+	assert_int_equal(fired, 1);
+	/* Re-arming replaces the deadline. */
+	assert_int_equal(loop_timer_arm(t, 5000000000ULL), 0);
+	assert_int_equal(loop_timer_arm(t, 2000000), 0);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(fired, 2);
+	/* Cancelled before it fires. */
+	assert_int_equal(loop_timer_arm(t, 10000000), 0);
+	assert_int_equal(loop_timer_arm(t, 0), 0);
+	fake_run_io(fm, 1, 50);
+	assert_int_equal(fired, 2);
+	loop_timer_destroy(t);
+	fake_machine_destroy(fm);
+}
+
+/* ---- asynchronous I/O ---- */
+
+struct io_done {
+	unsigned calls;
+	int res[8];
+};
+
+static void on_io_done(struct aio_req *req, int res)
+{
+	struct io_done *d = req->opaque;
+
+	d->res[d->calls++] = res;
+}
+
+static int temp_file(void)
+{
+	char path[] = "/tmp/qlite-aio-XXXXXX";
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static void test_aio(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	char a[512], b[512], back[1024];
+	struct iovec wr[2] = { { a, sizeof(a) }, { b, sizeof(b) } };
+	struct iovec rd = { back, sizeof(back) };
+	struct io_done d = { 0 };
+	struct aio_req w = { .op = AIO_WRITE, .iov = wr, .iovcnt = 2, .offset = 4096,
+			     .done = on_io_done, .opaque = &d };
+	struct aio_req f = { .op = AIO_FLUSH, .done = on_io_done, .opaque = &d };
+	struct aio_req r = { .op = AIO_READ, .iov = &rd, .iovcnt = 1, .offset = 4096,
+			     .done = on_io_done, .opaque = &d };
+	int fd = temp_file();
+
+	w.fd = f.fd = r.fd = fd;
+	memset(a, 'a', sizeof(a));
+	memset(b, 'b', sizeof(b));
+	/* A write of two buffers and a flush, queued in one round. */
+	assert_int_equal(machine_aio_submit(&fm->m, &w), 0);
+	assert_int_equal(machine_aio_submit(&fm->m, &f), 0);
+	assert_int_equal(d.calls, 0);		/* nothing completes before the loop runs */
+	assert_int_equal(fake_run_io(fm, 2, 2000), 2);
+	assert_int_equal(d.calls, 2);
+	assert_int_equal(d.res[0] + d.res[1], 1024);	/* 1024 bytes and 0, in either order */
+	assert_int_equal(machine_aio_submit(&fm->m, &r), 0);
+	assert_int_equal(fake_run_io(fm, 1, 2000), 1);
+	assert_int_equal(d.res[2], 1024);
+	assert_memory_equal(back, a, sizeof(a));
+	assert_memory_equal(back + 512, b, sizeof(b));
+
+	/* Zeroing and discarding keep the file's size. */
+	struct aio_req z = { .fd = fd, .op = AIO_WRITE_ZEROES, .offset = 4096, .len = 512,
+			     .done = on_io_done, .opaque = &d };
+	struct stat st;
+
+	assert_int_equal(machine_aio_submit(&fm->m, &z), 0);
+	assert_int_equal(fake_run_io(fm, 1, 2000), 1);
+	assert_int_equal(d.res[3], 0);
+	assert_int_equal(pread(fd, back, 1024, 4096), 1024);
+	for (int i = 0; i < 512; i++)
+		assert_int_equal(back[i], 0);
+	assert_int_equal(back[512], 'b');
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 4096 + 1024);
+
+	/* Errors come back as -errno in the completion, not as a crash. */
+	struct aio_req bad = { .fd = -1, .op = AIO_READ, .iov = &rd, .iovcnt = 1,
+			       .done = on_io_done, .opaque = &d };
+
+	assert_int_equal(machine_aio_submit(&fm->m, &bad), 0);
+	assert_int_equal(fake_run_io(fm, 1, 2000), 1);
+	assert_int_equal(d.res[4], -EBADF);
+	bad.op = 99;
+	assert_int_equal(machine_aio_submit(&fm->m, &bad), -EINVAL);
+	close(fd);
+	fake_machine_destroy(fm);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_watch_fd),
+		cmocka_unit_test(test_doorbell_userspace),
+		cmocka_unit_test(test_doorbell_match_and_move),
+		cmocka_unit_test(test_doorbell_in_kernel),
+		cmocka_unit_test(test_doorbell_switched_off),
+		cmocka_unit_test(test_doorbell_bad),
+		cmocka_unit_test(test_irq_event_userspace),
+		cmocka_unit_test(test_irq_event_in_kernel),
+		cmocka_unit_test(test_timer),
+		cmocka_unit_test(test_aio),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
