@@ -24,6 +24,7 @@
 #define QLITE_MACHINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
 
@@ -93,6 +94,12 @@ int machine_claim_irq(struct machine *m, unsigned gsi, const char *owner, bool s
  */
 int machine_adopt(struct machine *m, void *state, void (*release)(void *state));
 void machine_release_all(struct machine *m);
+/*
+ * A zeroed device state of size bytes, already adopted (release NULL: free
+ * it). A constructor that fails after this needs no unwinding: the state
+ * and whatever it claimed go with the machine. NULL when out of memory.
+ */
+void *machine_alloc_device(struct machine *m, size_t size, void (*release)(void *state));
 
 static inline int machine_register(struct machine *m, enum bus_space space, uint64_t base,
 				   uint64_t len, const char *name,

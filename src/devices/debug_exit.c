@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "qlite/config.h"
 #include "qlite/devices.h"
@@ -56,15 +55,10 @@ int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsign
 
 	if (!size || base + size > 0x10000)
 		return report(-EINVAL, "%s: invalid port range %#x+%u", name, base, size);
-	d = calloc(1, sizeof(*d));
+	d = machine_alloc_device(m, sizeof(*d), NULL);
 	if (!d)
 		return -ENOMEM;
 	*d = (struct debug_exit){ .m = m, .name = name };
-	ret = machine_adopt(m, d, free);
-	if (ret < 0) {
-		free(d);
-		return ret;
-	}
 	ret = machine_claim(m, BUS_PIO, base, size, name, &debug_exit_ops, d);
 	return ret < 0 ? ret : 0;
 }

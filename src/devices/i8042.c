@@ -286,13 +286,11 @@ static void i8042_release(void *state)
 
 int i8042_create(struct machine *m)
 {
-	struct i8042 *k = calloc(1, sizeof(*k));
-	int ret, data_region, cmd_region;
+	struct i8042 *k = machine_alloc_device(m, sizeof(*k), i8042_release);
+	int ret;
 
-	if (!k) {
-		pr_err("i8042: out of memory");
+	if (!k)
 		return -ENOMEM;
-	}
 	k->m = m;
 	k->status = STR_UNLOCKED | STR_SYS;
 	k->ctr = CTR_KBDINT | CTR_AUXINT | CTR_SYS | CTR_XLATE;	/* as a BIOS leaves it */
@@ -300,33 +298,12 @@ int i8042_create(struct machine *m)
 	pthread_mutex_init(&k->lock, NULL);
 
 	/* 0x61..0x63 belong to other chips: two one-byte regions. */
-	ret = machine_register(m, BUS_PIO, I8042_DATA_PORT, 1, "i8042", &i8042_data_ops, k);
-	if (ret < 0)
-		goto err_ports;
-	data_region = ret;
-	ret = machine_register(m, BUS_PIO, I8042_CMD_PORT, 1, "i8042", &i8042_cmd_ops, k);
-	if (ret < 0)
-		goto err_unregister_data;
-	cmd_region = ret;
-	ret = machine_claim_irq(m, I8042_KBD_GSI, "i8042", false);
-	if (!ret)
+	ret = machine_claim(m, BUS_PIO, I8042_DATA_PORT, 1, "i8042", &i8042_data_ops, k);
+	if (ret >= 0)
+		ret = machine_claim(m, BUS_PIO, I8042_CMD_PORT, 1, "i8042", &i8042_cmd_ops, k);
+	if (ret >= 0)
+		ret = machine_claim_irq(m, I8042_KBD_GSI, "i8042", false);
+	if (ret >= 0)
 		ret = machine_claim_irq(m, I8042_AUX_GSI, "i8042", false);
-	if (!ret)
-		ret = machine_adopt(m, k, i8042_release);
-	if (ret < 0)
-		goto err_unregister;
-	return 0;
-
-err_unregister:
-	bus_unregister(m->bus[BUS_PIO], cmd_region);
-	bus_unregister(m->bus[BUS_PIO], data_region);
-	goto err_free;
-err_unregister_data:
-	bus_unregister(m->bus[BUS_PIO], data_region);
-err_ports:
-	pr_err("i8042: cannot claim ports 0x60/0x64: %s",
-	       ret == -EEXIST ? "already in use" : "bus full");
-err_free:
-	i8042_release(k);
-	return ret;
+	return ret < 0 ? ret : 0;
 }

@@ -327,10 +327,8 @@ struct pci_host *pci_host_create(struct machine *m)
 	struct pci_host *h = calloc(1, sizeof(*h));
 	int ret;
 
-	if (!h) {
-		pr_err("pci: out of memory");
+	if (!h)
 		return NULL;
-	}
 	h->m = m;
 	h->next_mmio = PCI_MMIO_WINDOW_START;
 	h->next_pio = PCI_PIO_WINDOW_START;
@@ -342,13 +340,9 @@ struct pci_host *pci_host_create(struct machine *m)
 	h->bridge.host = h;
 	h->slot[0].dev = &h->bridge;
 
-	ret = machine_register(m, BUS_PIO, PCI_HOST_PORT, PCI_HOST_PORTS, "pci-host",
-			       &pci_host_ops, h);
-	if (ret < 0) {
-		pr_err("pci: cannot claim ports 0xcf8-0xcff: %s",
-		       ret == -EEXIST ? "already in use" : "bus full");
+	ret = machine_claim(m, BUS_PIO, PCI_HOST_PORT, PCI_HOST_PORTS, "pci-host", &pci_host_ops, h);
+	if (ret < 0)
 		goto err_free;
-	}
 	h->region = ret;
 	m->pci = h;
 	return h;

@@ -374,13 +374,11 @@ static void rtc_release(void *state)
 
 int rtc_create(struct machine *m)
 {
-	struct rtc *r = calloc(1, sizeof(*r));
-	int ret, region;
+	struct rtc *r = machine_alloc_device(m, sizeof(*r), rtc_release);
+	int ret;
 
-	if (!r) {
-		pr_err("rtc: out of memory");
+	if (!r)
 		return -ENOMEM;
-	}
 	r->m = m;
 	r->cmos[REG_A] = A_DV_NORMAL | 0x06;	/* 1024 Hz periodic rate, as a BIOS sets it */
 	r->cmos[REG_B] = B_24H;			/* BCD, 24-hour */
@@ -390,22 +388,7 @@ int rtc_create(struct machine *m)
 	r->c_read_ns = rtc_now_ns(r);
 	pthread_mutex_init(&r->lock, NULL);
 
-	ret = machine_register(m, BUS_PIO, RTC_INDEX_PORT, 2, "rtc", &rtc_ops, r);
-	if (ret < 0) {
-		pr_err("rtc: cannot claim ports 0x70-0x71: %s",
-		       ret == -EEXIST ? "already in use" : "bus full");
-		goto err_free;
-	}
-	region = ret;
 	/* GSI 8 is not claimed: nothing here drives it (see the top of the file). */
-	ret = machine_adopt(m, r, rtc_release);
-	if (ret < 0)
-		goto err_unregister;
-	return 0;
-
-err_unregister:
-	bus_unregister(m->bus[BUS_PIO], region);
-err_free:
-	rtc_release(r);
-	return ret;
+	ret = machine_claim(m, BUS_PIO, RTC_INDEX_PORT, 2, "rtc", &rtc_ops, r);
+	return ret < 0 ? ret : 0;
 }

@@ -399,10 +399,8 @@ struct uart8250 *uart8250_create(struct machine *m, uint16_t base, unsigned gsi,
 	struct uart8250 *u = calloc(1, sizeof(*u));
 	int ret;
 
-	if (!u) {
-		pr_err("uart %#x: out of memory", base);
+	if (!u)
 		return NULL;
-	}
 	u->m = m;
 	u->base = base;
 	u->gsi = gsi;
@@ -418,12 +416,9 @@ struct uart8250 *uart8250_create(struct machine *m, uint16_t base, unsigned gsi,
 		goto err_free;
 	}
 	pthread_mutex_init(&u->lock, NULL);
-	ret = machine_register(m, BUS_PIO, base, UART_NR_REGS, "uart8250", &uart_ops, u);
-	if (ret < 0) {
-		pr_err("uart %#x: cannot claim ports: %s", base,
-		       ret == -EEXIST ? "already in use" : "invalid range");
+	ret = machine_claim(m, BUS_PIO, base, UART_NR_REGS, "uart8250", &uart_ops, u);
+	if (ret < 0)
 		goto err_lock;
-	}
 	u->region = ret;
 	if (machine_claim_irq(m, gsi, "uart8250", false) < 0)
 		goto err_unregister;

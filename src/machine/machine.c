@@ -28,6 +28,19 @@ int machine_adopt(struct machine *m, void *state, void (*release)(void *state))
 	return 0;
 }
 
+void *machine_alloc_device(struct machine *m, size_t size, void (*release)(void *state))
+{
+	void *state = calloc(1, size);
+
+	if (!state)
+		return NULL;
+	if (machine_adopt(m, state, release ? release : free) < 0) {
+		free(state);
+		return NULL;
+	}
+	return state;
+}
+
 void machine_release_all(struct machine *m)
 {
 	while (m->owned) {
