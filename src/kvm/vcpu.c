@@ -32,14 +32,14 @@ static int vcpu_setup_lapic(struct vcpu *vcpu)
 	uint32_t v;
 
 	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
-		return -1;
+		return -errno;
 	v = le_load(lapic.regs + APIC_LVT_LINT0, 4);
 	v = (v & ~0x700u) | APIC_MODE_EXTINT << 8;
 	le_store(lapic.regs + APIC_LVT_LINT0, v, 4);
 	v = le_load(lapic.regs + APIC_LVT_LINT1, 4);
 	v = (v & ~0x700u) | APIC_MODE_NMI << 8;
 	le_store(lapic.regs + APIC_LVT_LINT1, v, 4);
-	return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic);
+	return ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0 ? -errno : 0;
 }
 
 static int vcpu_setup_fpu_msrs(struct vcpu *vcpu)
@@ -53,7 +53,7 @@ static int vcpu_setup_fpu_msrs(struct vcpu *vcpu)
 	msrs->entries[0].index = MSR_IA32_MISC_ENABLE;
 	msrs->entries[0].data = MISC_ENABLE_FAST_STRING;
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &fpu) < 0)
-		return -1;
+		return -errno;
 	/* Returns the number set; a KVM without this MSR is not fatal. */
 	ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
 	return 0;
@@ -77,10 +77,12 @@ int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id)
 	ret = vcpu_setup_cpuid(vcpu);
 	if (ret < 0)
 		return ret;
-	if (vcpu_setup_lapic(vcpu) < 0)
-		return report_errno(-errno, "vCPU %u: LAPIC LINT setup", id);
-	if (vcpu_setup_fpu_msrs(vcpu) < 0)
-		return report_errno(-errno, "vCPU %u: KVM_SET_FPU", id);
+	ret = vcpu_setup_lapic(vcpu);
+	if (ret < 0)
+		return report_errno(ret, "vCPU %u: LAPIC LINT setup", id);
+	ret = vcpu_setup_fpu_msrs(vcpu);
+	if (ret < 0)
+		return report_errno(ret, "vCPU %u: KVM_SET_FPU", id);
 	return 0;
 }
 

@@ -20,12 +20,14 @@ int kvm_binary_stats_open(struct kvm_binary_stats *s, int ioctl_fd, char *err, s
 	struct kvm_stats_header hdr;
 	size_t dsize;
 	uint8_t *descs = NULL;
+	int ret;
 
 	memset(s, 0, sizeof(*s));
 	s->fd = ioctl(ioctl_fd, KVM_GET_STATS_FD, NULL);
 	if (s->fd < 0) {
+		ret = -errno;
 		snprintf(err, errlen, "KVM_GET_STATS_FD: %s", strerror(errno));
-		return -1;
+		return ret;
 	}
 	if (pread(s->fd, &hdr, sizeof(hdr), 0) != sizeof(hdr) || !hdr.num_desc ||
 	    hdr.num_desc > 4096 || hdr.name_size > 4096) {
@@ -74,15 +76,15 @@ int kvm_binary_stats_open(struct kvm_binary_stats *s, int ioctl_fd, char *err, s
 err:
 	free(descs);
 	kvm_binary_stats_close(s);
-	return -1;
+	return -EIO;
 }
 
 int kvm_binary_stats_read(struct kvm_binary_stats *s)
 {
 	if (s->fd < 0)
-		return -1;
+		return -EBADF;
 	if (pread(s->fd, s->now, s->data_size, s->data_offset) != (ssize_t)s->data_size)
-		return -1;
+		return -EIO;
 	return 0;
 }
 

@@ -114,7 +114,7 @@ static int read_format(struct hw_exit_trace *t, uint64_t *id)
 	if (!f) {
 		snprintf(t->why, sizeof(t->why),
 			 "tracefs has no readable kvm:kvm_exit (tracefs not mounted, or no permission)");
-		return -1;
+		return -ENOENT;
 	}
 	while (fgets(line, sizeof(line), f)) {
 		unsigned off;
@@ -130,7 +130,7 @@ static int read_format(struct hw_exit_trace *t, uint64_t *id)
 	fclose(f);
 	if (!have_reason) {
 		snprintf(t->why, sizeof(t->why), "kvm:kvm_exit format has no exit_reason field");
-		return -1;
+		return -EINVAL;
 	}
 	if (!have_isa)
 		t->isa_off = UINT32_MAX;	/* old kernels: VMX or SVM only by the module */
@@ -141,15 +141,17 @@ int hw_exit_trace_open(struct hw_exit_trace *t, const int *tids, unsigned nr)
 {
 	size_t map = (RING_PAGES + 1) * (size_t)getpagesize();
 	uint64_t id;
+	int ret;
 
 	memset(t, 0, sizeof(*t));
-	if (read_format(t, &id) < 0)
-		return -1;
+	ret = read_format(t, &id);
+	if (ret < 0)
+		return ret;
 	t->fd = calloc(nr, sizeof(*t->fd));
 	t->ring = calloc(nr, sizeof(*t->ring));
 	if (!t->fd || !t->ring) {
 		snprintf(t->why, sizeof(t->why), "out of memory");
-		return -1;
+		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < nr; i++) {
 		struct perf_event_attr attr = {
@@ -163,20 +165,22 @@ int hw_exit_trace_open(struct hw_exit_trace *t, const int *tids, unsigned nr)
 		int fd = syscall(SYS_perf_event_open, &attr, tids[i], -1, -1, PERF_FLAG_FD_CLOEXEC);
 
 		if (fd < 0) {
+			ret = -errno;
 			snprintf(t->why, sizeof(t->why), "perf_event_open(kvm:kvm_exit): %s%s", strerror(errno),
 				 errno == EACCES || errno == EPERM ? " (perf_event_paranoid, or run as root)" : "");
 			t->nr_fds = i;
 			hw_exit_trace_close(t);
-			return -1;
+			return ret;
 		}
 		t->fd[i] = fd;
 		t->ring[i] = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		t->nr_fds = i + 1;
 		if (t->ring[i] == MAP_FAILED) {
+			ret = -errno;
 			t->ring[i] = NULL;
 			snprintf(t->why, sizeof(t->why), "perf ring buffer: %s", strerror(errno));
 			hw_exit_trace_close(t);
-			return -1;
+			return ret;
 		}
 	}
 	t->available = true;

@@ -127,10 +127,10 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 		 const char *cmdline, const char *path)
 {
 	void *fdt = calloc(1, DTB_MAX_SIZE);
-	int err, fd, ret = -1;
+	int err, fd, ret;
 
 	if (!fdt)
-		return -1;
+		return -ENOMEM;
 	err = fdt_create(fdt, DTB_MAX_SIZE);
 	err = err ?: fdt_finish_reservemap(fdt);
 	err = err ?: fdt_begin_node(fdt, "");
@@ -161,22 +161,20 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 	err = err ?: fdt_end_node(fdt);
 	err = err ?: fdt_finish(fdt);
 	if (err) {
-		pr_err("%s: building the device tree: %s", path, fdt_strerror(err));
+		ret = report(-ENOSPC, "%s: building the device tree: %s", path, fdt_strerror(err));
 		goto out;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		pr_errno("%s: open", path);
+		ret = report_errno(-errno, "%s: open", path);
 		goto out;
 	}
 	if (write(fd, fdt, fdt_totalsize(fdt)) != (ssize_t)fdt_totalsize(fdt)) {
-		pr_errno("%s: write", path);
+		ret = report_errno(-(errno ? errno : ENOSPC), "%s: write", path);
 		close(fd);
 		goto out;
 	}
-	ret = close(fd);
-	if (ret < 0)
-		pr_errno("%s: close", path);
+	ret = close(fd) < 0 ? report_errno(-errno, "%s: close", path) : 0;
 out:
 	free(fdt);
 	return ret;

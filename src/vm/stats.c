@@ -76,16 +76,17 @@ int vm_stats_create(struct vm *vm)
 		return 0;
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return -1;
+		return -ENOMEM;
 	s->vm = vm;
 	s->timer_fd = -1;
 	s->log = stderr;
 	if (vm->spec->stats_log) {
 		s->log = fopen(vm->spec->stats_log, "ae");
 		if (!s->log) {
-			pr_errno("%s: open", vm->spec->stats_log);
+			int ret = report_errno(-errno, "%s: open", vm->spec->stats_log);
+
 			free(s);
-			return -1;
+			return ret;
 		}
 		setvbuf(s->log, NULL, _IOLBF, 0);
 	}
@@ -97,7 +98,7 @@ int vm_stats_create(struct vm *vm)
 		free(s->vcpu);
 		free(s->kvm_vcpu);
 		free(s);
-		return -1;
+		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
 		s->vcpu[i] = &vm->kvm.vcpus[i].stats;
@@ -179,7 +180,7 @@ int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
 
 	stats_clock_mark(&s->t0);
 	if (!tids)
-		return -1;
+		return -ENOMEM;
 	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++) {
 		/* Each thread records its tid first thing; wait for it (microseconds). */
 		for (int spin = 0; !(tids[i] = atomic_load(&vm->kvm.vcpus[i].tid)) && spin < 100000; spin++)
@@ -192,10 +193,8 @@ int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
 	if (!ms)
 		return 0;
 	s->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (s->timer_fd < 0) {
-		pr_errno("stats: timerfd_create");
-		return -1;
-	}
+	if (s->timer_fd < 0)
+		return report_errno(-errno, "stats: timerfd_create");
 	timerfd_settime(s->timer_fd, 0, &(struct itimerspec){
 		.it_interval = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
 		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
