@@ -18,6 +18,7 @@ static const struct cmd commands[] = {
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },
 	{ "--version", cmd_version },
+	{ "-V", cmd_version },
 };
 
 int main(int argc, char **argv)

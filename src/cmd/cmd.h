@@ -3,6 +3,7 @@
 #ifndef QLITE_CMD_H
 #define QLITE_CMD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct vm_spec;
@@ -22,6 +23,8 @@ int cmd_version(int argc, char **argv);
 
 /* The usage text of every command. */
 void cmd_usage(FILE *out);
+/* When argv[0] is --help or -h, print the command's usage on stdout and return true. */
+bool cmd_wants_help(int argc, char **argv, const char *command);
 
 /* Parse and validate `[FILE.conf] [--option value]...` into spec (initialised here). 0 or -errno. */
 int cmd_parse_spec(struct vm_spec *spec, int argc, char **argv);

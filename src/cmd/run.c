@@ -22,6 +22,8 @@ int cmd_run(int argc, char **argv)
 	struct vm vm;
 	int status;
 
+	if (cmd_wants_help(argc, argv, "run"))
+		return 0;
 	if (cmd_parse_spec(&spec, argc, argv) < 0) {
 		vm_spec_free(&spec);
 		return EXIT_CONFIG;
