@@ -22,6 +22,9 @@ packages=(
 	python3 device-tree-compiler
 	# scripts/get-guest.sh: the busybox initramfs, unpacking Debian's kernel and its modules
 	busybox-static cpio gzip xz-utils zstd kmod binutils
+	# QEMU is the reference implementation the device tests cross-check against
+	# (tests/integration/vdev_test.py runs the same guests under qemu-system-x86_64)
+	qemu-system-x86
 )
 
 missing=()
