@@ -83,7 +83,7 @@ static const struct vdev_opt_desc isa_debug_exit_opts[] = {
 	{ "iobase", VDEV_OPT_PIO, .span_opt = "iosize", .span = 2,
 	  .help = "first port (default 0x501, as QEMU)" },
 	{ "iosize", VDEV_OPT_NUMBER, .help = "ports decoded (default 2)" },
-	{ NULL }
+	{ .key = NULL }
 };
 
 const struct vdev_type isa_debug_exit_vdev = {
