@@ -17,7 +17,8 @@
  * Parse `qlite run|check` arguments: [FILE.conf] [--option value]... in
  * order, later ones overriding or extending earlier ones. On error, writes
  * one line ("FILE:LINE: message" or "--option: message") to err and
- * returns -1; the caller exits with status 2.
+ * returns a negative errno: -EINVAL for a bad value, the errno of a file
+ * that cannot be read, -ENOMEM. The caller exits with status 2.
  */
 int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err);
 
@@ -29,6 +30,7 @@ struct config_parser;
 #define KW_REPEATABLE	(1u << 0)	/* each line adds; otherwise once per file */
 #define KW_LIST		(1u << 1)	/* commas separate words and KEY=VALUE is KEY VALUE */
 #define KW_VALUE_OPTIONAL (1u << 2)	/* on the command line, --kw alone is allowed */
+#define KW_NO_VALUE	(1u << 3)	/* a switch: never a value, nor the next argument */
 
 struct config_keyword {
 	const char *name;		/* the file keyword */
@@ -54,12 +56,13 @@ const struct config_keyword *config_option_lookup(const char *option);
 /*
  * Parse one config file, or text as if read from a file called name (paths
  * in it resolve relative to name's directory). Call config_finalize() after
- * the last file or option; config_parse_args() does all of it.
+ * the last file or option; config_parse_args() does all of it. All of them
+ * return 0 or, with the one error line written to err, a negative errno.
  */
 int config_parse_file(struct vm_spec *spec, const char *path, FILE *err);
 int config_parse_text(struct vm_spec *spec, const char *name, const char *text, size_t len,
 		      unsigned flags, FILE *err);
-/* One command-line option; value may be NULL for KW_VALUE_OPTIONAL keywords. */
+/* One command-line option; value may be NULL for KW_VALUE_OPTIONAL and KW_NO_VALUE keywords. */
 int config_parse_option(struct vm_spec *spec, const char *option, const char *value, FILE *err);
 /* Settle the vCPU count and pinning (`cpus`, `cpu` lines, --cpu-cluster). */
 int config_finalize(struct vm_spec *spec, FILE *err);

@@ -14,7 +14,11 @@
 
 #include "vm_spec.h"
 
-/* Checks that need the host (files exist, CPUs online, KVM limits); same error style. */
+/*
+ * Checks that need the host (files exist, CPUs online, KVM limits); same
+ * error style. 0, or a negative errno with one line written to err: the
+ * file's errno (-ENOENT, -EISDIR, ...) for a file, -EINVAL otherwise.
+ */
 int config_validate(const struct vm_spec *spec, FILE *err);
 
 /* What config_validate() learns about the host; tests build one by hand. */

@@ -23,6 +23,8 @@
  * description, and the message itself starts with the device or path.
  */
 int vreport(const char *context, int err, const char *fmt, va_list ap);
+/* The same line on out (a caller's own stream); a NULL context writes the message alone. */
+int vreport_to(FILE *out, const char *context, int err, const char *fmt, va_list ap);
 /* "qlite: message"; returns err so a caller can `return report(-EINVAL, ...)`. */
 int report(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with ": strerror(-err)" appended. */

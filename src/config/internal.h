@@ -14,7 +14,7 @@
 #define CONFIG_MAX_INCLUDE_DEPTH 16
 #define CONFIG_MAX_FILE_SIZE	(1u << 20)
 
-/* ---- config_lex.c: words of a line ---- */
+/* ---- lex.c: words of a line ---- */
 
 enum lex_result { LEX_WORD, LEX_EOL, LEX_EOF, LEX_ERROR };
 
@@ -26,6 +26,7 @@ struct lexer {
 	bool cli;		/* a command-line value: no comments, no newlines */
 	bool list;		/* KW_LIST words: ',' separates, KEY=VALUE splits */
 	bool want_value;	/* just split at '=': the next word is the value */
+	bool nomem;		/* the LEX_ERROR was out of memory */
 	char err[160];
 };
 
@@ -35,17 +36,19 @@ enum lex_result lex_word(struct lexer *lx, char **word);
 
 struct words {
 	char **v;
-	unsigned n, cap;
+	size_t n, cap;
 };
 
 int words_push(struct words *w, char *word);
 void words_free(struct words *w);
+/* The words up to the end of the line into w; returns what ended them (not LEX_WORD). */
+enum lex_result lex_words(struct lexer *lx, struct words *w);
 
 /* Does a word need quotes to be read back as one word (list: in a KW_LIST line)? */
 bool word_needs_quotes(const char *s, bool list);
 void print_word(FILE *out, const char *s, bool list);
 
-/* ---- config.c: the parser ---- */
+/* ---- parse.c: the parser ---- */
 
 struct config_parser {
 	struct vm_spec *spec;
@@ -62,8 +65,7 @@ struct config_parser {
 	const char *stack_name[CONFIG_MAX_INCLUDE_DEPTH];
 };
 
-
-/* ---- config_keywords.c ---- */
+/* ---- keywords.c ---- */
 
 /* A path in a file is relative to that file's directory; on the command line, to the cwd. */
 char *config_resolve_path(const struct spec_origin *o, const char *path);
@@ -74,15 +76,51 @@ const char *config_hint(const struct config_keyword *kw, const struct spec_origi
 /* The keyword of a command-line spelling; *spelling gets the table's copy of it. */
 const struct config_keyword *config_option_spelling(const char *option, const char **spelling);
 
-/* ---- config_lex.c: errors and suggestions ---- */
+/* The EXIT names of `exits disable`; "all" is the union of the others. NULL-terminated. */
+struct exit_name {
+	const char *name;
+	unsigned bits;		/* EXITS_DISABLE_* */
+};
+extern const struct exit_name config_exit_names[];
 
-/* Print one "FILE:LINE: message" or "--option: message" line; returns -1. */
-int config_error(FILE *err, const struct spec_origin *o, const char *fmt, ...)
+/* The files of `stats` (json, prom, log) and the vm_spec field holding each path. NULL-terminated. */
+struct stats_file {
+	const char *name;
+	size_t offset;		/* of a char * in struct vm_spec */
+};
+extern const struct stats_file config_stats_files[];
+
+/* Like strchr(), const in but not out: the printer reads the field, the parser sets it. */
+static inline char **stats_file_path(const struct vm_spec *spec, const struct stats_file *f)
+{
+	return (char **)((const char *)spec + f->offset);
+}
+
+/* ---- lex.c: errors and suggestions ---- */
+
+/*
+ * Write one "FILE:LINE: message" (or "FILE: message", "--option: message",
+ * or the message alone without an origin) to out, through vreport_to(). An
+ * errno (err < 0) is appended as ": strerror" and returned; err 0 returns
+ * -EINVAL, the error of every bad value. out NULL writes nothing.
+ */
+int config_verror(FILE *out, const struct spec_origin *o, int err, const char *fmt, va_list ap);
+/* The same, err 0: returns -EINVAL. */
+int config_error(FILE *out, const struct spec_origin *o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int config_verror(FILE *err, const struct spec_origin *o, const char *fmt, va_list ap);
+int config_error_errno(FILE *out, const struct spec_origin *o, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* "out of memory"; returns -ENOMEM. */
+int config_nomem(FILE *out);
 
-/* Optimal string alignment distance, for "did you mean". */
-unsigned edit_distance(const char *a, const char *b);
-bool close_enough(const char *typo, const char *known, unsigned dist);
+#define PERR(p, o, ...) config_error((p)->err, (o), __VA_ARGS__)
+
+/* "Did you mean": offer each known word; best is the closest plausible one, or NULL. */
+struct suggestion {
+	const char *best;
+	unsigned dist;
+};
+#define SUGGESTION_INIT { NULL, ~0u }
+void suggest(struct suggestion *s, const char *typo, const char *known);
 
 #endif

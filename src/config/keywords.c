@@ -2,10 +2,10 @@
 /*
  * The keyword table of the VM description language and the function of each
  * keyword. This table drives the file parser and the command line
- * (config.c), the printer and the generated reference (config_print.c).
+ * (parse.c), the printer and the generated reference (print.c).
  */
 #include <errno.h>
-#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,8 +16,6 @@
 #include "qlite/vdev.h"
 
 /* ---- helpers for the keyword functions ---- */
-
-#define PERR(p, o, ...) config_error((p)->err, (o), __VA_ARGS__)
 
 /* "ram SIZE" in a file, "--mem SIZE" on the command line: how to write it right. */
 const char *config_hint(const struct config_keyword *kw, const struct spec_origin *o,
@@ -33,7 +31,7 @@ static int set_string(struct config_parser *p, char **field, const char *value)
 	char *s = strdup(value);
 
 	if (!s)
-		return PERR(p, NULL, "out of memory");
+		return config_nomem(p->err);
 	free(*field);
 	*field = s;
 	return 0;
@@ -61,7 +59,7 @@ static int set_path(struct config_parser *p, char **field, const char *path,
 		return PERR(p, o, "empty path");
 	s = config_resolve_path(o, path);
 	if (!s)
-		return PERR(p, NULL, "out of memory");
+		return config_nomem(p->err);
 	free(*field);
 	*field = s;
 	return 0;
@@ -72,6 +70,34 @@ static int bad_size(struct config_parser *p, const struct spec_origin *o, const 
 	if (ret == -ERANGE)
 		return PERR(p, o, "size \"%s\" is too large", s);
 	return PERR(p, o, "bad size \"%s\" (a number with K, M, G or KiB, MiB, GiB)", s);
+}
+
+static int parse_on_off(struct config_parser *p, const struct spec_origin *o, const char *s,
+			bool *on)
+{
+	if (config_parse_bool(s, on))
+		return PERR(p, o, "\"%s\" is not on or off", s);
+	return 0;
+}
+
+/* The words of a line joined by sep, in one malloc'ed string. */
+static char *join_words(char **argv, unsigned argc, const char *sep)
+{
+	size_t len = 1;
+	char *s;
+
+	for (unsigned i = 0; i < argc; i++)
+		len += strlen(argv[i]) + strlen(sep);
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = '\0';
+	for (unsigned i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, sep);
+		strcat(s, argv[i]);
+	}
+	return s;
 }
 
 /* ---- keyword functions ---- */
@@ -96,22 +122,41 @@ static int kw_include(struct config_parser *p, const struct config_keyword *kw,
 		return PERR(p, o, "empty path");
 	path = config_resolve_path(o, argv[0]);
 	if (!path)
-		return PERR(p, NULL, "out of memory");
+		return config_nomem(p->err);
 	ret = p->include(p, path, o);
 	free(path);
 	return ret;
 }
 
+/* QEMU's spellings of `ram` read a bare number as MiB, as QEMU does. */
+static bool qemu_mem_spelling(const struct spec_origin *o)
+{
+	return o->option && (!strcmp(o->option, "-m") || !strcmp(o->option, "--mem"));
+}
+
 static int kw_ram(struct config_parser *p, const struct config_keyword *kw,
 		  char **argv, unsigned argc, const struct spec_origin *o)
 {
+	bool bare, mib = qemu_mem_spelling(o);
 	uint64_t size;
-	int ret = config_parse_size(argv[0], &size);
+	int ret;
 
-	if (ret)
-		return bad_size(p, o, argv[0], ret);
+	bare = !config_parse_u64(argv[0], &size);
+	if (bare && mib) {
+		if (size > UINT64_MAX / MiB)
+			return bad_size(p, o, argv[0], -ERANGE);
+		size *= MiB;
+	} else {
+		ret = config_parse_size(argv[0], &size);
+		if (ret)
+			return bad_size(p, o, argv[0], ret);
+	}
+	/* `ram 512` is what -m 512 means: say so rather than fail on bytes alone. */
+	if (size < MiB && bare && !mib)
+		return PERR(p, o, "%s is too small: at least 1M (a bare number is bytes; did you "
+			    "mean %sM?)", argv[0], argv[0]);
 	if (size < MiB)
-		return PERR(p, o, "%s is too small: at least 1M (a bare number is bytes)", argv[0]);
+		return PERR(p, o, "%s is too small: at least 1M", argv[0]);
 	if (size % (4 * KiB))
 		return PERR(p, o, "%s is not a multiple of 4K", argv[0]);
 	p->spec->ram_size = size;
@@ -142,26 +187,6 @@ static int bad_cpulist(struct config_parser *p, const struct spec_origin *o, con
 	return PERR(p, o, "bad CPU list \"%s\" (e.g. 2, 0-3 or 0,2-3)", s);
 }
 
-/* Words after "cluster": a KW_LIST line splits "0,2-3" at the commas; join them back. */
-static char *join_cpulist(char **argv, unsigned argc)
-{
-	size_t len = 1;
-	char *s;
-
-	for (unsigned i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = '\0';
-	for (unsigned i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, ",");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 static int kw_cpu(struct config_parser *p, const struct config_keyword *kw,
 		  char **argv, unsigned argc, const struct spec_origin *o)
 {
@@ -177,16 +202,16 @@ static int kw_cpu(struct config_parser *p, const struct config_keyword *kw,
 	if (i >= QLITE_MAX_VCPUS)
 		return PERR(p, o, "more than %u vCPUs", QLITE_MAX_VCPUS);
 	if (argc >= 2) {
-		list = join_cpulist(argv + 1, argc - 1);
+		/* A KW_LIST line splits "0,2-3" at the commas; join them back. */
+		list = join_words(argv + 1, argc - 1, ",");
 		if (!list)
-			return PERR(p, NULL, "out of memory");
+			return config_nomem(p->err);
 		ret = config_parse_cpulist(list, &set);
-		if (ret < 0) {
-			bad_cpulist(p, o, list, ret);
-			free(list);
-			return -1;
-		}
+		if (ret < 0)
+			ret = bad_cpulist(p, o, list, ret);
 		free(list);
+		if (ret < 0)
+			return ret;
 		spec->cluster[i] = set;
 		spec->cluster_set[i] = true;
 		spec->origin_of_cluster[i] = *o;
@@ -230,20 +255,10 @@ static int kw_initrd(struct config_parser *p, const struct config_keyword *kw,
 static int kw_cmdline(struct config_parser *p, const struct config_keyword *kw,
 		      char **argv, unsigned argc, const struct spec_origin *o)
 {
-	size_t len = 1;
-	char *s;
+	char *s = join_words(argv, argc, " ");
 
-	for (unsigned i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = malloc(len);
 	if (!s)
-		return PERR(p, NULL, "out of memory");
-	s[0] = '\0';
-	for (unsigned i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
+		return config_nomem(p->err);
 	free(p->spec->cmdline);
 	p->spec->cmdline = s;
 	return 0;
@@ -313,7 +328,7 @@ static int vdev_check_opt(struct config_parser *p, const struct vdev_type *t,
 	case VDEV_OPT_PATH:
 		s = config_resolve_path(o, opt->value);
 		if (!s)
-			return PERR(p, NULL, "out of memory");
+			return config_nomem(p->err);
 		free(opt->value);
 		opt->value = s;
 		return 0;
@@ -345,22 +360,15 @@ static int vdev_check_opt(struct config_parser *p, const struct vdev_type *t,
 
 static int vdev_unknown(struct config_parser *p, const char *name, const struct spec_origin *o)
 {
-	const char *best = NULL;
-	unsigned best_d = UINT_MAX;
+	struct suggestion s = SUGGESTION_INIT;
 	char known[512];
 
-	for (unsigned i = 0; i < vdev_type_count(); i++) {
-		unsigned d = edit_distance(name, vdev_type_at(i)->name);
-
-		if (d < best_d && close_enough(name, vdev_type_at(i)->name, d)) {
-			best = vdev_type_at(i)->name;
-			best_d = d;
-		}
-	}
+	for (unsigned i = 0; i < vdev_type_count(); i++)
+		suggest(&s, name, vdev_type_at(i)->name);
 	vdev_format_known(known, sizeof(known));
-	if (best)
+	if (s.best)
 		return PERR(p, o, "unknown device \"%s\" (did you mean \"%s\"? known: %s)",
-			    name, best, known);
+			    name, s.best, known);
 	return PERR(p, o, "unknown device \"%s\" (known: %s)", name, known);
 }
 
@@ -370,6 +378,7 @@ static int kw_vdev(struct config_parser *p, const struct config_keyword *kw,
 	const struct vdev_type *t = vdev_type_lookup(argv[0]);
 	struct vdev_spec vs = { 0 }, *vdevs;
 	char known[256];
+	int ret;
 
 	if (!t)
 		return vdev_unknown(p, argv[0], o);
@@ -379,27 +388,28 @@ static int kw_vdev(struct config_parser *p, const struct config_keyword *kw,
 		return PERR(p, o, "too many options (at most %u)", VDEV_MAX_OPTS);
 	vs.type = strdup(argv[0]);
 	if (!vs.type)
-		return PERR(p, NULL, "out of memory");
+		return config_nomem(p->err);
 	vs.origin = *o;
 	for (unsigned i = 1; i < argc; i += 2) {
 		struct vdev_opt *opt = &vs.opts[vs.nr_opts];
 		const char *key = argv[i], *value = argv[i + 1];
 
 		if (!option_name_ok(key)) {
-			PERR(p, o, "bad option name \"%s\"", key);
+			ret = PERR(p, o, "bad option name \"%s\"", key);
 			goto err;
 		}
 		if (vdev_opt_get(&vs, key)) {
-			PERR(p, o, "option \"%s\" given twice", key);
+			ret = PERR(p, o, "option \"%s\" given twice", key);
 			goto err;
 		}
 		if (t->opts && !vdev_type_opt(t, key)) {
 			format_opt_keys(t, known, sizeof(known));
-			PERR(p, o, "unknown option \"%s\" for %s (known: %s)", key, t->name, known);
+			ret = PERR(p, o, "unknown option \"%s\" for %s (known: %s)", key, t->name,
+				   known);
 			goto err;
 		}
 		if (!*value) {
-			PERR(p, o, "option \"%s\" has an empty value", key);
+			ret = PERR(p, o, "option \"%s\" has an empty value", key);
 			goto err;
 		}
 		opt->key = strdup(key);
@@ -407,16 +417,17 @@ static int kw_vdev(struct config_parser *p, const struct config_keyword *kw,
 		if (!opt->key || !opt->value) {
 			free(opt->key);
 			free(opt->value);
-			PERR(p, NULL, "out of memory");
+			ret = config_nomem(p->err);
 			goto err;
 		}
 		vs.nr_opts++;
-		if (vdev_check_opt(p, t, opt, o))
+		ret = vdev_check_opt(p, t, opt, o);
+		if (ret < 0)
 			goto err;
 	}
 	vdevs = realloc(p->spec->vdevs, (p->spec->nr_vdevs + 1) * sizeof(*vdevs));
 	if (!vdevs) {
-		PERR(p, NULL, "out of memory");
+		ret = config_nomem(p->err);
 		goto err;
 	}
 	vdevs[p->spec->nr_vdevs++] = vs;
@@ -424,19 +435,17 @@ static int kw_vdev(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 err:
 	config_vdev_clear(&vs);
-	return -1;
+	return ret;
 }
 
-static const struct {
-	const char *name;
-	unsigned bits;
-} exit_names[] = {
+const struct exit_name config_exit_names[] = {
 	{ "hlt", EXITS_DISABLE_HLT },
 	{ "pause", EXITS_DISABLE_PAUSE },
 	{ "mwait", EXITS_DISABLE_MWAIT },
 	{ "cstate", EXITS_DISABLE_CSTATE },
 	{ "all", EXITS_DISABLE_HLT | EXITS_DISABLE_PAUSE | EXITS_DISABLE_MWAIT |
 		 EXITS_DISABLE_CSTATE },
+	{ NULL, 0 },
 };
 
 static int kw_exits(struct config_parser *p, const struct config_keyword *kw,
@@ -448,15 +457,14 @@ static int kw_exits(struct config_parser *p, const struct config_keyword *kw,
 	if (strcmp(argv[0], "disable"))
 		return PERR(p, o, "expected \"disable\" (%s)", config_hint(kw, o, buf, sizeof(buf)));
 	for (unsigned i = 1; i < argc; i++) {
-		unsigned j;
+		const struct exit_name *e = config_exit_names;
 
-		for (j = 0; j < ARRAY_SIZE(exit_names); j++)
-			if (!strcmp(argv[i], exit_names[j].name))
-				break;
-		if (j == ARRAY_SIZE(exit_names))
+		while (e->name && strcmp(argv[i], e->name))
+			e++;
+		if (!e->name)
 			return PERR(p, o, "unknown exit \"%s\" (hlt, pause, mwait, cstate or all)",
 				    argv[i]);
-		bits |= exit_names[j].bits;
+		bits |= e->bits;
 	}
 	p->spec->exits_disable |= bits;
 	return 0;
@@ -505,7 +513,7 @@ static int kw_cpuid(struct config_parser *p, const struct config_keyword *kw,
 			ed = &spec->cpuid_edits[spec->nr_cpuid_edits];
 			ed->feature = strdup(name);
 			if (!ed->feature)
-				return PERR(p, NULL, "out of memory");
+				return config_nomem(p->err);
 			spec->nr_cpuid_edits++;
 		}
 		ed->enable = w[0] == '+';
@@ -531,19 +539,23 @@ static int kw_quirks(struct config_parser *p, const struct config_keyword *kw,
 static int kw_memfd(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, unsigned argc, const struct spec_origin *o)
 {
-	if (config_parse_bool(argv[0], &p->spec->memfd))
-		return PERR(p, o, "\"%s\" is not on or off", argv[0]);
-	return 0;
+	return parse_on_off(p, o, argv[0], &p->spec->memfd);
 }
 
 static int kw_accounting(struct config_parser *p, const struct config_keyword *kw,
 			 char **argv, unsigned argc, const struct spec_origin *o)
 {
 	bool on;
+	int ret = parse_on_off(p, o, argv[0], &on);
 
-	if (config_parse_bool(argv[0], &on))
-		return PERR(p, o, "\"%s\" is not on or off", argv[0]);
-	p->spec->accounting_off = !on;
+	if (!ret)
+		p->spec->accounting_off = !on;
+	return ret;
+}
+
+static int kw_nographic(struct config_parser *p, const struct config_keyword *kw,
+			char **argv, unsigned argc, const struct spec_origin *o)
+{
 	return 0;
 }
 
@@ -557,6 +569,13 @@ static int stats_interval(struct config_parser *p, const char *s, const struct s
 	return 0;
 }
 
+const struct stats_file config_stats_files[] = {
+	{ "json", offsetof(struct vm_spec, stats_json) },
+	{ "prom", offsetof(struct vm_spec, stats_prom) },
+	{ "log", offsetof(struct vm_spec, stats_log) },
+	{ NULL, 0 },
+};
+
 static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, unsigned argc, const struct spec_origin *o)
 {
@@ -565,6 +584,7 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 	char buf[96];
 
 	for (unsigned i = 0; i < argc; i++) {
+		const struct stats_file *f = config_stats_files;
 		const char *w = argv[i];
 		int ret;
 
@@ -575,20 +595,19 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 			said = true;
 			continue;
 		}
-		if (strcmp(w, "interval") && strcmp(w, "json") && strcmp(w, "prom") && strcmp(w, "log"))
+		while (f->name && strcmp(w, f->name))
+			f++;
+		if (!f->name && strcmp(w, "interval"))
 			return PERR(p, o, "unknown stats setting \"%s\" (%s)", w,
 				    config_hint(kw, o, buf, sizeof(buf)));
 		if (i + 1 == argc)
 			return PERR(p, o, "\"%s\" needs a value (%s)", w,
 				    config_hint(kw, o, buf, sizeof(buf)));
-		if (!strcmp(w, "interval"))
-			ret = stats_interval(p, argv[++i], o);
-		else if (!strcmp(w, "json"))
-			ret = set_path(p, &spec->stats_json, argv[++i], o);
-		else if (!strcmp(w, "log"))
-			ret = set_path(p, &spec->stats_log, argv[++i], o);
+		i++;
+		if (f->name)
+			ret = set_path(p, stats_file_path(spec, f), argv[i], o);
 		else
-			ret = set_path(p, &spec->stats_prom, argv[++i], o);
+			ret = stats_interval(p, argv[i], o);
 		if (ret)
 			return ret;
 	}
@@ -596,32 +615,13 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
-static int kw_stats_interval(struct config_parser *p, const struct config_keyword *kw,
-			     char **argv, unsigned argc, const struct spec_origin *o)
+/* stats-interval, stats-json, stats-prom, stats-log VALUE: `stats SETTING VALUE`. */
+static int kw_stats_setting(struct config_parser *p, const struct config_keyword *kw,
+			    char **argv, unsigned argc, const struct spec_origin *o)
 {
-	p->spec->stats = true;
-	return stats_interval(p, argv[0], o);
-}
+	char *words[] = { (char *)kw->name + strlen("stats-"), argv[0] };
 
-static int kw_stats_json(struct config_parser *p, const struct config_keyword *kw,
-			 char **argv, unsigned argc, const struct spec_origin *o)
-{
-	p->spec->stats = true;
-	return set_path(p, &p->spec->stats_json, argv[0], o);
-}
-
-static int kw_stats_log(struct config_parser *p, const struct config_keyword *kw,
-			char **argv, unsigned argc, const struct spec_origin *o)
-{
-	p->spec->stats = true;
-	return set_path(p, &p->spec->stats_log, argv[0], o);
-}
-
-static int kw_stats_prom(struct config_parser *p, const struct config_keyword *kw,
-			 char **argv, unsigned argc, const struct spec_origin *o)
-{
-	p->spec->stats = true;
-	return set_path(p, &p->spec->stats_prom, argv[0], o);
+	return kw_stats(p, kw, words, ARRAY_SIZE(words), o);
 }
 
 /* ---- the table ---- */
@@ -637,11 +637,14 @@ const struct config_keyword config_keywords[] = {
 	  1, 1, KW_REPEATABLE, kw_include },
 	{ "ram", { "--ram", "-m", "--mem" }, "SIZE",
 	  "Guest RAM, at least 1M, a multiple of 4K. Default 256M. RAM above 3G is placed above "
-	  "the PCI hole at 4G.",
+	  "the PCI hole at 4G. A bare number is bytes in `ram` and `--ram`, as everywhere in the "
+	  "language, but MiB after QEMU's `-m` and `--mem` (`-m 512` is 512M, as in QEMU); "
+	  "`ram 512`, too small as bytes, is an error asking for `512M` rather than a different "
+	  "size.",
 	  1, 1, 0, kw_ram },
-	{ "cpus", { "--cpus" }, "N",
+	{ "cpus", { "--cpus", "-smp" }, "N",
 	  "Number of vCPUs, 1 to 64. Default 1. When `cpu` lines are given, their number is the "
-	  "vCPU count and `cpus` must agree with it.",
+	  "vCPU count and `cpus` must agree with it. QEMU's `-smp N` takes the count only.",
 	  1, 1, 0, kw_cpus },
 	{ "cpu", { "--cpu" }, "[cluster CPULIST]",
 	  "Add one vCPU; with `cluster`, the host CPUs its thread may run on (e.g. `2`, `0-3`, "
@@ -653,13 +656,13 @@ const struct config_keyword config_keywords[] = {
 	  "per vCPU, entry i pins vCPU i (`0,1`); with a single entry, that set is shared by all "
 	  "vCPUs (`0-3`). Overrides the clusters of `cpu` lines.",
 	  1, 1, 0, kw_cpu_cluster },
-	{ "kernel", { "--kernel" }, "PATH",
+	{ "kernel", { "--kernel", "-kernel" }, "PATH",
 	  "The guest kernel: an ELF vmlinux with a PVH note, or a bzImage. Required.",
 	  1, 1, 0, kw_kernel },
-	{ "initrd", { "--initrd" }, "PATH",
+	{ "initrd", { "--initrd", "-initrd" }, "PATH",
 	  "An initial ramdisk (e.g. a cpio.gz initramfs) loaded for the kernel.",
 	  1, 1, 0, kw_initrd },
-	{ "cmdline", { "--cmdline", "--append" }, "TEXT...",
+	{ "cmdline", { "--cmdline", "--append", "-append" }, "TEXT...",
 	  "The kernel command line; in a file, the words of the line joined by single spaces "
 	  "(quote to keep other spacing).",
 	  1, 0, 0, kw_cmdline },
@@ -698,18 +701,23 @@ const struct config_keyword config_keywords[] = {
 	  "appended to the `log` FILE, and at exit a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "
 	  "given. Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
 	  0, 0, KW_LIST | KW_VALUE_OPTIONAL, kw_stats },
+	/* kw_stats_setting() reads the setting off the name: keep "stats-" + a stats word. */
 	{ "stats-interval", { "--stats-interval" }, "DURATION",
 	  "Same as `stats interval DURATION` (e.g. 500ms, 1s).",
-	  1, 1, 0, kw_stats_interval },
+	  1, 1, 0, kw_stats_setting },
 	{ "stats-json", { "--stats-json" }, "FILE",
 	  "Same as `stats json FILE`.",
-	  1, 1, 0, kw_stats_json },
+	  1, 1, 0, kw_stats_setting },
 	{ "stats-prom", { "--stats-prom" }, "FILE",
 	  "Same as `stats prom FILE`.",
-	  1, 1, 0, kw_stats_prom },
+	  1, 1, 0, kw_stats_setting },
 	{ "stats-log", { "--stats-log" }, "FILE",
 	  "Same as `stats log FILE`: the interval lines go to FILE (appended) instead of stderr.",
-	  1, 1, 0, kw_stats_log },
+	  1, 1, 0, kw_stats_setting },
+	{ "nographic", { "--nographic", "-nographic" }, "",
+	  "No effect: qlite has no display, and the guest's serial console is always on the "
+	  "terminal. Accepted so that a QEMU command line's `-nographic` needs no editing.",
+	  0, 0, KW_NO_VALUE, kw_nographic },
 };
 
 const unsigned config_nr_keywords = ARRAY_SIZE(config_keywords);

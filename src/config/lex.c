@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,46 +17,84 @@
 
 /* ---- error lines ---- */
 
-int config_verror(FILE *err, const struct spec_origin *o, const char *fmt, va_list ap)
+/* vreport_to() takes a format; the message here is already formed. */
+static void emit(FILE *out, const char *context, int err, const char *fmt, ...)
 {
-	char msg[512];
-	int n;
+	va_list ap;
 
+	va_start(ap, fmt);
+	vreport_to(out, context, err, fmt, ap);
+	va_end(ap);
+}
+
+/* User text may hold control characters: the error stays one line. */
+static void sanitise(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+/*
+ * The line is vreport_to()'s "CONTEXT: message[: strerror]"; what is added
+ * here is the context of a config value and a message that stays one line
+ * of bounded length, whatever user text it quotes.
+ */
+int config_verror(FILE *out, const struct spec_origin *o, int err, const char *fmt, va_list ap)
+{
+	int n, ret = err < 0 ? err : -EINVAL;
+	char msg[512], context[PATH_MAX + 16];
+
+	if (!out)
+		return ret;
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (n < 0)
 		snprintf(msg, sizeof(msg), "error");
 	else if ((size_t)n >= sizeof(msg))
 		memcpy(msg + sizeof(msg) - 4, "...", 4);
-	/* User text may hold control characters: the error stays one line. */
-	for (char *c = msg; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
-	if (!err)
-		return -1;
+	sanitise(msg);
+	context[0] = '\0';
 	if (o && o->file && o->line)
-		fprintf(err, "%s:%u: %s\n", o->file, o->line, msg);
-	else if (o && o->file)
-		fprintf(err, "%s: %s\n", o->file, msg);
-	else if (o && o->option)
-		fprintf(err, "%s: %s\n", o->option, msg);
-	else
-		fprintf(err, "%s\n", msg);
-	return -1;
+		snprintf(context, sizeof(context), "%s:%u", o->file, o->line);
+	else if (o && (o->file || o->option))
+		snprintf(context, sizeof(context), "%s", o->file ? o->file : o->option);
+	sanitise(context);
+	emit(out, context[0] ? context : NULL, err, "%s", msg);
+	return ret;
 }
 
-int config_error(FILE *err, const struct spec_origin *o, const char *fmt, ...)
+int config_error(FILE *out, const struct spec_origin *o, const char *fmt, ...)
 {
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	config_verror(err, o, fmt, ap);
+	ret = config_verror(out, o, 0, fmt, ap);
 	va_end(ap);
-	return -1;
+	return ret;
+}
+
+int config_error_errno(FILE *out, const struct spec_origin *o, int err, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = config_verror(out, o, err, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int config_nomem(FILE *out)
+{
+	config_error(out, NULL, "out of memory");
+	return -ENOMEM;
 }
 
 /* ---- "did you mean" ---- */
 
-unsigned edit_distance(const char *a, const char *b)
+/* Optimal string alignment distance. */
+static unsigned edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
 	unsigned *d, r;
@@ -93,34 +132,47 @@ unsigned edit_distance(const char *a, const char *b)
 	return r;
 }
 
-bool close_enough(const char *typo, const char *known, unsigned dist)
+void suggest(struct suggestion *s, const char *typo, const char *known)
 {
+	unsigned dist = edit_distance(typo, known);
 	size_t len = strlen(typo) < strlen(known) ? strlen(typo) : strlen(known);
 
-	/* One typo per three letters, at most three. */
-	return dist > 0 && dist <= 3 && dist <= (len + 2) / 3;
+	/* One typo per three letters, at most three; the first of equals wins. */
+	if (dist > 0 && dist <= 3 && dist <= (len + 2) / 3 && dist < s->dist) {
+		s->best = known;
+		s->dist = dist;
+	}
 }
 
 /* ---- words ---- */
 
+/* Room for element n of a doubling array; NULL (the array unchanged) when out of memory. */
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	size_t new_cap = *cap ? *cap * 2 : 16;
+
+	if (n < *cap)
+		return v;
+	v = realloc(v, new_cap * size);
+	if (v)
+		*cap = new_cap;
+	return v;
+}
+
 int words_push(struct words *w, char *word)
 {
-	if (w->n == w->cap) {
-		unsigned cap = w->cap ? w->cap * 2 : 8;
-		char **v = realloc(w->v, cap * sizeof(*v));
+	char **v = grow(w->v, &w->cap, w->n, sizeof(*v));
 
-		if (!v)
-			return -ENOMEM;
-		w->v = v;
-		w->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	w->v = v;
 	w->v[w->n++] = word;
 	return 0;
 }
 
 void words_free(struct words *w)
 {
-	for (unsigned i = 0; i < w->n; i++)
+	for (size_t i = 0; i < w->n; i++)
 		free(w->v[i]);
 	free(w->v);
 	w->v = NULL;
@@ -134,15 +186,11 @@ struct strbuf {
 
 static int sb_add(struct strbuf *sb, char c)
 {
-	if (sb->len + 1 >= sb->cap) {
-		size_t cap = sb->cap ? sb->cap * 2 : 32;
-		char *s = realloc(sb->s, cap);
+	char *s = grow(sb->s, &sb->cap, sb->len + 1, 1);	/* and the NUL */
 
-		if (!s)
-			return -ENOMEM;
-		sb->s = s;
-		sb->cap = cap;
-	}
+	if (!s)
+		return -ENOMEM;
+	sb->s = s;
 	sb->s[sb->len++] = c;
 	sb->s[sb->len] = '\0';
 	return 0;
@@ -164,20 +212,33 @@ static int peek(const struct lexer *lx, size_t ahead)
 	return lx->pos + ahead < lx->len ? (unsigned char)lx->buf[lx->pos + ahead] : -1;
 }
 
-/* A backslash at the end of a line joins the next one; returns true when it consumed one. */
-static bool lex_continuation(struct lexer *lx)
+/*
+ * A backslash at the end of a line joins the next one: 1 when it consumed
+ * one, 0 when there is none, -1 (lx->err set) when the file ends with it or
+ * right after its newline: the line it continues never comes.
+ */
+static int lex_continuation(struct lexer *lx)
 {
+	size_t nl;
+
 	if (peek(lx, 0) != '\\')
-		return false;
-	if (peek(lx, 1) == '\n') {
-		lx->pos += 2;
-	} else if (peek(lx, 1) == '\r' && peek(lx, 2) == '\n') {
-		lx->pos += 3;
-	} else {
-		return false;
+		return 0;
+	if (peek(lx, 1) == '\n')
+		nl = 1;
+	else if (peek(lx, 1) == '\r' && peek(lx, 2) == '\n')
+		nl = 2;
+	else if (peek(lx, 1) < 0 && !lx->cli)
+		nl = 0;
+	else
+		return 0;	/* an ordinary character */
+	if (!lx->cli && peek(lx, nl + 1) < 0) {
+		snprintf(lx->err, sizeof(lx->err),
+			 "backslash at the end of the file (a continued line needs a next line)");
+		return -1;
 	}
+	lx->pos += nl + 1;
 	lx->line++;
-	return true;
+	return 1;
 }
 
 static bool is_blank(int c)
@@ -185,11 +246,20 @@ static bool is_blank(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* msg NULL: lx->err already says why. */
 static enum lex_result lex_fail(struct lexer *lx, struct strbuf *sb, const char *msg)
 {
-	snprintf(lx->err, sizeof(lx->err), "%s", msg);
+	if (msg)
+		snprintf(lx->err, sizeof(lx->err), "%s", msg);
 	free(sb->s);
+	sb->s = NULL;
 	return LEX_ERROR;
+}
+
+static enum lex_result lex_nomem(struct lexer *lx, struct strbuf *sb)
+{
+	lx->nomem = true;
+	return lex_fail(lx, sb, "out of memory");
 }
 
 static enum lex_result lex_quoted(struct lexer *lx, struct strbuf *sb)
@@ -207,22 +277,23 @@ static enum lex_result lex_quoted(struct lexer *lx, struct strbuf *sb)
 		if (c == '\0')
 			return lex_fail(lx, sb, "NUL byte in the text");
 		if (c == '\\') {
-			int n = peek(lx, 1);
+			int n = peek(lx, 1), cont = lex_continuation(lx);
 
-			if (lex_continuation(lx))
+			if (cont < 0)
+				return lex_fail(lx, sb, NULL);
+			if (cont)
 				continue;
 			if (n != '"' && n != '\\') {
 				snprintf(lx->err, sizeof(lx->err),
 					 "bad escape \"\\%c\" in quoted string (only \\\" and \\\\)",
 					 n > 0x20 && n < 0x7f ? n : '?');
-				free(sb->s);
-				return LEX_ERROR;
+				return lex_fail(lx, sb, NULL);
 			}
 			c = n;
 			lx->pos++;
 		}
 		if (sb_add(sb, (char)c) < 0)
-			return lex_fail(lx, sb, "out of memory");
+			return lex_nomem(lx, sb);
 		lx->pos++;
 	}
 }
@@ -237,11 +308,16 @@ enum lex_result lex_word(struct lexer *lx, char **word)
 	if (value)
 		goto read;
 	for (;;) {
-		int c = peek(lx, 0);
+		int c = peek(lx, 0), cont;
 
-		if (is_blank(c) || (lx->list && c == ',') || (lx->cli && c == '\n'))
+		if (is_blank(c) || (lx->list && c == ',') || (lx->cli && c == '\n')) {
 			lx->pos++;
-		else if (!lex_continuation(lx))
+			continue;
+		}
+		cont = lex_continuation(lx);
+		if (cont < 0)
+			return LEX_ERROR;
+		if (!cont)
 			break;
 	}
 	if (peek(lx, 0) < 0)
@@ -259,11 +335,14 @@ enum lex_result lex_word(struct lexer *lx, char **word)
 read:
 	lx->word_line = lx->line;
 	for (;;) {
-		int c = peek(lx, 0);
+		int c = peek(lx, 0), cont;
 
 		if (c < 0 || c == '\n' || is_blank(c))
 			break;
-		if (lex_continuation(lx))
+		cont = lex_continuation(lx);
+		if (cont < 0)
+			return lex_fail(lx, &sb, NULL);
+		if (cont)
 			continue;
 		if (lx->list && c == ',')
 			break;
@@ -282,16 +361,31 @@ read:
 		if (c == '\0')
 			return lex_fail(lx, &sb, "NUL byte in the text");
 		if (sb_add(&sb, (char)c) < 0)
-			return lex_fail(lx, &sb, "out of memory");
+			return lex_nomem(lx, &sb);
 		lx->pos++;
 	}
 	if (!sb.s) {
 		sb.s = strdup("");
 		if (!sb.s)
-			return lex_fail(lx, &sb, "out of memory");
+			return lex_nomem(lx, &sb);
 	}
 	*word = sb.s;
 	return LEX_WORD;
+}
+
+enum lex_result lex_words(struct lexer *lx, struct words *w)
+{
+	enum lex_result r;
+	char *word;
+
+	while ((r = lex_word(lx, &word)) == LEX_WORD) {
+		if (words_push(w, word) < 0) {
+			struct strbuf sb = { .s = word };	/* for lex_nomem() to free */
+
+			return lex_nomem(lx, &sb);
+		}
+	}
+	return r;
 }
 
 bool word_needs_quotes(const char *s, bool list)

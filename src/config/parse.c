@@ -3,18 +3,14 @@
  * The VM description language: the file parser (includes, duplicate
  * once-only keywords), the command line, and settling the vCPUs once all
  * input is read. Pure apart from reading the files it is given or told to
- * include; the keywords are in config_keywords.c, host checks in
- * config_validate.c.
+ * include; the keywords are in keywords.c, host checks in validate.c.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 #include "qlite/util.h"
-
-#define PERR(p, o, ...) config_error((p)->err, (o), __VA_ARGS__)
 
 /* ---- applying one line or option ---- */
 
@@ -33,6 +29,8 @@ static int apply_keyword(struct config_parser *p, const struct config_keyword *k
 				    seen[idx].file, seen[idx].line);
 		seen[idx] = *o;
 	}
+	if ((kw->flags & KW_NO_VALUE) && w->n)
+		return PERR(p, o, "takes no value (%s)", config_hint(kw, o, buf, sizeof(buf)));
 	if (w->n < kw->min_args)
 		return PERR(p, o, "missing value (%s)", config_hint(kw, o, buf, sizeof(buf)));
 	if (kw->max_args && w->n > kw->max_args)
@@ -42,43 +40,38 @@ static int apply_keyword(struct config_parser *p, const struct config_keyword *k
 
 static int unknown_keyword(struct config_parser *p, const char *word, const struct spec_origin *o)
 {
-	const char *best = NULL;
-	unsigned best_d = UINT_MAX;
+	struct suggestion s = SUGGESTION_INIT;
 
-	for (unsigned i = 0; i < config_nr_keywords; i++) {
-		unsigned d = edit_distance(word, config_keywords[i].name);
-
-		if (d < best_d && close_enough(word, config_keywords[i].name, d)) {
-			best = config_keywords[i].name;
-			best_d = d;
-		}
-	}
-	if (best)
-		return PERR(p, o, "unknown keyword \"%s\" (did you mean \"%s\"?)", word, best);
+	for (unsigned i = 0; i < config_nr_keywords; i++)
+		suggest(&s, word, config_keywords[i].name);
+	if (s.best)
+		return PERR(p, o, "unknown keyword \"%s\" (did you mean \"%s\"?)", word, s.best);
 	return PERR(p, o, "unknown keyword \"%s\"", word);
 }
 
 static int unknown_option(struct config_parser *p, const char *option)
 {
 	struct spec_origin o = { NULL, 0, option };
-	const char *best = NULL;
-	unsigned best_d = UINT_MAX;
+	struct suggestion s = SUGGESTION_INIT;
 
 	for (unsigned i = 0; i < config_nr_keywords; i++) {
 		const struct config_keyword *kw = &config_keywords[i];
 
-		for (unsigned j = 0; j < ARRAY_SIZE(kw->cli) && kw->cli[j]; j++) {
-			unsigned d = edit_distance(option, kw->cli[j]);
-
-			if (d < best_d && close_enough(option, kw->cli[j], d)) {
-				best = kw->cli[j];
-				best_d = d;
-			}
-		}
+		for (unsigned j = 0; j < ARRAY_SIZE(kw->cli) && kw->cli[j]; j++)
+			suggest(&s, option, kw->cli[j]);
 	}
-	if (best)
-		return PERR(p, &o, "unknown option (did you mean \"%s\"?)", best);
+	if (s.best)
+		return PERR(p, &o, "unknown option (did you mean \"%s\"?)", s.best);
 	return PERR(p, &o, "unknown option (see qlite help config)");
+}
+
+/* The lexer's error at o; it knows whether it ran out of memory. */
+static int lex_error(struct config_parser *p, const struct spec_origin *o,
+		     const struct lexer *lx)
+{
+	int ret = PERR(p, o, "%s", lx->err);
+
+	return lx->nomem ? -ENOMEM : ret;
 }
 
 /* ---- files ---- */
@@ -117,7 +110,7 @@ static int parse_lines(struct config_parser *p, const char *name, const char *te
 			continue;
 		o.line = r == LEX_WORD ? lx.word_line : lx.line;
 		if (r == LEX_ERROR)
-			return PERR(p, &o, "%s", lx.err);
+			return lex_error(p, &o, &lx);
 		kw = config_keyword_lookup(word);
 		if (!kw) {
 			ret = unknown_keyword(p, word, &o);
@@ -127,20 +120,14 @@ static int parse_lines(struct config_parser *p, const char *name, const char *te
 		free(word);
 		o.option = kw->name;
 		lx.list = kw->flags & KW_LIST;
-		while ((r = lex_word(&lx, &word)) == LEX_WORD) {
-			if (words_push(&w, word) < 0) {
-				free(word);
-				words_free(&w);
-				return PERR(p, NULL, "out of memory");
-			}
-		}
+		r = lex_words(&lx, &w);
 		lx.list = false;
 		lx.want_value = false;
 		if (r == LEX_ERROR) {
 			o.line = lx.line;
 			o.option = NULL;
 			words_free(&w);
-			return PERR(p, &o, "%s", lx.err);
+			return lex_error(p, &o, &lx);
 		}
 		ret = apply_keyword(p, kw, &w, &o, seen);
 		words_free(&w);
@@ -178,7 +165,7 @@ static int parse_named(struct config_parser *p, const char *path, char *canon,
 	name = spec_add_file(p->spec, path);
 	if (!name) {
 		free(canon);
-		return PERR(p, NULL, "out of memory");
+		return config_nomem(p->err);
 	}
 	p->stack[p->depth] = canon;
 	p->stack_name[p->depth] = name;
@@ -189,26 +176,22 @@ static int parse_named(struct config_parser *p, const char *path, char *canon,
 	return ret;
 }
 
+/* from: the include line, NULL for the first file (its errors start with its path). */
 static int config_include(struct config_parser *p, const char *path,
 			  const struct spec_origin *from)
 {
-	struct spec_origin top = { path, 0, NULL };
 	uint8_t *buf;
 	size_t len;
 	char *canon;
 	int ret;
 
-	if (!from)
-		from = &top;
 	canon = realpath(path, NULL);
 	if (!canon)
-		return from == &top ? PERR(p, from, "%s", strerror(errno)) :
-				      PERR(p, from, "%s: %s", path, strerror(errno));
+		return config_error_errno(p->err, from, -errno, "%s", path);
 	ret = read_file(path, &buf, &len);
 	if (ret < 0) {
 		free(canon);
-		return from == &top ? PERR(p, from, "%s", strerror(-ret)) :
-				      PERR(p, from, "%s: %s", path, strerror(-ret));
+		return config_error_errno(p->err, from, ret, "%s", path);
 	}
 	if (len > CONFIG_MAX_FILE_SIZE) {
 		free(canon);
@@ -238,7 +221,7 @@ int config_parse_text(struct vm_spec *spec, const char *name, const char *text, 
 	if (!canon)
 		canon = strdup(name);
 	if (!canon)
-		return PERR(&p, NULL, "out of memory");
+		return config_nomem(err);
 	return parse_named(&p, name, canon, text, len, NULL);
 }
 
@@ -255,32 +238,24 @@ static int parse_option(struct config_parser *p, const char *option, const char 
 	kw = config_option_spelling(option, &o.option);
 	if (!kw)
 		return unknown_option(p, option);
-	if (!value && !(kw->flags & KW_VALUE_OPTIONAL))
+	if (!value && !(kw->flags & (KW_VALUE_OPTIONAL | KW_NO_VALUE)))
 		return PERR(p, &o, "missing value (%s)", config_hint(kw, &o, buf, sizeof(buf)));
 	if (value && strchr(value, '\n'))
 		return PERR(p, &o, "newline in the value");
 	if (value && (kw->flags & KW_LIST)) {
 		struct lexer lx;
-		enum lex_result r;
 
 		lex_init(&lx, value, strlen(value), true);
 		lx.list = true;
-		while ((r = lex_word(&lx, &word)) == LEX_WORD) {
-			if (words_push(&w, word) < 0) {
-				free(word);
-				words_free(&w);
-				return PERR(p, NULL, "out of memory");
-			}
-		}
-		if (r == LEX_ERROR) {
+		if (lex_words(&lx, &w) == LEX_ERROR) {
 			words_free(&w);
-			return PERR(p, &o, "%s", lx.err);
+			return lex_error(p, &o, &lx);
 		}
 	} else if (value) {
 		word = strdup(value);
 		if (!word || words_push(&w, word) < 0) {
 			free(word);
-			return PERR(p, NULL, "out of memory");
+			return config_nomem(p->err);
 		}
 	}
 	ret = apply_keyword(p, kw, &w, &o, NULL);
@@ -298,18 +273,18 @@ int config_parse_option(struct vm_spec *spec, const char *option, const char *va
 int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err)
 {
 	struct config_parser p = { .spec = spec, .err = err, .include = config_include };
-	int i = 0;
+	int i = 0, ret;
 
 	if (argc > 0 && argv[0][0] != '-') {
-		if (config_include(&p, argv[0], NULL) < 0)
-			return -1;
+		ret = config_include(&p, argv[0], NULL);
+		if (ret < 0)
+			return ret;
 		i = 1;
 	}
 	for (; i < argc; i++) {
 		const char *a = argv[i], *eq = NULL, *value = NULL;
 		const struct config_keyword *kw;
 		char *name;
-		int ret;
 
 		if (a[0] != '-' || !a[1]) {
 			struct spec_origin o = { NULL, 0, a };
@@ -321,16 +296,16 @@ int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err)
 			eq = strchr(a, '=');
 		name = eq ? strndup(a, eq - a) : strdup(a);
 		if (!name)
-			return PERR(&p, NULL, "out of memory");
+			return config_nomem(err);
 		kw = config_option_spelling(name, NULL);
 		if (eq)
 			value = eq + 1;
-		else if (kw && i + 1 < argc &&
+		else if (kw && i + 1 < argc && !(kw->flags & KW_NO_VALUE) &&
 			 !((kw->flags & KW_VALUE_OPTIONAL) && argv[i + 1][0] == '-'))
 			value = argv[++i];
 		ret = parse_option(&p, name, value);
 		free(name);
-		if (ret)
+		if (ret < 0)
 			return ret;
 	}
 	return config_finalize(spec, err);
@@ -347,7 +322,7 @@ static int apply_cpu_cluster(struct vm_spec *spec, FILE *err)
 
 	copy = strdup(spec->cpu_cluster);
 	if (!copy)
-		return config_error(err, NULL, "out of memory");
+		return config_nomem(err);
 	for (char *e = strtok_r(copy, ",", &save); e; e = strtok_r(NULL, ",", &save)) {
 		if (n < QLITE_MAX_VCPUS && config_parse_cpulist(e, &sets[n]) < 0) {
 			free(copy);

@@ -42,21 +42,15 @@ static void print_cpus(const struct vm_spec *spec, FILE *out)
 
 static void print_exits(unsigned bits, FILE *out)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} names[] = {
-		{ "hlt", EXITS_DISABLE_HLT }, { "pause", EXITS_DISABLE_PAUSE },
-		{ "mwait", EXITS_DISABLE_MWAIT }, { "cstate", EXITS_DISABLE_CSTATE },
-	};
 	const char *sep = " ";
 
 	if (!bits)
 		return;
 	fprintf(out, "exits disable");
-	for (unsigned i = 0; i < ARRAY_SIZE(names); i++) {
-		if (bits & names[i].bit) {
-			fprintf(out, "%s%s", sep, names[i].name);
+	for (const struct exit_name *e = config_exit_names; e->name; e++) {
+		/* Single exits only: "all" is their union. */
+		if ((bits & e->bits) && !(e->bits & (e->bits - 1))) {
+			fprintf(out, "%s%s", sep, e->name);
 			sep = ",";
 		}
 	}
@@ -66,25 +60,24 @@ static void print_exits(unsigned bits, FILE *out)
 static void print_stats(const struct vm_spec *spec, FILE *out)
 {
 	uint64_t ms = spec->stats_interval_ms;
+	bool files = false;
 
-	if (!spec->stats && !ms && !spec->stats_json && !spec->stats_prom && !spec->stats_log)
+	for (const struct stats_file *f = config_stats_files; f->name; f++)
+		files |= *stats_file_path(spec, f) != NULL;
+	if (!spec->stats && !ms && !files)
 		return;
 	fprintf(out, "stats %s", spec->stats ? "on" : "off");
 	if (ms && !(ms % 1000))
 		fprintf(out, " interval %llus", (unsigned long long)(ms / 1000));
 	else if (ms)
 		fprintf(out, " interval %llums", (unsigned long long)ms);
-	if (spec->stats_json) {
-		fprintf(out, " json ");
-		print_word(out, spec->stats_json, true);
-	}
-	if (spec->stats_prom) {
-		fprintf(out, " prom ");
-		print_word(out, spec->stats_prom, true);
-	}
-	if (spec->stats_log) {
-		fprintf(out, " log ");
-		print_word(out, spec->stats_log, true);
+	for (const struct stats_file *f = config_stats_files; f->name; f++) {
+		const char *path = *stats_file_path(spec, f);
+
+		if (!path)
+			continue;
+		fprintf(out, " %s ", f->name);
+		print_word(out, path, true);
 	}
 	fputc('\n', out);
 }
@@ -216,17 +209,22 @@ static const char *const intro[] = {
 	"`qlite run [FILE.conf] [OPTION]...` reads the file first; options after it override "
 	"its once-only keywords and add to its repeatable ones, so `qlite run vm.conf --ram 1G "
 	"--vdev e1000,backend=tap` runs vm.conf with 1G of RAM and one more device.",
+	"QEMU's options `-m`, `-smp`, `-kernel`, `-initrd`, `-append` and `-nographic` are "
+	"accepted too, and mean what they mean in QEMU: `qlite run -kernel vmlinux -m 512 "
+	"-nographic` runs with 512 MiB of RAM.",
 };
 
 static const char *const syntax[] = {
 	"One keyword per line, followed by its values, separated by spaces or tabs.",
 	"`#` at the start of a word begins a comment that runs to the end of the line.",
-	"A backslash at the end of a line continues the line on the next one.",
+	"A backslash at the end of a line continues the line on the next one; the file must have "
+	"that next line: a backslash ending the file is an error.",
 	"Values holding spaces, quotes or a leading `#` go in double quotes: `\"my disk.img\"`; "
 	"inside quotes, `\\\"` is a quote and `\\\\` a backslash.",
 	NULL,	/* the list keywords, generated */
 	"SIZE: a number with K, M, G or T (or KiB, MiB, GiB, TiB), in powers of 1024; a bare "
-	"number is bytes. N: decimal, or hex with 0x. DURATION: a number with ns, us, ms or s.",
+	"number is bytes (MiB after `-m` and `--mem`, as in QEMU). N: decimal, or hex with 0x. "
+	"DURATION: a number with ns, us, ms or s.",
 	"CPULIST: host CPU numbers and ranges, as in sysfs: `2`, `0-3`, `0,2-3`.",
 	"Paths in a file are relative to the directory of that file; on the command line, to "
 	"the current directory.",
@@ -320,8 +318,9 @@ void config_print_reference(FILE *out, bool markdown)
 
 	if (markdown) {
 		fprintf(out, "# qlite configuration reference\n\n"
-			"<!-- Generated from the keyword table (src/config_keywords.c) and the device table "
-			"(src/vdev.c) by `qlite help config --markdown`; do not edit. -->\n\n");
+			"<!-- Generated from the keyword table (src/config/keywords.c) and the device "
+			"table (src/devices/vdev.c) by `qlite help config --markdown`; do not edit. "
+			"-->\n\n");
 	} else {
 		fprintf(out, "qlite configuration reference\n=============================\n\n");
 	}

@@ -83,24 +83,24 @@ void config_host_probe(struct config_host *h)
 static int check_readable(const char *path, const struct spec_origin *o, FILE *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
 
 	if (fd < 0)
-		return config_error(err, o, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		int e = errno;
-
-		close(fd);
-		return config_error(err, o, "%s: %s", path, strerror(e));
-	}
+		return config_error_errno(err, o, -errno, "%s", path);
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (S_ISDIR(st.st_mode))
+		ret = -EISDIR;
 	close(fd);
-	if (S_ISDIR(st.st_mode))
-		return config_error(err, o, "%s: %s", path, strerror(EISDIR));
+	if (ret < 0)
+		return config_error_errno(err, o, ret, "%s", path);
 	return 0;
 }
 
 static int check_files(const struct vm_spec *spec, FILE *err)
 {
+	int ret;
+
 	if (!spec->kernel) {
 		if (spec->nr_files)
 			return config_error(err, &(struct spec_origin){ spec->files[0], 0, NULL },
@@ -108,22 +108,18 @@ static int check_files(const struct vm_spec *spec, FILE *err)
 		return config_error(err, &(struct spec_origin){ NULL, 0, "--kernel" },
 				    "missing: no kernel to boot (--kernel PATH)");
 	}
-	if (check_readable(spec->kernel, &spec->origin_of_kernel, err))
-		return -1;
-	if (spec->initrd && check_readable(spec->initrd, &spec->origin_of_initrd, err))
-		return -1;
-	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
+	ret = check_readable(spec->kernel, &spec->origin_of_kernel, err);
+	if (!ret && spec->initrd)
+		ret = check_readable(spec->initrd, &spec->origin_of_initrd, err);
+	for (unsigned i = 0; i < spec->nr_vdevs && !ret; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
-		for (unsigned j = 0; j < vs->nr_opts; j++) {
-			if (vdev_opt_kind(t, vs->opts[j].key) != VDEV_OPT_PATH)
-				continue;
-			if (check_readable(vs->opts[j].value, &vs->origin, err))
-				return -1;
-		}
+		for (unsigned j = 0; j < vs->nr_opts && !ret; j++)
+			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
+				ret = check_readable(vs->opts[j].value, &vs->origin, err);
 	}
-	return 0;
+	return ret;
 }
 
 /* ---- host limits ---- */
@@ -139,20 +135,24 @@ static const struct spec_origin *or_default(const struct spec_origin *o, const c
 
 static int check_cpu(const struct config_host *h, int c, const struct spec_origin *o, FILE *err)
 {
+	/* In this order: a CPU that does not exist is not "offline" as well. */
+	const struct {
+		bool known;
+		const cpu_set_t *set;
+		const char *problem, *which;
+	} sets[] = {
+		{ h->have_present, &h->present, "does not exist", "host CPUs" },
+		{ h->have_online, &h->online, "is offline", "online" },
+		{ h->have_allowed, &h->allowed, "is outside qlite's CPU affinity", "allowed" },
+	};
 	char list[256];
 
-	if (h->have_present && !CPU_ISSET(c, &h->present)) {
-		config_format_cpulist(&h->present, list, sizeof(list));
-		return config_error(err, o, "host CPU %d does not exist (host CPUs: %s)", c, list);
-	}
-	if (h->have_online && !CPU_ISSET(c, &h->online)) {
-		config_format_cpulist(&h->online, list, sizeof(list));
-		return config_error(err, o, "host CPU %d is offline (online: %s)", c, list);
-	}
-	if (h->have_allowed && !CPU_ISSET(c, &h->allowed)) {
-		config_format_cpulist(&h->allowed, list, sizeof(list));
-		return config_error(err, o, "host CPU %d is outside qlite's CPU affinity (allowed: %s)",
-				    c, list);
+	for (unsigned i = 0; i < ARRAY_SIZE(sets); i++) {
+		if (!sets[i].known || CPU_ISSET(c, sets[i].set))
+			continue;
+		config_format_cpulist(sets[i].set, list, sizeof(list));
+		return config_error(err, o, "host CPU %d %s (%s: %s)", c, sets[i].problem,
+				    sets[i].which, list);
 	}
 	return 0;
 }
@@ -161,6 +161,7 @@ static int check_host(const struct vm_spec *spec, const struct config_host *h, F
 {
 	struct spec_origin tmp;
 	char size[32];
+	int ret;
 
 	if (h->mem_total && spec->ram_size > h->mem_total) {
 		config_format_size(spec->ram_size, size, sizeof(size));
@@ -179,19 +180,26 @@ static int check_host(const struct vm_spec *spec, const struct config_host *h, F
 	for (unsigned i = 0; i < spec->nr_vcpus && i < QLITE_MAX_VCPUS; i++) {
 		if (!spec->cluster_set[i])
 			continue;
-		for (int c = 0; c < CPU_SETSIZE; c++)
-			if (CPU_ISSET(c, &spec->cluster[i]) &&
-			    check_cpu(h, c, &spec->origin_of_cluster[i], err))
-				return -1;
+		for (int c = 0; c < CPU_SETSIZE; c++) {
+			if (!CPU_ISSET(c, &spec->cluster[i]))
+				continue;
+			ret = check_cpu(h, c, &spec->origin_of_cluster[i], err);
+			if (ret < 0)
+				return ret;
+		}
 	}
 	return 0;
 }
 
 int config_validate_host(const struct vm_spec *spec, const struct config_host *host, FILE *err)
 {
-	if (check_files(spec, err) || check_host(spec, host, err))
-		return -1;
-	return config_check_resources(spec, err);
+	int ret = check_files(spec, err);
+
+	if (!ret)
+		ret = check_host(spec, host, err);
+	if (!ret)
+		ret = config_check_resources(spec, err);
+	return ret;
 }
 
 int config_validate(const struct vm_spec *spec, FILE *err)
@@ -294,7 +302,7 @@ static int conflict(const struct resource *r, const struct resource *other, FILE
 			    (unsigned long long)r->last, with);
 }
 
-/* The resource of one option, if it is one; 1 when it is, 0 when not, -1 on error. */
+/* The resource of one option, if it is one; 1 when it is, 0 when not, -errno on error. */
 static int opt_resource(const struct vdev_spec *vs, const struct vdev_opt *opt,
 			struct resource *r, FILE *err)
 {
@@ -338,7 +346,7 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 	int ret = 0;
 
 	if (!res)
-		return config_error(err, NULL, "out of memory");
+		return config_nomem(err);
 	memcpy(res, in_kernel, sizeof(in_kernel));
 	n = ARRAY_SIZE(in_kernel);
 	n += platform_resources(res + n, PLATFORM_MAX_RESOURCES);
@@ -355,7 +363,7 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 			int found = opt_resource(vs, &vs->opts[j], &r, err);
 
 			if (found < 0) {
-				ret = -1;
+				ret = found;
 				break;
 			}
 			if (!found)

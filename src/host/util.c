@@ -30,17 +30,26 @@ FILE *report_stream(void)
 }
 
 /* err < 0 appends strerror(-err); 0 or a positive value appends nothing. */
-int vreport(const char *context, int err, const char *fmt, va_list ap)
+int vreport_to(FILE *out, const char *context, int err, const char *fmt, va_list ap)
 {
+	const char *sep = context ? ": " : "";
 	char buf[1024];
 
 	if (vsnprintf(buf, sizeof(buf), fmt, ap) < 0)
 		buf[0] = '\0';
+	if (!context)
+		context = "";
+	/* One fprintf: a line from another thread cannot cut into it. */
 	if (err < 0)
-		fprintf(report_stream(), "%s: %s: %s\n", context, buf, strerror(-err));
+		fprintf(out, "%s%s%s: %s\n", context, sep, buf, strerror(-err));
 	else
-		fprintf(report_stream(), "%s: %s\n", context, buf);
+		fprintf(out, "%s%s%s\n", context, sep, buf);
 	return err;
+}
+
+int vreport(const char *context, int err, const char *fmt, va_list ap)
+{
+	return vreport_to(report_stream(), context, err, fmt, ap);
 }
 
 int report(int err, const char *fmt, ...)

@@ -3,10 +3,13 @@
  * libFuzzer target for the config language. An input is either a config
  * file's text, or, when it starts with a NUL byte, command-line arguments
  * separated by NUL bytes. Every input must give a clean error or a spec;
- * a spec must survive the round trip: printed, parsed back, printed again,
- * the two printouts are the same. Nothing reads files: includes are off
- * and no argument names a config file.
+ * an error is -EINVAL (no file is read, and memory is plenty) with exactly
+ * one line written, a spec writes nothing and must survive the round trip:
+ * printed, parsed back, printed again, the two printouts are the same.
+ * Nothing reads files: includes are off and no argument names a config file.
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,11 +55,27 @@ static char *print_spec(const struct vm_spec *spec, size_t *len)
 	return buf;
 }
 
-static void round_trip(const struct vm_spec *spec, FILE *sink)
+/* The error convention: 0 and silence, or -EINVAL and one line. */
+static void check_errors(int ret, const char *what, const char *text, size_t len)
+{
+	const char *nl = len ? memchr(text, '\n', len) : NULL;
+
+	if (!ret && !len)
+		return;
+	if (ret == -EINVAL && nl && nl == text + len - 1)
+		return;
+	fprintf(stderr, "%s returned %d and wrote %zu bytes:\n%.*s\n", what, ret, len,
+		(int)len, text);
+	abort();
+}
+
+/* Returns what config_check_resources() says of the spec read back. */
+static int round_trip(const struct vm_spec *spec, FILE *sink)
 {
 	struct vm_spec again;
 	size_t len1, len2;
 	char *first = print_spec(spec, &len1), *second;
+	int ret;
 
 	vm_spec_init(&again);
 	if (config_parse_text(&again, "printed.conf", first, len1, CONFIG_NO_INCLUDE, stderr) ||
@@ -69,10 +88,11 @@ static void round_trip(const struct vm_spec *spec, FILE *sink)
 		fprintf(stderr, "round trip changed the spec:\n%s---\n%s", first, second);
 		abort();
 	}
-	config_check_resources(&again, sink);
+	ret = config_check_resources(&again, sink);
 	free(first);
 	free(second);
 	vm_spec_free(&again);
+	return ret;
 }
 
 /* NUL-separated arguments, minus anything that would read a file. */
@@ -99,16 +119,20 @@ static int parse_args(struct vm_spec *spec, const uint8_t *data, size_t size, FI
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static FILE *sink;
+	static bool once;
 	struct vm_spec spec;
+	char *errs = NULL;
+	size_t len = 0;
+	FILE *sink;
 	int ret;
 
-	if (!sink) {
-		sink = fopen("/dev/null", "w");
-		if (!sink)
-			abort();
+	if (!once) {
 		vdev_use_table(fuzz_types, ARRAY_SIZE(fuzz_types));
+		once = true;
 	}
+	sink = open_memstream(&errs, &len);
+	if (!sink)
+		abort();
 	vm_spec_init(&spec);
 	if (size && !data[0]) {
 		ret = parse_args(&spec, data + 1, size - 1, sink);
@@ -118,8 +142,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!ret)
 			ret = config_finalize(&spec, sink);
 	}
-	if (!ret)
-		round_trip(&spec, sink);
+	fflush(sink);
+	check_errors(ret, "parsing", errs, len);
+	if (!ret) {
+		ret = round_trip(&spec, sink);
+		fflush(sink);
+		check_errors(ret, "config_check_resources", errs, len);
+	}
+	fclose(sink);
+	free(errs);
 	vm_spec_free(&spec);
 	return 0;
 }

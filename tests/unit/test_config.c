@@ -194,7 +194,7 @@ static void test_grammar_file(void **state)
 
 	/* The line after a continued one keeps its own number. */
 	vm_spec_init(&spec);
-	assert_int_equal(parse(&spec, "c.conf", "cmdline a \\\n b\nrma 1\n", &errs), -1);
+	assert_int_equal(parse(&spec, "c.conf", "cmdline a \\\n b\nrma 1\n", &errs), -EINVAL);
 	assert_string_equal(errs, "c.conf:3: unknown keyword \"rma\" (did you mean \"ram\"?)\n");
 	free(errs);
 	vm_spec_free(&spec);
@@ -229,6 +229,31 @@ static void test_lexical_details(void **state)
 	/* Commented-out continuation does not swallow the next line. */
 	parse_ok(&spec, "cc.conf", "# comment \\\nram 32M\n");
 	assert_int_equal(spec.ram_size, 32 * MiB);
+	vm_spec_free(&spec);
+
+	/* A final backslash in a comment, or a continuation onto a last blank line, is fine. */
+	parse_ok(&spec, "ce.conf", "ram 32M\n# the end \\");
+	vm_spec_free(&spec);
+	parse_ok(&spec, "cb.conf", "cmdline a \\\n\n");
+	assert_string_equal(spec.cmdline, "a");
+	vm_spec_free(&spec);
+	parse_ok(&spec, "cs.conf", "cmdline a \\\n  \n");
+	assert_string_equal(spec.cmdline, "a");
+	vm_spec_free(&spec);
+}
+
+/* A command-line value has no lines to continue: a final backslash is a character. */
+static void test_cli_final_backslash(void **state)
+{
+	struct vm_spec spec;
+	char *errs;
+
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "--cmdline", "a \\", "--cpuid", "+x2apic\\",
+				    NULL), -EINVAL);
+	assert_string_equal(errs, "--cpuid: unknown CPUID feature \"x2apic\\\"\n");
+	assert_string_equal(spec.cmdline, "a \\");
+	free(errs);
 	vm_spec_free(&spec);
 }
 
@@ -356,21 +381,21 @@ static void test_include(void **state)
 	vm_spec_free(&spec);
 
 	vm_spec_init(&spec);
-	assert_int_equal(parse_argv(&spec, &errs, "loop_a.conf", NULL), -1);
+	assert_int_equal(parse_argv(&spec, &errs, "loop_a.conf", NULL), -EINVAL);
 	assert_string_equal(errs, "loop_b.conf:2: include loop: loop_a.conf -> loop_b.conf -> "
 			    "loop_a.conf\n");
 	free(errs);
 	vm_spec_free(&spec);
 
 	vm_spec_init(&spec);
-	assert_int_equal(parse_argv(&spec, &errs, "missing_include.conf", NULL), -1);
+	assert_int_equal(parse_argv(&spec, &errs, "missing_include.conf", NULL), -ENOENT);
 	assert_string_equal(errs, "missing_include.conf:3: nothere.conf: No such file or "
 			    "directory\n");
 	free(errs);
 	vm_spec_free(&spec);
 
 	vm_spec_init(&spec);
-	assert_int_equal(parse_argv(&spec, &errs, "nothere.conf", NULL), -1);
+	assert_int_equal(parse_argv(&spec, &errs, "nothere.conf", NULL), -ENOENT);
 	assert_string_equal(errs, "nothere.conf: No such file or directory\n");
 	free(errs);
 	vm_spec_free(&spec);
@@ -392,7 +417,7 @@ static void test_include(void **state)
 
 		capture_open(&c);
 		assert_int_equal(config_parse_text(&spec, "f.conf", t, strlen(t), CONFIG_NO_INCLUDE,
-						   c.f), -1);
+						   c.f), -EINVAL);
 		errs = capture_close(&c);
 		assert_string_equal(errs, "f.conf:1: include is not allowed here\n");
 		free(errs);
@@ -490,18 +515,106 @@ static void test_cli_cpu_cluster(void **state)
 
 	vm_spec_init(&spec);
 	assert_int_equal(parse_argv(&spec, &errs, "--cpus", "2", "--cpu-cluster", "0,1,2", NULL),
-			 -1);
+			 -EINVAL);
 	assert_string_equal(errs, "--cpu-cluster: 3 entries for 2 vCPUs (give one entry per "
 			    "vCPU, or one entry shared by all)\n");
 	free(errs);
 	vm_spec_free(&spec);
 
 	vm_spec_init(&spec);
-	assert_int_equal(parse_argv(&spec, &errs, "--cpu-cluster", "0,1", NULL), -1);
+	assert_int_equal(parse_argv(&spec, &errs, "--cpu-cluster", "0,1", NULL), -EINVAL);
 	assert_string_equal(errs, "--cpu-cluster: 2 entries for 1 vCPU (give one entry per "
 			    "vCPU, or one entry shared by all)\n");
 	free(errs);
 	vm_spec_free(&spec);
+}
+
+/* QEMU's spellings mean what they mean in QEMU. */
+static void test_qemu_spellings(void **state)
+{
+	static const struct {
+		const char *option, *value;
+		uint64_t bytes;
+	} mem[] = {
+		{ "-m", "512", 512 * MiB }, { "--mem", "1024", GiB }, { "--mem=2048", NULL, 2 * GiB },
+		{ "-m", "0x100", 256 * MiB }, { "-m", "512M", 512 * MiB }, { "-m", "1G", GiB },
+		{ "--ram", "268435456", 256 * MiB }, { "--ram=4M", NULL, 4 * MiB },
+	};
+	struct vm_spec spec;
+	char *errs;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(mem); i++) {
+		vm_spec_init(&spec);
+		if (parse_argv(&spec, &errs, mem[i].option, mem[i].value, NULL) ||
+		    spec.ram_size != mem[i].bytes)
+			fail_msg("%s %s: got %llu bytes, %s", mem[i].option, mem[i].value,
+				 (unsigned long long)spec.ram_size, errs);
+		free(errs);
+		vm_spec_free(&spec);
+	}
+
+	/* A QEMU command line, as QEMU users write it. */
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "-kernel", "k/vmlinux", "-initrd", "i.cpio",
+				    "-m", "512", "-smp", "2", "-nographic", "-append",
+				    "console=ttyS0 quiet", "-nographic", NULL), 0);
+	assert_string_equal(errs, "");
+	assert_string_equal(spec.kernel, "k/vmlinux");
+	assert_string_equal(spec.origin_of_kernel.option, "-kernel");
+	assert_string_equal(spec.initrd, "i.cpio");
+	assert_int_equal(spec.ram_size, 512 * MiB);
+	assert_string_equal(spec.origin_of_ram.option, "-m");
+	assert_int_equal(spec.nr_vcpus, 2);
+	assert_string_equal(spec.origin_of_cpus.option, "-smp");
+	assert_string_equal(spec.cmdline, "console=ttyS0 quiet");
+	free(errs);
+	vm_spec_free(&spec);
+
+	/* -nographic never takes the next argument; `nographic` in a file is a no-op too. */
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "-nographic", "-m", "64", NULL), 0);
+	assert_int_equal(spec.ram_size, 64 * MiB);
+	free(errs);
+	vm_spec_free(&spec);
+	parse_ok(&spec, "ng.conf", "nographic\nram 64M\n");
+	vm_spec_free(&spec);
+}
+
+/* The errno of each failure: -EINVAL for bad input, a file's own errno for a file. */
+static void test_error_codes(void **state)
+{
+	char path[] = "/tmp/qlite-big-XXXXXX", *want;
+	struct vm_spec spec;
+	char *errs;
+	int fd;
+
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "sub", NULL), -EISDIR);
+	assert_string_equal(errs, "sub: Is a directory\n");
+	free(errs);
+	vm_spec_free(&spec);
+
+	vm_spec_init(&spec);
+	assert_int_equal(config_parse_option(&spec, "--ram", "12X", NULL), -EINVAL);
+	assert_int_equal(config_parse_option(&spec, "--rma", "1G", NULL), -EINVAL);
+	assert_int_equal(config_parse_file(&spec, "nothere.conf", NULL), -ENOENT);
+	assert_int_equal(config_parse_option(&spec, "--ram", "2G", NULL), 0);
+	vm_spec_free(&spec);
+
+	/* A file too large: named once, as the context of the line. */
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (1 << 20) + 1), 0);
+	close(fd);
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, path, NULL), -EINVAL);
+	if (asprintf(&want, "%s: larger than 1048576 bytes; not a config file?\n", path) < 0)
+		fail();
+	assert_string_equal(errs, want);
+	free(want);
+	free(errs);
+	vm_spec_free(&spec);
+	unlink(path);
 }
 
 /* ---- errors: input -> the exact line ---- */
@@ -519,7 +632,9 @@ static const struct {
 	{ "ram 1M \\\n  2M\n", "bad.conf:1: too many values (ram SIZE)" },
 	{ "ram 12X\n", "bad.conf:1: bad size \"12X\" (a number with K, M, G or KiB, MiB, GiB)" },
 	{ "ram 99999999999999999999\n", "bad.conf:1: size \"99999999999999999999\" is too large" },
-	{ "ram 512\n", "bad.conf:1: 512 is too small: at least 1M (a bare number is bytes)" },
+	{ "ram 512\n", "bad.conf:1: 512 is too small: at least 1M (a bare number is bytes; did you "
+	  "mean 512M?)" },
+	{ "ram 512K\n", "bad.conf:1: 512K is too small: at least 1M" },
 	{ "ram 1025K\n", "bad.conf:1: 1025K is not a multiple of 4K" },
 	{ "ram 1M\n\nram 2M\n", "bad.conf:3: duplicate ram (first at bad.conf:1)" },
 	{ "system a\nsystem b\n", "bad.conf:2: duplicate system (first at bad.conf:1)" },
@@ -569,9 +684,26 @@ static const struct {
 	  "[json FILE] [prom FILE] [log FILE])" },
 	{ "stats-interval 1\n", "bad.conf:1: bad duration \"1\" (e.g. 500ms or 1s)" },
 	{ "stats-json\n", "bad.conf:1: missing value (stats-json FILE)" },
+	{ "stats-log a b\n", "bad.conf:1: too many values (stats-log FILE)" },
+	{ "nographic on\n", "bad.conf:1: takes no value (nographic)" },
 	{ "include\n", "bad.conf:1: missing value (include FILE)" },
 	{ "include \"\"\n", "bad.conf:1: empty path" },
 	{ "ram 1M\ncmdline \"a\nb\"\n", "bad.conf:2: unterminated quoted string" },
+	/* A continuation needs a next line: the file must not end right after the backslash. */
+	{ "cmdline a \\", "bad.conf:1: backslash at the end of the file (a continued line needs a "
+	  "next line)" },
+	{ "cmdline a \\\n", "bad.conf:1: backslash at the end of the file (a continued line needs "
+	  "a next line)" },
+	{ "cmdline a \\\r\n", "bad.conf:1: backslash at the end of the file (a continued line "
+	  "needs a next line)" },
+	{ "ram 1M\nkernel vmlinux\\", "bad.conf:2: backslash at the end of the file (a continued "
+	  "line needs a next line)" },
+	{ "ram 1M\n\\", "bad.conf:2: backslash at the end of the file (a continued line needs a "
+	  "next line)" },
+	{ "cmdline a \\\n b \\\n", "bad.conf:2: backslash at the end of the file (a continued "
+	  "line needs a next line)" },
+	{ "cmdline \"a\\", "bad.conf:1: backslash at the end of the file (a continued line needs "
+	  "a next line)" },
 	/* Control characters in user text never break the one-line rule. */
 	{ "ram 1\x1b[31m\n", "bad.conf:1: bad size \"1?[31m\" (a number with K, M, G or KiB, MiB, GiB)" },
 };
@@ -587,7 +719,7 @@ static void test_bad_files(void **state)
 		ret = parse(&spec, "bad.conf", bad_files[i].text, &errs);
 		if (asprintf(&want, "%s\n", bad_files[i].message) < 0)
 			fail();
-		if (ret != -1 || strcmp(errs, want))
+		if (ret != -EINVAL || strcmp(errs, want))
 			fail_msg("input %u \"%s\":\n  got  %s\n  want %s", i, bad_files[i].text, errs,
 				 want);
 		free(want);
@@ -605,7 +737,8 @@ static void test_nul_byte(void **state)
 
 	vm_spec_init(&spec);
 	capture_open(&c);
-	assert_int_equal(config_parse_text(&spec, "nul.conf", text, sizeof(text) - 1, 0, c.f), -1);
+	assert_int_equal(config_parse_text(&spec, "nul.conf", text, sizeof(text) - 1, 0, c.f),
+			 -EINVAL);
 	errs = capture_close(&c);
 	assert_string_equal(errs, "nul.conf:2: NUL byte in the text\n");
 	free(errs);
@@ -639,6 +772,18 @@ static const struct {
 	{ { "--stats-interval", "fast" }, "--stats-interval: bad duration \"fast\" (e.g. 500ms or 1s)" },
 	{ { "grammar.conf", "--quirks", "sometimes" },
 	  "--quirks: \"sometimes\" is not on, off or auto" },
+	/* Nor in an option as typed. */
+	{ { "--r\nam", "1G" }, "--r?am: unknown option (did you mean \"--ram\"?)" },
+	{ { "--ram", "512" },
+	  "--ram: 512 is too small: at least 1M (a bare number is bytes; did you mean 512M?)" },
+	{ { "-m", "0" }, "-m: 0 is too small: at least 1M" },
+	{ { "-m", "17592186044416" }, "-m: size \"17592186044416\" is too large" },
+	{ { "--mem", "1.5" }, "--mem: bad size \"1.5\" (a number with K, M, G or KiB, MiB, GiB)" },
+	{ { "-smp", "0" }, "-smp: 0 vCPUs: give 1 to 64" },
+	{ { "-kernel" }, "-kernel: missing value (-kernel PATH)" },
+	{ { "--nographic=on" }, "--nographic: takes no value (--nographic)" },
+	{ { "-nographic", "vm.conf" },
+	  "vm.conf: unexpected argument (the config file comes first; options start with --)" },
 };
 
 static void test_bad_args(void **state)
@@ -659,7 +804,7 @@ static void test_bad_args(void **state)
 		capture_close(&c);
 		if (asprintf(&want, "%s\n", bad_args[i].message) < 0)
 			fail();
-		if (ret != -1 || strcmp(c.buf, want))
+		if (ret != -EINVAL || strcmp(c.buf, want))
 			fail_msg("args %u (%s ...):\n  got  %s\n  want %s", i, argv[0], c.buf, want);
 		free(want);
 		free(c.buf);
@@ -742,7 +887,7 @@ static void test_vdev_options(void **state)
 		char *want;
 
 		vm_spec_init(&spec);
-		assert_int_equal(parse(&spec, "v.conf", bad[i].text, &errs), -1);
+		assert_int_equal(parse(&spec, "v.conf", bad[i].text, &errs), -EINVAL);
 		if (asprintf(&want, "%s\n", bad[i].message) < 0)
 			fail();
 		if (strcmp(errs, want))
@@ -786,8 +931,8 @@ static void expect_resources(struct vm_spec *spec, const char *message)
 
 		if (asprintf(&want, "%s\n", message) < 0)
 			fail();
-		if (ret != -1 || strcmp(c.buf, want))
-			fail_msg("\n  got  %s\n  want %s", c.buf, want);
+		if (ret != -EINVAL || strcmp(c.buf, want))
+			fail_msg("\n  got  %d %s\n  want %s", ret, c.buf, want);
 		free(want);
 	}
 	free(c.buf);
@@ -871,7 +1016,8 @@ static void fake_host(struct config_host *h)
 	h->max_vcpus = 8;
 }
 
-static void expect_validate(const char *text, const char *message)
+/* message NULL: valid; otherwise the line and the errno returned (-EINVAL, a file's). */
+static void expect_validate(const char *text, int err, const char *message)
 {
 	struct config_host host;
 	struct vm_spec spec;
@@ -895,8 +1041,8 @@ static void expect_validate(const char *text, const char *message)
 
 		if (asprintf(&want, "%s\n", message) < 0)
 			fail();
-		if (ret != -1 || strcmp(c.buf, want))
-			fail_msg("\n  got  %s\n  want %s", c.buf, want);
+		if (ret != err || strcmp(c.buf, want))
+			fail_msg("\n  got  %d %s\n  want %d %s", ret, c.buf, err, want);
 		free(want);
 	}
 	free(c.buf);
@@ -906,25 +1052,27 @@ static void expect_validate(const char *text, const char *message)
 static void test_validate(void **state)
 {
 	expect_validate("kernel dummy-kernel\ninitrd dummy-kernel\ncpus 2\ncpu-cluster 0-1\n"
-			"vdev virtio-blk file dummy-kernel\n", NULL);
-	expect_validate("ram 64M\n", "val.conf: no kernel: add a line \"kernel PATH\" or give "
-			"--kernel PATH");
-	expect_validate("\nkernel nothere\n", "val.conf:2: nothere: No such file or directory");
-	expect_validate("kernel dummy-kernel\ninitrd sub\n", "val.conf:2: sub: Is a directory");
-	expect_validate("kernel dummy-kernel\nvdev virtio-blk file nodisk.img\n",
+			"vdev virtio-blk file dummy-kernel\n", 0, NULL);
+	expect_validate("ram 64M\n", -EINVAL, "val.conf: no kernel: add a line \"kernel PATH\" or "
+			"give --kernel PATH");
+	expect_validate("\nkernel nothere\n", -ENOENT,
+			"val.conf:2: nothere: No such file or directory");
+	expect_validate("kernel dummy-kernel\ninitrd sub\n", -EISDIR,
+			"val.conf:2: sub: Is a directory");
+	expect_validate("kernel dummy-kernel\nvdev virtio-blk file nodisk.img\n", -ENOENT,
 			"val.conf:2: nodisk.img: No such file or directory");
-	expect_validate("kernel dummy-kernel\nram 3G\n",
+	expect_validate("kernel dummy-kernel\nram 3G\n", -EINVAL,
 			"val.conf:2: 3G of RAM is more than the host has (MemTotal 2048 MiB)");
-	expect_validate("kernel dummy-kernel\ncpus 9\n",
+	expect_validate("kernel dummy-kernel\ncpus 9\n", -EINVAL,
 			"val.conf:2: 9 vCPUs, but KVM allows at most 8 (KVM_CAP_MAX_VCPUS)");
-	expect_validate("kernel dummy-kernel\ncpu\ncpu cluster 7\n",
+	expect_validate("kernel dummy-kernel\ncpu\ncpu cluster 7\n", -EINVAL,
 			"val.conf:3: host CPU 7 does not exist (host CPUs: 0-3)");
-	expect_validate("kernel dummy-kernel\ncpu cluster 3\n",
+	expect_validate("kernel dummy-kernel\ncpu cluster 3\n", -EINVAL,
 			"val.conf:2: host CPU 3 is offline (online: 0-2)");
-	expect_validate("kernel dummy-kernel\ncpu cluster 1-2\n",
+	expect_validate("kernel dummy-kernel\ncpu cluster 1-2\n", -EINVAL,
 			"val.conf:2: host CPU 2 is outside qlite's CPU affinity (allowed: 0-1)");
 	expect_validate("kernel dummy-kernel\nvdev e1000 iobase 0x2f8 irq 3\n"
-			"vdev e1000 iobase 0x340 irq 3\n",
+			"vdev e1000 iobase 0x340 irq 3\n", -EINVAL,
 			"val.conf:3: irq: IRQ 3 is also used by vdev e1000 at val.conf:2");
 }
 
@@ -939,7 +1087,7 @@ static void test_validate_cli_and_probe(void **state)
 	assert_int_equal(parse_argv(&spec, &errs, "--ram", "64M", NULL), 0);
 	free(errs);
 	capture_open(&c);
-	assert_int_equal(config_validate(&spec, c.f), -1);
+	assert_int_equal(config_validate(&spec, c.f), -EINVAL);
 	capture_close(&c);
 	assert_string_equal(c.buf, "--kernel: missing: no kernel to boot (--kernel PATH)\n");
 	free(c.buf);
@@ -947,7 +1095,7 @@ static void test_validate_cli_and_probe(void **state)
 
 	vm_spec_init(&spec);
 	assert_int_equal(parse_argv(&spec, &errs, "--kernel", "dummy-kernel", "--cpu-cluster",
-				    "4095", NULL), -1);
+				    "4095", NULL), -EINVAL);
 	assert_string_equal(errs, "--cpu-cluster: bad CPU list \"4095\": host CPUs are numbered "
 			    "below 1024\n");
 	free(errs);
@@ -1218,6 +1366,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_include, use_fake_devices, use_builtin_devices),
 		cmocka_unit_test(test_cli_overrides_file),
 		cmocka_unit_test(test_cli_cpu_cluster),
+		cmocka_unit_test(test_cli_final_backslash),
+		cmocka_unit_test(test_qemu_spellings),
+		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_nul_byte),
 		cmocka_unit_test(test_bad_args),
