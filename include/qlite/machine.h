@@ -17,7 +17,8 @@
  *                              injection from userspace
  *   timer                      one-shot, nanoseconds, on the I/O thread
  *   async I/O                  readv/writev/fdatasync/fallocate on the
- *                              loop's io_uring, completed on the I/O thread
+ *                              loop's io_uring (or its worker pool where
+ *                              io_uring is denied), completed on the I/O thread
  * Every function returns 0 or a negative errno; none prints.
  */
 #ifndef QLITE_MACHINE_H

@@ -235,7 +235,10 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 		return report_errno(-errno, "eventfd");
 	vm->loop = event_loop_create();
 	if (!vm->loop)
-		return report_errno(-errno, "io_uring_queue_init (is io_uring disabled by kernel.io_uring_disabled?)");
+		return report_errno(-errno, "the I/O thread's event loop");
+	if (!event_loop_uses_io_uring(vm->loop))
+		pr_info("io_uring unavailable (%s): the I/O thread uses epoll and a worker pool for disk I/O",
+			strerror(-event_loop_io_uring_error(vm->loop)));
 	ret = kvm_open(kvm);
 	if (ret < 0)
 		return ret;

@@ -4,16 +4,22 @@
  * machine: fd watches, doorbells (userspace and "in-kernel" through the
  * fake kernel's ioeventfd), interrupt events (injection and irqfd, GSI and
  * MSI routes), timers and asynchronous file I/O on the real I/O loop.
+ *
+ * meson runs this file twice: on io_uring, and with QLITE_NO_IO_URING=1 on
+ * the fallback (epoll and a worker pool), which must behave the same.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -421,6 +427,269 @@ static void test_aio(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* ---- the loop itself: the same contract on either backend ---- */
+
+static void test_backend(void **state)
+{
+	const char *forced = getenv("QLITE_NO_IO_URING");
+	struct fake_machine *fm = fake_machine_create();
+	struct io_uring ring;
+	int probe;
+
+	if (forced && strcmp(forced, "1") == 0) {
+		assert_false(event_loop_uses_io_uring(fm->m.loop));
+		assert_int_equal(event_loop_io_uring_error(fm->m.loop), -ECANCELED);
+		fake_machine_destroy(fm);
+		return;
+	}
+	/* Not forced: io_uring exactly when this process may set one up. */
+	probe = io_uring_queue_init(8, &ring, 0);
+	if (probe == 0)
+		io_uring_queue_exit(&ring);
+	assert_int_equal(event_loop_uses_io_uring(fm->m.loop), probe == 0);
+	assert_int_equal(event_loop_io_uring_error(fm->m.loop), probe);
+	fake_machine_destroy(fm);
+}
+
+/* An eventfd watch that counts, and stops itself, or another watch, when told to. */
+struct counter {
+	struct event_loop *loop;
+	unsigned calls;
+	uint32_t revents;
+	bool drain;		/* read the eventfd */
+	bool again;		/* the callback's answer */
+	int remove_fd;		/* event_loop_remove() this fd from the callback, or -1 */
+};
+
+static bool on_count(void *opaque, int fd, uint32_t revents)
+{
+	struct counter *c = opaque;
+	uint64_t v;
+
+	c->calls++;
+	c->revents = revents;
+	if (c->drain)
+		assert_int_equal(read(fd, &v, sizeof(v)), sizeof(v));
+	if (c->remove_fd >= 0)
+		event_loop_remove(c->loop, c->remove_fd);
+	return c->again;
+}
+
+static void kick(int efd)
+{
+	uint64_t one = 1;
+
+	assert_int_equal(write(efd, &one, sizeof(one)), sizeof(one));
+}
+
+static void test_watch_contract(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct event_loop *loop = fm->m.loop;
+	int a = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int b = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct counter ca = { .loop = loop, .drain = true, .again = true, .remove_fd = -1 };
+	struct counter cb = ca;
+
+	assert_true(a >= 0 && b >= 0);
+	/* Nothing ready: run_once(timeout) runs nothing and says so. */
+	assert_int_equal(event_loop_add(loop, a, POLLIN, on_count, &ca), 0);
+	assert_int_equal(event_loop_run_once(loop, 10), 0);
+	/* Both ready: one call each, counted. */
+	assert_int_equal(event_loop_add(loop, b, POLLIN, on_count, &cb), 0);
+	kick(a);
+	kick(b);
+	assert_int_equal(fake_run_io(fm, 2, 1000), 2);
+	assert_int_equal(ca.calls, 1);
+	assert_int_equal(cb.calls, 1);
+	assert_true(ca.revents & POLLIN);
+
+	/* Not drained: level-triggered, called again on every round. */
+	ca.drain = false;
+	kick(a);
+	assert_int_equal(fake_run_io(fm, 3, 1000), 3);
+	assert_int_equal(ca.calls, 4);
+
+	/* A callback returning false stops its watch; the data stays unread. */
+	ca.again = false;
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(ca.calls, 5);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+	assert_int_equal(ca.calls, 5);
+	/* ...and the fd can be watched again. */
+	ca.again = true;
+	ca.drain = true;
+	assert_int_equal(event_loop_add(loop, a, POLLIN, on_count, &ca), 0);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(ca.calls, 6);
+
+	/* Removed from its own callback: that call is the last. */
+	cb.drain = false;
+	cb.remove_fd = b;
+	kick(b);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(cb.calls, 2);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+	assert_int_equal(cb.calls, 2);
+
+	/* One callback removes another watch, ready in the same round: at most one call. */
+	cb = (struct counter){ .loop = loop, .drain = true, .again = true, .remove_fd = a };
+	ca.remove_fd = b;
+	assert_int_equal(event_loop_add(loop, b, POLLIN, on_count, &cb), 0);
+	kick(a);
+	kick(b);
+	fake_run_io(fm, 2, 100);
+	assert_int_equal(ca.calls + cb.calls, 6 + 1);
+	/* The survivor is still watched, the other is not. */
+	ca.remove_fd = cb.remove_fd = -1;
+	kick(a);
+	kick(b);
+	fake_run_io(fm, 2, 100);
+	assert_int_equal(ca.calls + cb.calls, 6 + 2);
+	event_loop_remove(loop, a);
+	event_loop_remove(loop, b);
+	kick(a);
+	kick(b);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+
+	/* Removing what is not watched is harmless. */
+	event_loop_remove(loop, a);
+	event_loop_remove(loop, 12345);
+	close(a);
+	close(b);
+	fake_machine_destroy(fm);
+}
+
+static void test_watch_twice_and_files(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct event_loop *loop = fm->m.loop;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	struct counter c1 = { .loop = loop, .again = true, .remove_fd = -1 };
+	struct counter c2 = c1, cn = c1;
+	uint64_t v;
+
+	assert_true(efd >= 0 && null >= 0);
+	/* Two watches on one fd: both called. */
+	assert_int_equal(event_loop_add(loop, efd, POLLIN, on_count, &c1), 0);
+	assert_int_equal(event_loop_add(loop, efd, POLLIN, on_count, &c2), 0);
+	kick(efd);
+	assert_int_equal(fake_run_io(fm, 2, 1000), 2);
+	assert_int_equal(c1.calls, 1);
+	assert_int_equal(c2.calls, 1);
+	assert_int_equal(read(efd, &v, sizeof(v)), sizeof(v));
+	/* Removing by fd removes one of them; the other stays. */
+	event_loop_remove(loop, efd);
+	kick(efd);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(c1.calls + c2.calls, 3);
+	event_loop_remove(loop, efd);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+
+	/* A file poll(2) calls always ready (stdin from /dev/null): called at once, POLLIN. */
+	cn.again = false;
+	assert_int_equal(event_loop_add(loop, null, POLLIN, on_count, &cn), 0);
+	assert_int_equal(fake_run_io(fm, 1, 1000), 1);
+	assert_int_equal(cn.calls, 1);
+	assert_true(cn.revents & POLLIN);
+	assert_int_equal(fake_run_io(fm, 1, 30), 0);
+	assert_int_equal(cn.calls, 1);
+	/* Not a file at all. */
+	assert_int_equal(event_loop_add(loop, -1, POLLIN, on_count, &cn), -EBADF);
+	assert_int_equal(event_loop_add(loop, 12345, POLLIN, on_count, &cn), -EBADF);
+	close(efd);
+	close(null);
+	fake_machine_destroy(fm);
+}
+
+/* A read that queues a write from its completion; both complete on the I/O thread. */
+struct chain {
+	struct event_loop *loop;
+	pthread_t io_thread;
+	struct aio_req next;
+	unsigned calls;
+	int res[4];
+	bool elsewhere;		/* a completion ran off the I/O thread */
+};
+
+static void on_chain_done(struct aio_req *req, int res)
+{
+	struct chain *c = req->opaque;
+
+	if (!pthread_equal(pthread_self(), c->io_thread))
+		c->elsewhere = true;
+	c->res[c->calls++] = res;
+	if (req != &c->next)
+		assert_int_equal(event_loop_aio_submit(c->loop, &c->next), 0);
+}
+
+static void test_aio_chained(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	char in[256], out[256];
+	struct iovec iv = { in, sizeof(in) }, ov = { out, sizeof(out) };
+	struct chain c = { .loop = fm->m.loop, .io_thread = pthread_self() };
+	int fd = temp_file();
+	struct aio_req r = { .fd = fd, .op = AIO_READ, .iov = &iv, .iovcnt = 1,
+			     .done = on_chain_done, .opaque = &c };
+	struct aio_req d = { .fd = fd, .op = AIO_DISCARD, .offset = 0, .len = 4096,
+			     .done = on_chain_done, .opaque = &c };
+
+	memset(out, 'x', sizeof(out));
+	assert_int_equal(pwrite(fd, out, sizeof(out), 0), sizeof(out));
+	c.next = (struct aio_req){ .fd = fd, .op = AIO_WRITE, .iov = &ov, .iovcnt = 1,
+				   .offset = 8192, .done = on_chain_done, .opaque = &c };
+	assert_int_equal(event_loop_aio_submit(fm->m.loop, &r), 0);
+	assert_int_equal(fake_run_io(fm, 2, 2000), 2);
+	assert_int_equal(c.res[0], sizeof(in));
+	assert_int_equal(c.res[1], sizeof(out));
+	assert_memory_equal(in, out, sizeof(in));
+	/* Past the end: a short read, 0 bytes, like preadv. */
+	r.offset = 1 << 20;
+	c.next.op = AIO_FLUSH;
+	assert_int_equal(event_loop_aio_submit(fm->m.loop, &r), 0);
+	assert_int_equal(fake_run_io(fm, 2, 2000), 2);
+	assert_int_equal(c.res[2], 0);
+	assert_int_equal(c.res[3], 0);
+	assert_false(c.elsewhere);
+	/* A hole punched where the data was reads back as zeroes. */
+	c.calls = 0;
+	c.next = d;
+	assert_int_equal(event_loop_aio_submit(fm->m.loop, &c.next), 0);
+	assert_int_equal(fake_run_io(fm, 1, 2000), 1);
+	assert_int_equal(c.res[0], 0);
+	assert_int_equal(pread(fd, in, sizeof(in), 0), sizeof(in));
+	for (unsigned i = 0; i < sizeof(in); i++)
+		assert_int_equal(in[i], 0);
+	assert_false(c.elsewhere);
+	close(fd);
+	fake_machine_destroy(fm);
+}
+
+/* Destroying the loop with requests and watches still in it leaks nothing and runs nothing. */
+static void test_destroy_busy(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	char buf[64];
+	struct iovec iv = { buf, sizeof(buf) };
+	struct io_done d = { 0 };
+	int fd = temp_file();
+	struct aio_req r = { .fd = fd, .op = AIO_READ, .iov = &iv, .iovcnt = 1,
+			     .done = on_io_done, .opaque = &d };
+	struct counter c = { .loop = fm->m.loop, .again = true, .remove_fd = -1 };
+	int efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	assert_int_equal(event_loop_add(fm->m.loop, efd, POLLIN, on_count, &c), 0);
+	assert_int_equal(event_loop_add(fm->m.loop, efd, POLLIN, on_count, &c), 0);
+	assert_int_equal(event_loop_aio_submit(fm->m.loop, &r), 0);
+	fake_machine_destroy(fm);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(c.calls, 0);
+	close(efd);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +703,11 @@ int main(void)
 		cmocka_unit_test(test_irq_event_in_kernel),
 		cmocka_unit_test(test_timer),
 		cmocka_unit_test(test_aio),
+		cmocka_unit_test(test_backend),
+		cmocka_unit_test(test_watch_contract),
+		cmocka_unit_test(test_watch_twice_and_files),
+		cmocka_unit_test(test_aio_chained),
+		cmocka_unit_test(test_destroy_busy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
