@@ -53,7 +53,8 @@ void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const
 		return;
 	}
 	vm->stop_reason = why;
-	vm->exit_status = exit_status;
+	/* What the shell will see: a process exit status keeps its low 8 bits. */
+	vm->exit_status = exit_status & 0xff;
 	va_start(ap, fmt);
 	vsnprintf(vm->stop_detail, sizeof(vm->stop_detail), fmt, ap);
 	va_end(ap);

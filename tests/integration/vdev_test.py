@@ -193,6 +193,9 @@ def case_qlite_values(q, g):
             check(res.returncode == status, f"{what}: status must be {status}", res)
             check(f"(debug-exit: guest wrote {value} to the isa-debug-exit port)" in stop_line(res),
                   f"{what}: the stop line must say it wrote {value} to isa-debug-exit", res)
+            # The stop line's status is the process's: (v << 1) | 1 keeps its low byte.
+            check(f", exit status {status}, " in stop_line(res),
+                  f"{what}: the stop line must give the status the shell sees ({status})", res)
 
 
 def case_qlite_duplicate(q, g):
