@@ -321,27 +321,32 @@ def case_triple_fault(q, g):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
-        print(f"usage: {sys.argv[0]} QLITE GUEST {{{','.join(CASES)}}}", file=sys.stderr)
+def run_case(cases, args, extra_why=None):
+    """The main of every integration test file: usage ARGS... CASE, where CASE names one of cases,
+    called with ARGS. Without a usable /dev/kvm (or what extra_why(case) says is missing) the case
+    is skipped, except in CI (CI=true), where that is a failure."""
+    if len(sys.argv) != len(args) + 2 or sys.argv[-1] not in cases:
+        print(f"usage: {sys.argv[0]} {' '.join(args)} {{{','.join(cases)}}}", file=sys.stderr)
         return 2
-    why = kvm_usable()
+    case = sys.argv[-1]
+    why = kvm_usable() or (extra_why(case) if extra_why else None)
     if why:
         if os.environ.get("CI") == "true":
-            print(f"FAIL: {why} (in CI a usable /dev/kvm is required)")
+            print(f"FAIL: {why} (in CI it is required)")
             return 1
         print(f"SKIP: {why}")
         return SKIP
     try:
-        ret = CASES[sys.argv[3]](sys.argv[1], sys.argv[2])
+        ret = cases[case](*sys.argv[1:-1])
     except Failure as e:
         print(f"FAIL: {e}")
         return 1
     except subprocess.TimeoutExpired as e:
         print(f"FAIL: timeout: {e}")
         return 1
+    print(f"ok: {case}")
     return ret or 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(CASES, ["QLITE", "GUEST"]))

@@ -22,7 +22,7 @@ import time
 # The helpers of the other integration tests (this directory is sys.path[0]); no __pycache__
 # left in the source tree.
 sys.dont_write_bytecode = True
-from guest_test import Failure, check, guest_args, kvm_usable, stop_line
+from guest_test import Failure, check, guest_args, run_case, stop_line
 
 SKIP = 77
 FALLBACK = re.compile(r"^qlite: io_uring unavailable \((.*)\): the I/O thread uses epoll and "
@@ -119,28 +119,5 @@ def case_sigterm(q, g, wrap):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    if len(sys.argv) != 5 or sys.argv[4] not in CASES:
-        print(f"usage: {sys.argv[0]} QLITE GUEST NO_IO_URING {{{','.join(CASES)}}}",
-              file=sys.stderr)
-        return 2
-    why = kvm_usable()
-    if why:
-        if os.environ.get("CI") == "true":
-            print(f"FAIL: {why} (in CI a usable /dev/kvm is required)")
-            return 1
-        print(f"SKIP: {why}")
-        return SKIP
-    try:
-        ret = CASES[sys.argv[4]](sys.argv[1], sys.argv[2], sys.argv[3])
-    except Failure as e:
-        print(f"FAIL: {e}")
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL: timeout: {e}")
-        return 1
-    return ret or 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(CASES, ["QLITE", "GUEST", "NO_IO_URING"]))

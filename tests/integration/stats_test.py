@@ -16,30 +16,13 @@ import sys
 import tempfile
 import time
 
-SKIP = 77
+# The shared helpers of the integration tests (this directory is sys.path[0]).
+sys.dont_write_bytecode = True
+from guest_test import Failure, check, run_case  # noqa: E402
+
 UART_SCR = "0x3ff"		# uart8250 scratch register: claimed, no side effect
 UNCLAIMED_PIO = "0x2e0"
 UNCLAIMED_MMIO = "0xc8000000"	# in the PCI hole, no BAR there
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what, res=None):
-    if cond:
-        return
-    if res is not None:
-        what += f"\n--- status {res.returncode}\n--- stdout\n{res.stdout}\n--- stderr\n{res.stderr}"
-    raise Failure(what)
-
-
-def kvm_usable():
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError as e:
-        return f"/dev/kvm: {e.strerror}"
-    return None
 
 
 def qlite_run(q, g, cmdline, extra=(), timeout=120):
@@ -339,26 +322,5 @@ CASES = {
 }
 
 
-def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
-        print(f"usage: {sys.argv[0]} QLITE TEST_GUEST {'|'.join(CASES)}", file=sys.stderr)
-        return 2
-    q, g, case = sys.argv[1:]
-    why = kvm_usable()
-    if why:
-        if os.environ.get("CI") == "true":
-            print(f"FAIL: {why} (CI requires a usable /dev/kvm)", file=sys.stderr)
-            return 1
-        print(f"SKIP: {why}", file=sys.stderr)
-        return SKIP
-    try:
-        CASES[case](q, g)
-    except Failure as e:
-        print(f"FAIL: {e}", file=sys.stderr)
-        return 1
-    print(f"ok: {case}")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case(CASES, ["QLITE", "TEST_GUEST"]))

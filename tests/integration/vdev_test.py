@@ -28,10 +28,9 @@ import tempfile
 # The helpers of the other integration tests (this directory is sys.path[0]); no __pycache__
 # left in the source tree.
 sys.dont_write_bytecode = True
-from guest_test import Failure, check, kvm_usable, make_bzimage, stop_line
+from guest_test import Failure, check, make_bzimage, run_case, stop_line
 from stats_test import parse_prom, prom_get
 
-SKIP = 77
 QEMU = "qemu-system-x86_64"
 QEMU_TIMEOUT = 60  # SeaBIOS alone takes ~5 s on the development host
 
@@ -280,34 +279,18 @@ def case_qemu_values(q, g):
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
-def main():
-    if len(sys.argv) != 4 or sys.argv[3] not in CASES:
-        print(f"usage: {sys.argv[0]} QLITE GUEST {{{','.join(CASES)}}}", file=sys.stderr)
-        return 2
-    # meson runs this in build/ with relative paths; the config files written here name the
-    # kernel from another directory.
-    q, g, case = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
-    ci = os.environ.get("CI") == "true"
-    why = kvm_usable()
-    if not why and case.startswith("qemu_") and not shutil.which(QEMU):
-        why = f"{QEMU} not found (Debian: qemu-system-x86, installed by scripts/setup.sh)"
-    if why:
-        if ci:
-            print(f"FAIL: {why} (CI requires it)")
-            return 1
-        print(f"SKIP: {why}")
-        return SKIP
-    try:
-        CASES[case](q, g)
-    except Failure as e:
-        print(f"FAIL: {e}")
-        return 1
-    except subprocess.TimeoutExpired as e:
-        print(f"FAIL: timeout: {e}")
-        return 1
-    print(f"ok: {case}")
-    return 0
+def qemu_missing(case):
+    if case.startswith("qemu_") and not shutil.which(QEMU):
+        return f"{QEMU} not found (Debian: qemu-system-x86, installed by scripts/setup.sh)"
+    return None
+
+
+def absolute(case_fn):
+    """meson runs this in build/ with relative paths; the config files written here name the
+    kernel from another directory."""
+    return lambda q, g: case_fn(os.path.abspath(q), os.path.abspath(g))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_case({k: absolute(f) for k, f in CASES.items()}, ["QLITE", "GUEST"],
+                      qemu_missing))
