@@ -51,10 +51,22 @@ struct pci_device {
 
 	/* Optional: called after a config write the host applied (capabilities, MSI). */
 	void (*cfg_written)(struct pci_device *dev, unsigned offset, unsigned len);
+	/*
+	 * Optional: BAR bar now decodes at base, or stopped decoding (base is
+	 * BUS_UNMAPPED: decoding off, being sized, or left off the bus after an
+	 * overlap). Called only on a change, with the host's lock held, from the
+	 * config cycle that caused it and from pci_host_add_device() (the first
+	 * mapping): move doorbells here (doorbell_move); calling pci_host_*()
+	 * would deadlock.
+	 */
+	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t base);
 	void *opaque;
 };
 
-/* Set the identity and header type 0 fields; wmask starts with command and latency writable. */
+/*
+ * Set the identity and header type 0 fields; wmask starts with command and
+ * latency writable. bar[], the callbacks and opaque are left to the caller.
+ */
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
 		     uint16_t device, uint32_t class_code, uint8_t irq_pin);
 

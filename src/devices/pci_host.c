@@ -15,7 +15,8 @@
  * once) rather than shadowing it.
  *
  * Locking: host->lock serializes configuration cycles (CONFIG_ADDRESS is
- * shared state) and BAR mapping, and is held around cfg_written callbacks.
+ * shared state) and BAR mapping, and is held around the cfg_written and
+ * bar_moved callbacks.
  * host->irq_lock only guards INTx levels; pci_irq_set() takes nothing else,
  * so devices may call it under their own locks from any thread.
  */
@@ -186,7 +187,11 @@ static void pci_host_map_bars(struct pci_host *h, struct pci_device *dev)
 			bus_move(h->m->bus[space], dev->bar_region[i], BUS_UNMAPPED);
 			target = BUS_UNMAPPED;
 		}
+		if (target == s->mapped[i])
+			continue;
 		s->mapped[i] = target;
+		if (dev->bar_moved)
+			dev->bar_moved(dev, i, target);
 	}
 }
 

@@ -11,14 +11,22 @@
 
 #include "fake_machine.h"
 #include "qlite/pci.h"
+#include "qlite/util.h"
 
 #define CA(slot, reg)	(0x80000000u | ((slot) << 11) | (reg))
+
+struct bar_move {
+	unsigned bar;
+	uint64_t base;
+};
 
 struct test_dev {
 	struct pci_device pci;
 	unsigned reads, writes;
 	uint64_t last_offset;
 	unsigned cfg_written_calls;
+	struct bar_move moves[16];	/* bar_moved calls, when the test asks for them */
+	unsigned nr_moves;
 };
 
 static void tdev_read(void *opaque, uint64_t offset, void *data, unsigned len)
@@ -45,6 +53,14 @@ static void tdev_cfg_written(struct pci_device *dev, unsigned offset, unsigned l
 	struct test_dev *t = dev->opaque;
 
 	t->cfg_written_calls++;
+}
+
+static void tdev_bar_moved(struct pci_device *dev, unsigned bar, uint64_t base)
+{
+	struct test_dev *t = dev->opaque;
+
+	assert_true(t->nr_moves < ARRAY_SIZE(t->moves));
+	t->moves[t->nr_moves++] = (struct bar_move){ bar, base };
 }
 
 /* A device with a 4 KiB MMIO BAR0 and a 32-byte I/O BAR1. */
@@ -422,6 +438,73 @@ static void test_pio_window_full(void **state)
 	assert_int_equal(d[11].pci.slot, 13);
 }
 
+static void assert_moves(struct test_dev *t, const struct bar_move *want, unsigned n)
+{
+	assert_int_equal(t->nr_moves, n);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(t->moves[i].bar, want[i].bar);
+		assert_int_equal(t->moves[i].base, want[i].base);
+	}
+	t->nr_moves = 0;
+}
+
+/* bar_moved follows every change of where a BAR decodes, and only changes. */
+static void test_bar_moved(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *t = &c->more[0];
+
+	/* The first mapping, at add time (BAR1 after the two devices' I/O BARs). */
+	tdev_init(t, 0x1003, 1);
+	t->pci.bar_moved = tdev_bar_moved;
+	assert_int_equal(pci_host_add_device(c->host, &t->pci), 0);
+	assert_int_equal(t->pci.slot, 3);
+	assert_moves(t, (struct bar_move[]){ { 0, 0xc0002000 }, { 1, 0xc040 } }, 2);
+
+	/* Decode toggles: memory off, I/O off, both on again. */
+	cfg_write(c, 3, 0x04, 2, 0x0001);
+	assert_moves(t, (struct bar_move[]){ { 0, BUS_UNMAPPED } }, 1);
+	cfg_write(c, 3, 0x04, 2, 0x0000);
+	assert_moves(t, (struct bar_move[]){ { 1, BUS_UNMAPPED } }, 1);
+	cfg_write(c, 3, 0x04, 2, 0x0000);
+	cfg_write(c, 3, 0x04, 2, 0x0400);			/* INTX_DISABLE: no BAR change */
+	assert_moves(t, NULL, 0);
+	cfg_write(c, 3, 0x04, 2, 0x0003);
+	assert_moves(t, (struct bar_move[]){ { 0, 0xc0002000 }, { 1, 0xc040 } }, 2);
+
+	/* Sizing with memory decoding off, as Linux does it: no call until it is back on. */
+	cfg_write(c, 3, 0x04, 2, 0x0001);
+	cfg_write(c, 3, 0x10, 4, 0xffffffff);
+	assert_int_equal(cfg_read(c, 3, 0x10, 4), 0xfffff000);
+	cfg_write(c, 3, 0x10, 4, 0xc0002000);
+	assert_moves(t, (struct bar_move[]){ { 0, BUS_UNMAPPED } }, 1);
+	cfg_write(c, 3, 0x04, 2, 0x0003);
+	assert_moves(t, (struct bar_move[]){ { 0, 0xc0002000 } }, 1);
+	/* Sizing the I/O BAR while decoding: all-ones is past 64 KiB, so unmapped, then back. */
+	cfg_write(c, 3, 0x14, 4, 0xffffffff);
+	assert_moves(t, (struct bar_move[]){ { 1, BUS_UNMAPPED } }, 1);
+	cfg_write(c, 3, 0x14, 4, 0xc040);
+	assert_moves(t, (struct bar_move[]){ { 1, 0xc040 } }, 1);
+
+	/* A move while decoding; rewriting the same address is no change. */
+	cfg_write(c, 3, 0x10, 4, 0xd0000000);
+	cfg_write(c, 3, 0x10, 4, 0xd0000000);
+	cfg_write(c, 3, 0x14, 4, 0xe000);
+	assert_moves(t, (struct bar_move[]){ { 0, 0xd0000000 }, { 1, 0xe000 } }, 2);
+	/* Unrelated config writes do not call it. */
+	cfg_write(c, 3, 0x0d, 1, 0x40);
+	cfg_write(c, 3, 0x3c, 1, 0x05);
+	assert_moves(t, NULL, 0);
+
+	/* Onto another device's BAR: left unmapped, said once; somewhere free: back. */
+	cfg_write(c, 3, 0x10, 4, 0xc0000000);
+	cfg_write(c, 3, 0x10, 4, 0xc0000000);
+	assert_moves(t, (struct bar_move[]){ { 0, BUS_UNMAPPED } }, 1);
+	cfg_write(c, 3, 0x10, 4, 0xc0010000);
+	assert_moves(t, (struct bar_move[]){ { 0, 0xc0010000 } }, 1);
+	assert_non_null(bus_lookup(c->fm->m.bus[BUS_MMIO], 0xc0010000, 4));
+}
+
 /* The exit report names every port of the bridge, each byte lane on its own. */
 static void test_register_names(void **state)
 {
@@ -453,6 +536,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pio_window_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_moved, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
