@@ -61,6 +61,8 @@ struct pci_device {
 	 */
 	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t base);
 	void *opaque;
+
+	unsigned cap_end;		/* pci_add_cap(): the end of the last capability */
 };
 
 /*
@@ -69,6 +71,17 @@ struct pci_device {
  */
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
 		     uint16_t device, uint32_t class_code, uint8_t irq_pin);
+
+/*
+ * Add a capability of len bytes (its ID and next pointer included) to the
+ * list: placed after the last one, from 0x40, dword-aligned, linked at the
+ * list's tail, with the status register's capability-list bit set. Sets the
+ * ID and, for a vendor-specific capability (PCI_CAP_ID_VNDR), its length
+ * byte; the caller fills the rest and its wmask at *offset. Call before
+ * pci_host_add_device(). -ENOSPC when config space has no room, -EINVAL for
+ * a length that cannot be a capability.
+ */
+int pci_add_cap(struct pci_device *dev, uint8_t id, unsigned len, unsigned *offset);
 
 /* The host bridge registers itself as device 00.0 and claims 0xcf8..0xcff. */
 struct pci_host *pci_host_create(struct machine *m);

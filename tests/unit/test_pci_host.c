@@ -505,6 +505,126 @@ static void test_bar_moved(void **state)
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_MMIO], 0xc0010000, 4));
 }
 
+/*
+ * Linux's pci_find_next_capability(): only when status says there is a list,
+ * from the pointer at 0x34 or after the capability at pos, each link masked to
+ * a dword, links below 0x40 end the walk, at most 48 of them.
+ */
+static unsigned find_cap(struct ctx *c, unsigned slot, uint8_t id, unsigned pos)
+{
+	unsigned ttl = 48;
+
+	if (!(cfg_read(c, slot, 0x06, 2) & 0x10))
+		return 0;
+	pos = cfg_read(c, slot, pos ? pos + 1 : 0x34, 1);
+	while (ttl--) {
+		uint16_t ent;
+
+		if (pos < 0x40)
+			break;
+		pos &= ~3u;
+		ent = cfg_read(c, slot, pos, 2);
+		if ((ent & 0xff) == 0xff)
+			break;
+		if ((ent & 0xff) == id)
+			return pos;
+		pos = ent >> 8;
+	}
+	return 0;
+}
+
+static void test_caps_list(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *t = &c->more[0];
+	unsigned vndr1, vndr2, other, pos;
+
+	/* The devices from setup have no list: status bit 4 clear, no pointer. */
+	assert_int_equal(cfg_read(c, 1, 0x06, 2) & 0x10, 0);
+	assert_int_equal(cfg_read(c, 1, 0x34, 1), 0);
+	assert_int_equal(find_cap(c, 1, 0x09, 0), 0);
+
+	tdev_init(t, 0x1003, 1);
+	assert_int_equal(pci_add_cap(&t->pci, 0x09, 16, &vndr1), 0);
+	assert_int_equal(pci_add_cap(&t->pci, 0x09, 5, &vndr2), 0);
+	assert_int_equal(pci_add_cap(&t->pci, 0x11, 12, &other), 0);
+	assert_int_equal(vndr1, 0x40);
+	assert_int_equal(vndr2, 0x50);
+	assert_int_equal(other, 0x58);			/* 0x55 rounded up to a dword */
+	/* A body byte the device makes writable. */
+	t->pci.cfg[vndr2 + 3] = 0x5a;
+	t->pci.wmask[vndr2 + 3] = 0x0f;
+	assert_int_equal(pci_host_add_device(c->host, &t->pci), 0);
+
+	/* Found as Linux finds them, in the order they were added. */
+	assert_int_equal(cfg_read(c, 3, 0x06, 2) & 0x10, 0x10);
+	assert_int_equal(find_cap(c, 3, 0x09, 0), 0x40);
+	assert_int_equal(find_cap(c, 3, 0x09, 0x40), 0x50);
+	assert_int_equal(find_cap(c, 3, 0x09, 0x50), 0);
+	assert_int_equal(find_cap(c, 3, 0x11, 0), 0x58);
+	assert_int_equal(find_cap(c, 3, 0x05, 0), 0);
+	assert_int_equal(cfg_read(c, 3, 0x58, 2), 0x0011);	/* the tail links nowhere */
+	/* Vendor-specific capabilities carry their length in byte 2. */
+	assert_int_equal(cfg_read(c, 3, 0x40, 4), 0x00105009);
+	assert_int_equal(cfg_read(c, 3, 0x52, 1), 5);
+
+	/* The guest cannot rewrite the links, the IDs or the lengths; the caller's wmask holds. */
+	cfg_write(c, 3, 0x34, 1, 0x00);
+	cfg_write(c, 3, 0x40, 4, 0xffffffff);
+	cfg_write(c, 3, 0x06, 2, 0x0000);
+	cfg_write(c, 3, 0x53, 1, 0xff);
+	assert_int_equal(cfg_read(c, 3, 0x34, 1), 0x40);
+	assert_int_equal(cfg_read(c, 3, 0x40, 4), 0x00105009);
+	assert_int_equal(cfg_read(c, 3, 0x06, 2) & 0x10, 0x10);
+	assert_int_equal(cfg_read(c, 3, 0x53, 1), 0x5f);
+	for (pos = 0, vndr1 = 0; (pos = find_cap(c, 3, 0x09, pos)); vndr1++)
+		;
+	assert_int_equal(vndr1, 2);
+}
+
+static void test_caps_bounds(void **state)
+{
+	struct ctx *c = *state;
+	struct pci_device *dev = &c->more[0].pci;
+	unsigned off = 0xdead, a, b;
+
+	tdev_init(&c->more[0], 0x1003, 1);
+	/* Lengths that cannot be a capability, or cannot fit whatever the list holds. */
+	assert_int_equal(pci_add_cap(dev, 0x11, 0, &off), -EINVAL);
+	assert_int_equal(pci_add_cap(dev, 0x11, 1, &off), -EINVAL);
+	assert_int_equal(pci_add_cap(dev, 0x09, 2, &off), -EINVAL);
+	assert_int_equal(pci_add_cap(dev, 0x11, 193, &off), -EINVAL);
+	assert_int_equal(pci_add_cap(dev, 0x11, ~0u, &off), -EINVAL);
+	assert_int_equal(off, 0xdead);
+	assert_int_equal(dev->cfg[0x34], 0);
+	assert_int_equal(dev->cfg[0x06] & 0x10, 0);
+
+	/* 192 bytes after the header: 4 + 188 fill them exactly, then nothing fits. */
+	assert_int_equal(pci_add_cap(dev, 0x05, 4, &a), 0);
+	assert_int_equal(pci_add_cap(dev, 0x09, 188, &b), 0);
+	assert_int_equal(b, 0x44);
+	assert_int_equal(dev->cfg[b + 2], 188);
+	assert_int_equal(pci_add_cap(dev, 0x11, 2, &off), -ENOSPC);
+	assert_int_equal(off, 0xdead);
+	assert_int_equal(dev->cfg[b + 1], 0);			/* the tail is unchanged */
+
+	/* pci_device_init() clears config space: the list starts over at 0x40. */
+	pci_device_init(dev, "test", 0x1af4, 0x1003, 0x020000, 1);
+	assert_int_equal(pci_add_cap(dev, 0x11, 12, &a), 0);
+	assert_int_equal(a, 0x40);
+	assert_int_equal(pci_add_cap(dev, 0x11, 192 - 12 + 1, &b), -ENOSPC);
+	assert_int_equal(pci_add_cap(dev, 0x11, 192 - 12, &b), 0);
+	assert_int_equal(b, 0x4c);
+
+	/* A list someone broke (a link off the dword grid, a loop) is refused, not followed. */
+	dev->cfg[0x4c + 1] = 0x4d;
+	dev->cap_end = 0x50;
+	assert_int_equal(pci_add_cap(dev, 0x09, 4, &off), -EINVAL);
+	dev->cfg[0x4c + 1] = 0x40;
+	assert_int_equal(pci_add_cap(dev, 0x09, 4, &off), -EINVAL);
+	assert_int_equal(off, 0xdead);
+}
+
 /* The exit report names every port of the bridge, each byte lane on its own. */
 static void test_register_names(void **state)
 {
@@ -537,6 +657,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pio_window_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_moved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_caps_bounds, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
