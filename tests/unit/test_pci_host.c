@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "fake_machine.h"
+#include "pci_guest.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
 
@@ -505,34 +506,6 @@ static void test_bar_moved(void **state)
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_MMIO], 0xc0010000, 4));
 }
 
-/*
- * Linux's pci_find_next_capability(): only when status says there is a list,
- * from the pointer at 0x34 or after the capability at pos, each link masked to
- * a dword, links below 0x40 end the walk, at most 48 of them.
- */
-static unsigned find_cap(struct ctx *c, unsigned slot, uint8_t id, unsigned pos)
-{
-	unsigned ttl = 48;
-
-	if (!(cfg_read(c, slot, 0x06, 2) & 0x10))
-		return 0;
-	pos = cfg_read(c, slot, pos ? pos + 1 : 0x34, 1);
-	while (ttl--) {
-		uint16_t ent;
-
-		if (pos < 0x40)
-			break;
-		pos &= ~3u;
-		ent = cfg_read(c, slot, pos, 2);
-		if ((ent & 0xff) == 0xff)
-			break;
-		if ((ent & 0xff) == id)
-			return pos;
-		pos = ent >> 8;
-	}
-	return 0;
-}
-
 static void test_caps_list(void **state)
 {
 	struct ctx *c = *state;
@@ -542,7 +515,7 @@ static void test_caps_list(void **state)
 	/* The devices from setup have no list: status bit 4 clear, no pointer. */
 	assert_int_equal(cfg_read(c, 1, 0x06, 2) & 0x10, 0);
 	assert_int_equal(cfg_read(c, 1, 0x34, 1), 0);
-	assert_int_equal(find_cap(c, 1, 0x09, 0), 0);
+	assert_int_equal(pci_guest_find_cap(c->fm, 1, 0x09, 0), 0);
 
 	tdev_init(t, 0x1003, 1);
 	assert_int_equal(pci_add_cap(&t->pci, 0x09, 16, &vndr1), 0);
@@ -558,11 +531,11 @@ static void test_caps_list(void **state)
 
 	/* Found as Linux finds them, in the order they were added. */
 	assert_int_equal(cfg_read(c, 3, 0x06, 2) & 0x10, 0x10);
-	assert_int_equal(find_cap(c, 3, 0x09, 0), 0x40);
-	assert_int_equal(find_cap(c, 3, 0x09, 0x40), 0x50);
-	assert_int_equal(find_cap(c, 3, 0x09, 0x50), 0);
-	assert_int_equal(find_cap(c, 3, 0x11, 0), 0x58);
-	assert_int_equal(find_cap(c, 3, 0x05, 0), 0);
+	assert_int_equal(pci_guest_find_cap(c->fm, 3, 0x09, 0), 0x40);
+	assert_int_equal(pci_guest_find_cap(c->fm, 3, 0x09, 0x40), 0x50);
+	assert_int_equal(pci_guest_find_cap(c->fm, 3, 0x09, 0x50), 0);
+	assert_int_equal(pci_guest_find_cap(c->fm, 3, 0x11, 0), 0x58);
+	assert_int_equal(pci_guest_find_cap(c->fm, 3, 0x05, 0), 0);
 	assert_int_equal(cfg_read(c, 3, 0x58, 2), 0x0011);	/* the tail links nowhere */
 	/* Vendor-specific capabilities carry their length in byte 2. */
 	assert_int_equal(cfg_read(c, 3, 0x40, 4), 0x00105009);
@@ -577,7 +550,7 @@ static void test_caps_list(void **state)
 	assert_int_equal(cfg_read(c, 3, 0x40, 4), 0x00105009);
 	assert_int_equal(cfg_read(c, 3, 0x06, 2) & 0x10, 0x10);
 	assert_int_equal(cfg_read(c, 3, 0x53, 1), 0x5f);
-	for (pos = 0, vndr1 = 0; (pos = find_cap(c, 3, 0x09, pos)); vndr1++)
+	for (pos = 0, vndr1 = 0; (pos = pci_guest_find_cap(c->fm, 3, 0x09, pos)); vndr1++)
 		;
 	assert_int_equal(vndr1, 2);
 }

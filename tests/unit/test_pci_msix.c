@@ -16,11 +16,10 @@
 #include <cmocka.h>
 
 #include "fake_machine.h"
+#include "pci_guest.h"
 #include "qlite/pci.h"
 #include "qlite/pci_msix.h"
 #include "qlite/util.h"
-
-#define CA(slot, reg)	(0x80000000u | ((slot) << 11) | (reg))
 
 #define NR_VECTORS	8
 #define TABLE		0x000	/* in BAR0, as QEMU lays out its virtio MSI-X BAR */
@@ -59,38 +58,15 @@ static void dev_cfg_written(struct pci_device *dev, unsigned offset, unsigned le
 	pci_msix_cfg_written(&d->msix, offset, len);
 }
 
+/* The device sits in slot 1. */
 static uint32_t cfg_read(struct ctx *c, unsigned reg, unsigned len)
 {
-	fake_pio_write(c->fm, 0xcf8, 4, CA(1, reg & 0xfc));
-	return fake_pio_read(c->fm, 0xcfc + (reg & 3), len);
+	return pci_guest_cfg_read(c->fm, 1, reg, len);
 }
 
 static void cfg_write(struct ctx *c, unsigned reg, unsigned len, uint32_t v)
 {
-	fake_pio_write(c->fm, 0xcf8, 4, CA(1, reg & 0xfc));
-	fake_pio_write(c->fm, 0xcfc + (reg & 3), len, v);
-}
-
-/* Linux's pci_find_capability() through config cycles. */
-static unsigned find_cap(struct ctx *c, uint8_t id)
-{
-	unsigned pos, ttl = 48;
-
-	if (!(cfg_read(c, 0x06, 2) & 0x10))
-		return 0;
-	pos = cfg_read(c, 0x34, 1);
-	while (ttl-- && pos >= 0x40) {
-		uint16_t ent;
-
-		pos &= ~3u;
-		ent = cfg_read(c, pos, 2);
-		if ((ent & 0xff) == 0xff)
-			break;
-		if ((ent & 0xff) == id)
-			return pos;
-		pos = ent >> 8;
-	}
-	return 0;
+	pci_guest_cfg_write(c->fm, 1, reg, len, v);
 }
 
 static struct ctx *ctx_create(bool accel, bool in_kernel)
@@ -114,7 +90,7 @@ static struct ctx *ctx_create(bool accel, bool in_kernel)
 	assert_int_equal(pci_host_add_device(c->host, &d->pci), 0);
 	assert_int_equal(d->pci.slot, 1);
 	assert_int_equal(cfg_read(c, 0x10, 4), BAR0);
-	c->cap = find_cap(c, 0x11);
+	c->cap = pci_guest_find_cap(c->fm, 1, 0x11, 0);
 	assert_int_not_equal(c->cap, 0);
 	return c;
 }
@@ -624,14 +600,14 @@ static void test_init_errors(void **state)
 	assert_int_equal(pci_msix_init(x, dev, m, 0, 0, 0, 0x800, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 2049, 0, 0, 0x800, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 1, 0, 0x80, true), -EINVAL);	/* I/O */
-	assert_int_equal(pci_msix_init(x, dev, m, 4, 2, 0, 0x80, true), -EINVAL);	/* unused */
+	assert_int_equal(pci_msix_init(x, dev, m, 4, 2, 0, 0x80, true), -EINVAL);	/* none */
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 6, 0, 0x80, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 4, UINT_MAX, 0, 0x80, true), -EINVAL);
-	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 4, 0x80, true), -EINVAL);	/* aligned */
+	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 4, 0x80, true), -EINVAL);	/* align */
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0, 0x84, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0, 0x38, true), -EINVAL);	/* apart */
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0x40, 0x78, true), -EINVAL);
-	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0xfc8, 0, true), -EINVAL);	/* inside */
+	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0xfc8, 0, true), -EINVAL);	/* past */
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0, 0x1000, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, UINT64_MAX - 7, 0x800, true), -EINVAL);
 	assert_int_equal(pci_msix_init(x, dev, m, 4, 0, 0, UINT64_MAX - 7, true), -EINVAL);
@@ -669,7 +645,8 @@ int main(void)
 		BOTH_PATHS(test_reprogram),
 		cmocka_unit_test_setup_teardown(test_access_sizes, setup, teardown),
 		cmocka_unit_test_teardown(test_in_kernel_off, teardown),
-		{ "test_route_refused (in kernel)", test_route_refused, setup, teardown, &in_kernel },
+		{ "test_route_refused (in kernel)", test_route_refused, setup, teardown,
+		  &in_kernel },
 		BOTH_PATHS(test_hostile),
 		{ "test_init_errors (in kernel)", test_init_errors, setup, teardown, &in_kernel },
 	};
