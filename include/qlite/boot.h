@@ -53,29 +53,35 @@ struct boot_result {
 /* The e820 map for the RAM in gm; returns the number of entries. */
 unsigned e820_build(const struct guest_mem *gm, struct e820_entry *e, unsigned max);
 
-/* Image probing and loading. Errors: one line in err, returns -1. */
-int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind, char *err, size_t errlen);
-/* Is this image a Linux kernel (bzImage, or an ELF with a "Linux" note)? */
+/*
+ * Image probing and loading. They return 0 or a negative errno and report
+ * their one-line message themselves, the image's path first: -ENOEXEC for
+ * a file that is not a kernel we can boot, -EINVAL for a corrupt one,
+ * -E2BIG for a command line too long, -ENOSPC when guest RAM is too small,
+ * -ENOMEM when the host is out of memory.
+ */
+int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind);
+/* Is this image a Linux kernel (bzImage, or an ELF with a "Linux" note)? Silent. */
 bool boot_image_is_linux(const struct boot_image *img);
 bool elf_is_linux(const struct boot_image *img);
+/* An empty initrd (len 0) is no initrd: the guest is told of none. */
 int boot_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
-	      const char *cmdline, struct boot_result *res, char *err, size_t errlen);
+	      const char *cmdline, struct boot_result *res);
 
 int pvh_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
-	     const char *cmdline, struct boot_result *res, char *err, size_t errlen);
+	     const char *cmdline, struct boot_result *res);
 int bzimage_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
-		 const char *cmdline, struct boot_result *res, char *err, size_t errlen);
-/* Where an initrd of len bytes goes: highest 4 KiB-aligned spot below limit, above kernel_end. */
+		 const char *cmdline, struct boot_result *res);
+/* Where an initrd of len bytes goes: highest 4 KiB-aligned spot below limit, above kernel_end. Silent; -ENOSPC. */
 int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit, size_t len,
 		 uint64_t *gpa);
 
-/* Initial BSP state for the kind of entry. */
+/* Initial BSP state for the kind of entry; boot_sregs() reports -ENOSPC (RAM too small). */
 void boot_regs(const struct boot_result *res, struct kvm_regs *regs);
 int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_sregs *sregs);
 
-/* MP table for nr_cpus CPUs, the IOAPIC, ISA IRQs and PCI INTx routes. */
+/* MP table for nr_cpus CPUs, the IOAPIC, ISA IRQs and PCI INTx routes; reports its errors. */
 struct pci_host;
-int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci,
-		  char *err, size_t errlen);
+int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci);
 
 #endif

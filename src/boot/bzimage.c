@@ -5,7 +5,7 @@
  * the setup header, command line, initrd and e820 map, and the vCPU enters
  * at +0x200 in long mode with the first 4 GiB identity-mapped.
  */
-#include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "qlite/boot.h"
@@ -30,47 +30,69 @@
 #define BP_E820_MAX		128
 #define BOOT_PARAMS_SIZE	0x1000
 
+#define ENTRY_64		0x200	/* startup_64, from the protected-mode kernel's start */
+
 #define LOADED_HIGH		0x01
 #define CAN_USE_HEAP		0x80
 #define XLF_KERNEL_64		0x01
 
+/*
+ * The end of the last setup header field read here. A file is checked to
+ * hold all of them before any is read: the probe only saw "HdrS" at 0x202,
+ * and a file may end right after it.
+ */
+#define HDR_FIELDS_END		(HDR_CMDLINE_SIZE + 4)
+
 int bzimage_load(struct guest_mem *gm, const struct boot_image *img, const struct boot_image *initrd,
-		 const char *cmdline, struct boot_result *res, char *err, size_t errlen)
+		 const char *cmdline, struct boot_result *res)
 {
 	const uint8_t *d = img->data;
 	struct e820_entry e820[E820_MAX_ENTRIES];
 	uint8_t *bp, *dst;
 	unsigned setup_sects, version, hdr_end, n;
-	size_t setup_size, kernel_size;
+	size_t setup_size, kernel_size, cmdline_len = 0;
+	uint64_t initrd_at = 0;
 
+	if (img->len < HDR_FIELDS_END)
+		return report(-EINVAL, "%s: truncated bzImage setup header", img->path);
 	version = le_load(d + HDR_VERSION, 2);
-	if (version < 0x020c) {
-		snprintf(err, errlen, "%s: boot protocol %u.%02u is too old for 64-bit entry (need 2.12)",
-			 img->path, version >> 8, version & 0xff);
-		return -1;
-	}
+	if (version < 0x020c)
+		return report(-ENOEXEC, "%s: boot protocol %u.%02u is too old for 64-bit entry (need 2.12)",
+			      img->path, version >> 8, version & 0xff);
+	/* The header's own length (the jump over it) must cover the fields read here, and be in the file. */
 	hdr_end = HDR_JUMP + 2 + d[HDR_JUMP + 1];
-	if (img->len < hdr_end || img->len < HDR_CMDLINE_SIZE + 4) {
-		snprintf(err, errlen, "%s: truncated bzImage setup header", img->path);
-		return -1;
-	}
-	if (!(le_load(d + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64)) {
-		snprintf(err, errlen, "%s: bzImage has no 64-bit entry point (XLF_KERNEL_64)", img->path);
-		return -1;
-	}
+	if (img->len < hdr_end || hdr_end < HDR_FIELDS_END)
+		return report(-EINVAL, "%s: truncated bzImage setup header", img->path);
+	if (!(le_load(d + HDR_XLOADFLAGS, 2) & XLF_KERNEL_64))
+		return report(-ENOEXEC, "%s: bzImage has no 64-bit entry point (XLF_KERNEL_64)", img->path);
 	setup_sects = d[HDR_SETUP_SECTS] ? d[HDR_SETUP_SECTS] : 4;
 	setup_size = (setup_sects + 1) * 512;
-	if (img->len <= setup_size) {
-		snprintf(err, errlen, "%s: truncated bzImage (%zu bytes, setup alone is %zu)",
-			 img->path, img->len, setup_size);
-		return -1;
-	}
+	if (img->len <= setup_size)
+		return report(-EINVAL, "%s: truncated bzImage (%zu bytes, setup alone is %zu)",
+			      img->path, img->len, setup_size);
 	kernel_size = img->len - setup_size;
+	if (kernel_size <= ENTRY_64)
+		return report(-EINVAL, "%s: truncated bzImage (%zu bytes of kernel, its 64-bit entry is at +%#x)",
+			      img->path, kernel_size, ENTRY_64);
 	dst = guest_mem_ptr(gm, HIGH_MEM_START, kernel_size);
-	if (!dst) {
-		snprintf(err, errlen, "%s: kernel of %zu bytes does not fit in guest RAM", img->path, kernel_size);
-		return -1;
+	if (!dst)
+		return report(-ENOSPC, "%s: kernel of %zu bytes does not fit in guest RAM", img->path, kernel_size);
+	if (cmdline) {
+		uint32_t max = le_load(d + HDR_CMDLINE_SIZE, 4);
+
+		cmdline_len = strlen(cmdline);
+		if (max && cmdline_len > max)
+			return report(-E2BIG, "%s: command line of %zu bytes exceeds the kernel's limit of %u",
+				      img->path, cmdline_len, max);
 	}
+	/* An empty initrd is no initrd (and nothing to copy from a NULL buffer). */
+	if (initrd && !initrd->len)
+		initrd = NULL;
+	if (initrd && initrd_place(gm, HIGH_MEM_START + kernel_size, le_load(d + HDR_INITRD_ADDR_MAX, 4),
+				   initrd->len, &initrd_at) < 0)
+		return report(-ENOSPC, "%s: initrd of %zu bytes does not fit below the kernel's initrd_addr_max",
+			      initrd->path, initrd->len);
+
 	memcpy(dst, d + setup_size, kernel_size);
 
 	bp = guest_mem_ptr(gm, BOOT_INFO_ADDR, BOOT_PARAMS_SIZE);
@@ -81,29 +103,13 @@ int bzimage_load(struct guest_mem *gm, const struct boot_image *img, const struc
 	le_store(bp + HDR_HEAP_END_PTR, 0xfe00, 2);
 
 	if (cmdline) {
-		size_t len = strlen(cmdline);
-		uint32_t max = le_load(d + HDR_CMDLINE_SIZE, 4);
-
-		if (max && len > max) {
-			snprintf(err, errlen, "%s: command line of %zu bytes exceeds the kernel's limit of %u",
-				 img->path, len, max);
-			return -1;
-		}
-		memcpy(guest_mem_ptr(gm, BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX), cmdline, len + 1);
+		memcpy(guest_mem_ptr(gm, BOOT_CMDLINE_ADDR, BOOT_CMDLINE_MAX), cmdline, cmdline_len + 1);
 		le_store(bp + HDR_CMD_LINE_PTR, BOOT_CMDLINE_ADDR, 4);
 	}
 
 	if (initrd) {
-		uint64_t at;
-
-		if (initrd_place(gm, HIGH_MEM_START + kernel_size, le_load(d + HDR_INITRD_ADDR_MAX, 4),
-				 initrd->len, &at) < 0) {
-			snprintf(err, errlen, "%s: initrd of %zu bytes does not fit below the kernel's initrd_addr_max",
-				 initrd->path, initrd->len);
-			return -1;
-		}
-		memcpy(guest_mem_ptr(gm, at, initrd->len), initrd->data, initrd->len);
-		le_store(bp + HDR_RAMDISK_IMAGE, at, 4);
+		memcpy(guest_mem_ptr(gm, initrd_at, initrd->len), initrd->data, initrd->len);
+		le_store(bp + HDR_RAMDISK_IMAGE, initrd_at, 4);
 		le_store(bp + HDR_RAMDISK_SIZE, initrd->len, 4);
 	}
 
@@ -113,7 +119,7 @@ int bzimage_load(struct guest_mem *gm, const struct boot_image *img, const struc
 
 	res->kind = BOOT_LINUX64;
 	res->is_linux = true;
-	res->entry = HIGH_MEM_START + 0x200;
+	res->entry = HIGH_MEM_START + ENTRY_64;
 	res->boot_info = BOOT_INFO_ADDR;
 	res->kernel_end = HIGH_MEM_START + kernel_size;
 	return 0;

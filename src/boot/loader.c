@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Which boot protocol an image speaks; the loaders of each are in their own files. */
 #include <elf.h>
-#include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "qlite/boot.h"
 #include "qlite/util.h"
 
-int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind, char *err, size_t errlen)
+/* The first bytes alone decide; silent, so that boot_image_is_linux() can ask too. */
+static int probe_kind(const struct boot_image *img, enum boot_kind *kind)
 {
 	if (img->len >= SELFMAG && !memcmp(img->data, ELFMAG, SELFMAG)) {
 		*kind = BOOT_PVH;
@@ -18,37 +19,42 @@ int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind, char *er
 		*kind = BOOT_LINUX64;
 		return 0;
 	}
+	return -ENOEXEC;
+}
+
+int boot_probe_kind(const struct boot_image *img, enum boot_kind *kind)
+{
+	if (!probe_kind(img, kind))
+		return 0;
 	if (img->len < 0x206)
-		snprintf(err, errlen, "%s: too short (%zu bytes) to be a kernel image", img->path, img->len);
-	else
-		snprintf(err, errlen, "%s: not a kernel image: neither an ELF (PVH) nor a bzImage", img->path);
-	return -1;
+		return report(-ENOEXEC, "%s: too short (%zu bytes) to be a kernel image",
+			      img->path, img->len);
+	return report(-ENOEXEC, "%s: not a kernel image: neither an ELF (PVH) nor a bzImage", img->path);
 }
 
 bool boot_image_is_linux(const struct boot_image *img)
 {
 	enum boot_kind kind;
-	char err[8];
 
-	if (boot_probe_kind(img, &kind, err, sizeof(err)) < 0)
+	if (probe_kind(img, &kind) < 0)
 		return false;
 	return kind == BOOT_LINUX64 || elf_is_linux(img);
 }
 
 int boot_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
-	      const char *cmdline, struct boot_result *res, char *err, size_t errlen)
+	      const char *cmdline, struct boot_result *res)
 {
 	enum boot_kind kind;
+	int ret;
 
-	if (cmdline && strlen(cmdline) >= BOOT_CMDLINE_MAX) {
-		snprintf(err, errlen, "kernel command line too long (%zu bytes, at most %d)",
-			 strlen(cmdline), BOOT_CMDLINE_MAX - 1);
-		return -1;
-	}
-	if (boot_probe_kind(kernel, &kind, err, errlen) < 0)
-		return -1;
+	if (cmdline && strlen(cmdline) >= BOOT_CMDLINE_MAX)
+		return report(-E2BIG, "kernel command line too long (%zu bytes, at most %d)",
+			      strlen(cmdline), BOOT_CMDLINE_MAX - 1);
+	ret = boot_probe_kind(kernel, &kind);
+	if (ret < 0)
+		return ret;
 	memset(res, 0, sizeof(*res));
 	if (kind == BOOT_PVH)
-		return pvh_load(gm, kernel, initrd, cmdline, res, err, errlen);
-	return bzimage_load(gm, kernel, initrd, cmdline, res, err, errlen);
+		return pvh_load(gm, kernel, initrd, cmdline, res);
+	return bzimage_load(gm, kernel, initrd, cmdline, res);
 }

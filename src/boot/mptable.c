@@ -5,7 +5,7 @@
  * interrupt routing of ISA and PCI devices. It lives in the BIOS area at
  * 0xf0000, where Linux's find_smp_config() scans, and which e820 reserves.
  */
-#include <stdio.h>
+#include <errno.h>
 #include <string.h>
 
 #include "qlite/boot.h"
@@ -121,8 +121,7 @@ static int add_intsrc(struct mp_writer *w, uint8_t irqtype, uint16_t flag, uint8
 	return 0;
 }
 
-int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci,
-		  char *err, size_t errlen)
+int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci)
 {
 	const size_t area = 0x10000;
 	uint8_t *mem = guest_mem_ptr(gm, BIOS_START, area);
@@ -134,10 +133,10 @@ int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host 
 	struct mpc_ioapic *io;
 	struct mpc_intsrc *lint;
 
-	if (!mem || nr_cpus > 254) {
-		snprintf(err, errlen, "MP table: %s", mem ? "too many CPUs" : "BIOS area not in RAM");
-		return -1;
-	}
+	if (!mem)
+		return report(-ENOSPC, "MP table: BIOS area not in RAM");
+	if (nr_cpus > 254)
+		return report(-EINVAL, "MP table: too many CPUs");
 	memset(mem, 0, area);
 	mpf = (struct mpf_intel *)mem;
 	mpc = (struct mpc_table *)(mem + sizeof(*mpf));
@@ -208,6 +207,5 @@ int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host 
 	return 0;
 
 full:
-	snprintf(err, errlen, "MP table does not fit in the BIOS area");
-	return -1;
+	return report(-ENOSPC, "MP table does not fit in the BIOS area");
 }

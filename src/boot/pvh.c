@@ -6,7 +6,8 @@
  * version 1: command line, modules, memory map).
  */
 #include <elf.h>
-#include <stdio.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qlite/boot.h"
@@ -46,6 +47,13 @@ struct elf_notes {
 	bool have_entry;
 	uint64_t entry;
 	bool linux_note;
+	uint64_t budget;	/* note bytes left to read */
+};
+
+/* A PT_LOAD segment, checked against the file and guest RAM. */
+struct elf_seg {
+	uint64_t paddr, memsz, offset, filesz;
+	unsigned index;		/* in the program headers, for messages */
 };
 
 static bool in_file(const struct boot_image *img, uint64_t off, uint64_t len)
@@ -53,12 +61,24 @@ static bool in_file(const struct boot_image *img, uint64_t off, uint64_t len)
 	return off <= img->len && len <= img->len - off;
 }
 
-/* Walk one PT_NOTE segment; malformed notes end the walk rather than the boot. */
+static void notes_init(struct elf_notes *notes, const struct boot_image *img)
+{
+	*notes = (struct elf_notes){ .budget = img->len };
+}
+
+/*
+ * Walk one PT_NOTE segment; malformed notes end the walk rather than the boot.
+ * Note segments may overlap, so all of them together read at most the file's
+ * length: 65,535 headers over the same bytes must not cost 65,535 walks.
+ */
 static void scan_notes(const struct boot_image *img, uint64_t off, uint64_t len,
 		       struct elf_notes *notes)
 {
 	uint64_t end = off + len;
 
+	if (len > notes->budget)
+		return;
+	notes->budget -= len;
 	while (off + sizeof(Elf64_Nhdr) <= end) {
 		Elf64_Nhdr nh;
 		uint64_t name_off, desc_off, next;
@@ -81,23 +101,41 @@ static void scan_notes(const struct boot_image *img, uint64_t off, uint64_t len,
 	}
 }
 
-static int load_segments(struct guest_mem *gm, const struct boot_image *img,
-			 const Elf64_Ehdr *eh, struct elf_notes *notes,
-			 uint64_t *kernel_end, char *err, size_t errlen)
+static int seg_cmp(const void *a, const void *b)
 {
-	unsigned loaded = 0;
+	const struct elf_seg *x = a, *y = b;
 
-	*kernel_end = 0;
+	if (x->paddr != y->paddr)
+		return x->paddr < y->paddr ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * Check every program header before anything is written to guest RAM:
+ * the PT_LOAD segments (sorted by address in *segs) must be in the file,
+ * in RAM above 1 MiB and disjoint, so that loading writes each byte of
+ * RAM at most once however many headers there are.
+ */
+static int check_segments(const struct guest_mem *gm, const struct boot_image *img,
+			  const Elf64_Ehdr *eh, struct elf_notes *notes,
+			  struct elf_seg **segs, unsigned *nr_segs)
+{
+	struct elf_seg *s;
+	unsigned n = 0;
+	int ret;
+
+	s = malloc((eh->e_phnum ? eh->e_phnum : 1) * sizeof(*s));
+	if (!s)
+		return report_errno(-ENOMEM, "%s", img->path);
 	for (unsigned i = 0; i < eh->e_phnum; i++) {
 		Elf64_Phdr ph;
-		uint8_t *dst;
 
 		memcpy(&ph, img->data + eh->e_phoff + (uint64_t)i * eh->e_phentsize, sizeof(ph));
 		if (ph.p_type == PT_NOTE) {
 			if (!in_file(img, ph.p_offset, ph.p_filesz)) {
-				snprintf(err, errlen, "%s: truncated ELF (note segment %u past end of file)",
-					 img->path, i);
-				return -1;
+				ret = report(-EINVAL, "%s: truncated ELF (note segment %u past end of file)",
+					     img->path, i);
+				goto err;
 			}
 			scan_notes(img, ph.p_offset, ph.p_filesz, notes);
 			continue;
@@ -105,68 +143,113 @@ static int load_segments(struct guest_mem *gm, const struct boot_image *img,
 		if (ph.p_type != PT_LOAD || !ph.p_memsz)
 			continue;
 		if (ph.p_filesz > ph.p_memsz || !in_file(img, ph.p_offset, ph.p_filesz)) {
-			snprintf(err, errlen, "%s: truncated or corrupt ELF (segment %u: %#llx bytes at offset %#llx, file is %zu bytes)",
-				 img->path, i, (unsigned long long)ph.p_filesz,
-				 (unsigned long long)ph.p_offset, img->len);
-			return -1;
+			ret = report(-EINVAL, "%s: truncated or corrupt ELF (segment %u: %#llx bytes at offset %#llx, file is %zu bytes)",
+				     img->path, i, (unsigned long long)ph.p_filesz,
+				     (unsigned long long)ph.p_offset, img->len);
+			goto err;
 		}
-		dst = guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz);
-		if (!dst || ph.p_paddr < HIGH_MEM_START) {
-			snprintf(err, errlen, "%s: segment %u at %#llx..%#llx does not fit in guest RAM above 1 MiB",
-				 img->path, i, (unsigned long long)ph.p_paddr,
-				 (unsigned long long)(ph.p_paddr + ph.p_memsz));
-			return -1;
+		if (!guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz) || ph.p_paddr < HIGH_MEM_START) {
+			ret = report(-ENOSPC, "%s: segment %u at %#llx..%#llx does not fit in guest RAM above 1 MiB",
+				     img->path, i, (unsigned long long)ph.p_paddr,
+				     (unsigned long long)(ph.p_paddr + ph.p_memsz));
+			goto err;
 		}
-		memcpy(dst, img->data + ph.p_offset, ph.p_filesz);
-		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-		if (ph.p_paddr + ph.p_memsz > *kernel_end)
-			*kernel_end = ph.p_paddr + ph.p_memsz;
-		loaded++;
+		s[n++] = (struct elf_seg){
+			.paddr = ph.p_paddr, .memsz = ph.p_memsz,
+			.offset = ph.p_offset, .filesz = ph.p_filesz, .index = i,
+		};
 	}
-	if (!loaded) {
-		snprintf(err, errlen, "%s: ELF has no loadable segment", img->path);
-		return -1;
+	if (!n) {
+		ret = report(-ENOEXEC, "%s: ELF has no loadable segment", img->path);
+		goto err;
 	}
+	qsort(s, n, sizeof(*s), seg_cmp);
+	for (unsigned i = 1; i < n; i++) {
+		/* Sorted by start: disjoint iff each starts at or after the previous end. */
+		if (s[i].paddr < s[i - 1].paddr + s[i - 1].memsz) {
+			unsigned a = s[i - 1].index, b = s[i].index;
+
+			ret = report(-EINVAL, "%s: corrupt ELF: segments %u and %u overlap at %#llx",
+				     img->path, a < b ? a : b, a < b ? b : a,
+				     (unsigned long long)s[i].paddr);
+			goto err;
+		}
+	}
+	*segs = s;
+	*nr_segs = n;
 	return 0;
+
+err:
+	free(s);
+	return ret;
+}
+
+static bool in_segment(const struct elf_seg *s, unsigned n, uint64_t addr)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (addr >= s[i].paddr && addr - s[i].paddr < s[i].memsz)
+			return true;
+	return false;
 }
 
 int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct boot_image *initrd,
-	     const char *cmdline, struct boot_result *res, char *err, size_t errlen)
+	     const char *cmdline, struct boot_result *res)
 {
 	struct hvm_memmap_entry *mm;
 	struct hvm_start_info *si;
 	struct e820_entry e820[E820_MAX_ENTRIES];
-	struct elf_notes notes = { 0 };
+	struct elf_notes notes;
+	struct elf_seg *segs = NULL;
 	Elf64_Ehdr eh;
-	uint64_t kernel_end;
-	unsigned n;
+	uint64_t kernel_end, initrd_at = 0;
+	unsigned n, nr_segs = 0;
+	int ret;
 
-	if (img->len < sizeof(eh)) {
-		snprintf(err, errlen, "%s: truncated ELF header", img->path);
-		return -1;
-	}
+	if (img->len < sizeof(eh))
+		return report(-EINVAL, "%s: truncated ELF header", img->path);
 	memcpy(&eh, img->data, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
-		snprintf(err, errlen, "%s: not an x86-64 ELF (class %u, machine %u)",
-			 img->path, eh.e_ident[EI_CLASS], eh.e_machine);
-		return -1;
-	}
+	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
+		return report(-ENOEXEC, "%s: not an x86-64 ELF (class %u, machine %u)",
+			      img->path, eh.e_ident[EI_CLASS], eh.e_machine);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    !in_file(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr))) {
-		snprintf(err, errlen, "%s: truncated or corrupt ELF program headers", img->path);
-		return -1;
-	}
-	if (load_segments(gm, img, &eh, &notes, &kernel_end, err, errlen) < 0)
-		return -1;
+	    !in_file(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
+		return report(-EINVAL, "%s: truncated or corrupt ELF program headers", img->path);
+	notes_init(&notes, img);
+	ret = check_segments(gm, img, &eh, &notes, &segs, &nr_segs);
+	if (ret < 0)
+		return ret;
 	if (!notes.have_entry) {
-		snprintf(err, errlen, "%s: ELF has no PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY note); build the kernel with CONFIG_PVH=y",
-			 img->path);
-		return -1;
+		ret = report(-ENOEXEC, "%s: ELF has no PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY note); build the kernel with CONFIG_PVH=y",
+			     img->path);
+		goto out;
 	}
 	if (notes.entry >= 0x100000000ULL || !guest_mem_ptr(gm, notes.entry, 1)) {
-		snprintf(err, errlen, "%s: PVH entry %#llx is outside guest RAM",
-			 img->path, (unsigned long long)notes.entry);
-		return -1;
+		ret = report(-EINVAL, "%s: PVH entry %#llx is outside guest RAM",
+			     img->path, (unsigned long long)notes.entry);
+		goto out;
+	}
+	if (!in_segment(segs, nr_segs, notes.entry)) {
+		ret = report(-EINVAL, "%s: PVH entry %#llx is not in a loaded segment",
+			     img->path, (unsigned long long)notes.entry);
+		goto out;
+	}
+	/* Sorted and disjoint: the last segment ends the kernel. */
+	kernel_end = segs[nr_segs - 1].paddr + segs[nr_segs - 1].memsz;
+
+	/* An empty initrd is no initrd (and nothing to copy from a NULL buffer). */
+	if (initrd && !initrd->len)
+		initrd = NULL;
+	if (initrd && initrd_place(gm, kernel_end, 0, initrd->len, &initrd_at) < 0) {
+		ret = report(-ENOSPC, "%s: initrd of %zu bytes does not fit in guest RAM below %#llx after the kernel",
+			     initrd->path, initrd->len, (unsigned long long)gm->slots[0].size);
+		goto out;
+	}
+
+	for (unsigned i = 0; i < nr_segs; i++) {
+		uint8_t *dst = guest_mem_ptr(gm, segs[i].paddr, segs[i].memsz);
+
+		memcpy(dst, img->data + segs[i].offset, segs[i].filesz);
+		memset(dst + segs[i].filesz, 0, segs[i].memsz - segs[i].filesz);
 	}
 
 	si = guest_mem_ptr(gm, BOOT_INFO_ADDR, sizeof(*si));
@@ -181,15 +264,9 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 
 	if (initrd) {
 		struct hvm_modlist_entry *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR, sizeof(*mod));
-		uint64_t at;
 
-		if (initrd_place(gm, kernel_end, 0, initrd->len, &at) < 0) {
-			snprintf(err, errlen, "%s: initrd of %zu bytes does not fit in guest RAM below %#llx after the kernel",
-				 initrd->path, initrd->len, (unsigned long long)gm->slots[0].size);
-			return -1;
-		}
-		memcpy(guest_mem_ptr(gm, at, initrd->len), initrd->data, initrd->len);
-		*mod = (struct hvm_modlist_entry){ .paddr = at, .size = initrd->len };
+		memcpy(guest_mem_ptr(gm, initrd_at, initrd->len), initrd->data, initrd->len);
+		*mod = (struct hvm_modlist_entry){ .paddr = initrd_at, .size = initrd->len };
 		si->nr_modules = 1;
 		si->modlist_paddr = BOOT_MODLIST_ADDR;
 	}
@@ -208,16 +285,20 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 	res->entry = notes.entry;
 	res->boot_info = BOOT_INFO_ADDR;
 	res->kernel_end = kernel_end;
-	return 0;
+	ret = 0;
+out:
+	free(segs);
+	return ret;
 }
 
 bool elf_is_linux(const struct boot_image *img)
 {
-	struct elf_notes notes = { 0 };
+	struct elf_notes notes;
 	Elf64_Ehdr eh;
 
 	if (img->len < sizeof(eh))
 		return false;
+	notes_init(&notes, img);
 	memcpy(&eh, img->data, sizeof(eh));
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
 	    !in_file(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))

@@ -5,9 +5,11 @@
  * written to guest memory too, so that a reload of any selector finds the
  * same descriptor the vCPU was given.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "qlite/boot.h"
+#include "qlite/util.h"
 
 #define GDT_CODE32	1
 #define GDT_CODE64	2
@@ -66,7 +68,7 @@ static int write_page_tables(struct guest_mem *gm)
 	uint64_t *pd = guest_mem_ptr(gm, BOOT_PD_ADDR, 4 * 4096);
 
 	if (!pml4 || !pdpt || !pd)
-		return -1;
+		return -ENOSPC;
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
 	pml4[0] = BOOT_PDPT_ADDR | 0x3;			/* present, writable */
@@ -89,7 +91,7 @@ int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_s
 	struct kvm_segment data;
 
 	if (!g)
-		return -1;
+		goto too_small;
 	memcpy(g, gdt, sizeof(gdt));
 	sregs->gdt.base = BOOT_GDT_ADDR;
 	sregs->gdt.limit = sizeof(gdt) - 1;
@@ -109,11 +111,14 @@ int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_s
 		return 0;
 	}
 	if (write_page_tables(gm) < 0)
-		return -1;
+		goto too_small;
 	sregs->cs = seg_from_gdt(gdt[GDT_CODE64], GDT_CODE64);
 	sregs->cr3 = BOOT_PML4_ADDR;
 	sregs->cr4 = X86_CR4_PAE;
 	sregs->cr0 = X86_CR0_PE | X86_CR0_ET | X86_CR0_PG;
 	sregs->efer = EFER_LME | EFER_LMA;
 	return 0;
+
+too_small:
+	return report(-ENOSPC, "guest RAM too small for the boot structures");
 }

@@ -132,7 +132,6 @@ static int vm_load_kernel(struct vm *vm)
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
 	struct vcpu *bsp = &vm->kvm.vcpus[0];
-	char err[512];
 	char *cmdline = NULL;
 	int ret;
 
@@ -151,30 +150,22 @@ static int vm_load_kernel(struct vm *vm)
 	ret = -ENOMEM;
 	if (!cmdline)
 		goto out;
-	ret = boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res,
-			err, sizeof(err));
-	if (ret < 0) {
-		ret = report(-ENOEXEC, "%s", err);
+	ret = boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res);
+	if (ret < 0)
 		goto out;
-	}
 	boot_regs(&res, &regs);
 	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
 		ret = report_errno(-errno, "KVM_GET_SREGS");
 		goto out;
 	}
-	if (boot_sregs(&vm->mem, &res, &sregs) < 0) {
-		ret = report(-ENOMEM, "guest RAM too small for the boot structures");
+	ret = boot_sregs(&vm->mem, &res, &sregs);
+	if (ret < 0)
 		goto out;
-	}
 	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
 		ret = report_errno(-errno, "vCPU 0: setting the boot registers");
 		goto out;
 	}
-	if (mptable_write(&vm->mem, vm->kvm.nr_vcpus, vm->machine.pci, err, sizeof(err)) < 0) {
-		ret = report(-ENOSPC, "%s", err);
-		goto out;
-	}
-	ret = 0;
+	ret = mptable_write(&vm->mem, vm->kvm.nr_vcpus, vm->machine.pci);
 out:
 	free(cmdline);
 	free(kbuf);
