@@ -24,6 +24,7 @@
 #ifndef QLITE_VIRTIO_H
 #define QLITE_VIRTIO_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -205,5 +206,129 @@ int virtq_push(struct virtq *vq, const struct virtq_elem *e, uint32_t len);
 bool virtq_flush(struct virtq *vq);
 /* Buffers available now (no state change); false when broken or disabled. */
 bool virtq_has_avail(struct virtq *vq);
+
+/* ---- the device model (src/virtio/device.c) ---- */
+
+struct virtio_device;
+
+/* What a device implements. Called with the device's lock held. */
+struct virtio_device_ops {
+	/* Config space, offset and len already checked against config_size. */
+	void (*config_read)(struct virtio_device *vdev, uint32_t offset, void *data, unsigned len);
+	void (*config_write)(struct virtio_device *vdev, uint32_t offset, const void *data,
+			     unsigned len);
+	/* The driver kicked queue q (I/O thread); only while the device is live. */
+	void (*queue_notify)(struct virtio_device *vdev, unsigned q);
+	/* DRIVER_OK: features final, enabled queues live. -errno: the device needs a reset. */
+	int (*activate)(struct virtio_device *vdev);
+	/* Status 0 written: drop in-flight work; the core resets the queues after this. */
+	void (*reset)(struct virtio_device *vdev);
+};
+
+/* What a transport implements: interrupt the driver (MSI-X vector, or ISR bit and INTx). */
+struct virtio_transport_ops {
+	void (*queue_interrupt)(struct virtio_device *vdev, unsigned q);
+	void (*config_interrupt)(struct virtio_device *vdev);
+};
+
+/* A device's constants, usually a static const in its file. */
+struct virtio_device_info {
+	const char *name;		/* messages start with it */
+	uint32_t device_id;		/* VIRTIO_ID_* */
+	uint64_t features;		/* device bits; the core adds VIRTIO_CORE_FEATURES */
+	uint32_t config_size;
+	unsigned nr_queues;
+	const uint16_t *queue_max_sizes;	/* nr_queues entries, powers of 2 */
+	const struct virtio_device_ops *ops;
+};
+
+struct virtio_device {
+	const struct virtio_device_info *info;
+	void *priv;			/* the device's state */
+	pthread_mutex_t lock;
+
+	const struct virtio_transport_ops *transport;
+	void *transport_priv;
+
+	uint64_t offered;		/* info->features | VIRTIO_CORE_FEATURES */
+	uint64_t driver_features;	/* as written; final at FEATURES_OK */
+	uint8_t status;
+	uint8_t config_generation;
+	bool reported;			/* the one NEEDS_RESET line was printed */
+	bool refusal_reported;		/* the one FEATURES_OK refusal line was */
+	uint64_t needs_reset_count;
+	struct virtq *vqs;		/* nr_queues */
+};
+
+/* Check info (sizes, feature bits), allocate the queues. -EINVAL/-ENOMEM, reported. */
+int virtio_device_init(struct virtio_device *vdev, const struct virtio_device_info *info,
+		       const struct guest_mem *mem, void *priv);
+void virtio_device_destroy(struct virtio_device *vdev);
+void virtio_device_set_transport(struct virtio_device *vdev, const struct virtio_transport_ops *ops,
+				 void *priv);
+
+static inline void virtio_device_lock(struct virtio_device *vdev)
+{
+	pthread_mutex_lock(&vdev->lock);
+}
+
+static inline void virtio_device_unlock(struct virtio_device *vdev)
+{
+	pthread_mutex_unlock(&vdev->lock);
+}
+
+/* -- entry points for the transport (they take the lock) -- */
+
+uint8_t virtio_get_status(struct virtio_device *vdev);
+/*
+ * A status write: 0 resets; bits are only ever added, each after its
+ * predecessor (ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK); FEATURES_OK is
+ * refused (left clear) unless the driver's features are acceptable.
+ */
+void virtio_set_status(struct virtio_device *vdev, uint8_t status);
+/* 32-bit words of the feature bits, as PCI and MMIO select them (word 0: bits 0..31). */
+uint32_t virtio_get_device_features(struct virtio_device *vdev, unsigned word);
+uint32_t virtio_get_driver_features(struct virtio_device *vdev, unsigned word);
+/* Ignored outside DRIVER-and-not-FEATURES_OK. */
+void virtio_set_driver_features(struct virtio_device *vdev, unsigned word, uint32_t value);
+uint8_t virtio_get_config_generation(struct virtio_device *vdev);
+/* Out of config_size: reads give zeroes, writes are dropped. */
+void virtio_config_read(struct virtio_device *vdev, uint32_t offset, void *data, unsigned len);
+void virtio_config_write(struct virtio_device *vdev, uint32_t offset, const void *data,
+			 unsigned len);
+
+unsigned virtio_queue_count(const struct virtio_device *vdev);
+/*
+ * Queue q (NULL when out of range): transports read its registers back
+ * from it and change them only through the calls below; devices pop from it.
+ */
+struct virtq *virtio_queue(struct virtio_device *vdev, unsigned q);
+/* Queue register writes; ignored while the queue is enabled or q does not exist. */
+void virtio_queue_set_size(struct virtio_device *vdev, unsigned q, uint16_t size);
+void virtio_queue_set_addr(struct virtio_device *vdev, unsigned q, enum virtq_area area,
+			   uint64_t addr);
+/* Enable validates the queue (a bad one: NEEDS_RESET); disable stops and resets it. */
+void virtio_queue_set_enable(struct virtio_device *vdev, unsigned q, bool enable);
+/* rings doorbell writes to queue q (I/O thread): counted, then queue_notify. */
+void virtio_queue_kick(struct virtio_device *vdev, unsigned q, uint64_t rings);
+/* Counters for the exit report; -EINVAL when q is out of range. */
+int virtio_queue_stats(struct virtio_device *vdev, unsigned q, struct virtq_stats *out);
+
+/* -- helpers for the device (lock held) -- */
+
+bool virtio_feature_on(const struct virtio_device *vdev, unsigned bit);
+/* Publish queue q's pushed entries and interrupt the driver when it wants one. */
+void virtio_queue_flush(struct virtio_device *vdev, unsigned q);
+/* The config space changed: new generation, and a config interrupt once DRIVER_OK. */
+void virtio_config_changed(struct virtio_device *vdev);
+/*
+ * The driver broke the device: set DEVICE_NEEDS_RESET, stop delivering
+ * kicks, interrupt the driver (once DRIVER_OK). The first time in the
+ * device's life, one report() line "NAME: WHAT; device needs reset".
+ */
+void virtio_device_needs_reset(struct virtio_device *vdev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* DRIVER_OK and not NEEDS_RESET or FAILED: the queues may be served. */
+bool virtio_device_live(const struct virtio_device *vdev);
 
 #endif
