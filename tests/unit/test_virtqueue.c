@@ -70,6 +70,7 @@ static void start(struct fix *f, unsigned size, uint64_t features)
 	virtq_init(&f->vq, &f->gm, 0, 256);
 	f->vq.on_broken = on_broken;
 	f->vq.opaque = f;
+	f->broken_calls = 0;
 	tr_init(&f->r, &f->gm, size, RING_BASE);
 	tr_attach(&f->r, &f->vq);
 	assert_int_equal(virtq_enable(&f->vq, features), 0);
@@ -84,6 +85,15 @@ static void assert_broken(struct fix *f)
 	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
 	assert_false(virtq_flush(&f->vq));
 	assert_int_equal(f->broken_calls, 1);
+}
+
+/* The next pop breaks the queue, saying why. */
+static void assert_pop_breaks(struct fix *f, const char *why)
+{
+	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
+	if (!strstr(f->vq.why, why))
+		fail_msg("\"%s\" is not \"%s\"", f->vq.why, why);
+	assert_broken(f);
 }
 
 static void test_simple_chain(void **state)
@@ -290,9 +300,7 @@ static void test_loop(void **state)
 	tr_set_desc(&f->r, 1, BUF, 16, NEXT, 2);
 	tr_set_desc(&f->r, 2, BUF, 16, NEXT, 0);
 	tr_make_avail(&f->r, 1);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "longer than its table of 4"));
-	assert_broken(f);
+	assert_pop_breaks(f, "longer than its table of 4");
 }
 
 static void test_self_loop_in_indirect(void **state)
@@ -304,9 +312,7 @@ static void test_self_loop_in_indirect(void **state)
 	tr_set_table_desc(&f->r, TABLE, 1, BUF, 16, NEXT, 1);
 	tr_set_desc(&f->r, 0, TABLE, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	tr_make_avail(&f->r, 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "longer than its table of 2"));
-	assert_broken(f);
+	assert_pop_breaks(f, "longer than its table of 2");
 }
 
 /* Each entry: one bad descriptor (or table entry) as the head of a chain. */
@@ -340,16 +346,12 @@ static void test_bad_descriptors(void **state)
 	for (unsigned i = 0; i < sizeof(bad_descs) / sizeof(bad_descs[0]); i++) {
 		const struct bad_desc *b = &bad_descs[i];
 
-		f->broken_calls = 0;
 		start(f, 4, b->features);
 		tr_set_desc(&f->r, 0, BUF, 8, NEXT, 2);		/* one good descriptor first */
 		tr_set_desc(&f->r, 2, b->addr, b->len, b->flags, b->next);
 		tr_set_desc(&f->r, 1, BUF, 8, 0, 0);
 		tr_make_avail(&f->r, 0);
-		assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-		if (!strstr(f->vq.why, b->why))
-			fail_msg("case %u: \"%s\" is not \"%s\"", i, f->vq.why, b->why);
-		assert_broken(f);
+		assert_pop_breaks(f, b->why);
 	}
 }
 
@@ -362,18 +364,13 @@ static void test_bad_in_indirect(void **state)
 	tr_set_table_desc(&f->r, TABLE, 1, TABLE + 0x100, 16, VIRTQ_DESC_F_INDIRECT, 0);
 	tr_set_desc(&f->r, 0, TABLE, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	tr_make_avail(&f->r, 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "indirect descriptor in an indirect table"));
-	assert_broken(f);
+	assert_pop_breaks(f, "indirect descriptor in an indirect table");
 
-	f->broken_calls = 0;
 	start(f, 4, INDIRECT);
 	tr_set_table_desc(&f->r, TABLE, 0, BUF, 16, NEXT, 2);	/* table of 2: next 2 is past it */
 	tr_set_desc(&f->r, 0, TABLE, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	tr_make_avail(&f->r, 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "next 2 is past its table of 2"));
-	assert_broken(f);
+	assert_pop_breaks(f, "next 2 is past its table of 2");
 }
 
 static void test_order_and_capacity(void **state)
@@ -384,19 +381,14 @@ static void test_order_and_capacity(void **state)
 	tr_set_desc(&f->r, 0, BUF, 8, NEXT | WRITE, 1);
 	tr_set_desc(&f->r, 1, BUF, 8, 0, 0);
 	tr_make_avail(&f->r, 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "readable descriptor after a writable one"));
-	assert_broken(f);
+	assert_pop_breaks(f, "readable descriptor after a writable one");
 
 	/* Nine readable segments for an element that takes eight. */
-	f->broken_calls = 0;
 	start(f, 16, 0);
 	for (unsigned i = 0; i < 9; i++)
 		tr_set_desc(&f->r, i, BUF + i * 8, 8, i < 8 ? NEXT : 0, i + 1);
 	tr_make_avail(&f->r, 0);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "more than 8 readable segments"));
-	assert_broken(f);
+	assert_pop_breaks(f, "more than 8 readable segments");
 }
 
 static void test_bad_avail(void **state)
@@ -406,24 +398,18 @@ static void test_bad_avail(void **state)
 	/* A head past the table. */
 	start(f, 8, 0);
 	tr_make_avail(&f->r, 8);
-	assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-	assert_non_null(strstr(f->vq.why, "names head 8 of 8"));
-	assert_broken(f);
+	assert_pop_breaks(f, "names head 8 of 8");
 
 	/* An avail idx further ahead than the ring holds, and one that went backwards. */
 	for (unsigned i = 0; i < 2; i++) {
-		f->broken_calls = 0;
 		start(f, 8, EV_IDX);
 		tr_set_desc(&f->r, 0, BUF, 8, 0, 0);
 		tr_set_avail_idx(&f->r, i ? 0xffff : 9);
-		assert_int_equal(virtq_pop(&f->vq, &f->e), -EIO);
-		assert_non_null(strstr(f->vq.why, "ahead of 0"));
-		assert_broken(f);
+		assert_pop_breaks(f, "ahead of 0");
 		assert_false(virtq_has_avail(&f->vq));
 	}
 
 	/* Exactly full is fine. */
-	f->broken_calls = 0;
 	start(f, 8, 0);
 	tr_set_desc(&f->r, 0, BUF, 8, 0, 0);
 	tr_set_avail_idx(&f->r, 8);
