@@ -182,7 +182,8 @@ void virtq_init(struct virtq *vq, const struct guest_mem *mem, unsigned index, u
 void virtq_reset(struct virtq *vq);
 /*
  * Check the size and areas the driver set against guest RAM and go live
- * with the negotiated features. -EINVAL/-EFAULT and the queue broken.
+ * with the negotiated features. -EINVAL (the size) or -EFAULT (an area)
+ * break the queue; -EIO: it was broken already.
  */
 int virtq_enable(struct virtq *vq, uint64_t features);
 /*
