@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The bad-input guarantees under the sanitizers: unit and integration suites in an
-# ASan/UBSan build (build-asan/), and the config parser's libFuzzer target for a
-# bounded time with clang (build-fuzz/). Run after scripts/setup.sh.
+# ASan/UBSan build (build-asan/), and the libFuzzer targets (the config parser, 30 s;
+# split virtqueues over hostile rings, 20 s) with clang (build-fuzz/). Run after scripts/setup.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
