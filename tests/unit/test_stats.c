@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/kvm.h>
+#include <asm/svm.h>
+#include <asm/vmx.h>
 
 #include "qlite/bus.h"
 #include "qlite/stats.h"
@@ -393,14 +396,34 @@ static void test_hw_exit_records_and_names(void **state)
 	assert_int_equal(t.total, 2);
 	assert_string_equal(hw_exit_reason_name(1, 30), "IO_INSTRUCTION");
 	assert_string_equal(hw_exit_reason_name(1, 49), "EPT_MISCONFIG");
+	assert_string_equal(hw_exit_reason_name(1, 74), "BUS_LOCK");
+	assert_string_equal(hw_exit_reason_name(1, 5), "5");		/* no such VMX reason */
 	assert_string_equal(hw_exit_reason_name(2, 0x7b), "io");
 	assert_string_equal(hw_exit_reason_name(2, 0x400), "npf");
-	assert_string_equal(hw_exit_reason_name(2, 0x45), "excp_5");
 	assert_string_equal(hw_exit_reason_name(2, 0x13), "write_cr3");
+	/* The kernel's spellings (its trace prints these), not qlite's own. */
+	assert_string_equal(hw_exit_reason_name(2, 0x45), "BR excp");
+	assert_string_equal(hw_exit_reason_name(2, 0x60), "interrupt");
+	assert_string_equal(hw_exit_reason_name(2, 0x81), "hypercall");
+	assert_string_equal(hw_exit_reason_name(2, 0x80000001), "vmgexit_mmio_read");
+	assert_string_equal(hw_exit_reason_name(2, 0xffffffff), "invalid_guest_state");
+	assert_string_equal(hw_exit_reason_name(2, 0x42), "0x42");	/* vector 2: unnamed */
 	kvm_exit_record(raw, 5000, 2);			/* beyond the table: counted as other */
 	hw_exit_trace_record(&t, raw, sizeof(raw));
 	assert_int_equal(t.other, 1);
 	assert_int_equal(t.isa, 2);
+}
+
+/* Every name the kernel headers give, and only those. */
+static void test_hw_exit_names_are_the_kernels(void **state)
+{
+	static const struct { uint32_t code; const char *name; } vmx[] = { VMX_EXIT_REASONS },
+		svm[] = { SVM_EXIT_REASONS };
+
+	for (size_t i = 0; i < sizeof(vmx) / sizeof(vmx[0]); i++)
+		assert_string_equal(hw_exit_reason_name(1, vmx[i].code), vmx[i].name);
+	for (size_t i = 0; i < sizeof(svm) / sizeof(svm[0]); i++)
+		assert_string_equal(hw_exit_reason_name(2, svm[i].code), svm[i].name);
 }
 
 int main(void)
@@ -408,6 +431,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets_and_quantiles),
 		cmocka_unit_test(test_hw_exit_records_and_names),
+		cmocka_unit_test(test_hw_exit_names_are_the_kernels),
 		cmocka_unit_test_setup_teardown(test_attribution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_table_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
