@@ -79,8 +79,8 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 			uint64_t addr, bool is_write, uint32_t count, struct region_stats **out);
 void vcpu_stats_free(struct vcpu_stats *st);
 
-/* Reading a histogram: the upper bound, in cycles, under which fraction q of samples fall. */
-uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
+/* Reading a histogram: the q quantile in cycles, interpolated inside its log2 bucket. */
+double stats_hist_quantile(const struct stats_hist *h, double q);
 
 /* TSC rate, measured against CLOCK_MONOTONIC_RAW between two points (src/stats/counters.c). */
 struct stats_clock_ref {

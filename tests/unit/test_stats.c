@@ -32,11 +32,30 @@ static void test_hist_buckets_and_quantiles(void **state)
 	assert_int_equal(h.bucket[0], 1);
 	assert_int_equal(h.sum, 98 * 100 + 5000);
 	assert_int_equal(h.max, 5000);
-	assert_int_equal(stats_hist_quantile(&h, 0.5), 127);	/* upper bound of bucket 6 */
-	assert_int_equal(stats_hist_quantile(&h, 0.99), 127);
-	assert_int_equal(stats_hist_quantile(&h, 1.0), 5000);	/* capped by the max seen */
+	/* Interpolated in bucket 6: rank 50 is 49 of its 98 samples in, half way from 64 to 128. */
+	assert_int_equal(stats_hist_quantile(&h, 0.5), 96);
+	assert_int_equal(stats_hist_quantile(&h, 0.99), 128);
+	assert_int_equal(stats_hist_quantile(&h, 1.0), 5000);	/* the bucket of the max ends at it */
 	stats_hist_add(&h, UINT64_MAX);				/* clamps to the last bucket */
 	assert_int_equal(h.bucket[STATS_HIST_BUCKETS - 1], 1);
+}
+
+/* Samples spread over one bucket: p50 near the true median and the average, not the bucket's end. */
+static void test_hist_quantile_inside_bucket(void **state)
+{
+	struct stats_hist h;
+	double p50, p99, avg;
+
+	memset(&h, 0, sizeof(h));
+	for (int i = 0; i < 1000; i++)
+		stats_hist_add(&h, 16384 + i * 16);	/* bucket 14: [16384, 32768) */
+	avg = (double)h.sum / h.count;
+	p50 = stats_hist_quantile(&h, 0.5);
+	p99 = stats_hist_quantile(&h, 0.99);
+	assert_true(p50 > 24384 * 0.99 && p50 < 24384 * 1.01);	/* true median 24384 */
+	assert_true(p50 < avg * 1.01);
+	assert_true(p99 > 32224 * 0.99 && p99 <= h.max);	/* true p99 32224 */
+	assert_true(stats_hist_quantile(&h, 0.0) >= 16384);
 }
 
 static uint8_t regs[16];
@@ -430,6 +449,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets_and_quantiles),
+		cmocka_unit_test(test_hist_quantile_inside_bucket),
 		cmocka_unit_test(test_hw_exit_records_and_names),
 		cmocka_unit_test(test_hw_exit_names_are_the_kernels),
 		cmocka_unit_test_setup_teardown(test_attribution, setup, teardown),
