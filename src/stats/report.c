@@ -113,6 +113,21 @@ void stats_sort_regs(struct region_stats *rs)
 	qsort(rs->regs, STATS_REG_SLOTS, sizeof(rs->regs[0]), reg_cmp);
 }
 
+/* A device's name, with the region's base when it owns several on the bus (i8042 0x60 and 0x64). */
+const char *stats_region_label(const struct stats_view *v, enum bus_space s,
+			       const struct bus_region *r, char *buf, size_t len)
+{
+	for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
+		const struct bus_region *o = bus_region_by_id(v->bus[s], id);
+
+		if (o && o->id != r->id && !strcmp(o->name, r->name)) {
+			snprintf(buf, len, "%s@%#llx", r->name, (unsigned long long)r->base);
+			return buf;
+		}
+	}
+	return r->name;
+}
+
 static double per_s(const struct stats_view *v, uint64_t n)
 {
 	return v->elapsed_s > 0 ? n / v->elapsed_s : 0;
@@ -182,13 +197,14 @@ static void report_devices(const struct stats_view *v, const struct stats_totals
 		for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
 			const struct bus_region *r = bus_region_by_id(v->bus[s], id);
 			struct region_stats m;
+			char label[80];
 			uint64_t n;
 
 			if (!r || !stats_region_merge(v, s, id, &m))
 				continue;
 			n = m.count[0] + m.count[1];
-			fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%% %10llu", r->name,
-				bus_space_name(s), "(all)", "", (unsigned long long)n, per_s(v, n),
+			fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%% %10llu",
+				stats_region_label(v, s, r, label, sizeof(label)), bus_space_name(s), "(all)", "", (unsigned long long)n, per_s(v, n),
 				share(n, t->exits), (unsigned long long)(m.transfers[0] + m.transfers[1]));
 			print_hist(out, &m.time, v->tsc_per_ns);
 			fprintf(out, "\n");

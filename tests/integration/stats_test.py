@@ -164,10 +164,12 @@ def case_counts_agree(q, g):
             check(trows.get(("uart8250", reg, dr)) == n,
                   f"table: uart8250 {reg} {dr} = {trows.get(('uart8250', reg, dr))}, json says {n}", res)
         check(trows.get(("debug-exit", "EXIT", "write")) == 1, "table: one debug-exit EXIT write", res)
-        # A device with two regions (i8042 data and command ports): counted per register, and
-        # its device-level Prometheus series summed, not repeated (parse_prom rejects repeats).
-        check(trows.get(("i8042", "DATA", "read")) == 2 and trows.get(("i8042", "STATUS/COMMAND", "read")) == 3,
-              "table: i8042 DATA and STATUS/COMMAND reads", res)
+        # A device with two regions (i8042 data and command ports): each region's row names it,
+        # counted per register, and its device-level Prometheus series summed, not repeated
+        # (parse_prom rejects repeats).
+        check(trows.get(("i8042@0x60", "DATA", "read")) == 2 and
+              trows.get(("i8042@0x64", "STATUS/COMMAND", "read")) == 3,
+              "table: i8042@0x60 DATA and i8042@0x64 STATUS/COMMAND reads", res)
         check(prom_get(series, "qlite_device_transfers_total", device="i8042", dir="read") == 5,
               "prom: the i8042's two regions summed", res)
         check(re.search(r"^\s+\(unclaimed\)\s+pio\s+-\s+read\s+5\s", table, re.M), "table: 5 unclaimed PIO reads", res)

@@ -353,6 +353,22 @@ static void test_table_and_interval(void **state)
 	free(buf);
 }
 
+/* A device with two regions (as the i8042's data and command ports): each row says which. */
+static void test_table_names_regions(void **state)
+{
+	struct fixture *f = *state;
+	int second = bus_register(f->bus[BUS_PIO], 0x600, 4, "dev \"q\"", &fake_ops, NULL);
+	char *text;
+
+	assert_true(second >= 0);
+	fill(f);
+	pio_exit(f, 0, 0x600, true, 1);
+	text = render(f, table_writer);
+	assert_non_null(strstr(text, "  dev \"q\"@0x500  pio  (all)"));
+	assert_non_null(strstr(text, "  dev \"q\"@0x600  pio  (all)"));
+	free(text);
+}
+
 /* Accounting off: reasons and unclaimed accesses still reported, times and devices not, and never as zeros. */
 static void test_accounting_off(void **state)
 {
@@ -457,6 +473,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prom_grammar, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
 	};
 
