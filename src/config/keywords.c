@@ -611,7 +611,10 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 		if (ret)
 			return ret;
 	}
+	/* A setting alone asks for its own output; only on/off (or a bare `stats`) sets the table. */
 	spec->stats = on;
+	if (said || !argc)
+		spec->stats_table = on;
 	return 0;
 }
 
@@ -697,9 +700,11 @@ const struct config_keyword config_keywords[] = {
 	  "run). Default on; `off` exists to measure what the accounting itself costs.",
 	  1, 1, 0, kw_accounting },
 	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE] [log FILE]",
-	  "Exit accounting reports: a line every DURATION (none when not given) on stderr or "
-	  "appended to the `log` FILE, and at exit a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "
-	  "given. Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
+	  "Exit accounting reports: `on` (or `stats` alone) prints a table at exit; `interval` a "
+	  "line every DURATION on stderr, or appended to the `log` FILE; `json` and `prom` files "
+	  "rewritten every interval (every second without one) and at exit. A setting alone gives "
+	  "only its own output; `off` turns every report off. Command line: `--stats`, "
+	  "`--stats on,interval=1s,json=exits.json`.",
 	  0, 0, KW_LIST | KW_VALUE_OPTIONAL, kw_stats },
 	/* kw_stats_setting() reads the setting off the name: keep "stats-" + a stats word. */
 	{ "stats-interval", { "--stats-interval" }, "DURATION",

@@ -206,7 +206,8 @@ int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
 void vm_stats_finish(struct vm_stats *s)
 {
 	vm_stats_refresh(s);
-	stats_report_table(&s->view, stderr);
+	if (s->vm->spec->stats_table)
+		stats_report_table(&s->view, stderr);
 	vm_stats_write_files(s);
 }
 

@@ -316,11 +316,25 @@ def case_live_files(q, g):
         check(sorted(os.listdir(d)) == ["exits.json", "exits.prom"], f"left behind: {os.listdir(d)}", res)
 
 
+def case_json_alone(q, g):
+    """--stats-json alone writes the JSON and prints no table (that is --stats); --stats adds it."""
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "exits.json")
+        res = qlite_run(q, g, f"pio-write={UART_SCR},10", ["--stats-json", js])
+        check(res.returncode == 1, "guest failed", res)
+        check("=== qlite exit report" not in res.stderr, "--stats-json alone printed the table", res)
+        with open(js) as f:
+            check(json.load(f)["exits"] > 0, "json: no exits", res)
+        res = qlite_run(q, g, f"pio-write={UART_SCR},10", ["--stats-json", js, "--stats"])
+        check(res.returncode == 1 and "=== qlite exit report" in res.stderr, "--stats: no table", res)
+
+
 CASES = {
     "counts_agree": case_counts_agree,
     "smp": case_smp,
     "accounting_off": case_accounting_off,
     "live_files": case_live_files,
+    "json_alone": case_json_alone,
 }
 
 
