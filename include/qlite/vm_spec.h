@@ -79,6 +79,9 @@ struct vm_spec {
 
 	struct spec_origin origin_of_kernel;
 	struct spec_origin origin_of_initrd;
+	struct spec_origin origin_of_stats_json;
+	struct spec_origin origin_of_stats_prom;
+	struct spec_origin origin_of_stats_log;
 	struct spec_origin origin_of_ram;
 	struct spec_origin origin_of_cpus;
 

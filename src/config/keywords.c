@@ -569,12 +569,16 @@ static int stats_interval(struct config_parser *p, const char *s, const struct s
 	return 0;
 }
 
+#define STATS_FILE(name, what, appended) \
+	{ #name, offsetof(struct vm_spec, stats_##name), \
+	  offsetof(struct vm_spec, origin_of_stats_##name), what, appended }
 const struct stats_file config_stats_files[] = {
-	{ "json", offsetof(struct vm_spec, stats_json) },
-	{ "prom", offsetof(struct vm_spec, stats_prom) },
-	{ "log", offsetof(struct vm_spec, stats_log) },
-	{ NULL, 0 },
+	STATS_FILE(json, "the JSON output", false),
+	STATS_FILE(prom, "the Prometheus output", false),
+	STATS_FILE(log, "the stats log", true),
+	{ NULL },
 };
+#undef STATS_FILE
 
 static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, unsigned argc, const struct spec_origin *o)
@@ -604,9 +608,10 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 			return PERR(p, o, "\"%s\" needs a value (%s)", w,
 				    config_hint(kw, o, buf, sizeof(buf)));
 		i++;
-		if (f->name)
+		if (f->name) {
 			ret = set_path(p, stats_file_path(spec, f), argv[i], o);
-		else
+			*stats_file_origin(spec, f) = *o;
+		} else
 			ret = stats_interval(p, argv[i], o);
 		if (ret)
 			return ret;

@@ -11,6 +11,8 @@ counts under the right device and register, and agree with each other. Without a
 import json
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -329,12 +331,59 @@ def case_json_alone(q, g):
         check(res.returncode == 1 and "=== qlite exit report" in res.stderr, "--stats: no table", res)
 
 
+def case_outputs_checked(q, g):
+    """Outputs are checked before the VM starts: a non-regular file, a missing directory, two
+    outputs on one path or an output over an input is a `--option: why` line with status 2, from
+    `qlite run` and `qlite check` alike, and nothing is created or replaced."""
+    with tempfile.TemporaryDirectory() as d:
+        kernel = os.path.join(d, "guest.elf")		# a copy: a regression must not eat the real one
+        shutil.copy(g, kernel)
+        fifo, sub = os.path.join(d, "fifo"), os.path.join(d, "sub")
+        os.mkfifo(fifo)
+        os.mkdir(sub)
+        os.symlink("target.json", os.path.join(d, "link"))
+        nodes = {fifo: stat.S_ISFIFO, sub: stat.S_ISDIR}
+        if os.geteuid() == 0:				# a character device like /dev/full, in the temp dir
+            full = os.path.join(d, "full")
+            os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+            nodes[full] = stat.S_ISCHR
+        cases = [
+            (["--stats-json", fifo], f"--stats-json: {fifo} is a FIFO, not a regular file"),
+            (["--stats-prom", sub], f"--stats-prom: {sub} is a directory, not a regular file"),
+            (["--stats-json", os.path.join(d, "link")], "is a symbolic link"),
+            (["--stats-json", os.path.join(d, "no", "x.json")], "directory " + os.path.join(d, "no") + ": No such file"),
+            (["--stats-json", os.path.join(d, "x"), "--stats-prom", os.path.join(sub, "..", "x")],
+             "is also the Prometheus output (--stats-prom): each output needs a file of its own"),
+            (["--stats-json", os.path.join(d, "x"), "--stats-log", os.path.join(d, "x")], "is also the stats log"),
+            (["--stats-prom", kernel], f"--stats-prom: {kernel} is also the kernel (--kernel): an output would overwrite it"),
+        ]
+        if os.geteuid() == 0:
+            cases.append((["--stats-json", full], f"--stats-json: {full} is a character device"))
+        for extra, why in cases:
+            for cmd in ("run", "check"):
+                argv = [q, cmd, "--kernel", kernel, "--cmdline", "pio-write=0x3ff,1", "--ram", "64M"] + extra
+                res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                     errors="replace", timeout=60)
+                check(res.returncode == 2, f"qlite {cmd} {' '.join(extra)}: status {res.returncode}, expected 2", res)
+                check(why in res.stderr and len(res.stderr.splitlines()) == 1,
+                      f"qlite {cmd} {' '.join(extra)}: expected one line with {why!r}", res)
+                check("qlite: stopped" not in res.stderr, "the VM ran", res)
+        for path, is_kind in nodes.items():
+            check(is_kind(os.lstat(path).st_mode), f"{path} was replaced")
+        with open(kernel, "rb") as f, open(g, "rb") as orig:
+            check(f.read() == orig.read(), "the kernel was overwritten")
+        check(sorted(os.listdir(d)) == sorted(["guest.elf", "fifo", "sub", "link"] +
+                                              (["full"] if os.geteuid() == 0 else [])),
+              f"files were created: {sorted(os.listdir(d))}")
+
+
 CASES = {
     "counts_agree": case_counts_agree,
     "smp": case_smp,
     "accounting_off": case_accounting_off,
     "live_files": case_live_files,
     "json_alone": case_json_alone,
+    "outputs_checked": case_outputs_checked,
 }
 
 
