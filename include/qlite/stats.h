@@ -161,12 +161,25 @@ struct stats_interval {
 	struct stats_totals t;
 	uint64_t dev[BUS_NR_SPACES][BUS_MAX_REGIONS];
 };
-/* One line covering the dt seconds since prev (updated to now): exits/s by reason, top devices. */
-void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out);
+/*
+ * One line covering the dt seconds since prev (updated to now): exits/s by
+ * reason, top devices. 0, or the -errno of writing it to out.
+ */
+int stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out);
+/* The whole report to out; 0 or -EIO when out has an error. */
 int stats_write_json(const struct stats_view *v, FILE *out);
 int stats_write_prom(const struct stats_view *v, FILE *out);
-/* Write path atomically (temporary file, then rename) with writer. */
+
+/*
+ * Output files (src/stats/output.c). stats_write_file() writes path with
+ * writer into path.tmp.PID and renames it over path, so a reader never sees
+ * half a report. It never replaces what is not a regular file: -EISDIR for
+ * a directory, -EEXIST for anything else (a device, FIFO, socket or link),
+ * left as it is. Otherwise 0, or the -errno of the write (-ENOSPC, ...).
+ */
 int stats_write_file(const char *path, const struct stats_view *v,
 		     int (*writer)(const struct stats_view *, FILE *));
+/* Remove path.tmp.PID files whose PID no longer exists (a writer killed before its rename). */
+int stats_remove_stale_tmp(const char *path);
 
 #endif

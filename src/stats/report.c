@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Text reports: the table at VM stop and the one-line-per-interval view. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,12 +330,13 @@ void stats_report_table(const struct stats_view *v, FILE *out)
 	fflush(out);
 }
 
-void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
+int stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
 {
 	/* Per device name: a device may own several regions (i8042 data and command ports). */
 	struct { const char *name; uint64_t n; } dev[BUS_NR_SPACES * BUS_MAX_REGIONS], top[3] = { { 0 } };
 	unsigned nr_dev = 0;
 	struct stats_totals now;
+	double rate;
 	char buf[768];
 	size_t off = 0;
 
@@ -377,8 +379,16 @@ void stats_report_interval(const struct stats_view *v, struct stats_interval *pr
 	for (unsigned k = 0; k < 3 && top[k].n && off < sizeof(buf); k++)
 		off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", top[k].name,
 				dt > 0 ? top[k].n / dt : 0);
-	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s,
-		dt > 0 ? (now.exits - prev->t.exits) / dt : 0, off ? buf : " none");
-	fflush(out);
+	rate = dt > 0 ? (now.exits - prev->t.exits) / dt : 0;
 	prev->t = now;
+	/* A log file on a full disk: the caller says so (once), so the error is not kept here. */
+	errno = 0;
+	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s, rate, off ? buf : " none");
+	if (fflush(out) == EOF || ferror(out)) {
+		int ret = errno ? -errno : -EIO;
+
+		clearerr(out);
+		return ret;
+	}
+	return 0;
 }

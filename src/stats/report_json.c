@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The exit report as JSON (schema: docs/stats.md, "version": 1). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,5 +185,5 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 	json_kvm(v, out);
 	json_hw(v, out);
 	fprintf(out, "}\n");
-	return ferror(out) ? -1 : 0;
+	return ferror(out) ? -EIO : 0;
 }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "qlite/stats.h"
 #include "stats_internal.h"
@@ -220,27 +219,6 @@ int stats_write_prom(const struct stats_view *v, FILE *out)
 		prom_kvm(v, out);
 	prom_head(out, "qlite_uptime_seconds", "gauge", "Seconds since the vCPUs started.");
 	fprintf(out, "qlite_uptime_seconds %.3f\n", v->elapsed_s);
-	return ferror(out) ? -1 : 0;
+	return ferror(out) ? -EIO : 0;
 }
 
-int stats_write_file(const char *path, const struct stats_view *v,
-		     int (*writer)(const struct stats_view *, FILE *))
-{
-	char tmp[4096];
-	FILE *f;
-	int ret;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	ret = writer(v, f) < 0 ? -EIO : 0;
-	if (fclose(f) != 0 && !ret)
-		ret = -errno;
-	if (!ret && rename(tmp, path) < 0)
-		ret = -errno;
-	if (ret)
-		unlink(tmp);
-	return ret;
-}

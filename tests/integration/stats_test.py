@@ -11,7 +11,9 @@ counts under the right device and register, and agree with each other. Without a
 import json
 import os
 import re
+import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -20,7 +22,7 @@ import time
 
 # The shared helpers of the integration tests (this directory is sys.path[0]).
 sys.dont_write_bytecode = True
-from guest_test import Failure, check, run_case  # noqa: E402
+from guest_test import Failure, check, run_case, stop_line  # noqa: E402
 
 UART_SCR = "0x3ff"		# uart8250 scratch register: claimed, no side effect
 UNCLAIMED_PIO = "0x2e0"
@@ -377,6 +379,81 @@ def case_outputs_checked(q, g):
               f"files were created: {sorted(os.listdir(d))}")
 
 
+def file_size_limit(limit):
+    """preexec_fn: writes past limit bytes fail with EFBIG, as on a full disk (SIGXFSZ ignored)."""
+    def apply():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def case_write_errors(q, g):
+    """An output that cannot be written during the run is said once, named in the stop line, and
+    the exit status is 4 (the VM ran, an output is missing); the stats log's errors too."""
+    limit = 3000
+    with tempfile.TemporaryDirectory() as d:
+        prom, log = os.path.join(d, "exits.prom"), os.path.join(d, "stats.log")
+        with open(log, "w") as f:
+            f.write("x" * (limit - 10))		# the next interval line passes the limit
+        argv = [q, "run", "--kernel", g, "--ram", "64M", "--cmdline",
+                f"pio-write={UART_SCR},1000 spin=1000 pio-write={UART_SCR},10",
+                "--stats-interval", "200ms", "--stats-prom", prom, "--stats-log", log]
+        res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             errors="replace", timeout=120, preexec_fn=file_size_limit(limit))
+        check(res.returncode == 4, f"status {res.returncode}, expected 4 (an output could not be written)", res)
+        for opt, path in (("--stats-prom", prom), ("--stats-log", log)):
+            said = [l for l in res.stderr.splitlines() if l.startswith(f"qlite: {opt} {path}: not written: File too large")]
+            check(len(said) == 1, f"{opt}: the error said {len(said)} times, expected once", res)
+        stop = stop_line(res)
+        check("outputs not written (exit status 4 instead of 1): " in stop and
+              re.search(rf"--stats-prom {re.escape(prom)}: File too large \((\d+) of \1 writes failed\)", stop) and
+              f"--stats-log {log}: File too large" in stop, "stop line: the outputs that failed", res)
+        check(sorted(os.listdir(d)) == ["stats.log"], f"left behind: {os.listdir(d)}", res)
+
+    # The directory goes away while the guest runs: said once, status 4, the rest keeps working.
+    with tempfile.TemporaryDirectory() as d:
+        sub, gone = os.path.join(d, "sub"), os.path.join(d, "gone")
+        os.mkdir(sub)
+        js = os.path.join(sub, "exits.json")
+        argv = [q, "run", "--kernel", g, "--ram", "64M", "--cmdline",
+                f"pio-write={UART_SCR},1000 spin=1500 pio-write={UART_SCR},10",
+                "--stats-interval", "200ms", "--stats-json", js]
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, errors="replace")
+        deadline = time.monotonic() + 60
+        while not os.path.exists(js) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.rename(sub, gone)
+        out, err = p.communicate(timeout=60)
+        res = subprocess.CompletedProcess(argv, p.returncode, out, err)
+        check(p.returncode == 4, f"status {p.returncode}, expected 4", res)
+        said = [l for l in err.splitlines() if l.startswith(f"qlite: --stats-json {js}: not written")]
+        check(len(said) == 1 and "No such file or directory" in said[0], "the error said once", res)
+        check(f"--stats-json {js}: No such file or directory" in stop_line(res), "stop line", res)
+        check(os.listdir(gone) == ["exits.json"], f"left behind: {os.listdir(gone)}", res)
+
+
+def case_stale_tmp(q, g):
+    """FILE.tmp.PID of a qlite killed before its rename is removed when the file is next written;
+    a temporary file whose PID is alive stays."""
+    with tempfile.TemporaryDirectory() as d:
+        prom = os.path.join(d, "exits.prom")
+        victim = subprocess.Popen([q, "run", "--kernel", g, "--ram", "64M", "--cmdline", "spin=60000",
+                                   "--stats-prom", prom], stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        victim.kill()				# SIGKILL: what it was writing stays behind
+        victim.wait()
+        dead, live = f"{prom}.tmp.{victim.pid}", f"{prom}.tmp.{os.getpid()}"
+        for path in (dead, live):
+            with open(path, "w") as f:
+                f.write("# HELP half a file\n")
+        res = qlite_run(q, g, f"pio-write={UART_SCR},10", ["--stats-prom", prom])
+        check(res.returncode == 1, "guest failed", res)
+        check(not os.path.exists(dead), "the dead qlite's temporary file is still there", res)
+        check(os.path.exists(live), "a live process's temporary file was removed", res)
+        check(sorted(os.listdir(d)) == sorted(["exits.prom", os.path.basename(live)]), f"{os.listdir(d)}", res)
+
+
 CASES = {
     "counts_agree": case_counts_agree,
     "smp": case_smp,
@@ -384,6 +461,8 @@ CASES = {
     "live_files": case_live_files,
     "json_alone": case_json_alone,
     "outputs_checked": case_outputs_checked,
+    "write_errors": case_write_errors,
+    "stale_tmp": case_stale_tmp,
 }
 
 

@@ -6,10 +6,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ctype.h>
+#include <errno.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/kvm.h>
 #include <asm/svm.h>
 #include <asm/vmx.h>
@@ -405,6 +411,131 @@ static void test_accounting_off(void **state)
 	free(text);
 }
 
+/* ---- output files ---- */
+
+static char out_dir[64];
+
+static void make_out_dir(void)
+{
+	strcpy(out_dir, "/tmp/qlite-test-stats-XXXXXX");
+	assert_non_null(mkdtemp(out_dir));
+}
+
+static char *out_path(const char *name)
+{
+	static char buf[4][256];
+	static unsigned n;
+	char *p = buf[n++ % 4];
+
+	snprintf(p, 256, "%s/%s", out_dir, name);
+	return p;
+}
+
+static unsigned count_entries(void)
+{
+	char cmd[320];
+	FILE *ls;
+	unsigned n = 0;
+	int c;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s", out_dir);
+	ls = popen(cmd, "r");
+	while ((c = fgetc(ls)) != EOF)
+		n += c == '\n';
+	pclose(ls);
+	return n;
+}
+
+/* Never over what is not a regular file; no temporary file left behind, whatever happens. */
+static void test_write_file(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, small = { 512, 512 };
+	struct stat st;
+
+	fill(f);
+	make_out_dir();
+	assert_int_equal(stats_write_file(out_path("a.json"), &f->view, stats_write_json), 0);
+	assert_int_equal(stat(out_path("a.json"), &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size > 100);
+
+	assert_int_equal(mkfifo(out_path("fifo"), 0600), 0);
+	assert_int_equal(stats_write_file(out_path("fifo"), &f->view, stats_write_prom), -EEXIST);
+	assert_int_equal(lstat(out_path("fifo"), &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(symlink("a.json", out_path("link")), 0);
+	assert_int_equal(stats_write_file(out_path("link"), &f->view, stats_write_prom), -EEXIST);
+	assert_int_equal(lstat(out_path("link"), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(mkdir(out_path("dir"), 0700), 0);
+	assert_int_equal(stats_write_file(out_path("dir"), &f->view, stats_write_prom), -EISDIR);
+	assert_int_equal(stats_write_file(out_path("none/x.prom"), &f->view, stats_write_prom), -ENOENT);
+
+	/* A full disk, as a file size limit: the write's errno, and no half file. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	setrlimit(RLIMIT_FSIZE, &small);
+	assert_int_equal(stats_write_file(out_path("big.prom"), &f->view, stats_write_prom), -EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(access(out_path("big.prom"), F_OK), -1);
+	assert_int_equal(count_entries(), 4);	/* a.json fifo link dir: no FILE.tmp.PID */
+
+	unlink(out_path("a.json"));
+	unlink(out_path("fifo"));
+	unlink(out_path("link"));
+	rmdir(out_path("dir"));
+	rmdir(out_dir);
+}
+
+/* FILE.tmp.PID of a PID that no longer exists goes; a live PID's, other files and non-PIDs stay. */
+static void test_remove_stale_tmp(void **state)
+{
+	static const char *const keep[] = { "x.json.tmp.%d.more", "x.json.tmp.0%d", "y.json.tmp.%d",
+					     "x.json.tmp.-%d" };
+	char name[64];
+	pid_t dead = fork();
+	FILE *f;
+
+	if (!dead)
+		_exit(0);
+	waitpid(dead, NULL, 0);		/* reaped: the PID is free */
+	make_out_dir();
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)dead);
+	fclose(fopen(out_path(name), "w"));
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)getppid());
+	fclose(fopen(out_path(name), "w"));
+	for (unsigned i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(name, sizeof(name), keep[i], (int)dead);
+		f = fopen(out_path(name), "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(stats_remove_stale_tmp(out_path("x.json")), 1);
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)dead);
+	assert_int_equal(access(out_path(name), F_OK), -1);
+	assert_int_equal(count_entries(), 5);
+	snprintf(name, sizeof(name), "rm -r %s", out_dir);
+	assert_int_equal(system(name), 0);
+}
+
+/* The interval line says when it could not be written (a log file on a full disk). */
+static void test_interval_write_error(void **state)
+{
+	struct fixture *f = *state;
+	struct stats_interval prev;
+	FILE *full = fopen("/dev/full", "w");
+
+	if (!full)
+		skip();
+	setvbuf(full, NULL, _IOLBF, 0);
+	memset(&prev, 0, sizeof(prev));
+	fill(f);
+	assert_int_equal(stats_report_interval(&f->view, &prev, 1.0, full), -ENOSPC);
+	assert_int_equal(stats_report_interval(&f->view, &prev, 1.0, full), -ENOSPC);	/* again, not sticky */
+	fclose(full);
+}
+
 static void kvm_exit_record(uint8_t *raw, uint32_t reason, uint32_t isa)
 {
 	memset(raw, 0, 32);
@@ -475,6 +606,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
+		cmocka_unit_test(test_remove_stale_tmp),
+		cmocka_unit_test_setup_teardown(test_interval_write_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
