@@ -97,7 +97,8 @@ struct kvm_binary_stats {
 	char id[64];
 	unsigned nr;
 	char (*name)[64];
-	uint32_t *flags;
+	uint32_t *flags;	/* KVM_STATS_TYPE_*, _UNIT_*, _BASE_* */
+	int16_t *exponent;	/* value * base^exponent is in the unit (halt_wait_ns: 10^-9 s) */
 	uint32_t *offset;	/* into the data block */
 	uint16_t *size;		/* in u64s */
 	uint32_t data_offset;
@@ -140,6 +141,14 @@ struct stats_view {
 	struct bus *bus[BUS_NR_SPACES];
 	double elapsed_s;
 	double tsc_per_ns;
+	/*
+	 * The rate the Prometheus histograms' `le` bounds are converted with:
+	 * fixed for the run (0: tsc_per_ns), so a bucket keeps its label from
+	 * one scrape to the next while tsc_per_ns is refined.
+	 */
+	double bucket_tsc_per_ns;
+	const char *vm_name;			/* `system NAME`, or NULL */
+	double wall_time;			/* CLOCK_REALTIME of the numbers, in s (the JSON's timestamp) */
 	const char *tuning;			/* one line: exits disable, halt-poll, cpuid, quirks */
 	bool accounting_off;			/* only reasons and unclaimed counted: no devices, no times */
 	struct kvm_binary_stats *kvm_vm;	/* NULL when unavailable */

@@ -138,6 +138,7 @@ int vm_stats_create(struct vm *vm)
 		.vcpu = s->vcpu,
 		.bus = { vm->machine.bus[BUS_PIO], vm->machine.bus[BUS_MMIO] },
 		.tuning = s->tuning,
+		.vm_name = vm->spec->name,
 		.accounting_off = !vm->kvm.accounting,
 		.kvm_vm = s->kvm_ok ? &s->kvm_vm : NULL,
 		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
@@ -151,10 +152,20 @@ int vm_stats_create(struct vm *vm)
 static void vm_stats_refresh(struct vm_stats *s)
 {
 	struct stats_clock_ref now;
+	struct timespec wall;
 
 	stats_clock_mark(&now);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	s->view.wall_time = wall.tv_sec + wall.tv_nsec / 1e9;
 	s->view.elapsed_s = (now.ns - s->t0.ns) / 1e9;
 	s->view.tsc_per_ns = stats_tsc_per_ns(&s->t0, &now);
+	/*
+	 * The histograms' bucket bounds keep the first rate measured over 50 ms
+	 * or more, in MHz: their `le` labels stay the same for the whole run
+	 * (and, mostly, from one run to the next on a host).
+	 */
+	if (!s->view.bucket_tsc_per_ns && s->view.elapsed_s >= 0.05)
+		s->view.bucket_tsc_per_ns = (long long)(s->view.tsc_per_ns * 1000 + 0.5) / 1000.0;
 	if (s->kvm_ok) {
 		kvm_binary_stats_read(&s->kvm_vm);
 		for (unsigned i = 0; i < s->vm->kvm.nr_vcpus; i++)

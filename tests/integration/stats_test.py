@@ -22,8 +22,9 @@ import time
 
 # The shared helpers of the integration tests (this directory is sys.path[0]).
 sys.dont_write_bytecode = True
-from guest_test import Failure, check, run_case, stop_line  # noqa: E402
+from guest_test import SKIP, Failure, check, run_case, stop_line  # noqa: E402
 
+VERSION = "0.1.0"		# meson.build's project version
 UART_SCR = "0x3ff"		# uart8250 scratch register: claimed, no side effect
 UNCLAIMED_PIO = "0x2e0"
 UNCLAIMED_MMIO = "0xc8000000"	# in the PCI hole, no BAR there
@@ -40,9 +41,34 @@ NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
 SAMPLE = re.compile(rf"^({NAME})(?:\{{({LABEL}(?:,{LABEL})*)\}})? (\S+)$")
 HELP = re.compile(rf"^# HELP ({NAME}) (.+)$")
-TYPE = re.compile(rf"^# TYPE ({NAME}) (counter|gauge)$")
+TYPE = re.compile(rf"^# TYPE ({NAME}) (counter|gauge|histogram)$")
 LABEL_SPLIT = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\[\\"n])*)"')
 VALUE = re.compile(r"^-?(?:[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)$")
+
+
+HIST_SUFFIXES = ("_bucket", "_sum", "_count")
+
+
+def check_histograms(series, types):
+    """Every histogram series: le bounds ascending to +Inf, cumulative counts, +Inf == _count."""
+    buckets = {}
+    for (name, pairs), v in series.items():		# dicts keep the file's order
+        if not name.endswith("_bucket") or types.get(name[:-len("_bucket")]) != "histogram":
+            continue
+        labels = dict(pairs)
+        check("le" in labels, f"prom: {name} sample without le")
+        le = labels.pop("le")
+        buckets.setdefault((name[:-len("_bucket")], tuple(sorted(labels.items()))), []).append((le, v))
+    for (family, labels), bs in buckets.items():
+        bounds = [float(le) for le, _ in bs]
+        counts = [v for _, v in bs]
+        check(bs[-1][0] == "+Inf", f"prom: {family}{labels}: the last bucket is not +Inf")
+        check(bounds == sorted(bounds) and len(set(bounds)) == len(bounds), f"prom: {family}{labels}: le not ascending")
+        check(counts == sorted(counts), f"prom: {family}{labels}: buckets not cumulative {counts}")
+        count = [v for (n, p), v in series.items() if n == family + "_count" and tuple(sorted(x for x in p)) == labels]
+        check(count == [counts[-1]], f"prom: {family}{labels}: _count {count} != +Inf bucket {counts[-1]}")
+        check(any(n == family + "_sum" and tuple(sorted(p)) == labels for n, p in series),
+              f"prom: {family}{labels}: no _sum")
 
 
 def parse_prom(text):
@@ -65,16 +91,21 @@ def parse_prom(text):
         m = SAMPLE.match(line)
         check(m, f"prom line {n}: not a sample line: {line!r}")
         name, labels, value = m.groups()
-        check(name == current, f"prom line {n}: {name} outside its family (TYPE {current})")
+        family = name
+        if types.get(current) == "histogram" and name.startswith(current) and name[len(current):] in HIST_SUFFIXES:
+            family = current
+        check(family == current, f"prom line {n}: {name} outside its family (TYPE {current})")
         check(VALUE.match(value), f"prom line {n}: bad value {value!r}")
         pairs = tuple(LABEL_SPLIT.findall(labels or ""))
         check(len({k for k, _ in pairs}) == len(pairs), f"prom line {n}: repeated label")
         key = (name, pairs)
         check(key not in series, f"prom line {n}: duplicate series {line!r}")
+        check(pairs and pairs[0][0] == "vm", f"prom line {n}: no vm label first")
         v = float(value)
-        if types[name] == "counter":
+        if types[family] == "counter":
             check(v >= 0 and name.endswith("_total"), f"prom line {n}: counter must be >= 0 and end in _total")
         series[key] = v
+    check_histograms(series, types)
     return series
 
 
@@ -136,7 +167,7 @@ def case_counts_agree(q, g):
                               f"pio-read=0x60,2 pio-read=0x64,3 "
                               f"pio-read={UNCLAIMED_PIO},5 mmio-read={UNCLAIMED_MMIO},7 "
                               f"mmio-write={UNCLAIMED_MMIO},3",
-                        ["--stats", "--stats-json", js, "--stats-prom", prom])
+                        ["--stats", "--stats-json", js, "--stats-prom", prom, "--system", "stats-test"])
         check(res.returncode == 1, "guest failed (expected debug-exit 0 = status 1)", res)
         check(not [f for f in os.listdir(d) if ".tmp." in f], "temporary report files left behind", res)
         with open(js) as f:
@@ -144,6 +175,8 @@ def case_counts_agree(q, g):
         with open(prom) as f:
             series = parse_prom(f.read())
         table = res.stderr
+        check(all(dict(pairs).get("vm") == "stats-test" for _, pairs in series), "prom: the VM's name on every series", res)
+        check(prom_get(series, "qlite_build_info", version=VERSION) == 1, f"prom: qlite_build_info version {VERSION}", res)
 
         # Exact counts. rep insb is one exit of 64 transfers; rep outsb may reach qlite as 1..64
         # exits (KVM's emulator splits it), but its transfers add up to 64 either way.
@@ -200,6 +233,8 @@ def case_counts_agree(q, g):
         check(reasons.get("mmio", 0) == mmio_dev + 10, f"json: mmio exits != device MMIO {mmio_dev} + 10 unclaimed", res)
         for r, n in reasons.items():
             check(prom_get(series, "qlite_exits_total", vcpu="0", reason=r) == n, f"prom: {r} exits", res)
+            check(prom_get(series, "qlite_exit_handler_seconds_count", vcpu="0", reason=r) == n,
+                  f"prom: {r} handler histogram count", res)
             check(table_reasons(table).get(r, [None])[0] == str(n), f"table: {r} exits", res)
             h = v0["reasons"][r]["handler"]
             check(h["count"] == n and 0 < h["p50_ns"] <= h["p99_ns"] <= h["max_ns"],
@@ -216,9 +251,9 @@ def case_counts_agree(q, g):
             check("exits" in kvm["vcpus"][0], "json: the kernel offers no 'exits' stat", res)
             check(kvm["vcpus"][0]["exits"] >= v0["exits"] - v0["interrupted"],
                   f"KVM exits {kvm['vcpus'][0]['exits']} < userspace exits {v0['exits']}", res)
-            check(prom_get(series, "qlite_kvm_vcpu_stat", vcpu="0", name="exits") == kvm["vcpus"][0]["exits"],
+            check(prom_get(series, "qlite_kvm_vcpu_exits_total", vcpu="0") == kvm["vcpus"][0]["exits"],
                   "prom: KVM exits differ from json", res)
-            check(any(n == "qlite_kvm_vm_stat" for n, _ in series), "prom: no VM-wide KVM stats", res)
+            check(any(n.startswith("qlite_kvm_vm_") for n, _ in series), "prom: no VM-wide KVM stats", res)
         else:
             check(kvm["why"] and "unavailable: " + kvm["why"] in table, "KVM stats unavailable without a why", res)
 
@@ -250,7 +285,7 @@ def case_smp(q, g):
         if data["kvm_stats"]["available"]:
             check(len(data["kvm_stats"]["vcpus"]) == 2, "json: KVM stats for both vCPUs", res)
             for i in (0, 1):
-                check(prom_get(series, "qlite_kvm_vcpu_stat", vcpu=str(i), name="exits") ==
+                check(prom_get(series, "qlite_kvm_vcpu_exits_total", vcpu=str(i)) ==
                       data["kvm_stats"]["vcpus"][i]["exits"], f"prom: KVM exits of vCPU {i}", res)
         for i in (0, 1):
             check(prom_get(series, "qlite_exits_total", vcpu=str(i)) ==
@@ -291,7 +326,7 @@ def case_live_files(q, g):
                 "--stats-interval", "200ms", "--stats-json", js, "--stats-prom", prom]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, errors="replace")
-        uptimes, scr, reads = [], [], 0
+        uptimes, scr, reads, bounds = [], [], 0, set()
         deadline = time.monotonic() + 60
         while p.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -304,6 +339,8 @@ def case_live_files(q, g):
             reads += 1
             uptimes.append(prom_get(series, "qlite_uptime_seconds"))
             scr.append(prom_get(series, "qlite_device_exits_total", register="SCR", dir="write"))
+            bounds.add(tuple(dict(p)["le"] for n, p in series
+                             if n == "qlite_exit_handler_seconds_bucket" and ("reason", "io") in p))
             check(data["version"] == 1, "json: version")
         out, err = p.communicate(timeout=60)
         res = subprocess.CompletedProcess(argv, p.returncode, out, err)
@@ -311,6 +348,7 @@ def case_live_files(q, g):
         check(reads >= 5, f"only {reads} reads of the live files", res)
         check(len(set(uptimes)) >= 3, f"files were not rewritten each interval: uptimes {sorted(set(uptimes))}", res)
         check(uptimes == sorted(uptimes) and scr == sorted(scr), "live counters went backwards", res)
+        check(len(bounds) == 1, f"histogram bounds changed between snapshots: {bounds}", res)
         lines = [l for l in err.splitlines() if re.match(r"^qlite:\s+[0-9.]+ s\s+exits/s", l)]
         check(len(lines) >= 5, f"expected interval lines every 200 ms, got {len(lines)}", res)
         with open(prom) as f:
@@ -454,6 +492,24 @@ def case_stale_tmp(q, g):
         check(sorted(os.listdir(d)) == sorted(["exits.prom", os.path.basename(live)]), f"{os.listdir(d)}", res)
 
 
+def case_promtool(q, g):
+    """Prometheus's own linter accepts the file (Debian's prometheus package has promtool)."""
+    promtool = shutil.which("promtool")
+    if not promtool:
+        print("SKIP: no promtool (apt-get install prometheus)")
+        return SKIP
+    with tempfile.TemporaryDirectory() as d:
+        prom = os.path.join(d, "exits.prom")
+        res = qlite_run(q, g, f"smp=2 pio-write={UART_SCR},100 pio-read=0x60,2 pio-read=0x64,3 "
+                              f"pio-read={UNCLAIMED_PIO},5",
+                        ["--cpus", "2", "--stats-prom", prom, "--system", 'a "quoted" name'])
+        check(res.returncode == 1, "guest failed", res)
+        with open(prom) as f:
+            lint = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True, text=True)
+        check(lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(),
+              f"promtool check metrics: {lint.stdout}{lint.stderr}", res)
+
+
 CASES = {
     "counts_agree": case_counts_agree,
     "smp": case_smp,
@@ -463,6 +519,7 @@ CASES = {
     "outputs_checked": case_outputs_checked,
     "write_errors": case_write_errors,
     "stale_tmp": case_stale_tmp,
+    "promtool": case_promtool,
 }
 
 

@@ -101,7 +101,7 @@ static int setup(void **state)
 	f->vcpu[1] = calloc(1, sizeof(struct vcpu_stats));
 	f->view = (struct stats_view){
 		.nr_vcpus = 2, .vcpu = f->vcpu, .bus = { f->bus[0], f->bus[1] },
-		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off",
+		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off", .vm_name = "test vm",
 		.kvm_why = "not opened in a unit test",
 	};
 	*state = f;
@@ -311,19 +311,128 @@ static void test_prom_grammar(void **state)
 	assert_true(samples > 5);
 	free(text);
 	text = render(f, stats_write_prom);
+	/* Every series carries the VM's name; the version is the build's. */
+	assert_non_null(strstr(text, "# TYPE qlite_build_info gauge\n"
+				     "qlite_build_info{vm=\"test vm\",version=\"" QLITE_VERSION "\"} 1\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_exits_total{vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
-	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{bus=\"pio\",dir=\"read\"} 7\n"));
-	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"1\",reason=\"io\"} 501\n"));
-	/* 501 exits of 1000 cycles at 2 cycles/ns; the string PIO's 64 transfers */
+		"qlite_device_exits_total{vm=\"test vm\",vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
+	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{vm=\"test vm\",bus=\"pio\",dir=\"read\"} 7\n"));
+	assert_non_null(strstr(text, "qlite_exits_total{vm=\"test vm\",vcpu=\"1\",reason=\"io\"} 501\n"));
+	/*
+	 * Handler time as a histogram: 501 exits of 1000 cycles at 2 cycles/ns
+	 * are in bucket 9, [512, 1024) cycles, so le = 1023 cycles = 511.5 ns
+	 * holds them all and le = 511 cycles none; the sum is 250.5 us.
+	 */
+	assert_non_null(strstr(text, "# TYPE qlite_device_exit_handler_seconds histogram\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_exit_handler_seconds_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 0.000250500\n"));
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"2.555e-07\"} 0\n"
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"5.115e-07\"} 501\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_transfers_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",dir=\"read\"} 564\n"));
-	assert_non_null(strstr(text, "qlite_exits_interrupted_total{vcpu=\"0\"} 0\n"));
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"+Inf\"} 501\n"
+		"qlite_device_exit_handler_seconds_sum{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 0.0002505\n"
+		"qlite_device_exit_handler_seconds_count{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 501\n"));
+	assert_non_null(strstr(text,
+		"qlite_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"0\",reason=\"io\",le=\"+Inf\"} 1007\n"));
+	/* the string PIO's 64 transfers */
+	assert_non_null(strstr(text,
+		"qlite_device_transfers_total{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",dir=\"read\"} 564\n"));
+	assert_non_null(strstr(text, "qlite_exits_interrupted_total{vm=\"test vm\",vcpu=\"0\"} 0\n"));
 	regfree(&sample);
 	regfree(&comment);
 	free(text);
+}
+
+/* A fake KVM_GET_STATS_FD reading: descriptors and values as the kernel would give them. */
+struct fake_kvm_stat {
+	const char *name;
+	uint32_t flags;
+	int16_t exponent;
+	uint16_t size;
+	uint64_t base, now;
+};
+
+static void fake_kvm_stats(struct kvm_binary_stats *k, const struct fake_kvm_stat *st, unsigned nr)
+{
+	unsigned off = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->fd = -1;
+	k->nr = nr;
+	k->name = calloc(nr, sizeof(*k->name));
+	k->flags = calloc(nr, sizeof(*k->flags));
+	k->exponent = calloc(nr, sizeof(*k->exponent));
+	k->offset = calloc(nr, sizeof(*k->offset));
+	k->size = calloc(nr, sizeof(*k->size));
+	k->base = calloc(64, 8);
+	k->now = calloc(64, 8);
+	for (unsigned i = 0; i < nr; i++) {
+		snprintf(k->name[i], sizeof(k->name[i]), "%s", st[i].name);
+		k->flags[i] = st[i].flags;
+		k->exponent[i] = st[i].exponent;
+		k->size[i] = st[i].size;
+		k->offset[i] = off * 8;
+		k->base[off] = st[i].base;
+		k->now[off] = st[i].now;
+		off += st[i].size;
+	}
+	k->data_size = off * 8;
+}
+
+static void free_kvm_stats(struct kvm_binary_stats *k)
+{
+	free(k->name);
+	free(k->flags);
+	free(k->exponent);
+	free(k->offset);
+	free(k->size);
+	free(k->base);
+	free(k->now);
+}
+
+/* The kernel's stats as families of their own, by type and unit. */
+static void test_prom_kvm_families(void **state)
+{
+	static const struct fake_kvm_stat vcpu_stats[] = {
+		{ "exits", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_NONE, 0, 1, 10, 110 },
+		{ "halt_wait_ns", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_SECONDS | KVM_STATS_BASE_POW10,
+		  -9, 1, 0, 1500000000 },
+		{ "blocking", KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_BOOLEAN, 0, 1, 0, 1 },
+		{ "halt_wait_hist", KVM_STATS_TYPE_LOG_HIST | KVM_STATS_UNIT_SECONDS, -9, 32, 0, 0 },
+	}, vm_stats[] = {
+		{ "pages_4k", KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_NONE, 0, 1, 0, 512 },
+		{ "max_mmu_rmap_size", KVM_STATS_TYPE_PEAK | KVM_STATS_UNIT_NONE, 0, 1, 0, 9 },
+		{ "remote_tlb_flush", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_NONE, 0, 1, 5, 8 },
+	};
+	struct fixture *f = *state;
+	struct kvm_binary_stats vcpus[2], vm;
+	char *text;
+
+	fake_kvm_stats(&vcpus[0], vcpu_stats, 4);
+	fake_kvm_stats(&vcpus[1], vcpu_stats, 4);
+	vcpus[1].now[0] = 11;
+	fake_kvm_stats(&vm, vm_stats, 3);
+	f->view.kvm_vcpu = vcpus;
+	f->view.kvm_vm = &vm;
+	text = render(f, stats_write_prom);
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_exits_total counter\n"
+				     "qlite_kvm_vcpu_exits_total{vm=\"test vm\",vcpu=\"0\"} 100\n"
+				     "qlite_kvm_vcpu_exits_total{vm=\"test vm\",vcpu=\"1\"} 1\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_halt_wait_seconds_total counter\n"
+				     "qlite_kvm_vcpu_halt_wait_seconds_total{vm=\"test vm\",vcpu=\"0\"} 1.5\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_blocking gauge\n"
+				     "qlite_kvm_vcpu_blocking{vm=\"test vm\",vcpu=\"0\"} 1\n"));
+	assert_null(strstr(text, "halt_wait_hist"));	/* the kernel's histograms are left out */
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_pages_4k gauge\n"
+				     "qlite_kvm_vm_pages_4k{vm=\"test vm\"} 512\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_max_mmu_rmap_size gauge\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_remote_tlb_flush_total counter\n"
+				     "qlite_kvm_vm_remote_tlb_flush_total{vm=\"test vm\"} 3\n"));
+	free(text);
+	f->view.kvm_vcpu = NULL;
+	f->view.kvm_vm = NULL;
+	free_kvm_stats(&vcpus[0]);
+	free_kvm_stats(&vcpus[1]);
+	free_kvm_stats(&vm);
 }
 
 static int table_writer(const struct stats_view *v, FILE *out)
@@ -405,7 +514,7 @@ static void test_accounting_off(void **state)
 	free(text);
 
 	text = render(f, stats_write_prom);
-	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"0\",reason=\"io\"} 10\n"));
+	assert_non_null(strstr(text, "qlite_exits_total{vm=\"test vm\",vcpu=\"0\",reason=\"io\"} 10\n"));
 	assert_null(strstr(text, "handler_seconds"));
 	assert_null(strstr(text, "qlite_device_"));
 	free(text);
@@ -603,6 +712,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register_table_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prom_grammar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prom_kvm_families, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
