@@ -8,6 +8,7 @@ The test guest makes a known number of accesses; the three outputs must show exa
 counts under the right device and register, and agree with each other. Without a usable
 /dev/kvm a case is skipped (exit 77), except in CI (CI=true), where that is a failure.
 """
+import datetime
 import json
 import os
 import re
@@ -176,6 +177,11 @@ def case_counts_agree(q, g):
             series = parse_prom(f.read())
         table = res.stderr
         check(all(dict(pairs).get("vm") == "stats-test" for _, pairs in series), "prom: the VM's name on every series", res)
+        check(data["version"] == 2 and data["qlite_version"] == VERSION and data["vm"] == "stats-test",
+              f"json: version, qlite_version, vm: {data['version'], data['qlite_version'], data['vm']}", res)
+        stamp = datetime.datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
+        age = (datetime.datetime.now(datetime.timezone.utc) - stamp).total_seconds()
+        check(data["timestamp"].endswith("Z") and 0 <= age < 60, f"json: timestamp {data['timestamp']}", res)
         check(prom_get(series, "qlite_build_info", version=VERSION) == 1, f"prom: qlite_build_info version {VERSION}", res)
 
         # Exact counts. rep insb is one exit of 64 transfers; rep outsb may reach qlite as 1..64
@@ -341,7 +347,7 @@ def case_live_files(q, g):
             scr.append(prom_get(series, "qlite_device_exits_total", register="SCR", dir="write"))
             bounds.add(tuple(dict(p)["le"] for n, p in series
                              if n == "qlite_exit_handler_seconds_bucket" and ("reason", "io") in p))
-            check(data["version"] == 1, "json: version")
+            check(data["version"] == 2, "json: version")
         out, err = p.communicate(timeout=60)
         res = subprocess.CompletedProcess(argv, p.returncode, out, err)
         check(p.returncode == 1, "guest failed", res)

@@ -102,6 +102,7 @@ static int setup(void **state)
 	f->view = (struct stats_view){
 		.nr_vcpus = 2, .vcpu = f->vcpu, .bus = { f->bus[0], f->bus[1] },
 		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off", .vm_name = "test vm",
+		.wall_time = 1700000000.25,
 		.kvm_why = "not opened in a unit test",
 	};
 	*state = f;
@@ -273,7 +274,8 @@ static void test_json_parses_back(void **state)
 	end = json_value(js);
 	assert_non_null(end);
 	assert_string_equal(ws(end), "");
-	assert_non_null(strstr(js, "\"version\": 1"));
+	assert_non_null(strstr(js, "\"version\": 2,\n  \"qlite_version\": \"" QLITE_VERSION "\",\n"
+				   "  \"vm\": \"test vm\",\n  \"timestamp\": \"2023-11-14T22:13:20.250Z\",\n"));
 	assert_non_null(strstr(js, "\"register\": \"DATA\", \"offset\": 0, \"dir\": \"write\", \"exits\": 1000"));
 	assert_non_null(strstr(js, "\"register\": \"CTRL\", \"offset\": 4, \"dir\": \"read\", \"exits\": 501"));
 	assert_non_null(strstr(js, "\"device\": \"dev \\\"q\\\"\""));	/* quotes escaped */
@@ -509,6 +511,12 @@ static void test_accounting_off(void **state)
 	assert_non_null(end);
 	assert_string_equal(ws(end), "");
 	assert_non_null(strstr(text, "\"accounting\": false"));
+	/* An unnamed VM: null, not an empty name. */
+	f->view.vm_name = NULL;
+	free(text);
+	text = render(f, stats_write_json);
+	assert_non_null(strstr(text, "\"vm\": null,"));
+	f->view.vm_name = "test vm";
 	assert_non_null(strstr(text, "\"io\": {\"exits\": 10, \"handler\": null}"));
 	assert_non_null(strstr(text, "\"pio_writes\": 3"));
 	free(text);
