@@ -708,8 +708,9 @@ const struct config_keyword config_keywords[] = {
 	  "Exit accounting reports: `on` (or `stats` alone) prints a table at exit; `interval` a "
 	  "line every DURATION on stderr, or appended to the `log` FILE; `json` and `prom` files "
 	  "rewritten every interval (every second without one) and at exit. A setting alone gives "
-	  "only its own output; `off` turns every report off. Command line: `--stats`, "
-	  "`--stats on,interval=1s,json=exits.json`.",
+	  "only its own output; `off` turns every report off. Each FILE must be a regular file or "
+	  "absent, in a writable directory, and no other output or input (checked before the VM "
+	  "starts). Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
 	  0, 0, KW_LIST | KW_VALUE_OPTIONAL, kw_stats },
 	/* kw_stats_setting() reads the setting off the name: keep "stats-" + a stats word. */
 	{ "stats-interval", { "--stats-interval" }, "DURATION",

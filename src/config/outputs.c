@@ -36,18 +36,18 @@ struct named_file {
 
 static const char *file_type(mode_t m)
 {
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISSOCK(m))
-		return "a socket";
-	if (S_ISLNK(m))
-		return "a symbolic link";
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{ S_IFDIR, "a directory" }, { S_IFCHR, "a character device" },
+		{ S_IFBLK, "a block device" }, { S_IFIFO, "a FIFO" }, { S_IFSOCK, "a socket" },
+		{ S_IFLNK, "a symbolic link" },
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((m & S_IFMT) == types[i].type)
+			return types[i].name;
 	return "not a regular file";
 }
 

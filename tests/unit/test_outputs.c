@@ -96,35 +96,35 @@ static int teardown(void **state)
 
 static void test_regular_or_absent(void **state)
 {
+	/* One output each: the option, its value, the message. */
+	static const struct {
+		const char *option, *path, *want;
+	} bad[] = {
+		{ "--stats-json", "/dev/full", "--stats-json: /dev/full is a character device, not a regular file" },
+		{ "--stats-prom", "fifo", "--stats-prom: fifo is a FIFO, not a regular file" },
+		{ "--stats-json", "link", "--stats-json: link is a symbolic link" },
+		{ "--stats-log", "dir", "--stats-log: dir is a directory" },
+		{ "--stats-json", "dir/", "--stats-json: dir/ names a directory" },
+		{ "--stats-json", "nodir/x.json",
+		  "--stats-json: nodir/x.json: directory nodir: No such file or directory" },
+		{ "--stats-json", "vmlinux/x.json", "--stats-json: vmlinux/x.json: Not a directory" },
+		/* Given through `--stats json=...`: the option as written. */
+		{ "--stats", "json=fifo", "--stats: fifo is a FIFO" },
+	};
+	struct stat st;
 	char *msg;
 	int ret;
-	struct stat st;
 
 	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "new.json", "--stats-prom",
 		    "old.json", "--stats-log", "dir/log", NULL);
 	expect_ok(msg, ret);
 	assert_int_equal(access("new.json", F_OK), -1);		/* checking creates nothing */
-
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "/dev/full", NULL);
-	expect_error("--stats-json: /dev/full is a character device, not a regular file", msg, ret);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ret = check(&msg, "--kernel", "vmlinux", bad[i].option, bad[i].path, NULL);
+		expect_error(bad[i].want, msg, ret);
+	}
 	assert_int_equal(stat("/dev/full", &st), 0);
 	assert_true(S_ISCHR(st.st_mode));
-
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-prom", "fifo", NULL);
-	expect_error("--stats-prom: fifo is a FIFO, not a regular file", msg, ret);
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "link", NULL);
-	expect_error("--stats-json: link is a symbolic link", msg, ret);
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-log", "dir", NULL);
-	expect_error("--stats-log: dir is a directory", msg, ret);
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "dir/", NULL);
-	expect_error("--stats-json: dir/ names a directory", msg, ret);
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "nodir/x.json", NULL);
-	expect_error("--stats-json: nodir/x.json: directory nodir: No such file or directory", msg, ret);
-	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "vmlinux/x.json", NULL);
-	expect_error("--stats-json: vmlinux/x.json: Not a directory", msg, ret);
-	/* Given through `--stats json=...`: the option as written. */
-	ret = check(&msg, "--kernel", "vmlinux", "--stats", "json=fifo", NULL);
-	expect_error("--stats: fifo is a FIFO", msg, ret);
 	/* `stats off`: nothing is written, nothing to check. */
 	ret = check(&msg, "--kernel", "vmlinux", "--stats-json", "/dev/full", "--stats", "off", NULL);
 	expect_ok(msg, ret);

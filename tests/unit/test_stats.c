@@ -380,17 +380,6 @@ static void fake_kvm_stats(struct kvm_binary_stats *k, const struct fake_kvm_sta
 	k->data_size = off * 8;
 }
 
-static void free_kvm_stats(struct kvm_binary_stats *k)
-{
-	free(k->name);
-	free(k->flags);
-	free(k->exponent);
-	free(k->offset);
-	free(k->size);
-	free(k->base);
-	free(k->now);
-}
-
 /* The kernel's stats as families of their own, by type and unit. */
 static void test_prom_kvm_families(void **state)
 {
@@ -432,9 +421,9 @@ static void test_prom_kvm_families(void **state)
 	free(text);
 	f->view.kvm_vcpu = NULL;
 	f->view.kvm_vm = NULL;
-	free_kvm_stats(&vcpus[0]);
-	free_kvm_stats(&vcpus[1]);
-	free_kvm_stats(&vm);
+	kvm_binary_stats_close(&vcpus[0]);	/* fd -1: frees the arrays only */
+	kvm_binary_stats_close(&vcpus[1]);
+	kvm_binary_stats_close(&vm);
 }
 
 static int table_writer(const struct stats_view *v, FILE *out)
