@@ -225,6 +225,30 @@ void pci_enable(unsigned bdf, uint16_t bits);
 unsigned pci_cap_find(unsigned bdf, uint8_t id, unsigned from);
 void do_pci(const char *word, char *arg);
 
+/* disk.c: the pattern the block scenarios write, and what they share */
+#define SECTOR_SIZE		512
+#define DISK_BUF_SIZE		(128u << 10)	/* 256 sectors: one LBA28 command */
+#define DISK_TIMEOUT_US		10000000	/* for any one command or request */
+
+struct disk_times {
+	uint64_t write, flush, read;	/* TSC cycles in each phase */
+	uint64_t cmds;			/* commands or requests per pass */
+};
+
+extern uint8_t disk_buf[DISK_BUF_SIZE];
+uint32_t disk_tag(const char *word);
+void pattern_fill(void *buf, uint64_t lba, uint64_t sectors, uint32_t tag);
+void pattern_poison(void *buf, uint64_t bytes);
+void pattern_check(const char *word, const void *buf, uint64_t lba, uint64_t sectors,
+		   uint32_t tag);
+void disk_after_flush(const char *word);
+void disk_report(const char *word, uint64_t ops, const struct disk_times *t);
+void do_flushed(const char *word, char *arg);
+
+/* ide.c */
+void do_ide_pio(const char *word, char *arg);
+void do_ide_dma(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

@@ -250,6 +250,9 @@ static const struct {
 	{ "spin", do_spin },
 	{ "fault", do_fault },
 	{ "pci", do_pci },
+	{ "ide-pio", do_ide_pio },
+	{ "ide-dma", do_ide_dma },
+	{ "flushed", do_flushed },
 };
 
 static void run_word(char *word)
