@@ -249,6 +249,10 @@ void do_flushed(const char *word, char *arg);
 void do_ide_pio(const char *word, char *arg);
 void do_ide_dma(const char *word, char *arg);
 
+/* virtio.c */
+void do_vblk(const char *word, char *arg);
+void do_vblk_mmio(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

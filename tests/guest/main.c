@@ -252,6 +252,8 @@ static const struct {
 	{ "pci", do_pci },
 	{ "ide-pio", do_ide_pio },
 	{ "ide-dma", do_ide_dma },
+	{ "vblk", do_vblk },
+	{ "vblk-mmio", do_vblk_mmio },
 	{ "flushed", do_flushed },
 };
 
