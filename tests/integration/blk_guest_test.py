@@ -17,9 +17,11 @@ around the scenario: the guest command line is wrapped in 'spin=1 spin=400 ... s
 and the counters are read while the guest spins silently after each 'spin: 1 ms' line. They are
 printed, not checked (on this host's KVM most PIO is not counted as io_exits).
 
-QLITE is not used yet: the qlite side of these devices lands on other branches. Without a usable
-/dev/kvm or without qemu-system-x86_64 every case is skipped (exit 77); in CI (CI=true) that is a
-failure.
+The qlite_* cases run the same words under qlite and check the same images; they skip (exit 77,
+in CI too) while qlite has no such device (`--vdev: unknown device`): the qlite side of the PIIX3
+IDE and of virtio-blk lands on other branches, and only vdev ide,file=IMG is known here so far.
+Without a usable /dev/kvm every case is skipped, and without qemu-system-x86_64 the qemu_* cases
+are (exit 77); in CI (CI=true) either is a failure.
 """
 import json
 import os
@@ -37,7 +39,7 @@ import time
 # The helpers of the other integration tests (this directory is sys.path[0]); no __pycache__
 # left in the source tree.
 sys.dont_write_bytecode = True
-from guest_test import Failure, check, run_case
+from guest_test import SKIP, Failure, check, run_case
 
 QEMU = "qemu-system-x86_64"
 QEMU_TIMEOUT = 120  # SeaBIOS takes ~3 s with -nodefaults here; PIO writes ~13 ms per sector
@@ -163,14 +165,12 @@ class Qmp:
         self.sock.close()
 
 
-class QemuRun:
-    """QEMU running the test guest, its serial output (stdout) collected line by line with
-    arrival times, QMP on a socket."""
+class VmRun:
+    """A VMM running the test guest, its serial output (stdout) collected line by line with
+    arrival times."""
 
-    def __init__(self, guest, cmdline, args, tmp):
-        self.qmp_path = os.path.join(tmp, "qmp.sock")
-        self.argv = [QEMU] + COMMON + args + ["-kernel", guest, "-append", cmdline,
-                                              "-qmp", f"unix:{self.qmp_path},server=on,wait=off"]
+    def __init__(self, argv, tmp):
+        self.argv = argv
         self.err = tempfile.TemporaryFile("w+", dir=tmp)
         self.lines = []
         self.cond = threading.Condition()
@@ -220,6 +220,19 @@ class QemuRun:
         out = "\n".join(l for _, l in self.lines if l is not None) + "\n"
         res = subprocess.CompletedProcess(self.argv, self.proc.returncode, out, self.err.read())
         self.err.close()
+        return res
+
+
+class QemuRun(VmRun):
+    """QEMU running the test guest, with QMP on a socket."""
+
+    def __init__(self, guest, cmdline, args, tmp):
+        self.qmp_path = os.path.join(tmp, "qmp.sock")
+        super().__init__([QEMU] + COMMON + args + ["-kernel", guest, "-append", cmdline,
+                                                   "-qmp", f"unix:{self.qmp_path},server=on,wait=off"], tmp)
+
+    def finish(self, kill=False, timeout=QEMU_TIMEOUT):
+        res = super().finish(kill, timeout)
         # QEMU's own errors exit with 1 too: status 1 only counts without one.
         errors = [l for l in res.stderr.splitlines() if l.startswith(QEMU + ":") and "warning:" not in l]
         check(not errors, "QEMU failed: " + "; ".join(errors), res)
@@ -420,6 +433,78 @@ def case_qemu_io_errors(q, g):
                 f.write('[inject-error]\nerrno = "5"\n' + BLKDEBUG[io])
             runs.append((g, kind, words, fresh_image(d, f"disk{i}.img"), why, cfg))
         all_failed(runs)
+
+
+# --- qlite: the same scenarios, once qlite has the device (vdev ide lands on another branch) ---
+
+QLITE_VDEV = {"ide": "ide,file={img}"}
+
+
+def qlite_argv(q, g, cmdline, kind, img):
+    return [q, "run", "--kernel", g, "--ram", "64M", "--cmdline", cmdline,
+            "--vdev", QLITE_VDEV[kind].format(img=img)]
+
+
+def qlite_lacks(q, g, kind):
+    """Why this qlite cannot run KIND (it has no such vdev yet), or None."""
+    with tempfile.TemporaryDirectory() as d:
+        img = fresh_image(d)
+        res = subprocess.run([q, "check", "--kernel", g, "--ram", "64M", "--vdev",
+                              QLITE_VDEV[kind].format(img=img)],
+                             capture_output=True, text=True, errors="replace", timeout=60)
+    m = re.search(r'unknown device "[^"]+"', res.stderr)
+    if m:
+        return f"this qlite has no {QLITE_VDEV[kind].split(',')[0]} device ({m.group(0)})"
+    check(res.returncode == 0, f"qlite check with the {kind} device", res)
+    return None
+
+
+def qlite_stop(res):
+    lines = [l for l in res.stderr.splitlines() if l.startswith("qlite: stopped")]
+    return lines[-1] if lines else ""
+
+
+def qlite_scenario_case(q, g, kind, words, last_word, sectors):
+    why = qlite_lacks(q, g, kind)
+    if why:
+        print(f"SKIP: {why}")
+        return SKIP
+    with tempfile.TemporaryDirectory() as d:
+        img = fresh_image(d)
+        res = VmRun(qlite_argv(q, g, words, kind, img), d).finish()
+        check_passed(res, words)
+        print("  " + qlite_stop(res))
+        check_image(img, last_word, sectors, res)
+    return None
+
+
+def case_qlite_ide_pio(q, g):
+    """qemu_ide_pio's words under qlite's vdev ide."""
+    return qlite_scenario_case(q, g, "ide", "pci ide-pio=16 ide-pio=64,8", "ide-pio", 64)
+
+
+def case_qlite_ide_dma(q, g):
+    """qemu_ide_dma's words under qlite's vdev ide."""
+    return qlite_scenario_case(q, g, "ide", "ide-dma=64 ide-dma=1024,256", "ide-dma", 1024)
+
+
+def case_qlite_flushed(q, g):
+    """qlite SIGKILLed at 'qlite-test-guest: flushed': the image holds what was written."""
+    runs = [(kind, words, word, n) for kind, words, word, n in FLUSHED if kind in QLITE_VDEV]
+    why = qlite_lacks(q, g, "ide")
+    if why:
+        print(f"SKIP: {why}")
+        return SKIP
+    for kind, words, word, sectors in runs:
+        with tempfile.TemporaryDirectory() as d:
+            img = fresh_image(d)
+            vm = VmRun(qlite_argv(q, g, words, kind, img), d)
+            seen = vm.wait_line(lambda l: l == "qlite-test-guest: flushed")
+            res = vm.finish(kill=seen is not None)
+            check(seen is not None, f"'{words}': no 'qlite-test-guest: flushed' line", res)
+            check(res.returncode == -signal.SIGKILL, f"'{words}': qlite should have died of SIGKILL", res)
+            check_image(img, word, sectors, res)
+    return None
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
