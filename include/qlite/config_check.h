@@ -33,5 +33,11 @@ void config_host_probe(struct config_host *host);
 int config_validate_host(const struct vm_spec *spec, const struct config_host *host, FILE *err);
 /* PIO/MMIO ranges and IRQs of the vdevs must not overlap each other or the platform's. */
 int config_check_resources(const struct vm_spec *spec, FILE *err);
+/*
+ * The files qlite writes (--stats-json, --stats-prom, --stats-log): each a
+ * regular file or absent, in a writable directory, and none of them another
+ * output or an input (kernel, initrd, config files, a vdev's files).
+ */
+int config_check_outputs(const struct vm_spec *spec, FILE *err);
 
 #endif

@@ -79,8 +79,8 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 			uint64_t addr, bool is_write, uint32_t count, struct region_stats **out);
 void vcpu_stats_free(struct vcpu_stats *st);
 
-/* Reading a histogram: the upper bound, in cycles, under which fraction q of samples fall. */
-uint64_t stats_hist_quantile(const struct stats_hist *h, double q);
+/* Reading a histogram: the q quantile in cycles, interpolated inside its log2 bucket. */
+double stats_hist_quantile(const struct stats_hist *h, double q);
 
 /* TSC rate, measured against CLOCK_MONOTONIC_RAW between two points (src/stats/counters.c). */
 struct stats_clock_ref {
@@ -97,7 +97,8 @@ struct kvm_binary_stats {
 	char id[64];
 	unsigned nr;
 	char (*name)[64];
-	uint32_t *flags;
+	uint32_t *flags;	/* KVM_STATS_TYPE_*, _UNIT_*, _BASE_* */
+	int16_t *exponent;	/* value * base^exponent is in the unit (halt_wait_ns: 10^-9 s) */
 	uint32_t *offset;	/* into the data block */
 	uint16_t *size;		/* in u64s */
 	uint32_t data_offset;
@@ -140,6 +141,14 @@ struct stats_view {
 	struct bus *bus[BUS_NR_SPACES];
 	double elapsed_s;
 	double tsc_per_ns;
+	/*
+	 * The rate the Prometheus histograms' `le` bounds are converted with:
+	 * fixed for the run (0: tsc_per_ns), so a bucket keeps its label from
+	 * one scrape to the next while tsc_per_ns is refined.
+	 */
+	double bucket_tsc_per_ns;
+	const char *vm_name;			/* `system NAME`, or NULL */
+	double wall_time;			/* CLOCK_REALTIME of the numbers, in s (the JSON's timestamp) */
 	const char *tuning;			/* one line: exits disable, halt-poll, cpuid, quirks */
 	bool accounting_off;			/* only reasons and unclaimed counted: no devices, no times */
 	struct kvm_binary_stats *kvm_vm;	/* NULL when unavailable */
@@ -161,12 +170,25 @@ struct stats_interval {
 	struct stats_totals t;
 	uint64_t dev[BUS_NR_SPACES][BUS_MAX_REGIONS];
 };
-/* One line covering the dt seconds since prev (updated to now): exits/s by reason, top devices. */
-void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out);
+/*
+ * One line covering the dt seconds since prev (updated to now): exits/s by
+ * reason, top devices. 0, or the -errno of writing it to out.
+ */
+int stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out);
+/* The whole report to out; 0 or -EIO when out has an error. */
 int stats_write_json(const struct stats_view *v, FILE *out);
 int stats_write_prom(const struct stats_view *v, FILE *out);
-/* Write path atomically (temporary file, then rename) with writer. */
+
+/*
+ * Output files (src/stats/output.c). stats_write_file() writes path with
+ * writer into path.tmp.PID and renames it over path, so a reader never sees
+ * half a report. It never replaces what is not a regular file: -EISDIR for
+ * a directory, -EEXIST for anything else (a device, FIFO, socket or link),
+ * left as it is. Otherwise 0, or the -errno of the write (-ENOSPC, ...).
+ */
 int stats_write_file(const char *path, const struct stats_view *v,
 		     int (*writer)(const struct stats_view *, FILE *));
+/* Remove path.tmp.PID files whose PID no longer exists (a writer killed before its rename). */
+int stats_remove_stale_tmp(const char *path);
 
 #endif

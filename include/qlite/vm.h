@@ -73,10 +73,16 @@ void vm_teardown_offline(struct machine *m, struct uart8250 *uart);
 void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The exit status when the VM ran but an output could not be written (README, exit statuses). */
+#define VM_EXIT_OUTPUT 4
+
 /* src/vm/stats.c: the exit reports of --stats. */
 int vm_stats_create(struct vm *vm);
 int vm_stats_start(struct vm_stats *s, struct event_loop *loop);
-void vm_stats_finish(struct vm_stats *s);
+/* The final reports; -EIO when an output could not be written, at the end or before. */
+int vm_stats_finish(struct vm_stats *s);
+/* The outputs that failed, as the stop line says them; returns how many. */
+int vm_stats_output_errors(const struct vm_stats *s, char *buf, size_t len);
 void vm_stats_destroy(struct vm_stats *s);
 
 #endif

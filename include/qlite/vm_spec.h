@@ -70,7 +70,8 @@ struct vm_spec {
 	bool accounting_off;		/* no per-device/register/timing accounting of exits */
 
 	/* stats: filled by the stats keywords (exit accounting issue) */
-	bool stats;
+	bool stats;			/* any report: the table, interval lines or files */
+	bool stats_table;		/* the table at stop: `stats on`, or `stats` alone */
 	uint64_t stats_interval_ms;	/* 0: no periodic report */
 	char *stats_json;
 	char *stats_prom;
@@ -78,6 +79,9 @@ struct vm_spec {
 
 	struct spec_origin origin_of_kernel;
 	struct spec_origin origin_of_initrd;
+	struct spec_origin origin_of_stats_json;
+	struct spec_origin origin_of_stats_prom;
+	struct spec_origin origin_of_stats_log;
 	struct spec_origin origin_of_ram;
 	struct spec_origin origin_of_cpus;
 

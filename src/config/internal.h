@@ -83,10 +83,13 @@ struct exit_name {
 };
 extern const struct exit_name config_exit_names[];
 
-/* The files of `stats` (json, prom, log) and the vm_spec field holding each path. NULL-terminated. */
+/* The files of `stats` (json, prom, log) and the vm_spec fields of each. NULL-terminated. */
 struct stats_file {
 	const char *name;
 	size_t offset;		/* of a char * in struct vm_spec */
+	size_t origin_offset;	/* of its struct spec_origin */
+	const char *what;	/* for messages: "the JSON output" */
+	bool appended;		/* opened for appending (the log), not replaced by rename */
 };
 extern const struct stats_file config_stats_files[];
 
@@ -94,6 +97,12 @@ extern const struct stats_file config_stats_files[];
 static inline char **stats_file_path(const struct vm_spec *spec, const struct stats_file *f)
 {
 	return (char **)((const char *)spec + f->offset);
+}
+
+static inline struct spec_origin *stats_file_origin(const struct vm_spec *spec,
+						     const struct stats_file *f)
+{
+	return (struct spec_origin *)((const char *)spec + f->origin_offset);
 }
 
 /* ---- lex.c: errors and suggestions ---- */

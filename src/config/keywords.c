@@ -569,12 +569,16 @@ static int stats_interval(struct config_parser *p, const char *s, const struct s
 	return 0;
 }
 
+#define STATS_FILE(name, what, appended) \
+	{ #name, offsetof(struct vm_spec, stats_##name), \
+	  offsetof(struct vm_spec, origin_of_stats_##name), what, appended }
 const struct stats_file config_stats_files[] = {
-	{ "json", offsetof(struct vm_spec, stats_json) },
-	{ "prom", offsetof(struct vm_spec, stats_prom) },
-	{ "log", offsetof(struct vm_spec, stats_log) },
-	{ NULL, 0 },
+	STATS_FILE(json, "the JSON output", false),
+	STATS_FILE(prom, "the Prometheus output", false),
+	STATS_FILE(log, "the stats log", true),
+	{ NULL },
 };
+#undef STATS_FILE
 
 static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, unsigned argc, const struct spec_origin *o)
@@ -604,14 +608,18 @@ static int kw_stats(struct config_parser *p, const struct config_keyword *kw,
 			return PERR(p, o, "\"%s\" needs a value (%s)", w,
 				    config_hint(kw, o, buf, sizeof(buf)));
 		i++;
-		if (f->name)
+		if (f->name) {
 			ret = set_path(p, stats_file_path(spec, f), argv[i], o);
-		else
+			*stats_file_origin(spec, f) = *o;
+		} else
 			ret = stats_interval(p, argv[i], o);
 		if (ret)
 			return ret;
 	}
+	/* A setting alone asks for its own output; only on/off (or a bare `stats`) sets the table. */
 	spec->stats = on;
+	if (said || !argc)
+		spec->stats_table = on;
 	return 0;
 }
 
@@ -697,9 +705,12 @@ const struct config_keyword config_keywords[] = {
 	  "run). Default on; `off` exists to measure what the accounting itself costs.",
 	  1, 1, 0, kw_accounting },
 	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE] [log FILE]",
-	  "Exit accounting reports: a line every DURATION (none when not given) on stderr or "
-	  "appended to the `log` FILE, and at exit a table, JSON and Prometheus text files. Any setting turns stats on unless `off` is "
-	  "given. Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
+	  "Exit accounting reports: `on` (or `stats` alone) prints a table at exit; `interval` a "
+	  "line every DURATION on stderr, or appended to the `log` FILE; `json` and `prom` files "
+	  "rewritten every interval (every second without one) and at exit. A setting alone gives "
+	  "only its own output; `off` turns every report off. Each FILE must be a regular file or "
+	  "absent, in a writable directory, and no other output or input (checked before the VM "
+	  "starts). Command line: `--stats`, `--stats on,interval=1s,json=exits.json`.",
 	  0, 0, KW_LIST | KW_VALUE_OPTIONAL, kw_stats },
 	/* kw_stats_setting() reads the setting off the name: keep "stats-" + a stats word. */
 	{ "stats-interval", { "--stats-interval" }, "DURATION",

@@ -66,7 +66,8 @@ static void print_stats(const struct vm_spec *spec, FILE *out)
 		files |= *stats_file_path(spec, f) != NULL;
 	if (!spec->stats && !ms && !files)
 		return;
-	fprintf(out, "stats %s", spec->stats ? "on" : "off");
+	/* "on" is the table; settings alone are only their outputs (kw_stats). */
+	fprintf(out, "stats%s", spec->stats_table ? " on" : spec->stats ? "" : " off");
 	if (ms && !(ms % 1000))
 		fprintf(out, " interval %llus", (unsigned long long)(ms / 1000));
 	else if (ms)

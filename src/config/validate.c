@@ -196,6 +196,8 @@ int config_validate_host(const struct vm_spec *spec, const struct config_host *h
 	int ret = check_files(spec, err);
 
 	if (!ret)
+		ret = config_check_outputs(spec, err);
+	if (!ret)
 		ret = check_host(spec, host, err);
 	if (!ret)
 		ret = config_check_resources(spec, err);

@@ -22,21 +22,34 @@ void stats_hist_add(struct stats_hist *h, uint64_t cycles)
 		__atomic_store_n(&h->max, cycles, __ATOMIC_RELAXED);
 }
 
-uint64_t stats_hist_quantile(const struct stats_hist *h, double q)
+/*
+ * Linear interpolation inside the log2 bucket that holds the rank, as
+ * Prometheus's histogram_quantile() does: the bucket's upper bound alone
+ * overstates by up to 2x (a p50 far above the average). Bucket 0 starts
+ * at 0, and the bucket holding the maximum ends there.
+ */
+double stats_hist_quantile(const struct stats_hist *h, double q)
 {
-	uint64_t n = stat_read(&h->count), seen = 0, max = stat_read(&h->max);
+	uint64_t n = stat_read(&h->count), max = stat_read(&h->max);
+	double rank = q * n, seen = 0;
 
 	if (!n)
 		return 0;
 	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++) {
-		seen += stat_read(&h->bucket[b]);
-		if (seen >= q * n) {
-			uint64_t upper = b >= 63 ? UINT64_MAX : (2ULL << b) - 1;
+		uint64_t c = stat_read(&h->bucket[b]);
+		double lo = b ? (double)(1ULL << b) : 0, hi = (double)(2ULL << b), v;
 
-			return upper < max ? upper : max;
+		if (!c || seen + c < rank) {
+			seen += c;
+			continue;
 		}
+		/* The last bucket also holds everything above it; no bucket ends past the max. */
+		if (b == STATS_HIST_BUCKETS - 1 || (max >= lo && max < hi))
+			hi = max;
+		v = lo + (hi - lo) * (rank - seen) / c;
+		return v < max ? v : max;
 	}
-	return max;
+	return max;	/* counts read while a vCPU adds: the rank is past the buckets */
 }
 
 static struct region_stats *region_stats_get(struct vcpu_stats *st, enum bus_space space, unsigned id)

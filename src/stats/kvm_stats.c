@@ -40,9 +40,10 @@ int kvm_binary_stats_open(struct kvm_binary_stats *s, int ioctl_fd, char *err, s
 	descs = malloc(dsize * hdr.num_desc);
 	s->name = calloc(hdr.num_desc, sizeof(*s->name));
 	s->flags = calloc(hdr.num_desc, sizeof(*s->flags));
+	s->exponent = calloc(hdr.num_desc, sizeof(*s->exponent));
 	s->offset = calloc(hdr.num_desc, sizeof(*s->offset));
 	s->size = calloc(hdr.num_desc, sizeof(*s->size));
-	if (!descs || !s->name || !s->flags || !s->offset || !s->size) {
+	if (!descs || !s->name || !s->flags || !s->exponent || !s->offset || !s->size) {
 		snprintf(err, errlen, "KVM stats: out of memory");
 		goto err;
 	}
@@ -56,6 +57,7 @@ int kvm_binary_stats_open(struct kvm_binary_stats *s, int ioctl_fd, char *err, s
 
 		snprintf(s->name[i], sizeof(s->name[i]), "%.*s", (int)hdr.name_size, d->name);
 		s->flags[i] = d->flags;
+		s->exponent[i] = d->exponent;
 		s->offset[i] = d->offset;
 		s->size[i] = d->size;
 		if (end > s->data_size)
@@ -110,6 +112,7 @@ void kvm_binary_stats_close(struct kvm_binary_stats *s)
 		close(s->fd);
 	free(s->name);
 	free(s->flags);
+	free(s->exponent);
 	free(s->offset);
 	free(s->size);
 	free(s->base);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Text reports: the table at VM stop and the one-line-per-interval view. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,21 @@ void stats_sort_regs(struct region_stats *rs)
 	qsort(rs->regs, STATS_REG_SLOTS, sizeof(rs->regs[0]), reg_cmp);
 }
 
+/* A device's name, with the region's base when it owns several on the bus (i8042 0x60 and 0x64). */
+const char *stats_region_label(const struct stats_view *v, enum bus_space s,
+			       const struct bus_region *r, char *buf, size_t len)
+{
+	for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
+		const struct bus_region *o = bus_region_by_id(v->bus[s], id);
+
+		if (o && o->id != r->id && !strcmp(o->name, r->name)) {
+			snprintf(buf, len, "%s@%#llx", r->name, (unsigned long long)r->base);
+			return buf;
+		}
+	}
+	return r->name;
+}
+
 static double per_s(const struct stats_view *v, uint64_t n)
 {
 	return v->elapsed_s > 0 ? n / v->elapsed_s : 0;
@@ -182,13 +198,14 @@ static void report_devices(const struct stats_view *v, const struct stats_totals
 		for (unsigned id = 0; id < BUS_MAX_REGIONS; id++) {
 			const struct bus_region *r = bus_region_by_id(v->bus[s], id);
 			struct region_stats m;
+			char label[80];
 			uint64_t n;
 
 			if (!r || !stats_region_merge(v, s, id, &m))
 				continue;
 			n = m.count[0] + m.count[1];
-			fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%% %10llu", r->name,
-				bus_space_name(s), "(all)", "", (unsigned long long)n, per_s(v, n),
+			fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%% %10llu",
+				stats_region_label(v, s, r, label, sizeof(label)), bus_space_name(s), "(all)", "", (unsigned long long)n, per_s(v, n),
 				share(n, t->exits), (unsigned long long)(m.transfers[0] + m.transfers[1]));
 			print_hist(out, &m.time, v->tsc_per_ns);
 			fprintf(out, "\n");
@@ -313,12 +330,13 @@ void stats_report_table(const struct stats_view *v, FILE *out)
 	fflush(out);
 }
 
-void stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
+int stats_report_interval(const struct stats_view *v, struct stats_interval *prev, double dt, FILE *out)
 {
 	/* Per device name: a device may own several regions (i8042 data and command ports). */
 	struct { const char *name; uint64_t n; } dev[BUS_NR_SPACES * BUS_MAX_REGIONS], top[3] = { { 0 } };
 	unsigned nr_dev = 0;
 	struct stats_totals now;
+	double rate;
 	char buf[768];
 	size_t off = 0;
 
@@ -361,8 +379,16 @@ void stats_report_interval(const struct stats_view *v, struct stats_interval *pr
 	for (unsigned k = 0; k < 3 && top[k].n && off < sizeof(buf); k++)
 		off += snprintf(buf + off, sizeof(buf) - off, " %s %.0f", top[k].name,
 				dt > 0 ? top[k].n / dt : 0);
-	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s,
-		dt > 0 ? (now.exits - prev->t.exits) / dt : 0, off ? buf : " none");
-	fflush(out);
+	rate = dt > 0 ? (now.exits - prev->t.exits) / dt : 0;
 	prev->t = now;
+	/* A log file on a full disk: the caller says so (once), so the error is not kept here. */
+	errno = 0;
+	fprintf(out, "qlite: %8.1f s  exits/s %.0f:%s\n", v->elapsed_s, rate, off ? buf : " none");
+	if (fflush(out) == EOF || ferror(out)) {
+		int ret = errno ? -errno : -EIO;
+
+		clearerr(out);
+		return ret;
+	}
+	return 0;
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The exit report as JSON (schema: docs/stats.md, "version": 1). */
+/* The exit report as JSON (schema: docs/stats.md, "version": 2). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "qlite/stats.h"
 #include "stats_internal.h"
@@ -168,12 +170,34 @@ static void json_hw(const struct stats_view *v, FILE *out)
 	fprintf(out, "}}\n");
 }
 
+/* RFC 3339 in UTC, to the millisecond: when the numbers were read. */
+static void json_timestamp(FILE *out, double wall_time)
+{
+	time_t sec = (time_t)wall_time;
+	int ms = (int)((wall_time - sec) * 1000);
+	struct tm tm;
+	char buf[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(out, "\"%s.%03dZ\"", buf, ms);
+}
+
 int stats_write_json(const struct stats_view *v, FILE *out)
 {
 	struct stats_totals t;
 
 	stats_sum(v, &t);
-	fprintf(out, "{\n  \"version\": 1,\n  \"elapsed_s\": %.3f,\n  \"clock\": \"rdtsc\",\n  \"tsc_per_ns\": %.4f,\n  \"accounting\": %s,\n  \"tuning\": ",
+	fprintf(out, "{\n  \"version\": 2,\n  \"qlite_version\": ");
+	json_str(out, QLITE_VERSION);
+	fprintf(out, ",\n  \"vm\": ");
+	if (v->vm_name)
+		json_str(out, v->vm_name);
+	else
+		fprintf(out, "null");
+	fprintf(out, ",\n  \"timestamp\": ");
+	json_timestamp(out, v->wall_time);
+	fprintf(out, ",\n  \"elapsed_s\": %.3f,\n  \"clock\": \"rdtsc\",\n  \"tsc_per_ns\": %.4f,\n  \"accounting\": %s,\n  \"tuning\": ",
 		v->elapsed_s, v->tsc_per_ns, v->accounting_off ? "false" : "true");
 	json_str(out, v->tuning ? v->tuning : "");
 	fprintf(out, ",\n  \"exits\": %llu,\n  \"interrupted\": %llu,\n  \"io_transfers\": %llu,\n",
@@ -184,5 +208,5 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 	json_kvm(v, out);
 	json_hw(v, out);
 	fprintf(out, "}\n");
-	return ferror(out) ? -1 : 0;
+	return ferror(out) ? -EIO : 0;
 }

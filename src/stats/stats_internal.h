@@ -18,6 +18,8 @@ bool stats_region_merge(const struct stats_view *v, enum bus_space s, unsigned i
 			struct region_stats *out);
 void stats_reg_add(struct region_stats *rs, uint64_t key, uint64_t count);
 void stats_sort_regs(struct region_stats *rs);
+const char *stats_region_label(const struct stats_view *v, enum bus_space s,
+			       const struct bus_region *r, char *buf, size_t len);
 const char *stats_reg_name(const struct bus_region *r, uint64_t offset, char *buf, size_t len);
 bool stats_hw_usable(const struct stats_view *v, char *why, size_t len);
 

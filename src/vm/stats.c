@@ -19,6 +19,18 @@
 #include "qlite/util.h"
 #include "qlite/vm.h"
 
+/* A report file, or the stats log: what went wrong with it, said once. */
+struct vm_stats_output {
+	const char *option;	/* "--stats-json": how messages name it */
+	const char *path;
+	int (*writer)(const struct stats_view *, FILE *);	/* NULL for the log */
+	bool cleaned;		/* stale temporary files of killed writers removed */
+	int err;		/* the first write error, or 0 */
+	unsigned writes, failed;
+};
+
+enum { OUT_JSON, OUT_PROM, OUT_LOG, NR_OUTPUTS };
+
 struct vm_stats {
 	struct vm *vm;
 	struct stats_view view;
@@ -33,6 +45,7 @@ struct vm_stats {
 	double prev_s;
 	int timer_fd;
 	FILE *log;		/* interval lines: stderr, or the stats log file */
+	struct vm_stats_output out[NR_OUTPUTS];
 	char tuning[512];
 };
 
@@ -80,6 +93,11 @@ int vm_stats_create(struct vm *vm)
 	s->vm = vm;
 	s->timer_fd = -1;
 	s->log = stderr;
+	s->out[OUT_JSON] = (struct vm_stats_output){
+		.option = "--stats-json", .path = vm->spec->stats_json, .writer = stats_write_json };
+	s->out[OUT_PROM] = (struct vm_stats_output){
+		.option = "--stats-prom", .path = vm->spec->stats_prom, .writer = stats_write_prom };
+	s->out[OUT_LOG] = (struct vm_stats_output){ .option = "--stats-log", .path = vm->spec->stats_log };
 	if (vm->spec->stats_log) {
 		s->log = fopen(vm->spec->stats_log, "ae");
 		if (!s->log) {
@@ -120,6 +138,7 @@ int vm_stats_create(struct vm *vm)
 		.vcpu = s->vcpu,
 		.bus = { vm->machine.bus[BUS_PIO], vm->machine.bus[BUS_MMIO] },
 		.tuning = s->tuning,
+		.vm_name = vm->spec->name,
 		.accounting_off = !vm->kvm.accounting,
 		.kvm_vm = s->kvm_ok ? &s->kvm_vm : NULL,
 		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
@@ -133,10 +152,20 @@ int vm_stats_create(struct vm *vm)
 static void vm_stats_refresh(struct vm_stats *s)
 {
 	struct stats_clock_ref now;
+	struct timespec wall;
 
 	stats_clock_mark(&now);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	s->view.wall_time = wall.tv_sec + wall.tv_nsec / 1e9;
 	s->view.elapsed_s = (now.ns - s->t0.ns) / 1e9;
 	s->view.tsc_per_ns = stats_tsc_per_ns(&s->t0, &now);
+	/*
+	 * The histograms' bucket bounds keep the first rate measured over 50 ms
+	 * or more, in MHz: their `le` labels stay the same for the whole run
+	 * (and, mostly, from one run to the next on a host).
+	 */
+	if (!s->view.bucket_tsc_per_ns && s->view.elapsed_s >= 0.05)
+		s->view.bucket_tsc_per_ns = (long long)(s->view.tsc_per_ns * 1000 + 0.5) / 1000.0;
 	if (s->kvm_ok) {
 		kvm_binary_stats_read(&s->kvm_vm);
 		for (unsigned i = 0; i < s->vm->kvm.nr_vcpus; i++)
@@ -145,15 +174,58 @@ static void vm_stats_refresh(struct vm_stats *s)
 	hw_exit_trace_drain(&s->hw);
 }
 
+static const char *write_error(int err)
+{
+	return err == -EEXIST ? "no longer a regular file, left as it is" : strerror(-err);
+}
+
+/* Count one write; the first failure is said once, the rest go to the stop line. */
+static void output_done(struct vm_stats_output *o, int ret)
+{
+	o->writes++;
+	if (!ret)
+		return;
+	o->failed++;
+	if (o->err)
+		return;
+	o->err = ret;
+	report(ret, "%s %s: not written: %s (said once; the stop line counts the failures)",
+	       o->option, o->path, write_error(ret));
+}
+
 static void vm_stats_write_files(struct vm_stats *s)
 {
-	const struct vm_spec *spec = s->vm->spec;
-	int ret;
+	for (unsigned i = OUT_JSON; i <= OUT_PROM; i++) {
+		struct vm_stats_output *o = &s->out[i];
 
-	if (spec->stats_json && (ret = stats_write_file(spec->stats_json, &s->view, stats_write_json)) < 0)
-		pr_err("%s: %s", spec->stats_json, strerror(-ret));
-	if (spec->stats_prom && (ret = stats_write_file(spec->stats_prom, &s->view, stats_write_prom)) < 0)
-		pr_err("%s: %s", spec->stats_prom, strerror(-ret));
+		if (!o->path)
+			continue;
+		/* Leftovers of a qlite killed before its rename (SIGKILL leaves FILE.tmp.PID). */
+		if (!o->cleaned) {
+			stats_remove_stale_tmp(o->path);
+			o->cleaned = true;
+		}
+		output_done(o, stats_write_file(o->path, &s->view, o->writer));
+	}
+}
+
+/* The outputs that failed, for the stop line; 0 when none did. */
+int vm_stats_output_errors(const struct vm_stats *s, char *buf, size_t len)
+{
+	size_t off = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; s && i < NR_OUTPUTS && off < len; i++) {
+		const struct vm_stats_output *o = &s->out[i];
+
+		if (!o->failed)
+			continue;
+		off += snprintf(buf + off, len - off, "%s%s %s: %s (%u of %u writes failed)",
+				n++ ? ", " : "", o->option, o->path, write_error(o->err), o->failed,
+				o->writes);
+	}
+	return n;
 }
 
 static bool on_stats_timer(void *opaque, int fd, uint32_t revents)
@@ -164,8 +236,12 @@ static bool on_stats_timer(void *opaque, int fd, uint32_t revents)
 	if (read(fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return false;
 	vm_stats_refresh(s);
-	if (s->vm->spec->stats_interval_ms)
-		stats_report_interval(&s->view, &s->prev, s->view.elapsed_s - s->prev_s, s->log);
+	if (s->vm->spec->stats_interval_ms) {
+		int ret = stats_report_interval(&s->view, &s->prev, s->view.elapsed_s - s->prev_s, s->log);
+
+		if (s->log != stderr)
+			output_done(&s->out[OUT_LOG], ret);
+	}
 	s->prev_s = s->view.elapsed_s;
 	vm_stats_write_files(s);
 	return true;
@@ -202,12 +278,16 @@ int vm_stats_start(struct vm_stats *s, struct event_loop *loop)
 	return event_loop_add(loop, s->timer_fd, POLLIN, on_stats_timer, s);
 }
 
-/* After the vCPU threads are joined: the final numbers. */
-void vm_stats_finish(struct vm_stats *s)
+/* After the vCPU threads are joined: the final numbers. -EIO when an output failed at any time. */
+int vm_stats_finish(struct vm_stats *s)
 {
+	char buf[8];
+
 	vm_stats_refresh(s);
-	stats_report_table(&s->view, stderr);
+	if (s->vm->spec->stats_table)
+		stats_report_table(&s->view, stderr);
 	vm_stats_write_files(s);
+	return vm_stats_output_errors(s, buf, sizeof(buf)) ? -EIO : 0;
 }
 
 void vm_stats_destroy(struct vm_stats *s)

@@ -309,11 +309,15 @@ static double elapsed_since(const struct timespec *t0)
 	return (now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* One line at stop: why, how long, and the exits (the full report is --stats). */
-static void vm_print_stop_line(struct vm *vm)
+/*
+ * One line at stop: why, how long, and the exits (the full report is
+ * --stats); the outputs that could not be written, and the status the VM
+ * itself ended with (own_status) when that is why the exit status differs.
+ */
+static void vm_print_stop_line(struct vm *vm, int own_status)
 {
 	uint64_t reason[EXIT_REASON_MAX] = { 0 }, total = 0, unclaimed[BUS_NR_SPACES][2] = { { 0 } };
-	char buf[1024];
+	char buf[1024], outputs[1024];
 	size_t off = 0;
 
 	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++) {
@@ -330,18 +334,25 @@ static void vm_print_stop_line(struct vm *vm)
 		if (reason[r])
 			off += snprintf(buf + off, sizeof(buf) - off, "%s%s %llu", off ? ", " : "",
 					kvm_exit_reason_name(r), (unsigned long long)reason[r]);
-	fprintf(stderr, "qlite: stopped (%s: %s), exit status %d, after %.2f s; %llu exits (%s); unclaimed pio %llu reads %llu writes, mmio %llu reads %llu writes\n",
+	fprintf(stderr, "qlite: stopped (%s: %s), exit status %d, after %.2f s; %llu exits (%s); unclaimed pio %llu reads %llu writes, mmio %llu reads %llu writes",
 		stop_names[vm->stop_reason], vm->stop_detail, vm->exit_status,
 		elapsed_since(&vm->started), (unsigned long long)total, off ? buf : "none",
 		(unsigned long long)unclaimed[BUS_PIO][0], (unsigned long long)unclaimed[BUS_PIO][1],
 		(unsigned long long)unclaimed[BUS_MMIO][0], (unsigned long long)unclaimed[BUS_MMIO][1]);
+	if (vm_stats_output_errors(vm->stats, outputs, sizeof(outputs))) {
+		fprintf(stderr, "; outputs not written");
+		if (vm->exit_status != own_status)
+			fprintf(stderr, " (exit status %d instead of %d)", vm->exit_status, own_status);
+		fprintf(stderr, ": %s", outputs);
+	}
+	fputc('\n', stderr);
 }
 
 int vm_run(struct vm *vm)
 {
 	struct sigaction sa = { .sa_handler = sigusr1_kick };
 	sigset_t stop_signals;
-	int sfd;
+	int sfd, own_status;
 
 	/* No SA_RESTART: a kicked vCPU must leave KVM_RUN. */
 	sigemptyset(&sa.sa_mask);
@@ -387,9 +398,11 @@ int vm_run(struct vm *vm)
 			pthread_join(vm->kvm.vcpus[i].thread, NULL);
 	console_restore_terminal();
 	close(sfd);
-	if (vm->stats)
-		vm_stats_finish(vm->stats);
-	vm_print_stop_line(vm);
+	/* Reports the user asked for are missing: a VM that ran fine must not look fine (README). */
+	own_status = vm->exit_status;
+	if (vm->stats && vm_stats_finish(vm->stats) < 0 && vm->stop_reason != STOP_ERROR)
+		vm->exit_status = VM_EXIT_OUTPUT;
+	vm_print_stop_line(vm, own_status);
 	return vm->exit_status;
 }
 

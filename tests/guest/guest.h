@@ -100,6 +100,71 @@ static inline void cpu_relax(void)
 	asm volatile("pause" : : : "memory");
 }
 
+/* rep insw/outsw: how ATA drivers move PIO data (Linux's ioread16_rep). */
+static inline void insw(uint16_t port, void *buf, size_t count)
+{
+	asm volatile("rep insw" : "+D"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+static inline void outsw(uint16_t port, const void *buf, size_t count)
+{
+	asm volatile("rep outsw" : "+S"(buf), "+c"(count) : "d"(port) : "memory");
+}
+
+/*
+ * Device registers in the uncached 3..4 GiB window: one plain mov each, so
+ * that the access the VMM decodes is exactly the one written here.
+ */
+static inline uint8_t mmio_read8(uint64_t a)
+{
+	uint8_t v;
+
+	asm volatile("movb (%1), %0" : "=q"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static inline uint16_t mmio_read16(uint64_t a)
+{
+	uint16_t v;
+
+	asm volatile("movw (%1), %0" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static inline uint32_t mmio_read32(uint64_t a)
+{
+	uint32_t v;
+
+	asm volatile("movl (%1), %0" : "=r"(v) : "r"(a) : "memory");
+	return v;
+}
+
+static inline void mmio_write8(uint64_t a, uint8_t v)
+{
+	asm volatile("movb %0, (%1)" : : "q"(v), "r"(a) : "memory");
+}
+
+static inline void mmio_write16(uint64_t a, uint16_t v)
+{
+	asm volatile("movw %0, (%1)" : : "r"(v), "r"(a) : "memory");
+}
+
+static inline void mmio_write32(uint64_t a, uint32_t v)
+{
+	asm volatile("movl %0, (%1)" : : "r"(v), "r"(a) : "memory");
+}
+
+/* Ordering for rings shared with a device (x86: stores stay in order, loads too). */
+static inline void barrier(void)
+{
+	asm volatile("" : : : "memory");
+}
+
+static inline void mb(void)
+{
+	asm volatile("mfence" : : : "memory");
+}
+
 /* entry.S */
 extern uint64_t boot_info_pa;
 extern volatile uint32_t next_cpu;
@@ -138,6 +203,55 @@ void ap_main(void);
 noreturn void guest_main(void);
 noreturn void guest_exit(uint8_t code);
 noreturn void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void report(const char *word, uint64_t ops, uint64_t cycles);
+void args(const char *word, char *arg, uint64_t *v, int min, int max);
+
+/* pci.c: bus 0 through configuration mechanism #1; bdf = device << 3 | function */
+#define PCI_CMD_IO		0x0001
+#define PCI_CMD_MEM		0x0002
+#define PCI_CMD_MASTER		0x0004
+#define PCI_CAP_VNDR		0x09
+
+struct pci_bar {
+	uint64_t addr, size;
+	bool io, mem64;
+};
+
+uint32_t pci_read(unsigned bdf, unsigned off, unsigned size);
+void pci_write(unsigned bdf, unsigned off, unsigned size, uint32_t v);
+int pci_find(uint16_t vendor, uint16_t device);
+unsigned pci_bar(unsigned bdf, unsigned i, struct pci_bar *bar);
+void pci_enable(unsigned bdf, uint16_t bits);
+unsigned pci_cap_find(unsigned bdf, uint8_t id, unsigned from);
+void do_pci(const char *word, char *arg);
+
+/* disk.c: the pattern the block scenarios write, and what they share */
+#define SECTOR_SIZE		512
+#define DISK_BUF_SIZE		(128u << 10)	/* 256 sectors: one LBA28 command */
+#define DISK_TIMEOUT_US		10000000	/* for any one command or request */
+
+struct disk_times {
+	uint64_t write, flush, read;	/* TSC cycles in each phase */
+	uint64_t cmds;			/* commands or requests per pass */
+};
+
+extern uint8_t disk_buf[DISK_BUF_SIZE];
+uint32_t disk_tag(const char *word);
+void pattern_fill(void *buf, uint64_t lba, uint64_t sectors, uint32_t tag);
+void pattern_poison(void *buf, uint64_t bytes);
+void pattern_check(const char *word, const void *buf, uint64_t lba, uint64_t sectors,
+		   uint32_t tag);
+void disk_after_flush(const char *word);
+void disk_report(const char *word, uint64_t ops, const struct disk_times *t);
+void do_flushed(const char *word, char *arg);
+
+/* ide.c */
+void do_ide_pio(const char *word, char *arg);
+void do_ide_dma(const char *word, char *arg);
+
+/* virtio.c */
+void do_vblk(const char *word, char *arg);
+void do_vblk_mmio(const char *word, char *arg);
 
 /* trap.c (ring 0) */
 struct trap_frame {

@@ -40,7 +40,7 @@ noreturn void fail(const char *fmt, ...)
 }
 
 /* "<word>: 10 ops, 12 us, 1200 ns/op" - what benchmarks read. */
-static void report(const char *word, uint64_t ops, uint64_t cycles)
+void report(const char *word, uint64_t ops, uint64_t cycles)
 {
 	uint64_t ns = tsc_to_ns(cycles);
 
@@ -49,7 +49,7 @@ static void report(const char *word, uint64_t ops, uint64_t cycles)
 }
 
 /* Parse the word's arguments: between min and max numbers, defaults after. */
-static void args(const char *word, char *arg, uint64_t *v, int min, int max)
+void args(const char *word, char *arg, uint64_t *v, int min, int max)
 {
 	int n = split_args(arg, v, max);
 
@@ -249,6 +249,12 @@ static const struct {
 	{ "uart-echo", do_uart_echo },
 	{ "spin", do_spin },
 	{ "fault", do_fault },
+	{ "pci", do_pci },
+	{ "ide-pio", do_ide_pio },
+	{ "ide-dma", do_ide_dma },
+	{ "vblk", do_vblk },
+	{ "vblk-mmio", do_vblk_mmio },
+	{ "flushed", do_flushed },
 };
 
 static void run_word(char *word)

@@ -4,16 +4,21 @@
  *
  * rdtsc runs natively in ring 3, so waits cost no exits; the calibration
  * (10 ms of polling port 0x61, as Linux does) is done lazily by the first
- * scenario that needs time. If the PIT does not count, a 2 GHz TSC is
- * assumed and said so.
+ * scenario that needs time. Machines without port 0x61 (QEMU's microvm has
+ * a PIT but no speaker port to gate channel 2) are calibrated on channel 0
+ * instead, by latching and reading its count (3 PIO exits a sample) over
+ * 20 ms, and say so. If no PIT counts, a 2 GHz TSC is assumed and said so.
  */
 #include "guest.h"
 
 #define PIT_HZ		1193182
+#define PIT_CH0		0x40
 #define PIT_CH2		0x42
 #define PIT_CMD		0x43
 #define PORT_B		0x61	/* bit 0: ch2 gate, bit 1: speaker, bit 5: ch2 output */
 #define CAL_MS		10
+#define CH0_CAL_MS	20
+#define CH0_STILL	1000	/* samples without a tick: no PIT (a tick is 0.84 us) */
 #define CAL_SPINS	10000000
 #define FALLBACK_KHZ	2000000
 
@@ -25,7 +30,11 @@ static uint64_t pit_calibrate(void)
 	uint64_t t0, t1;
 	unsigned i;
 
-	outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);
+	uint8_t b = inb(PORT_B);
+
+	if (b == 0xff)		/* nothing decodes port 0x61 */
+		return 0;
+	outb(PORT_B, (b & ~0x02) | 0x01);
 	outb(PIT_CMD, 0xb0);	/* channel 2, lobyte/hibyte, mode 0, binary */
 	outb(PIT_CH2, latch & 0xff);
 	outb(PIT_CH2, latch >> 8);
@@ -34,9 +43,43 @@ static uint64_t pit_calibrate(void)
 		if (inb(PORT_B) & 0x20)
 			break;
 	t1 = rdtsc();
-	if (i == CAL_SPINS)
+	if (i == 0 || i == CAL_SPINS)	/* output high at once, or never */
 		return 0;
 	return (t1 - t0) * PIT_HZ / ((uint64_t)latch * 1000);
+}
+
+static uint16_t pit_ch0_count(void)
+{
+	uint8_t lo;
+
+	outb(PIT_CMD, 0x00);	/* latch channel 0 */
+	lo = inb(PIT_CH0);
+	return lo | inb(PIT_CH0) << 8;
+}
+
+/* Channel 0 as a rate generator from 65536, its count sampled until CH0_CAL_MS of ticks passed. */
+static uint64_t pit_ch0_calibrate(void)
+{
+	const uint64_t want = (uint64_t)PIT_HZ * CH0_CAL_MS / 1000;
+	uint64_t ticks = 0, t0, t1;
+	uint16_t prev, c;
+	unsigned i, still = 0;
+
+	outb(PIT_CMD, 0x34);	/* channel 0, lobyte/hibyte, mode 2, binary */
+	outb(PIT_CH0, 0);
+	outb(PIT_CH0, 0);
+	prev = pit_ch0_count();
+	t0 = t1 = rdtsc();
+	for (i = 0; i < CAL_SPINS && ticks < want && still < CH0_STILL; i++) {
+		c = pit_ch0_count();
+		t1 = rdtsc();
+		still = c == prev ? still + 1 : 0;
+		ticks += (uint16_t)(prev - c);
+		prev = c;
+	}
+	if (ticks < want)
+		return 0;
+	return (t1 - t0) * PIT_HZ / (ticks * 1000);
 }
 
 void tsc_ensure(void)
@@ -46,6 +89,11 @@ void tsc_ensure(void)
 	if (tsc_khz)
 		return;
 	khz = pit_calibrate();
+	if (!khz) {
+		khz = pit_ch0_calibrate();
+		gprintf("qlite-test-guest: PIT channel 2 does not count (no port 0x61?), "
+			"channel 0 gives %lu kHz\n", (unsigned long)khz);
+	}
 	if (khz < 100000 || khz > 10000000) {	/* outside 100 MHz..10 GHz */
 		gprintf("qlite-test-guest: PIT calibration gave %lu kHz, assuming %u kHz\n",
 			(unsigned long)khz, FALLBACK_KHZ);

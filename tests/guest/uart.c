@@ -55,34 +55,40 @@ int uart_getc(uint64_t timeout_us)
 	return inb(COM1 + UART_RBR);
 }
 
-static void put_num(uint64_t v, unsigned base, bool neg)
+/* v in base, at least width digits (zero-padded, as %08x is used). */
+static void put_num(uint64_t v, unsigned base, bool neg, unsigned width)
 {
 	char buf[24];
-	int n = 0;
+	unsigned n = 0;
 
 	do {
 		buf[n++] = "0123456789abcdef"[v % base];
 		v /= base;
 	} while (v);
+	while (n < width && n < sizeof(buf))
+		buf[n++] = '0';
 	if (neg)
 		uart_putc('-');
 	while (n)
 		uart_putc(buf[--n]);
 }
 
-/* %s %c %d %u %x with an optional l; %% . Enough for test output. */
+/* %s %c %d %u %x with an optional zero-padded width (%04x) and l; %% . Enough for test output. */
 void vgprintf(const char *fmt, va_list ap)
 {
 	lock();
 	for (; *fmt; fmt++) {
 		bool is_long = false;
+		unsigned width = 0;
 		const char *s;
 
 		if (*fmt != '%') {
 			uart_putc(*fmt);
 			continue;
 		}
-		if (*++fmt == 'l') {
+		while (*++fmt >= '0' && *fmt <= '9')
+			width = width * 10 + (*fmt - '0');
+		if (*fmt == 'l') {
 			is_long = true;
 			fmt++;
 		}
@@ -97,13 +103,13 @@ void vgprintf(const char *fmt, va_list ap)
 		case 'd': {
 			int64_t v = is_long ? va_arg(ap, long) : va_arg(ap, int);
 
-			put_num(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0);
+			put_num(v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0, width);
 			break;
 		}
 		case 'u':
 		case 'x':
 			put_num(is_long ? va_arg(ap, unsigned long) : va_arg(ap, unsigned),
-				*fmt == 'x' ? 16 : 10, false);
+				*fmt == 'x' ? 16 : 10, false, width);
 			break;
 		case '%':
 			uart_putc('%');

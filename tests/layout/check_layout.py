@@ -23,6 +23,7 @@ RULES = [
     ("src/machine", {"vm.h", "kvm.h"} | CONFIG_HEADERS),
     ("src/boot", {"vm.h", "kvm.h"} | CONFIG_HEADERS),
     ("src/stats", {"vm.h", "kvm.h"}),
+    ("src/virtio", {"vm.h", "kvm.h"} | CONFIG_HEADERS),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"(?:qlite/)?([^"]+)"', re.M)
 

@@ -142,6 +142,7 @@ static void test_defaults(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_AUTO);
 	assert_false(spec.memfd);
 	assert_false(spec.stats);
+	assert_false(spec.stats_table);
 	assert_null(spec.kernel);
 	assert_null(spec.cmdline);
 	assert_int_equal(spec.nr_vdevs, 0);
@@ -187,6 +188,7 @@ static void test_grammar_file(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_OFF);
 	assert_true(spec.memfd);
 	assert_true(spec.stats);
+	assert_false(spec.stats_table);		/* settings alone: no table */
 	assert_int_equal(spec.stats_interval_ms, 1500);
 	assert_string_equal(spec.stats_json, "out/exits.json");
 	assert_string_equal(spec.stats_prom, "p r.prom");
@@ -457,8 +459,9 @@ static void test_cli_overrides_file(void **state)
 	assert_int_equal(spec.halt_poll_ns, 0);
 	assert_int_equal(spec.quirks, QUIRKS_ON);
 	assert_false(spec.memfd);
-	/* --stats off, then --stats-prom turns it on again: later wins. */
+	/* --stats off, then --stats-prom turns its own output on again: later wins. */
 	assert_true(spec.stats);
+	assert_false(spec.stats_table);
 	assert_string_equal(spec.stats_prom, "m.prom");
 	vm_spec_free(&spec);
 
@@ -466,6 +469,7 @@ static void test_cli_overrides_file(void **state)
 	vm_spec_init(&spec);
 	assert_int_equal(parse_argv(&spec, &errs, "--stats", "--stats-interval", "2s", NULL), 0);
 	assert_true(spec.stats);
+	assert_true(spec.stats_table);
 	assert_int_equal(spec.stats_interval_ms, 2000);
 	free(errs);
 	vm_spec_free(&spec);
@@ -474,8 +478,24 @@ static void test_cli_overrides_file(void **state)
 	assert_int_equal(parse_argv(&spec, &errs, "--stats", "on,interval=500ms,json=j.json",
 				    NULL), 0);
 	assert_true(spec.stats);
+	assert_true(spec.stats_table);
 	assert_int_equal(spec.stats_interval_ms, 500);
 	assert_string_equal(spec.stats_json, "j.json");
+	free(errs);
+	vm_spec_free(&spec);
+
+	/* --stats-json alone writes the JSON, without the table (that is --stats). */
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "--stats-json", "j.json", NULL), 0);
+	assert_true(spec.stats);
+	assert_false(spec.stats_table);
+	free(errs);
+	vm_spec_free(&spec);
+
+	/* A config's `stats on` keeps its table when the command line adds a file. */
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "--stats", "on", "--stats-prom", "m.prom", NULL), 0);
+	assert_true(spec.stats && spec.stats_table);
 	free(errs);
 	vm_spec_free(&spec);
 }
@@ -1168,6 +1188,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	assert_int_equal(a->memfd, b->memfd);
 	assert_int_equal(a->accounting_off, b->accounting_off);
 	assert_int_equal(a->stats, b->stats);
+	assert_int_equal(a->stats_table, b->stats_table);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);
 }
 

@@ -6,10 +6,19 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <ctype.h>
+#include <errno.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/kvm.h>
+#include <asm/svm.h>
+#include <asm/vmx.h>
 
 #include "qlite/bus.h"
 #include "qlite/stats.h"
@@ -29,11 +38,30 @@ static void test_hist_buckets_and_quantiles(void **state)
 	assert_int_equal(h.bucket[0], 1);
 	assert_int_equal(h.sum, 98 * 100 + 5000);
 	assert_int_equal(h.max, 5000);
-	assert_int_equal(stats_hist_quantile(&h, 0.5), 127);	/* upper bound of bucket 6 */
-	assert_int_equal(stats_hist_quantile(&h, 0.99), 127);
-	assert_int_equal(stats_hist_quantile(&h, 1.0), 5000);	/* capped by the max seen */
+	/* Interpolated in bucket 6: rank 50 is 49 of its 98 samples in, half way from 64 to 128. */
+	assert_int_equal(stats_hist_quantile(&h, 0.5), 96);
+	assert_int_equal(stats_hist_quantile(&h, 0.99), 128);
+	assert_int_equal(stats_hist_quantile(&h, 1.0), 5000);	/* the bucket of the max ends at it */
 	stats_hist_add(&h, UINT64_MAX);				/* clamps to the last bucket */
 	assert_int_equal(h.bucket[STATS_HIST_BUCKETS - 1], 1);
+}
+
+/* Samples spread over one bucket: p50 near the true median and the average, not the bucket's end. */
+static void test_hist_quantile_inside_bucket(void **state)
+{
+	struct stats_hist h;
+	double p50, p99, avg;
+
+	memset(&h, 0, sizeof(h));
+	for (int i = 0; i < 1000; i++)
+		stats_hist_add(&h, 16384 + i * 16);	/* bucket 14: [16384, 32768) */
+	avg = (double)h.sum / h.count;
+	p50 = stats_hist_quantile(&h, 0.5);
+	p99 = stats_hist_quantile(&h, 0.99);
+	assert_true(p50 > 24384 * 0.99 && p50 < 24384 * 1.01);	/* true median 24384 */
+	assert_true(p50 < avg * 1.01);
+	assert_true(p99 > 32224 * 0.99 && p99 <= h.max);	/* true p99 32224 */
+	assert_true(stats_hist_quantile(&h, 0.0) >= 16384);
 }
 
 static uint8_t regs[16];
@@ -73,7 +101,8 @@ static int setup(void **state)
 	f->vcpu[1] = calloc(1, sizeof(struct vcpu_stats));
 	f->view = (struct stats_view){
 		.nr_vcpus = 2, .vcpu = f->vcpu, .bus = { f->bus[0], f->bus[1] },
-		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off",
+		.elapsed_s = 2.0, .tsc_per_ns = 2.0, .tuning = "quirks off", .vm_name = "test vm",
+		.wall_time = 1700000000.25,
 		.kvm_why = "not opened in a unit test",
 	};
 	*state = f;
@@ -245,7 +274,8 @@ static void test_json_parses_back(void **state)
 	end = json_value(js);
 	assert_non_null(end);
 	assert_string_equal(ws(end), "");
-	assert_non_null(strstr(js, "\"version\": 1"));
+	assert_non_null(strstr(js, "\"version\": 2,\n  \"qlite_version\": \"" QLITE_VERSION "\",\n"
+				   "  \"vm\": \"test vm\",\n  \"timestamp\": \"2023-11-14T22:13:20.250Z\",\n"));
 	assert_non_null(strstr(js, "\"register\": \"DATA\", \"offset\": 0, \"dir\": \"write\", \"exits\": 1000"));
 	assert_non_null(strstr(js, "\"register\": \"CTRL\", \"offset\": 4, \"dir\": \"read\", \"exits\": 501"));
 	assert_non_null(strstr(js, "\"device\": \"dev \\\"q\\\"\""));	/* quotes escaped */
@@ -283,19 +313,117 @@ static void test_prom_grammar(void **state)
 	assert_true(samples > 5);
 	free(text);
 	text = render(f, stats_write_prom);
+	/* Every series carries the VM's name; the version is the build's. */
+	assert_non_null(strstr(text, "# TYPE qlite_build_info gauge\n"
+				     "qlite_build_info{vm=\"test vm\",version=\"" QLITE_VERSION "\"} 1\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_exits_total{vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
-	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{bus=\"pio\",dir=\"read\"} 7\n"));
-	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"1\",reason=\"io\"} 501\n"));
-	/* 501 exits of 1000 cycles at 2 cycles/ns; the string PIO's 64 transfers */
+		"qlite_device_exits_total{vm=\"test vm\",vcpu=\"0\",reason=\"io\",device=\"dev \\\"q\\\"\",register=\"DATA\",dir=\"write\"} 1000\n"));
+	assert_non_null(strstr(text, "qlite_unclaimed_accesses_total{vm=\"test vm\",bus=\"pio\",dir=\"read\"} 7\n"));
+	assert_non_null(strstr(text, "qlite_exits_total{vm=\"test vm\",vcpu=\"1\",reason=\"io\"} 501\n"));
+	/*
+	 * Handler time as a histogram: 501 exits of 1000 cycles at 2 cycles/ns
+	 * are in bucket 9, [512, 1024) cycles, so le = 1023 cycles = 511.5 ns
+	 * holds them all and le = 511 cycles none; the sum is 250.5 us.
+	 */
+	assert_non_null(strstr(text, "# TYPE qlite_device_exit_handler_seconds histogram\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_exit_handler_seconds_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 0.000250500\n"));
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"2.555e-07\"} 0\n"
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"5.115e-07\"} 501\n"));
 	assert_non_null(strstr(text,
-		"qlite_device_transfers_total{vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",dir=\"read\"} 564\n"));
-	assert_non_null(strstr(text, "qlite_exits_interrupted_total{vcpu=\"0\"} 0\n"));
+		"qlite_device_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",le=\"+Inf\"} 501\n"
+		"qlite_device_exit_handler_seconds_sum{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 0.0002505\n"
+		"qlite_device_exit_handler_seconds_count{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\"} 501\n"));
+	assert_non_null(strstr(text,
+		"qlite_exit_handler_seconds_bucket{vm=\"test vm\",vcpu=\"0\",reason=\"io\",le=\"+Inf\"} 1007\n"));
+	/* the string PIO's 64 transfers */
+	assert_non_null(strstr(text,
+		"qlite_device_transfers_total{vm=\"test vm\",vcpu=\"1\",reason=\"io\",device=\"dev \\\"q\\\"\",dir=\"read\"} 564\n"));
+	assert_non_null(strstr(text, "qlite_exits_interrupted_total{vm=\"test vm\",vcpu=\"0\"} 0\n"));
 	regfree(&sample);
 	regfree(&comment);
 	free(text);
+}
+
+/* A fake KVM_GET_STATS_FD reading: descriptors and values as the kernel would give them. */
+struct fake_kvm_stat {
+	const char *name;
+	uint32_t flags;
+	int16_t exponent;
+	uint16_t size;
+	uint64_t base, now;
+};
+
+static void fake_kvm_stats(struct kvm_binary_stats *k, const struct fake_kvm_stat *st, unsigned nr)
+{
+	unsigned off = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->fd = -1;
+	k->nr = nr;
+	k->name = calloc(nr, sizeof(*k->name));
+	k->flags = calloc(nr, sizeof(*k->flags));
+	k->exponent = calloc(nr, sizeof(*k->exponent));
+	k->offset = calloc(nr, sizeof(*k->offset));
+	k->size = calloc(nr, sizeof(*k->size));
+	k->base = calloc(64, 8);
+	k->now = calloc(64, 8);
+	for (unsigned i = 0; i < nr; i++) {
+		snprintf(k->name[i], sizeof(k->name[i]), "%s", st[i].name);
+		k->flags[i] = st[i].flags;
+		k->exponent[i] = st[i].exponent;
+		k->size[i] = st[i].size;
+		k->offset[i] = off * 8;
+		k->base[off] = st[i].base;
+		k->now[off] = st[i].now;
+		off += st[i].size;
+	}
+	k->data_size = off * 8;
+}
+
+/* The kernel's stats as families of their own, by type and unit. */
+static void test_prom_kvm_families(void **state)
+{
+	static const struct fake_kvm_stat vcpu_stats[] = {
+		{ "exits", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_NONE, 0, 1, 10, 110 },
+		{ "halt_wait_ns", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_SECONDS | KVM_STATS_BASE_POW10,
+		  -9, 1, 0, 1500000000 },
+		{ "blocking", KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_BOOLEAN, 0, 1, 0, 1 },
+		{ "halt_wait_hist", KVM_STATS_TYPE_LOG_HIST | KVM_STATS_UNIT_SECONDS, -9, 32, 0, 0 },
+	}, vm_stats[] = {
+		{ "pages_4k", KVM_STATS_TYPE_INSTANT | KVM_STATS_UNIT_NONE, 0, 1, 0, 512 },
+		{ "max_mmu_rmap_size", KVM_STATS_TYPE_PEAK | KVM_STATS_UNIT_NONE, 0, 1, 0, 9 },
+		{ "remote_tlb_flush", KVM_STATS_TYPE_CUMULATIVE | KVM_STATS_UNIT_NONE, 0, 1, 5, 8 },
+	};
+	struct fixture *f = *state;
+	struct kvm_binary_stats vcpus[2], vm;
+	char *text;
+
+	fake_kvm_stats(&vcpus[0], vcpu_stats, 4);
+	fake_kvm_stats(&vcpus[1], vcpu_stats, 4);
+	vcpus[1].now[0] = 11;
+	fake_kvm_stats(&vm, vm_stats, 3);
+	f->view.kvm_vcpu = vcpus;
+	f->view.kvm_vm = &vm;
+	text = render(f, stats_write_prom);
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_exits_total counter\n"
+				     "qlite_kvm_vcpu_exits_total{vm=\"test vm\",vcpu=\"0\"} 100\n"
+				     "qlite_kvm_vcpu_exits_total{vm=\"test vm\",vcpu=\"1\"} 1\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_halt_wait_seconds_total counter\n"
+				     "qlite_kvm_vcpu_halt_wait_seconds_total{vm=\"test vm\",vcpu=\"0\"} 1.5\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vcpu_blocking gauge\n"
+				     "qlite_kvm_vcpu_blocking{vm=\"test vm\",vcpu=\"0\"} 1\n"));
+	assert_null(strstr(text, "halt_wait_hist"));	/* the kernel's histograms are left out */
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_pages_4k gauge\n"
+				     "qlite_kvm_vm_pages_4k{vm=\"test vm\"} 512\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_max_mmu_rmap_size gauge\n"));
+	assert_non_null(strstr(text, "# TYPE qlite_kvm_vm_remote_tlb_flush_total counter\n"
+				     "qlite_kvm_vm_remote_tlb_flush_total{vm=\"test vm\"} 3\n"));
+	free(text);
+	f->view.kvm_vcpu = NULL;
+	f->view.kvm_vm = NULL;
+	kvm_binary_stats_close(&vcpus[0]);	/* fd -1: frees the arrays only */
+	kvm_binary_stats_close(&vcpus[1]);
+	kvm_binary_stats_close(&vm);
 }
 
 static int table_writer(const struct stats_view *v, FILE *out)
@@ -331,6 +459,22 @@ static void test_table_and_interval(void **state)
 	free(buf);
 }
 
+/* A device with two regions (as the i8042's data and command ports): each row says which. */
+static void test_table_names_regions(void **state)
+{
+	struct fixture *f = *state;
+	int second = bus_register(f->bus[BUS_PIO], 0x600, 4, "dev \"q\"", &fake_ops, NULL);
+	char *text;
+
+	assert_true(second >= 0);
+	fill(f);
+	pio_exit(f, 0, 0x600, true, 1);
+	text = render(f, table_writer);
+	assert_non_null(strstr(text, "  dev \"q\"@0x500  pio  (all)"));
+	assert_non_null(strstr(text, "  dev \"q\"@0x600  pio  (all)"));
+	free(text);
+}
+
 /* Accounting off: reasons and unclaimed accesses still reported, times and devices not, and never as zeros. */
 static void test_accounting_off(void **state)
 {
@@ -356,15 +500,146 @@ static void test_accounting_off(void **state)
 	assert_non_null(end);
 	assert_string_equal(ws(end), "");
 	assert_non_null(strstr(text, "\"accounting\": false"));
+	/* An unnamed VM: null, not an empty name. */
+	f->view.vm_name = NULL;
+	free(text);
+	text = render(f, stats_write_json);
+	assert_non_null(strstr(text, "\"vm\": null,"));
+	f->view.vm_name = "test vm";
 	assert_non_null(strstr(text, "\"io\": {\"exits\": 10, \"handler\": null}"));
 	assert_non_null(strstr(text, "\"pio_writes\": 3"));
 	free(text);
 
 	text = render(f, stats_write_prom);
-	assert_non_null(strstr(text, "qlite_exits_total{vcpu=\"0\",reason=\"io\"} 10\n"));
+	assert_non_null(strstr(text, "qlite_exits_total{vm=\"test vm\",vcpu=\"0\",reason=\"io\"} 10\n"));
 	assert_null(strstr(text, "handler_seconds"));
 	assert_null(strstr(text, "qlite_device_"));
 	free(text);
+}
+
+/* ---- output files ---- */
+
+static char out_dir[64];
+
+static void make_out_dir(void)
+{
+	strcpy(out_dir, "/tmp/qlite-test-stats-XXXXXX");
+	assert_non_null(mkdtemp(out_dir));
+}
+
+static char *out_path(const char *name)
+{
+	static char buf[4][256];
+	static unsigned n;
+	char *p = buf[n++ % 4];
+
+	snprintf(p, 256, "%s/%s", out_dir, name);
+	return p;
+}
+
+static unsigned count_entries(void)
+{
+	char cmd[320];
+	FILE *ls;
+	unsigned n = 0;
+	int c;
+
+	snprintf(cmd, sizeof(cmd), "ls -A %s", out_dir);
+	ls = popen(cmd, "r");
+	while ((c = fgetc(ls)) != EOF)
+		n += c == '\n';
+	pclose(ls);
+	return n;
+}
+
+/* Never over what is not a regular file; no temporary file left behind, whatever happens. */
+static void test_write_file(void **state)
+{
+	struct fixture *f = *state;
+	struct rlimit old, small = { 512, 512 };
+	struct stat st;
+
+	fill(f);
+	make_out_dir();
+	assert_int_equal(stats_write_file(out_path("a.json"), &f->view, stats_write_json), 0);
+	assert_int_equal(stat(out_path("a.json"), &st), 0);
+	assert_true(S_ISREG(st.st_mode) && st.st_size > 100);
+
+	assert_int_equal(mkfifo(out_path("fifo"), 0600), 0);
+	assert_int_equal(stats_write_file(out_path("fifo"), &f->view, stats_write_prom), -EEXIST);
+	assert_int_equal(lstat(out_path("fifo"), &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(symlink("a.json", out_path("link")), 0);
+	assert_int_equal(stats_write_file(out_path("link"), &f->view, stats_write_prom), -EEXIST);
+	assert_int_equal(lstat(out_path("link"), &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	assert_int_equal(mkdir(out_path("dir"), 0700), 0);
+	assert_int_equal(stats_write_file(out_path("dir"), &f->view, stats_write_prom), -EISDIR);
+	assert_int_equal(stats_write_file(out_path("none/x.prom"), &f->view, stats_write_prom), -ENOENT);
+
+	/* A full disk, as a file size limit: the write's errno, and no half file. */
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	setrlimit(RLIMIT_FSIZE, &small);
+	assert_int_equal(stats_write_file(out_path("big.prom"), &f->view, stats_write_prom), -EFBIG);
+	setrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_DFL);
+	assert_int_equal(access(out_path("big.prom"), F_OK), -1);
+	assert_int_equal(count_entries(), 4);	/* a.json fifo link dir: no FILE.tmp.PID */
+
+	unlink(out_path("a.json"));
+	unlink(out_path("fifo"));
+	unlink(out_path("link"));
+	rmdir(out_path("dir"));
+	rmdir(out_dir);
+}
+
+/* FILE.tmp.PID of a PID that no longer exists goes; a live PID's, other files and non-PIDs stay. */
+static void test_remove_stale_tmp(void **state)
+{
+	static const char *const keep[] = { "x.json.tmp.%d.more", "x.json.tmp.0%d", "y.json.tmp.%d",
+					     "x.json.tmp.-%d" };
+	char name[64];
+	pid_t dead = fork();
+	FILE *f;
+
+	if (!dead)
+		_exit(0);
+	waitpid(dead, NULL, 0);		/* reaped: the PID is free */
+	make_out_dir();
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)dead);
+	fclose(fopen(out_path(name), "w"));
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)getppid());
+	fclose(fopen(out_path(name), "w"));
+	for (unsigned i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		snprintf(name, sizeof(name), keep[i], (int)dead);
+		f = fopen(out_path(name), "w");
+		assert_non_null(f);
+		fclose(f);
+	}
+	assert_int_equal(stats_remove_stale_tmp(out_path("x.json")), 1);
+	snprintf(name, sizeof(name), "x.json.tmp.%d", (int)dead);
+	assert_int_equal(access(out_path(name), F_OK), -1);
+	assert_int_equal(count_entries(), 5);
+	snprintf(name, sizeof(name), "rm -r %s", out_dir);
+	assert_int_equal(system(name), 0);
+}
+
+/* The interval line says when it could not be written (a log file on a full disk). */
+static void test_interval_write_error(void **state)
+{
+	struct fixture *f = *state;
+	struct stats_interval prev;
+	FILE *full = fopen("/dev/full", "w");
+
+	if (!full)
+		skip();
+	setvbuf(full, NULL, _IOLBF, 0);
+	memset(&prev, 0, sizeof(prev));
+	fill(f);
+	assert_int_equal(stats_report_interval(&f->view, &prev, 1.0, full), -ENOSPC);
+	assert_int_equal(stats_report_interval(&f->view, &prev, 1.0, full), -ENOSPC);	/* again, not sticky */
+	fclose(full);
 }
 
 static void kvm_exit_record(uint8_t *raw, uint32_t reason, uint32_t isa)
@@ -393,27 +668,54 @@ static void test_hw_exit_records_and_names(void **state)
 	assert_int_equal(t.total, 2);
 	assert_string_equal(hw_exit_reason_name(1, 30), "IO_INSTRUCTION");
 	assert_string_equal(hw_exit_reason_name(1, 49), "EPT_MISCONFIG");
+	assert_string_equal(hw_exit_reason_name(1, 74), "BUS_LOCK");
+	assert_string_equal(hw_exit_reason_name(1, 5), "5");		/* no such VMX reason */
 	assert_string_equal(hw_exit_reason_name(2, 0x7b), "io");
 	assert_string_equal(hw_exit_reason_name(2, 0x400), "npf");
-	assert_string_equal(hw_exit_reason_name(2, 0x45), "excp_5");
 	assert_string_equal(hw_exit_reason_name(2, 0x13), "write_cr3");
+	/* The kernel's spellings (its trace prints these), not qlite's own. */
+	assert_string_equal(hw_exit_reason_name(2, 0x45), "BR excp");
+	assert_string_equal(hw_exit_reason_name(2, 0x60), "interrupt");
+	assert_string_equal(hw_exit_reason_name(2, 0x81), "hypercall");
+	assert_string_equal(hw_exit_reason_name(2, 0x80000001), "vmgexit_mmio_read");
+	assert_string_equal(hw_exit_reason_name(2, 0xffffffff), "invalid_guest_state");
+	assert_string_equal(hw_exit_reason_name(2, 0x42), "0x42");	/* vector 2: unnamed */
 	kvm_exit_record(raw, 5000, 2);			/* beyond the table: counted as other */
 	hw_exit_trace_record(&t, raw, sizeof(raw));
 	assert_int_equal(t.other, 1);
 	assert_int_equal(t.isa, 2);
 }
 
+/* Every name the kernel headers give, and only those. */
+static void test_hw_exit_names_are_the_kernels(void **state)
+{
+	static const struct { uint32_t code; const char *name; } vmx[] = { VMX_EXIT_REASONS },
+		svm[] = { SVM_EXIT_REASONS };
+
+	for (size_t i = 0; i < sizeof(vmx) / sizeof(vmx[0]); i++)
+		assert_string_equal(hw_exit_reason_name(1, vmx[i].code), vmx[i].name);
+	for (size_t i = 0; i < sizeof(svm) / sizeof(svm[0]); i++)
+		assert_string_equal(hw_exit_reason_name(2, svm[i].code), svm[i].name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hist_buckets_and_quantiles),
+		cmocka_unit_test(test_hist_quantile_inside_bucket),
 		cmocka_unit_test(test_hw_exit_records_and_names),
+		cmocka_unit_test(test_hw_exit_names_are_the_kernels),
 		cmocka_unit_test_setup_teardown(test_attribution, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_table_overflow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_json_parses_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prom_grammar, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prom_kvm_families, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
+		cmocka_unit_test(test_remove_stale_tmp),
+		cmocka_unit_test_setup_teardown(test_interval_write_error, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
