@@ -14,13 +14,20 @@
 #include "vm_spec.h"
 
 /*
- * Parse `qlite run|check` arguments: [FILE.conf] [--option value]... in
+ * Parse `qlite run|check` arguments: [FILE.conf|-] [--option value]... in
  * order, later ones overriding or extending earlier ones. On error, writes
  * one line ("FILE:LINE: message" or "--option: message") to err and
  * returns a negative errno: -EINVAL for a bad value, the errno of a file
  * that cannot be read, -ENOMEM. The caller exits with status 2.
  */
 int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err);
+
+/*
+ * A config file given as `-` is read from standard input and named so in
+ * errors (`<stdin>:3: ...`); its relative paths are relative to the
+ * current directory.
+ */
+#define CONFIG_STDIN_NAME "<stdin>"
 
 /* ---- The keyword table: one entry per keyword drives everything below. ---- */
 

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
@@ -41,8 +42,22 @@ void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Like pr_err() with ": strerror(errno)" appended. */
 void pr_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Read a whole file into a malloc'ed buffer; returns -errno. */
-int read_file(const char *path, uint8_t **buf, size_t *len);
+/*
+ * Inputs (config files, kernels, initrds) are regular files, opened
+ * without blocking: a FIFO's open() waits for a writer. open_input()
+ * returns the fd with st filled, or -errno, whatever the file is.
+ */
+int open_input(const char *path, struct stat *st);
+/* "a FIFO", "a character device", "a directory"...: what st_mode says a file is. */
+const char *file_type_name(mode_t mode);
+/*
+ * Read a whole regular file into a malloc'ed buffer. Returns 0 or -errno
+ * with *why the text of the one message "PATH: WHY": strerror, or "not a
+ * regular file (a FIFO)" (-EISDIR for a directory, -EINVAL for the rest).
+ */
+int read_file(const char *path, uint8_t **buf, size_t *len, const char **why);
+/* All of standard input (a config given as `-`), at most max bytes (else -EFBIG). */
+int read_stdin(size_t max, uint8_t **buf, size_t *len, const char **why);
 
 /* Little-endian helpers for device register files. */
 static inline uint64_t le_load(const void *p, unsigned len)

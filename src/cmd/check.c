@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * qlite check [FILE.conf]... [--option value]... [--print-config] [--dtb FILE]:
+ * qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]:
  * validate each VM and describe it. Its own options: --print-config prints
  * the spec in the config language, --dtb FILE writes the machine as a
  * device tree. With several config files, each is checked with the same
@@ -56,9 +56,17 @@ int cmd_check(int argc, char **argv)
 			argv[n++] = argv[i];
 		}
 	}
-	/* The config files come first; the options after them apply to each. */
-	while (files < n && argv[files][0] != '-')
+	/* The config files come first (`-` is standard input); the options after them apply to each. */
+	while (files < n && (argv[files][0] != '-' || !strcmp(argv[files], "-")))
 		files++;
+	for (int f = 0, stdin_seen = 0; f < files; f++) {
+		if (strcmp(argv[f], "-"))
+			continue;
+		if (stdin_seen++) {
+			fprintf(stderr, "-: standard input given twice; it holds one config\n");
+			return EXIT_CONFIG;
+		}
+	}
 	if (files <= 1)
 		return check_one(&o, n, argv);
 	if (o.dtb) {

@@ -7,9 +7,9 @@
 #include "cmd.h"
 
 static const char run_usage[] =
-	"usage: qlite run [FILE.conf] [--option value]...\n"
-	"Build the VM that FILE.conf and the options describe and run it. Options are the\n"
-	"config file's keywords ('qlite help config'), e.g.\n"
+	"usage: qlite run [FILE.conf|-] [--option value]...\n"
+	"Build the VM that FILE.conf (- reads it from standard input) and the options\n"
+	"describe, and run it. Options are the config file's keywords ('qlite help config'), e.g.\n"
 	"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
 	"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
 	"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
@@ -17,7 +17,7 @@ static const char run_usage[] =
 	"signal N, 1 when the VM could not be built, 2 for a bad command line or config.\n";
 
 static const char check_usage[] =
-	"usage: qlite check [FILE.conf]... [--option value]... [--print-config] [--dtb FILE]\n"
+	"usage: qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"
 	"Validate the VM without running it and print the assembled machine: memory map,\n"
 	"ports, MMIO, IRQs, PCI slots, vCPU pinning, the effective kernel command line.\n"
 	"Several config files are checked one after the other, each with the options.\n"
@@ -31,8 +31,8 @@ static const char help_usage[] =
 void cmd_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: qlite run   [FILE.conf] [--option value]...\n"
-		"       qlite check [FILE.conf]... [--option value]... [--print-config] [--dtb FILE]\n"
+		"usage: qlite run   [FILE.conf|-] [--option value]...\n"
+		"       qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"
 		"       qlite help [config [--markdown]]\n"
 		"       qlite --version\n"
 		"\n"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "qlite/util.h"
 #include "qlite/vdev.h"
 
 struct file_id {
@@ -33,23 +34,6 @@ struct named_file {
 	const struct spec_origin *o;	/* where it was named; NULL for a config file */
 	struct file_id id;
 };
-
-static const char *file_type(mode_t m)
-{
-	static const struct {
-		mode_t type;
-		const char *name;
-	} types[] = {
-		{ S_IFDIR, "a directory" }, { S_IFCHR, "a character device" },
-		{ S_IFBLK, "a block device" }, { S_IFIFO, "a FIFO" }, { S_IFSOCK, "a socket" },
-		{ S_IFLNK, "a symbolic link" },
-	};
-
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		if ((m & S_IFMT) == types[i].type)
-			return types[i].name;
-	return "not a regular file";
-}
 
 /* The directory part of path ("." when it has none). */
 static char *dir_of(const char *path)
@@ -121,7 +105,7 @@ static int check_output(const struct stats_file *f, const char *path, const stru
 					    path, f->what);
 		if (!S_ISREG(st.st_mode))
 			return config_error(err, o, "%s is %s, not a regular file: qlite writes %s only as a regular file and replaces nothing else",
-					    path, file_type(st.st_mode), f->what);
+					    path, file_type_name(st.st_mode), f->what);
 		if (access(path, W_OK) < 0)
 			return config_error_errno(err, o, -errno, "%s", path);
 	} else if (errno == ENOENT) {
@@ -171,7 +155,8 @@ static void list_inputs(const struct vm_spec *spec, struct named_file *files, un
 				add_file(files, n, max, vs->opts[j].value, "a vdev's file", &vs->origin);
 	}
 	for (unsigned i = 0; i < spec->nr_files; i++)
-		add_file(files, n, max, spec->files[i], "a config file of this VM", NULL);
+		if (strcmp(spec->files[i], CONFIG_STDIN_NAME))	/* no path to overwrite */
+			add_file(files, n, max, spec->files[i], "a config file of this VM", NULL);
 }
 
 static void describe_origin(const struct spec_origin *o, char *buf, size_t len)

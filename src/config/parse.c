@@ -176,30 +176,75 @@ static int parse_named(struct config_parser *p, const char *path, char *canon,
 	return ret;
 }
 
+/* A config too large is said the same way for a file and for standard input. */
+static int too_large(struct config_parser *p, const char *name, const struct spec_origin *from)
+{
+	return PERR(p, from, "%s: larger than %u bytes; not a config file?", name,
+		    CONFIG_MAX_FILE_SIZE);
+}
+
 /* from: the include line, NULL for the first file (its errors start with its path). */
 static int config_include(struct config_parser *p, const char *path,
 			  const struct spec_origin *from)
 {
+	const char *why;
 	uint8_t *buf;
 	size_t len;
 	char *canon;
 	int ret;
 
-	canon = realpath(path, NULL);
-	if (!canon)
-		return config_error_errno(p->err, from, -errno, "%s", path);
-	ret = read_file(path, &buf, &len);
+	/* Read first: it refuses a FIFO without waiting for a writer, and says what it is. */
+	ret = read_file(path, &buf, &len, &why);
 	if (ret < 0) {
-		free(canon);
-		return config_error_errno(p->err, from, ret, "%s", path);
+		/* /dev/stdin is a pipe or a terminal, not a file: `-` reads standard input. */
+		if (ret == -EINVAL && !from)
+			PERR(p, from, "%s: %s; `-` reads a config from standard input", path, why);
+		else
+			PERR(p, from, "%s: %s", path, why);
+		return ret;
 	}
 	if (len > CONFIG_MAX_FILE_SIZE) {
-		free(canon);
 		free(buf);
-		return PERR(p, from, "%s: larger than %u bytes; not a config file?", path,
-			    CONFIG_MAX_FILE_SIZE);
+		return too_large(p, path, from);
+	}
+	canon = realpath(path, NULL);
+	if (!canon) {
+		ret = config_error_errno(p->err, from, -errno, "%s", path);
+		free(buf);
+		return ret;
 	}
 	ret = parse_named(p, path, canon, (const char *)buf, len, from);
+	free(buf);
+	return ret;
+}
+
+/*
+ * `-`: the config on standard input, named <stdin> in errors; its relative
+ * paths are relative to the current directory, as on the command line.
+ */
+static int config_include_stdin(struct config_parser *p)
+{
+	const char *why;
+	uint8_t *buf;
+	size_t len;
+	char *canon;
+	int ret;
+
+	ret = read_stdin(CONFIG_MAX_FILE_SIZE, &buf, &len, &why);
+	if (ret == -EFBIG)
+		return too_large(p, CONFIG_STDIN_NAME, NULL);
+	if (ret < 0) {
+		struct spec_origin o = { CONFIG_STDIN_NAME, 0, NULL };
+
+		PERR(p, &o, "%s", why);
+		return ret;
+	}
+	canon = strdup(CONFIG_STDIN_NAME);
+	if (!canon) {
+		free(buf);
+		return config_nomem(p->err);
+	}
+	ret = parse_named(p, CONFIG_STDIN_NAME, canon, (const char *)buf, len, NULL);
 	free(buf);
 	return ret;
 }
@@ -275,8 +320,11 @@ int config_parse_args(struct vm_spec *spec, int argc, char **argv, FILE *err)
 	struct config_parser p = { .spec = spec, .err = err, .include = config_include };
 	int i = 0, ret;
 
-	if (argc > 0 && argv[0][0] != '-') {
-		ret = config_include(&p, argv[0], NULL);
+	if (argc > 0 && (argv[0][0] != '-' || !strcmp(argv[0], "-"))) {
+		if (!strcmp(argv[0], "-"))
+			ret = config_include_stdin(&p);
+		else
+			ret = config_include(&p, argv[0], NULL);
 		if (ret < 0)
 			return ret;
 		i = 1;

@@ -227,8 +227,12 @@ static const char *const syntax[] = {
 	"number is bytes (MiB after `-m` and `--mem`, as in QEMU). N: decimal, or hex with 0x. "
 	"DURATION: a number with ns, us, ms or s.",
 	"CPULIST: host CPU numbers and ranges, as in sysfs: `2`, `0-3`, `0,2-3`.",
-	"Paths in a file are relative to the directory of that file; on the command line, to "
-	"the current directory.",
+	"Paths in a file are relative to the directory of that file; on the command line, and "
+	"in a config read from standard input (`qlite run -`, `qlite check -`), to the current "
+	"directory. Errors in the latter say `<stdin>:LINE`.",
+	"The config file, `include`d files, the kernel and the initrd must be regular files "
+	"(a FIFO or a device is refused, never waited on); a vdev's `file` may also be a block "
+	"device.",
 	"A once-only keyword given twice in one file is an error; an included file, a later "
 	"file or the command line may override it.",
 	"Every error is one line, `FILE:LINE: message` or `--option: message`, and qlite exits "

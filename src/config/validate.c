@@ -80,21 +80,24 @@ void config_host_probe(struct config_host *h)
 
 /* ---- files ---- */
 
-static int check_readable(const char *path, const struct spec_origin *o, FILE *err)
+/*
+ * The kernel and initrd are read whole: regular files only. A vdev's file
+ * may also be a block device (a disk). Opened without blocking, so a FIFO
+ * is refused instead of waiting for a writer.
+ */
+static int check_input(const char *path, bool blk_ok, const struct spec_origin *o, FILE *err)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = 0;
+	int fd = open_input(path, &st);
 
 	if (fd < 0)
-		return config_error_errno(err, o, -errno, "%s", path);
-	if (fstat(fd, &st) < 0)
-		ret = -errno;
-	else if (S_ISDIR(st.st_mode))
-		ret = -EISDIR;
+		return config_error_errno(err, o, fd, "%s", path);
 	close(fd);
-	if (ret < 0)
-		return config_error_errno(err, o, ret, "%s", path);
-	return 0;
+	if (S_ISREG(st.st_mode) || (blk_ok && S_ISBLK(st.st_mode)))
+		return 0;
+	config_error(err, o, "%s: not a regular file%s (%s)", path, blk_ok ? " or block device" : "",
+		     file_type_name(st.st_mode));
+	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
 static int check_files(const struct vm_spec *spec, FILE *err)
@@ -108,16 +111,16 @@ static int check_files(const struct vm_spec *spec, FILE *err)
 		return config_error(err, &(struct spec_origin){ NULL, 0, "--kernel" },
 				    "missing: no kernel to boot (--kernel PATH)");
 	}
-	ret = check_readable(spec->kernel, &spec->origin_of_kernel, err);
+	ret = check_input(spec->kernel, false, &spec->origin_of_kernel, err);
 	if (!ret && spec->initrd)
-		ret = check_readable(spec->initrd, &spec->origin_of_initrd, err);
+		ret = check_input(spec->initrd, false, &spec->origin_of_initrd, err);
 	for (unsigned i = 0; i < spec->nr_vdevs && !ret; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
 		for (unsigned j = 0; j < vs->nr_opts && !ret; j++)
 			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
-				ret = check_readable(vs->opts[j].value, &vs->origin, err);
+				ret = check_input(vs->opts[j].value, true, &vs->origin, err);
 	}
 	return ret;
 }

@@ -2,6 +2,7 @@
 /* Messages and small file helpers shared by every module. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,29 +101,124 @@ void pr_errno(const char *fmt, ...)
 	va_end(ap);
 }
 
-int read_file(const char *path, uint8_t **bufp, size_t *lenp)
+/* What a file that is not a regular one is, for "PATH: not a regular file (a FIFO)". */
+const char *file_type_name(mode_t mode)
+{
+	static const struct {
+		mode_t type;
+		const char *name;
+	} types[] = {
+		{ S_IFDIR, "a directory" }, { S_IFCHR, "a character device" },
+		{ S_IFBLK, "a block device" }, { S_IFIFO, "a FIFO" }, { S_IFSOCK, "a socket" },
+		{ S_IFLNK, "a symbolic link" }, { S_IFREG, "a regular file" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if ((mode & S_IFMT) == types[i].type)
+			return types[i].name;
+	return "of an unknown type";
+}
+
+int open_input(const char *path, struct stat *st)
+{
+	/*
+	 * O_NONBLOCK: open() of a FIFO waits for a writer, forever if none
+	 * comes; fstat then says what the file is before anything reads it.
+	 * O_NOCTTY: a terminal named here must not become ours.
+	 */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* The rest of fd, up to max bytes (more is -EFBIG), into a malloc'ed buffer. */
+static int read_fd(int fd, size_t max, uint8_t **bufp, size_t *lenp)
+{
+	size_t done = 0, cap = 0;
+	uint8_t *buf = NULL;
+
+	for (;;) {
+		ssize_t n;
+
+		if (done == cap) {
+			uint8_t *grown;
+
+			if (cap > max) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap ? 2 * cap : 64 * KiB;
+			grown = realloc(buf, cap);
+			if (!grown) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + done, cap - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* A pipe left non-blocking by whoever handed it to us: wait for it. */
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (n < 0) {
+			int ret = -errno;
+
+			free(buf);
+			return ret;
+		}
+		if (!n)
+			break;
+		done += n;
+	}
+	if (done > max) {
+		free(buf);
+		return -EFBIG;
+	}
+	*bufp = buf;
+	*lenp = done;
+	return 0;
+}
+
+int read_file(const char *path, uint8_t **bufp, size_t *lenp, const char **why)
 {
 	struct stat st;
 	uint8_t *buf;
 	size_t done = 0;
 	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto err_close;
+	fd = open_input(path, &st);
+	if (fd < 0) {
+		ret = fd;
+		goto err;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		goto err_close;
+		static __thread char not_regular[64];
+
+		snprintf(not_regular, sizeof(not_regular), "not a regular file (%s)",
+			 file_type_name(st.st_mode));
+		close(fd);
+		*why = not_regular;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 	}
 	buf = malloc(st.st_size ? st.st_size : 1);
 	if (!buf) {
 		ret = -ENOMEM;
 		goto err_close;
 	}
+	/* The size fstat gave: a file that grows meanwhile is read as it was. */
 	while (done < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + done, st.st_size - done);
 
@@ -142,5 +238,16 @@ int read_file(const char *path, uint8_t **bufp, size_t *lenp)
 
 err_close:
 	close(fd);
+err:
+	*why = strerror(-ret);
+	return ret;
+}
+
+int read_stdin(size_t max, uint8_t **bufp, size_t *lenp, const char **why)
+{
+	int ret = read_fd(STDIN_FILENO, max, bufp, lenp);
+
+	if (ret < 0)
+		*why = strerror(-ret);
 	return ret;
 }

@@ -82,9 +82,10 @@ static bool kernel_is_linux(const char *path)
 	struct boot_image img;
 	uint8_t *buf;
 	size_t len;
+	const char *why;
 	bool linux_kernel;
 
-	if (!path || read_file(path, &buf, &len) < 0)
+	if (!path || read_file(path, &buf, &len, &why) < 0)
 		return false;
 	img = (struct boot_image){ .data = buf, .len = len, .path = path };
 	linux_kernel = boot_image_is_linux(&img);

@@ -90,11 +90,12 @@ static void vm_machine_msi_send(struct machine *m, uint64_t addr, uint32_t data)
 
 static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 {
+	const char *why;
 	size_t len;
-	int ret = read_file(path, buf, &len);
+	int ret = read_file(path, buf, &len, &why);
 
 	if (ret < 0)
-		return report_errno(ret, "%s", path);
+		return report(ret, "%s: %s", path, why);
 	*img = (struct boot_image){ .data = *buf, .len = len, .path = path };
 	return 0;
 }

@@ -3,9 +3,10 @@
 """The command line a new user meets first: --version, each command's --help, help topics,
 and qlite check over several config files. Needs no /dev/kvm.
 
-Usage: cli_test.py QLITE CONFIGS_DIR CASE
+Usage: cli_test.py QLITE CONFIGS_DIR TEST_GUEST CASE
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,9 +73,86 @@ def case_check_many():
                "--dtb with two VMs is refused before anything is written", out + err)
 
 
-CASES = {"version": case_version, "help": case_help, "check_many": case_check_many}
+def qlite_in(args, stdin=subprocess.DEVNULL, cwd=None, timeout=10):
+    """qlite with a short timeout: an input that blocks in open() must fail the test, not hang it."""
+    try:
+        p = subprocess.run([os.path.abspath(QLITE), *args], stdin=stdin, capture_output=True,
+                           text=True, cwd=cwd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        expect(False, f"qlite {' '.join(args)}: still running after {timeout} s (blocked in open()?)")
+    return p.returncode, p.stdout, p.stderr
+
+
+def case_hostile_inputs():
+    """Inputs that are not regular files are refused at once, saying what they are; a FIFO is
+    never waited on, whether it is the config, an include, the kernel or the initrd."""
+    guest = os.path.abspath(GUEST)
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        conf = os.path.join(d, "inc.conf")
+        with open(conf, "w") as f:
+            f.write(f"ram 64M\ninclude fifo\nkernel {guest}\n")
+        cases = [
+            (["check", fifo], f"{fifo}: not a regular file (a FIFO); `-` reads a config from standard input"),
+            (["check", conf], f"{conf}:2: {fifo}: not a regular file (a FIFO)"),
+            (["check", "--kernel", fifo], f"--kernel: {fifo}: not a regular file (a FIFO)"),
+            (["check", "--kernel", guest, "--initrd", fifo], f"--initrd: {fifo}: not a regular file (a FIFO)"),
+            (["check", "--kernel", "/dev/zero"], "--kernel: /dev/zero: not a regular file (a character device)"),
+            (["check", "--kernel", d], f"--kernel: {d}: not a regular file (a directory)"),
+        ]
+        for args, line in cases:
+            for cmd in ("check", "run"):   # both refuse before anything (KVM included) is opened
+                argv = [cmd] + args[1:]
+                rc, out, err = qlite_in(argv)
+                expect(rc == 2 and err == line + "\n" and not out,
+                       f"qlite {' '.join(argv)}: status 2 and one line '{line}'", f"status {rc}\n{out}{err}")
+        # /dev/stdin on a pipe is a FIFO; on a regular file it is that file.
+        rc, out, err = qlite_in(["check", "/dev/stdin"], stdin=subprocess.PIPE)
+        expect(rc == 2 and "/dev/stdin: not a regular file (a FIFO); `-` reads" in err,
+               "/dev/stdin on a pipe: refused with a pointer to -", out + err)
+        good = os.path.join(d, "good.conf")
+        with open(good, "w") as f:
+            f.write(f"ram 64M\nkernel {guest}\n")
+        with open(good) as f:
+            rc, out, err = qlite_in(["check", "/dev/stdin"], stdin=f)
+        expect(rc == 0 and "machine:" in out, "/dev/stdin on a regular file is that file", out + err)
+
+
+def case_stdin_config():
+    """`-` reads the config from standard input: its paths are relative to the current directory
+    and its errors say <stdin>:LINE."""
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copy(GUEST, os.path.join(d, "guest.elf"))
+        text = "system from-stdin\nram 64M\nkernel guest.elf\ncmdline hello\n"
+        p = subprocess.run([os.path.abspath(QLITE), "check", "-"], input=text, capture_output=True,
+                           text=True, cwd=d, timeout=10)
+        expect(p.returncode == 0 and "machine: from-stdin" in p.stdout and "kernel guest.elf" in p.stdout,
+               "check -: the config on stdin, kernel relative to the current directory", p.stdout + p.stderr)
+        p = subprocess.run([os.path.abspath(QLITE), "check", "-", "--ram", "128M"], input=text,
+                           capture_output=True, text=True, cwd=d, timeout=10)
+        expect(p.returncode == 0 and "128 MiB RAM" in p.stdout, "check - --ram 128M: options after -",
+               p.stdout + p.stderr)
+        for cmd in ("check", "run"):
+            p = subprocess.run([os.path.abspath(QLITE), cmd, "-", "--kernel", "guest.elf"],
+                               input="ram 64M\ncpus 2\nbogus 1\n", capture_output=True, text=True,
+                               cwd=d, timeout=10)
+            expect(p.returncode == 2 and p.stderr == '<stdin>:3: unknown keyword "bogus"\n',
+                   f"{cmd} -: an error is <stdin>:LINE", p.stdout + p.stderr)
+            p = subprocess.run([os.path.abspath(QLITE), cmd, "-"], input="ram 64M\nkernel nothere\n",
+                               capture_output=True, text=True, cwd=d, timeout=10)
+            expect(p.returncode == 2 and p.stderr == "<stdin>:2: nothere: No such file or directory\n",
+                   f"{cmd} -: a missing kernel relative to the current directory", p.stdout + p.stderr)
+        p = subprocess.run([os.path.abspath(QLITE), "check", "-", "-"], input=text,
+                           capture_output=True, text=True, cwd=d, timeout=10)
+        expect(p.returncode == 2 and "standard input given twice" in p.stderr, "check - -: refused",
+               p.stdout + p.stderr)
+
+
+CASES = {"version": case_version, "help": case_help, "check_many": case_check_many,
+         "hostile_inputs": case_hostile_inputs, "stdin_config": case_stdin_config}
 
 if __name__ == "__main__":
-    QLITE, CONFIGS, name = sys.argv[1], sys.argv[2], sys.argv[3]
+    QLITE, CONFIGS, GUEST, name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     CASES[name]()
     print("PASS: " + name)

@@ -223,6 +223,18 @@ def case_bad_kernel(q, g):
         check(res.returncode == 2, "missing kernel must be a config error (status 2)", res)
 
 
+def case_stdin_config(q, g):
+    """`qlite run -`: the config from standard input, its kernel path relative to the current
+    directory; the console then reads the same stdin at its end without harm."""
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copy(g, os.path.join(d, "guest.elf"))
+        res = subprocess.run([os.path.abspath(q), "run", "-", "--ram", "64M"], cwd=d,
+                             input="kernel guest.elf\ncmdline hello\n", capture_output=True,
+                             text=True, errors="replace", timeout=120)
+        check(res.returncode == 1 and "qlite-test-guest: hello" in res.stdout,
+              "qlite run - boots the config read from stdin", res)
+
+
 CMDLINE_TO_DEBUG_EXIT = bytes([
     0x8B, 0x8E, 0x28, 0x02, 0x00, 0x00,  # mov ecx, [rsi + 0x228]
     0x8A, 0x01,                          # mov al, [rcx]
