@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "boot.h"
 #include "guest_mem.h"
 #include "kvm.h"
 #include "machine.h"
@@ -22,6 +23,7 @@ struct event_loop;
 struct uart8250;
 struct console;
 struct vm_stats;
+struct pci_host;
 
 struct vm {
 	const struct vm_spec *spec;
@@ -55,6 +57,26 @@ void vm_destroy(struct vm *vm);
 
 /* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
 char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
+
+/* What the guest boots (src/vm/load.c). */
+struct vm_boot {
+	bool is_linux;			/* a bzImage, or an ELF with a Linux note */
+	char *cmdline;			/* the effective command line */
+	struct boot_result res;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;		/* in: the vCPU's (KVM_GET_SREGS); out: its boot state */
+};
+
+/*
+ * Read spec's kernel and initrd and load them into gm with the boot
+ * structures and the MP table (nr_vcpus, pci's devices): the one path of
+ * `qlite run` and of `qlite check` (scratch RAM, no KVM), so both refuse
+ * the same kernels with the same message. 0 or -errno, reported once.
+ * vm_boot_free() after either.
+ */
+int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
+		 const struct pci_host *pci, struct guest_mem *gm, struct vm_boot *b);
+void vm_boot_free(struct vm_boot *b);
 /* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */
 int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path);
 int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct guest_mem *layout,

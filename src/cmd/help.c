@@ -18,7 +18,8 @@ static const char run_usage[] =
 
 static const char check_usage[] =
 	"usage: qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"
-	"Validate the VM without running it and print the assembled machine: memory map,\n"
+	"Validate the VM without running it (the kernel and initrd are loaded as run loads\n"
+	"them, into scratch memory) and print the assembled machine: memory map,\n"
 	"ports, MMIO, IRQs, PCI slots, vCPU pinning, the effective kernel command line.\n"
 	"Several config files are checked one after the other, each with the options.\n"
 	"  --print-config  print the VM in the config language instead\n"

@@ -77,42 +77,34 @@ static void describe_cpus(const struct vm_spec *spec, FILE *out)
 	}
 }
 
-static bool kernel_is_linux(const char *path)
-{
-	struct boot_image img;
-	uint8_t *buf;
-	size_t len;
-	const char *why;
-	bool linux_kernel;
-
-	if (!path || read_file(path, &buf, &len, &why) < 0)
-		return false;
-	img = (struct boot_image){ .data = buf, .len = len, .path = path };
-	linux_kernel = boot_image_is_linux(&img);
-	free(buf);
-	return linux_kernel;
-}
-
 int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 {
-	struct guest_mem layout;
+	struct guest_mem ram;
 	struct machine m;
 	struct uart8250 *uart;
+	struct vm_boot boot = { 0 };
 	bool nested = host_is_nested_soft_kvm();
 	bool quirks = spec->quirks == QUIRKS_ON || (spec->quirks == QUIRKS_AUTO && nested);
-	char *cmdline;
 	int ret;
 
 	ret = vm_assemble_offline(&m, spec, &uart);
 	if (ret < 0)
 		goto out;
+	/* The kernel is loaded as run loads it, so a kernel run refuses fails here too. */
+	ret = guest_mem_init(&ram, spec->ram_size, false);
+	if (ret < 0) {
+		report_errno(ret, "guest RAM of %llu MiB", (unsigned long long)(spec->ram_size >> 20));
+		goto out;
+	}
+	ret = vm_load_boot(spec, quirks, spec->nr_vcpus ? spec->nr_vcpus : 1, m.pci, &ram, &boot);
+	if (ret < 0)
+		goto out_ram;
 
 	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
 	print_size(out, spec->ram_size);
 	fprintf(out, " RAM, kernel %s%s%s\n", spec->kernel ? spec->kernel : "(none)",
 		spec->initrd ? ", initrd " : "", spec->initrd ? spec->initrd : "");
-	guest_mem_layout(&layout, spec->ram_size);
-	describe_memory(&layout, out);
+	describe_memory(&ram, out);
 	fprintf(out, "devices:\n");
 	describe_bus(&m, BUS_PIO, out);
 	describe_bus(&m, BUS_MMIO, out);
@@ -132,12 +124,12 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	describe_cpus(spec, out);
 	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
 		nested ? " (host KVM is nested and software-assisted)" : "");
-	cmdline = vm_effective_cmdline(spec, quirks, kernel_is_linux(spec->kernel));
-	fprintf(out, "cmdline: %s\n", cmdline ? cmdline : "");
-	ret = 0;
+	fprintf(out, "cmdline: %s\n", boot.cmdline);
 	if (dtb_path)
-		ret = vm_write_dtb(spec, &m, &layout, cmdline, dtb_path);
-	free(cmdline);
+		ret = vm_write_dtb(spec, &m, &ram, boot.cmdline, dtb_path);
+	vm_boot_free(&boot);
+out_ram:
+	guest_mem_destroy(&ram);
 out:
 	vm_teardown_offline(&m, uart);
 	return ret;

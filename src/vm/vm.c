@@ -88,30 +88,6 @@ static void vm_machine_msi_send(struct machine *m, uint64_t addr, uint32_t data)
 	kvm_signal_msi(&((struct vm *)m->opaque)->kvm, addr, data);
 }
 
-static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
-{
-	const char *why;
-	size_t len;
-	int ret = read_file(path, buf, &len, &why);
-
-	if (ret < 0)
-		return report(ret, "%s: %s", path, why);
-	*img = (struct boot_image){ .data = *buf, .len = len, .path = path };
-	return 0;
-}
-
-char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux)
-{
-	const char *user = spec->cmdline ? spec->cmdline : "";
-	char *s;
-
-	if (!(quirks && is_linux))
-		return strdup(user);
-	if (asprintf(&s, "%s%s%s", user, *user ? " " : "", nested_quirk_linux_cmdline) < 0)
-		return NULL;
-	return s;
-}
-
 static void print_quirks_line(const struct vm *vm)
 {
 	char masks[512] = "";
@@ -126,54 +102,22 @@ static void print_quirks_line(const struct vm *vm)
 
 static int vm_load_kernel(struct vm *vm)
 {
-	const struct vm_spec *spec = vm->spec;
-	struct boot_image kernel, initrd;
-	uint8_t *kbuf = NULL, *ibuf = NULL;
-	struct boot_result res;
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
 	struct vcpu *bsp = &vm->kvm.vcpus[0];
-	char *cmdline = NULL;
+	struct vm_boot b = { 0 };
 	int ret;
 
-	if (!spec->kernel)
-		return report(-EINVAL, "no kernel given (--kernel FILE or 'kernel FILE')");
-	ret = load_image(spec->kernel, &kernel, &kbuf);
-	if (ret < 0)
-		return ret;
-	if (spec->initrd) {
-		ret = load_image(spec->initrd, &initrd, &ibuf);
-		if (ret < 0)
-			goto out;
-	}
-	vm->guest_is_linux = boot_image_is_linux(&kernel);
-	cmdline = vm_effective_cmdline(spec, vm->quirks, vm->guest_is_linux);
-	ret = -ENOMEM;
-	if (!cmdline)
-		goto out;
-	ret = boot_load(&vm->mem, &kernel, spec->initrd ? &initrd : NULL, cmdline, &res);
+	if (ioctl(bsp->fd, KVM_GET_SREGS, &b.sregs) < 0)
+		return report_errno(-errno, "KVM_GET_SREGS");
+	ret = vm_load_boot(vm->spec, vm->quirks, vm->kvm.nr_vcpus, vm->machine.pci, &vm->mem, &b);
 	if (ret < 0)
 		goto out;
-	boot_regs(&res, &regs);
-	if (ioctl(bsp->fd, KVM_GET_SREGS, &sregs) < 0) {
-		ret = report_errno(-errno, "KVM_GET_SREGS");
-		goto out;
-	}
-	ret = boot_sregs(&vm->mem, &res, &sregs);
-	if (ret < 0)
-		goto out;
-	if (ioctl(bsp->fd, KVM_SET_SREGS, &sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &regs) < 0) {
+	vm->guest_is_linux = b.is_linux;
+	if (ioctl(bsp->fd, KVM_SET_SREGS, &b.sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &b.regs) < 0)
 		ret = report_errno(-errno, "vCPU 0: setting the boot registers");
-		goto out;
-	}
-	ret = mptable_write(&vm->mem, vm->kvm.nr_vcpus, vm->machine.pci);
 out:
-	free(cmdline);
-	free(kbuf);
-	free(ibuf);
+	vm_boot_free(&b);
 	return ret;
 }
-
 
 /* The user's `cpuid` edits, as the KVM layer takes them. */
 static int vm_prepare_cpuid(struct vm *vm)

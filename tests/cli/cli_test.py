@@ -149,8 +149,42 @@ def case_stdin_config():
                p.stdout + p.stderr)
 
 
+def bad_kernels(d):
+    """(name, check arguments, the one line both run and check must say) for kernels qlite cannot boot."""
+    guest = os.path.abspath(GUEST)
+    with open(guest, "rb") as f:
+        elf = f.read()
+    files = {"junk": os.urandom(4096), "short": b"\x7fELF", "trunc.elf": elf[:30000]}
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    p = lambda n: os.path.join(d, n)
+    return [
+        ("junk", ["--kernel", p("junk")], f"qlite: {p('junk')}: not a kernel image: neither an ELF (PVH) nor a bzImage"),
+        ("short", ["--kernel", p("short")], f"qlite: {p('short')}: truncated ELF header"),
+        ("trunc", ["--kernel", p("trunc.elf")], f"qlite: {p('trunc.elf')}: truncated or corrupt ELF"),
+        ("ram", ["--kernel", guest, "--ram", "1M"], f"qlite: {guest}: segment 0 at 0x100000"),
+        ("cmdline", ["--kernel", guest, "--cmdline", "a" * 70000],
+         "qlite: kernel command line too long (70000 bytes, at most 65535)"),
+    ]
+
+
+def case_check_kernel():
+    """qlite check loads the kernel (and initrd) as run does, into scratch RAM laid out like the
+    VM's: a kernel run refuses fails check too, with run's message and status 1."""
+    with tempfile.TemporaryDirectory() as d:
+        for name, args, line in bad_kernels(d):
+            rc, out, err = qlite("check", *args)
+            expect(rc == 1 and not out and len(err.splitlines()) == 1 and err.startswith(line),
+                   f"check, {name} kernel: status 1 and one line '{line}...'", f"status {rc}\n{out}{err}")
+        rc, out, err = qlite("check", "--kernel", os.path.abspath(GUEST), "--ram", "2M",
+                             "--initrd", os.path.abspath(GUEST))
+        expect(rc == 0 and "memory map" in out, "a kernel and initrd that fit: status 0", out + err)
+
+
 CASES = {"version": case_version, "help": case_help, "check_many": case_check_many,
-         "hostile_inputs": case_hostile_inputs, "stdin_config": case_stdin_config}
+         "hostile_inputs": case_hostile_inputs, "stdin_config": case_stdin_config,
+         "check_kernel": case_check_kernel}
 
 if __name__ == "__main__":
     QLITE, CONFIGS, GUEST, name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]

@@ -223,6 +223,22 @@ def case_bad_kernel(q, g):
         check(res.returncode == 2, "missing kernel must be a config error (status 2)", res)
 
 
+def case_check_as_run(q, g):
+    """Every kernel qlite run refuses, qlite check refuses too: the same line, status 1 both."""
+    sys.dont_write_bytecode = True
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
+    import cli_test
+    cli_test.GUEST = g
+    with tempfile.TemporaryDirectory() as d:
+        for name, args, line in cli_test.bad_kernels(d):
+            res = run(q, args)
+            chk = subprocess.run([q, "check"] + args, capture_output=True, text=True, timeout=60)
+            errs = [l for l in res.stderr.splitlines() if l.startswith(line)]
+            check(res.returncode == 1 and len(errs) == 1, f"run, {name} kernel: status 1 and '{line}...'", res)
+            check(chk.returncode == 1 and chk.stderr == errs[0] + "\n",
+                  f"check, {name} kernel: status 1 and run's line '{errs[0]}'", chk)
+
+
 def case_stdin_config(q, g):
     """`qlite run -`: the config from standard input, its kernel path relative to the current
     directory; the console then reads the same stdin at its end without harm."""

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * What the guest boots: the kernel and initrd read and loaded into guest
+ * RAM, the boot registers, the MP table. One function for `qlite run`
+ * (into the VM's RAM) and `qlite check` (into scratch RAM laid out the
+ * same way, without KVM), so check refuses every kernel run refuses, with
+ * the same message.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qlite/boot.h"
+#include "qlite/cpuid.h"
+#include "qlite/util.h"
+#include "qlite/vm.h"
+
+char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux)
+{
+	const char *user = spec->cmdline ? spec->cmdline : "";
+	char *s;
+
+	if (!(quirks && is_linux))
+		return strdup(user);
+	if (asprintf(&s, "%s%s%s", user, *user ? " " : "", nested_quirk_linux_cmdline) < 0)
+		return NULL;
+	return s;
+}
+
+static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
+{
+	const char *why;
+	size_t len;
+	int ret = read_file(path, buf, &len, &why);
+
+	if (ret < 0)
+		return report(ret, "%s: %s", path, why);
+	*img = (struct boot_image){ .data = *buf, .len = len, .path = path };
+	return 0;
+}
+
+int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
+		 const struct pci_host *pci, struct guest_mem *gm, struct vm_boot *b)
+{
+	struct boot_image kernel, initrd;
+	uint8_t *kbuf = NULL, *ibuf = NULL;
+	int ret;
+
+	if (!spec->kernel)
+		return report(-EINVAL, "no kernel given (--kernel FILE or 'kernel FILE')");
+	ret = load_image(spec->kernel, &kernel, &kbuf);
+	if (ret < 0)
+		return ret;
+	if (spec->initrd) {
+		ret = load_image(spec->initrd, &initrd, &ibuf);
+		if (ret < 0)
+			goto out;
+	}
+	b->is_linux = boot_image_is_linux(&kernel);
+	b->cmdline = vm_effective_cmdline(spec, quirks, b->is_linux);
+	ret = -ENOMEM;
+	if (!b->cmdline)
+		goto out;
+	ret = boot_load(gm, &kernel, spec->initrd ? &initrd : NULL, b->cmdline, &b->res);
+	if (ret < 0)
+		goto out;
+	boot_regs(&b->res, &b->regs);
+	ret = boot_sregs(gm, &b->res, &b->sregs);
+	if (ret < 0)
+		goto out;
+	ret = mptable_write(gm, nr_vcpus, pci);
+out:
+	free(kbuf);
+	free(ibuf);
+	return ret;
+}
+
+void vm_boot_free(struct vm_boot *b)
+{
+	free(b->cmdline);
+	b->cmdline = NULL;
+}
