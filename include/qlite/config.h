@@ -74,8 +74,14 @@ int config_parse_option(struct vm_spec *spec, const char *option, const char *va
 /* Settle the vCPU count and pinning (`cpus`, `cpu` lines, --cpu-cluster). */
 int config_finalize(struct vm_spec *spec, FILE *err);
 
-/* Print the spec in the config language; parsing the output gives the same spec. */
+/*
+ * Print the spec in the config language; parsing the output gives the same
+ * spec, with every path absolute (config_absolute_path), so the output
+ * works wherever it is saved.
+ */
 void config_print(const struct vm_spec *spec, FILE *out);
+/* path from the current directory, its directory resolved (realpath) and its name kept; malloc'ed. */
+char *config_absolute_path(const char *path);
 /* The language reference (`qlite help config`); markdown gives docs/config.md. */
 void config_print_reference(FILE *out, bool markdown);
 

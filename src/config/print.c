@@ -5,7 +5,9 @@
  * from the keyword and device tables (`qlite help config`, docs/config.md).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "qlite/util.h"
@@ -13,10 +15,55 @@
 
 /* ---- a spec as a config file ---- */
 
+char *config_absolute_path(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *real, *out = NULL;
+
+	if (path[0] == '/')
+		return strdup(path);
+	/* The directory resolved, the name kept: a kernel symlink stays the symlink. */
+	dir = slash ? strndup(path, slash - path) : strdup(".");
+	if (!dir)
+		return NULL;
+	real = realpath(dir, NULL);
+	free(dir);
+	if (real) {
+		if (asprintf(&out, "%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path) < 0)
+			out = NULL;
+		free(real);
+		return out;
+	}
+	/* A directory that does not exist (yet): the path from the current one. */
+	real = getcwd(NULL, 0);
+	if (!real)
+		return NULL;
+	if (asprintf(&out, "%s/%s", real, path) < 0)
+		out = NULL;
+	free(real);
+	return out;
+}
+
+/* A path as an absolute one, so the printed file works from wherever it is saved. */
+static void print_path(FILE *out, const char *path, bool list)
+{
+	char *abs = config_absolute_path(path);
+
+	print_word(out, abs ? abs : path, list);
+	free(abs);
+}
+
 static void print_line(FILE *out, const char *kw, const char *value)
 {
 	fprintf(out, "%s ", kw);
 	print_word(out, value, false);
+	fputc('\n', out);
+}
+
+static void print_path_line(FILE *out, const char *kw, const char *path)
+{
+	fprintf(out, "%s ", kw);
+	print_path(out, path, false);
 	fputc('\n', out);
 }
 
@@ -78,7 +125,7 @@ static void print_stats(const struct vm_spec *spec, FILE *out)
 		if (!path)
 			continue;
 		fprintf(out, " %s ", f->name);
-		print_word(out, path, true);
+		print_path(out, path, true);
 	}
 	fputc('\n', out);
 }
@@ -90,20 +137,21 @@ void config_print(const struct vm_spec *spec, FILE *out)
 	};
 	char size[32];
 
-	fprintf(out, "# qlite VM description (paths relative to the current directory)\n");
+	fprintf(out, "# qlite VM description (absolute paths: it works from any directory)\n");
 	if (spec->name)
 		print_line(out, "system", spec->name);
 	config_format_size(spec->ram_size, size, sizeof(size));
 	fprintf(out, "ram %s\n", size);
 	print_cpus(spec, out);
 	if (spec->kernel)
-		print_line(out, "kernel", spec->kernel);
+		print_path_line(out, "kernel", spec->kernel);
 	if (spec->initrd)
-		print_line(out, "initrd", spec->initrd);
+		print_path_line(out, "initrd", spec->initrd);
 	if (spec->cmdline)
 		print_line(out, "cmdline", spec->cmdline);
 	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
+		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
 		fprintf(out, "vdev ");
 		print_word(out, vs->type, true);
@@ -111,7 +159,10 @@ void config_print(const struct vm_spec *spec, FILE *out)
 			fputc(' ', out);
 			print_word(out, vs->opts[j].key, true);
 			fputc(' ', out);
-			print_word(out, vs->opts[j].value, true);
+			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
+				print_path(out, vs->opts[j].value, true);
+			else
+				print_word(out, vs->opts[j].value, true);
 		}
 		fputc('\n', out);
 	}

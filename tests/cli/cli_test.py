@@ -182,9 +182,36 @@ def case_check_kernel():
         expect(rc == 0 and "memory map" in out, "a kernel and initrd that fit: status 0", out + err)
 
 
+def case_print_config_paths():
+    """--print-config writes absolute paths: the printed file, saved in another directory and
+    checked from a third, names the same kernel, initrd and outputs."""
+    with tempfile.TemporaryDirectory() as d:
+        a, b, c = (os.path.join(d, x) for x in "abc")
+        for x in (a, b, c, os.path.join(a, "sub")):
+            os.mkdir(x)
+        shutil.copy(GUEST, os.path.join(a, "guest.elf"))
+        shutil.copy(GUEST, os.path.join(a, "sub", "initrd.img"))
+        with open(os.path.join(a, "vm.conf"), "w") as f:
+            f.write("ram 64M\nkernel guest.elf\ninitrd sub/../sub/initrd.img\nstats json out.json\n")
+        p = subprocess.run([os.path.abspath(QLITE), "check", "a/vm.conf", "--print-config"], cwd=d,
+                           capture_output=True, text=True, timeout=10)
+        expect(p.returncode == 0, "check --print-config", p.stdout + p.stderr)
+        real = os.path.realpath(a)
+        for line in (f"kernel {real}/guest.elf", f"initrd {real}/sub/initrd.img",
+                     f"stats json {real}/out.json"):
+            expect(line in p.stdout.splitlines(), f"--print-config: '{line}'", p.stdout)
+        printed = os.path.join(b, "printed.conf")
+        with open(printed, "w") as f:
+            f.write(p.stdout)
+        p = subprocess.run([os.path.abspath(QLITE), "check", printed], cwd=c, capture_output=True,
+                           text=True, timeout=10)
+        expect(p.returncode == 0 and f"kernel {real}/guest.elf" in p.stdout,
+               "the printed config, saved elsewhere, checks from a third directory", p.stdout + p.stderr)
+
+
 CASES = {"version": case_version, "help": case_help, "check_many": case_check_many,
          "hostile_inputs": case_hostile_inputs, "stdin_config": case_stdin_config,
-         "check_kernel": case_check_kernel}
+         "check_kernel": case_check_kernel, "print_config_paths": case_print_config_paths}
 
 if __name__ == "__main__":
     QLITE, CONFIGS, GUEST, name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]

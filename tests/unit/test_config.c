@@ -1210,6 +1210,17 @@ static void test_validate_cli_and_probe(void **state)
 
 /* ---- round trip ---- */
 
+/* b is how the printed file names a's path: absolute, the same file. */
+static void assert_same_path(const char *a, const char *b)
+{
+	char *abs = config_absolute_path(a);
+
+	assert_non_null(abs);
+	assert_true(b[0] == '/');
+	assert_string_equal(abs, b);
+	free(abs);
+}
+
 static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 {
 	assert_true((a->name == NULL) == (b->name == NULL));
@@ -1227,20 +1238,33 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 		if (a->f) \
 			assert_string_equal(a->f, b->f); \
 	} while (0)
-	SAME_STR(kernel);
-	SAME_STR(initrd);
+	/* Paths are printed absolute: the same file from here. */
+#define SAME_PATH(f) do { \
+		assert_true((a->f == NULL) == (b->f == NULL)); \
+		if (a->f) \
+			assert_same_path(a->f, b->f); \
+	} while (0)
+	SAME_PATH(kernel);
+	SAME_PATH(initrd);
 	SAME_STR(cmdline);
-	SAME_STR(stats_json);
-	SAME_STR(stats_prom);
-	SAME_STR(stats_log);
+	SAME_PATH(stats_json);
+	SAME_PATH(stats_prom);
+	SAME_PATH(stats_log);
 #undef SAME_STR
+#undef SAME_PATH
 	assert_int_equal(a->nr_vdevs, b->nr_vdevs);
 	for (unsigned i = 0; i < a->nr_vdevs; i++) {
 		assert_string_equal(a->vdevs[i].type, b->vdevs[i].type);
 		assert_int_equal(a->vdevs[i].nr_opts, b->vdevs[i].nr_opts);
 		for (unsigned j = 0; j < a->vdevs[i].nr_opts; j++) {
+			const struct vdev_type *t = vdev_type_lookup(a->vdevs[i].type);
+
 			assert_string_equal(a->vdevs[i].opts[j].key, b->vdevs[i].opts[j].key);
-			assert_string_equal(a->vdevs[i].opts[j].value, b->vdevs[i].opts[j].value);
+			if (vdev_opt_kind(t, a->vdevs[i].opts[j].key) == VDEV_OPT_PATH)
+				assert_same_path(a->vdevs[i].opts[j].value, b->vdevs[i].opts[j].value);
+			else
+				assert_string_equal(a->vdevs[i].opts[j].value,
+						    b->vdevs[i].opts[j].value);
 		}
 	}
 	assert_int_equal(a->exits_disable, b->exits_disable);
@@ -1274,6 +1298,37 @@ static void round_trip(struct vm_spec *a)
 	free(errs);
 	free(c.buf);
 	vm_spec_free(&b);
+}
+
+static void test_absolute_path(void **state)
+{
+	char *cwd = getcwd(NULL, 0), *p, *want;
+
+	assert_non_null(cwd);
+	p = config_absolute_path("/x/../y");
+	assert_string_equal(p, "/x/../y");	/* absolute already: as written */
+	free(p);
+	p = config_absolute_path("dummy-kernel");
+	if (asprintf(&want, "%s/dummy-kernel", cwd) < 0)
+		fail();
+	assert_string_equal(p, want);
+	free(p);
+	free(want);
+	/* The directory resolved, .. included; the name kept. */
+	p = config_absolute_path("sub/../sub/inc.conf");
+	if (asprintf(&want, "%s/sub/inc.conf", cwd) < 0)
+		fail();
+	assert_string_equal(p, want);
+	free(p);
+	free(want);
+	/* A directory that does not exist: from the current one. */
+	p = config_absolute_path("nodir/out.json");
+	if (asprintf(&want, "%s/nodir/out.json", cwd) < 0)
+		fail();
+	assert_string_equal(p, want);
+	free(p);
+	free(want);
+	free(cwd);
 }
 
 static void test_round_trip(void **state)
@@ -1467,6 +1522,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_hostile_inputs, use_fake_devices,
 						use_builtin_devices),
 		cmocka_unit_test(test_validate_cli_and_probe),
+		cmocka_unit_test(test_absolute_path),
 		cmocka_unit_test_setup_teardown(test_round_trip, use_fake_devices,
 						use_builtin_devices),
 		cmocka_unit_test(test_shipped_configs),
