@@ -41,7 +41,11 @@ enum stop_reason {
 	STOP_SIGNAL,		/* SIGINT/SIGTERM on the host */
 	STOP_USER_QUIT,		/* Ctrl-A x on the console */
 	STOP_ERROR,		/* fatal exit, reported by the vCPU thread */
+	STOP_PANIC,		/* the guest said it panicked (pvpanic) */
 };
+
+/* The exit status of a guest that panicked (README, exit statuses): even, so no debug-exit value. */
+#define MACHINE_EXIT_PANICKED	6
 
 struct pci_host;
 

@@ -13,8 +13,9 @@ static const char run_usage[] =
 	"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
 	"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
 	"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
-	"Exit status: the guest's (debug-exit: (v << 1) | 1; reset or power-off: 0), 128+N on\n"
-	"signal N, 1 when the VM could not be built, 2 for a bad command line or config.\n";
+	"Exit status: the guest's (debug-exit: (v << 1) | 1; reset or power-off: 0; a panic\n"
+	"reported through pvpanic: 6), 128+N on signal N, 1 when the VM could not be built,\n"
+	"2 for a bad command line or config, 4 when an output could not be written.\n";
 
 static const char check_usage[] =
 	"usage: qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"

@@ -345,7 +345,7 @@ static void doc_vdev_type(const struct doc *d, const struct vdev_type *t)
 	doc_heading(d, 3, text);
 	doc_text(d, d->md ? 0 : 4, "", t->help ? t->help : "");
 	fputc('\n', d->out);
-	if (!t->opts)
+	if (!t->opts || !t->opts->key)
 		return;
 	for (const struct vdev_opt_desc *o = t->opts; o->key; o++) {
 		snprintf(text, sizeof(text), "`%s` (%s): %s", o->key,

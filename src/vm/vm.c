@@ -40,6 +40,7 @@ static const char *const stop_names[] = {
 	[STOP_SIGNAL] = "signal",
 	[STOP_USER_QUIT] = "quit",
 	[STOP_ERROR] = "error",
+	[STOP_PANIC] = "panic",
 };
 
 void vm_request_stop(struct vm *vm, enum stop_reason why, int exit_status, const char *fmt, ...)
