@@ -1396,7 +1396,10 @@ static void test_shipped_configs(void **state)
 	parse_config(&spec, "linux.conf");
 	assert_non_null(strstr(spec.kernel, "guest/vmlinux"));
 	assert_non_null(strstr(spec.initrd, "guest/initrd.cpio.gz"));
-	assert_string_equal(spec.cmdline, "console=ttyS0");
+	assert_string_equal(spec.cmdline, "console=ttyS0 panic=-1");
+	/* A panic stops qlite: Linux's pvpanic-pci driver finds this device without ACPI. */
+	assert_int_equal(spec.nr_vdevs, 1);
+	assert_string_equal(spec.vdevs[0].type, "pvpanic-pci");
 	vm_spec_free(&spec);
 
 	parse_config(&spec, "smp-pinned.conf");

@@ -66,8 +66,9 @@ cmdline='console=ttyS0 reboot=k panic=-1 qlite.cmd="cat /proc/cpuinfo"'
 case "$vmm" in
 qlite)
 	[ -x "$qlite" ] || fail "$qlite: not an executable"
+	# pvpanic-pci: a kernel that panics stops the VMM (status 6) instead of idling to the limit.
 	argv=("$qlite" run --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline"
-	      --ram 256M --cpus "$cpus")
+	      --ram 256M --cpus "$cpus" --vdev pvpanic-pci)
 	if [ "$(nproc)" -ge "$cpus" ]; then
 		argv+=(--cpu-cluster "$(seq -s, 0 $((cpus - 1)))")
 	fi
@@ -88,7 +89,7 @@ qemu)
 		cmdline+=" noxsave nopcid clearcpuid=smap,smep,xsave,avx,avx2,avx512f,pku,umip,popcnt,bmi1,bmi2,movbe,erms,fsrm,adx,rdrand,rdseed,fsgsbase,invpcid,clflushopt,clwb,abm,rdpid,rdtscp,fma,f16c,aes,pclmulqdq,sha_ni,gfni,vaes,vpclmulqdq,sse4_1,sse4_2,ssse3"
 	fi
 	argv=(qemu-system-x86_64 -accel kvm -M pc -cpu "$cpu" -m 256 -smp "$cpus"
-	      -nodefaults -display none -serial stdio -monitor none -no-reboot
+	      -nodefaults -display none -serial stdio -monitor none -no-reboot -device pvpanic-pci
 	      -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 	;;
 *)
