@@ -20,6 +20,8 @@ packages=(
 	liburing-dev libfdt-dev libcmocka-dev linux-libc-dev
 	# the integration tests (python3), dtc to decode the device trees qlite writes
 	python3 device-tree-compiler
+	# the install test renders the man page (man -l, groff) and sources the bash completion
+	man-db groff-base bash
 	# scripts/get-guest.sh: the busybox initramfs, unpacking Debian's kernel and its modules
 	busybox-static cpio gzip xz-utils zstd kmod binutils
 	# QEMU is the reference implementation the device tests cross-check against

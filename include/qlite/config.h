@@ -82,8 +82,17 @@ int config_finalize(struct vm_spec *spec, FILE *err);
 void config_print(const struct vm_spec *spec, FILE *out);
 /* path from the current directory, its directory resolved (realpath) and its name kept; malloc'ed. */
 char *config_absolute_path(const char *path);
-/* The language reference (`qlite help config`); markdown gives docs/config.md. */
-void config_print_reference(FILE *out, bool markdown);
+/* The language reference: `qlite help config`, docs/config.md, the man page's sections. */
+enum config_doc {
+	CONFIG_DOC_TEXT,	/* the terminal: wrapped at 78 columns */
+	CONFIG_DOC_MARKDOWN,	/* docs/config.md */
+	CONFIG_DOC_MAN,		/* roff sections (.SH CONFIGURATION...) for qlite(1) */
+};
+void config_print_reference(FILE *out, enum config_doc format);
+/* One line of the man page from text with `code` marks (bold), escaped for roff. */
+void config_print_man_line(FILE *out, const char *text);
+/* Every command-line spelling of every keyword with its syntax, one a line ("--ram SIZE"). */
+void config_print_options(FILE *out);
 
 /* Values of the language, shared with the device constructors. 0 or -EINVAL/-ERANGE. */
 int config_parse_u64(const char *s, uint64_t *v);		/* decimal or 0x hex */

@@ -187,17 +187,52 @@ void config_print(const struct vm_spec *spec, FILE *out)
 struct doc {
 	FILE *out;
 	bool md;
+	bool man;
 };
 
 /*
+ * One line of roff: `code` in bold with its hyphens as \- (options stay
+ * searchable and copyable), backslashes as \e, and a leading . or ' kept
+ * from being read as a request. roff fills the line itself.
+ */
+void config_print_man_line(FILE *out, const char *text)
+{
+	bool code = false;
+
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", out);
+	for (const char *p = text; *p; p++) {
+		if (*p == '`') {
+			/* \\% : roff must not hyphenate an option or a path. */
+			fputs(code ? "\\fR" : "\\fB\\%", out);
+			code = !code;
+		} else if (*p == '\\') {
+			fputs("\\e", out);
+		} else if (*p == '-' && code) {
+			fputs("\\-", out);
+		} else {
+			fputc(*p, out);
+		}
+	}
+	if (code)
+		fputs("\\fR", out);
+	fputc('\n', out);
+}
+
+/*
  * Text of the reference is written once, with `code` marks: markdown keeps
- * them, the terminal version drops them and wraps at 78 columns.
+ * them, the man page makes them bold, the terminal version drops them and
+ * wraps at 78 columns.
  */
 static void doc_text(const struct doc *d, unsigned indent, const char *prefix, const char *text)
 {
 	unsigned col = 0, width = 78;
 	const char *p = text;
 
+	if (d->man) {
+		config_print_man_line(d->out, text);
+		return;
+	}
 	if (d->md) {
 		fprintf(d->out, "%s%s\n", prefix, text);
 		return;
@@ -230,6 +265,18 @@ static void doc_text(const struct doc *d, unsigned indent, const char *prefix, c
 
 static void doc_heading(const struct doc *d, unsigned level, const char *text)
 {
+	if (d->man && level <= 2) {
+		fputs(".SH ", d->out);
+		for (const char *p = text; *p; p++)
+			fputc(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p, d->out);
+		fputc('\n', d->out);
+		return;
+	}
+	if (d->man) {
+		fputs(".TP\n", d->out);
+		config_print_man_line(d->out, text);
+		return;
+	}
 	if (d->md) {
 		fprintf(d->out, "%.*s %s\n\n", (int)level, "####", text);
 		return;
@@ -245,13 +292,28 @@ static void doc_heading(const struct doc *d, unsigned level, const char *text)
 
 static void doc_para(const struct doc *d, const char *text)
 {
+	if (d->man)
+		fputs(".PP\n", d->out);
 	doc_text(d, 0, "", text);
-	fputc('\n', d->out);
+	if (!d->man)
+		fputc('\n', d->out);
 }
 
 static void doc_bullet(const struct doc *d, const char *text)
 {
+	if (d->man)
+		fputs(".IP \\(bu 2\n", d->out);
 	doc_text(d, d->md ? 0 : 2, "- ", text);
+}
+
+/* A paragraph of the entry a level-3 heading started; in the man page, indented under it. */
+static void doc_entry_para(const struct doc *d, const char *text, bool first)
+{
+	if (d->man && !first)
+		fputs(".IP\n", d->out);
+	doc_text(d, d->md ? 0 : 4, "", text);
+	if (!d->man)
+		fputc('\n', d->out);
 }
 
 static const char *const intro[] = {
@@ -325,10 +387,8 @@ static void doc_keyword(const struct doc *d, const struct config_keyword *kw)
 	snprintf(text + used, sizeof(text) - used, ". %s",
 		 kw->flags & KW_REPEATABLE ? "Repeatable: each line or option adds." :
 		 "Once per file; the command line overrides.");
-	doc_text(d, d->md ? 0 : 4, "", text);
-	fputc('\n', d->out);
-	doc_text(d, d->md ? 0 : 4, "", kw->help);
-	fputc('\n', d->out);
+	doc_entry_para(d, text, true);
+	doc_entry_para(d, kw->help, false);
 }
 
 static const char *const kind_names[] = {
@@ -343,17 +403,19 @@ static void doc_vdev_type(const struct doc *d, const struct vdev_type *t)
 
 	snprintf(text, sizeof(text), "`vdev %s`", t->name);
 	doc_heading(d, 3, text);
-	doc_text(d, d->md ? 0 : 4, "", t->help ? t->help : "");
-	fputc('\n', d->out);
+	doc_entry_para(d, t->help ? t->help : "", true);
 	if (!t->opts || !t->opts->key)
 		return;
 	for (const struct vdev_opt_desc *o = t->opts; o->key; o++) {
 		snprintf(text, sizeof(text), "`%s` (%s): %s", o->key,
 			 o->kind == VDEV_OPT_ENUM && o->choices ? o->choices : kind_names[o->kind],
 			 o->help ? o->help : "");
+		if (d->man)
+			fputs(".IP\n", d->out);
 		doc_text(d, d->md ? 0 : 4, "- ", text);
 	}
-	fputc('\n', d->out);
+	if (!d->man)
+		fputc('\n', d->out);
 }
 
 static const char example[] =
@@ -368,15 +430,17 @@ static const char example[] =
 	"exits    disable hlt,pause\n"
 	"stats    interval 1s json exits.json\n";
 
-void config_print_reference(FILE *out, bool markdown)
+void config_print_reference(FILE *out, enum config_doc format)
 {
-	struct doc d = { out, markdown };
+	struct doc d = { out, format == CONFIG_DOC_MARKDOWN, format == CONFIG_DOC_MAN };
 
-	if (markdown) {
+	if (d.md) {
 		fprintf(out, "# qlite configuration reference\n\n"
 			"<!-- Generated from the keyword table (src/config/keywords.c) and the device "
 			"table (src/devices/vdev.c) by `qlite help config --markdown`; do not edit. "
 			"-->\n\n");
+	} else if (d.man) {
+		fprintf(out, ".SH CONFIGURATION\n");
 	} else {
 		fprintf(out, "qlite configuration reference\n=============================\n\n");
 	}
@@ -389,7 +453,8 @@ void config_print_reference(FILE *out, bool markdown)
 		else
 			doc_list_keywords(&d);
 	}
-	fputc('\n', out);
+	if (!d.man)
+		fputc('\n', out);
 	doc_heading(&d, 2, "Keywords");
 	for (unsigned i = 0; i < config_nr_keywords; i++)
 		doc_keyword(&d, &config_keywords[i]);
@@ -400,14 +465,31 @@ void config_print_reference(FILE *out, bool markdown)
 	for (unsigned i = 0; i < vdev_type_count(); i++)
 		doc_vdev_type(&d, vdev_type_at(i));
 	doc_heading(&d, 2, "Example");
-	if (markdown) {
+	if (d.md) {
 		fprintf(out, "```\n%s```\n", example);
-	} else {
-		for (const char *p = example; *p;) {
-			const char *nl = strchr(p, '\n');
+		return;
+	}
+	if (d.man)
+		fputs(".PP\n.RS\n.nf\n", out);
+	for (const char *p = example; *p;) {
+		const char *nl = strchr(p, '\n');
 
+		if (d.man)
+			fprintf(out, "\\&%.*s\n", (int)(nl - p), p);
+		else
 			fprintf(out, "    %.*s\n", (int)(nl - p), p);
-			p = nl + 1;
-		}
+		p = nl + 1;
+	}
+	if (d.man)
+		fputs(".fi\n.RE\n", out);
+}
+
+void config_print_options(FILE *out)
+{
+	for (unsigned i = 0; i < config_nr_keywords; i++) {
+		const struct config_keyword *kw = &config_keywords[i];
+
+		for (unsigned j = 0; j < ARRAY_SIZE(kw->cli) && kw->cli[j]; j++)
+			fprintf(out, "%s%s%s\n", kw->cli[j], *kw->syntax ? " " : "", kw->syntax);
 	}
 }

@@ -1438,13 +1438,62 @@ static void test_keyword_table(void **state)
 	assert_null(config_option_lookup("ram"));
 }
 
-static char *reference(bool markdown)
+static char *reference_in(enum config_doc format)
 {
 	struct capture c;
 
 	capture_open(&c);
-	config_print_reference(c.f, markdown);
+	config_print_reference(c.f, format);
 	return capture_close(&c);
+}
+
+static char *reference(bool markdown)
+{
+	return reference_in(markdown ? CONFIG_DOC_MARKDOWN : CONFIG_DOC_TEXT);
+}
+
+/*
+ * The man page's sections: every keyword and device type an entry, every
+ * line a request qlite writes or text roff cannot take for one, no code
+ * mark left, options' hyphens as \-.
+ */
+static void test_reference_man(void **state)
+{
+	static const char *const requests[] = { ".SH ", ".TP\n", ".PP\n", ".IP\n", ".IP \\(bu 2\n",
+						".RS\n", ".RE\n", ".nf\n", ".fi\n" };
+	char *man = reference_in(CONFIG_DOC_MAN), entry[128];
+
+	assert_null(strchr(man, '`'));
+	assert_true(!strncmp(man, ".SH CONFIGURATION\n", 18));
+	for (char *line = man; *line;) {
+		char *nl = strchr(line, '\n');
+		bool known = false;
+
+		assert_non_null(nl);
+		for (unsigned i = 0; i < ARRAY_SIZE(requests) && !known; i++)
+			known = !strncmp(line, requests[i], strlen(requests[i]));
+		if (!known && (*line == '.' || *line == '\''))
+			fail_msg("a line roff reads as a request: %.*s", (int)(nl - line), line);
+		line = nl + 1;
+	}
+	for (unsigned i = 0; i < config_nr_keywords + vdev_type_count(); i++) {
+		const char *name = i < config_nr_keywords ? config_keywords[i].name :
+				   vdev_type_at(i - config_nr_keywords)->name;
+		size_t n = snprintf(entry, sizeof(entry), ".TP\n\\fB\\%%%s",
+				    i < config_nr_keywords ? "" : "vdev ");
+
+		for (; *name && n + 3 < sizeof(entry); name++) {
+			if (*name == '-')
+				entry[n++] = '\\';
+			entry[n++] = *name;
+		}
+		entry[n] = '\0';
+		if (!strstr(man, entry))
+			fail_msg("no entry \"%s\" in the man page", entry);
+	}
+	assert_non_null(strstr(man, "\\fB\\%\\-\\-cpu\\-cluster LIST\\fR"));
+	assert_non_null(strstr(man, ".SH DEVICE TYPES\n"));
+	free(man);
 }
 
 static void test_reference(void **state)
@@ -1533,6 +1582,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_shipped_configs),
 		cmocka_unit_test(test_keyword_table),
 		cmocka_unit_test(test_reference),
+		cmocka_unit_test(test_reference_man),
 		cmocka_unit_test_setup_teardown(test_reference_devices, use_fake_devices,
 						use_builtin_devices),
 		cmocka_unit_test(test_docs_up_to_date),
