@@ -183,6 +183,29 @@ static int too_large(struct config_parser *p, const char *name, const struct spe
 		    CONFIG_MAX_FILE_SIZE);
 }
 
+/*
+ * Parse a config read whole into buf, named name; canon identifies it for
+ * include loops (NULL: out of memory). Both buffers are freed here.
+ */
+static int parse_read(struct config_parser *p, const char *name, char *canon, uint8_t *buf,
+		      size_t len, const struct spec_origin *from)
+{
+	int ret;
+
+	if (!canon) {
+		free(buf);
+		return config_nomem(p->err);
+	}
+	if (len > CONFIG_MAX_FILE_SIZE) {
+		free(canon);
+		free(buf);
+		return too_large(p, name, from);
+	}
+	ret = parse_named(p, name, canon, (const char *)buf, len, from);
+	free(buf);
+	return ret;
+}
+
 /* from: the include line, NULL for the first file (its errors start with its path). */
 static int config_include(struct config_parser *p, const char *path,
 			  const struct spec_origin *from)
@@ -203,19 +226,13 @@ static int config_include(struct config_parser *p, const char *path,
 			PERR(p, from, "%s: %s", path, why);
 		return ret;
 	}
-	if (len > CONFIG_MAX_FILE_SIZE) {
-		free(buf);
-		return too_large(p, path, from);
-	}
 	canon = realpath(path, NULL);
-	if (!canon) {
+	if (!canon && errno != ENOMEM) {
 		ret = config_error_errno(p->err, from, -errno, "%s", path);
 		free(buf);
 		return ret;
 	}
-	ret = parse_named(p, path, canon, (const char *)buf, len, from);
-	free(buf);
-	return ret;
+	return parse_read(p, path, canon, buf, len, from);
 }
 
 /*
@@ -224,29 +241,20 @@ static int config_include(struct config_parser *p, const char *path,
  */
 static int config_include_stdin(struct config_parser *p)
 {
+	struct spec_origin o = { CONFIG_STDIN_NAME, 0, NULL };
 	const char *why;
 	uint8_t *buf;
 	size_t len;
-	char *canon;
 	int ret;
 
 	ret = read_stdin(CONFIG_MAX_FILE_SIZE, &buf, &len, &why);
 	if (ret == -EFBIG)
 		return too_large(p, CONFIG_STDIN_NAME, NULL);
 	if (ret < 0) {
-		struct spec_origin o = { CONFIG_STDIN_NAME, 0, NULL };
-
 		PERR(p, &o, "%s", why);
 		return ret;
 	}
-	canon = strdup(CONFIG_STDIN_NAME);
-	if (!canon) {
-		free(buf);
-		return config_nomem(p->err);
-	}
-	ret = parse_named(p, CONFIG_STDIN_NAME, canon, (const char *)buf, len, NULL);
-	free(buf);
-	return ret;
+	return parse_read(p, CONFIG_STDIN_NAME, strdup(CONFIG_STDIN_NAME), buf, len, NULL);
 }
 
 int config_parse_file(struct vm_spec *spec, const char *path, FILE *err)

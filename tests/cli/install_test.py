@@ -13,15 +13,10 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True
+from cli_test import expect
+
 SKIP = 77
-
-
-def expect(cond, what, out=""):
-    if not cond:
-        print("FAIL: " + what)
-        if out:
-            print(out)
-        sys.exit(1)
 
 
 def under(destdir, prefix, d):

@@ -24,7 +24,6 @@ QEMU the qemu_* cases are; with CI=true both fail.
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -32,7 +31,7 @@ import tempfile
 
 sys.dont_write_bytecode = True
 from guest_test import check, make_bzimage, run_case, stop_line
-from vdev_test import QEMU, QEMU_TIMEOUT, devices, qemu_missing
+from vdev_test import devices, qemu_missing, qemu_run
 
 PORT = 0x505
 PANIC_STATUS = 6
@@ -191,14 +190,8 @@ def case_qlite_check(q, g):
 # --- QEMU, the reference ---
 
 def qemu(kernel, device, append=None, extra=()):
-    argv = [QEMU, "-accel", "kvm", "-M", "pc", "-nodefaults", "-m", "64", "-display", "none",
-            "-serial", "stdio", "-no-reboot", "-kernel", kernel] + (["-append", append] if append else []) + [
-            "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-device", device] + list(extra)
-    res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                         errors="replace", timeout=QEMU_TIMEOUT)
-    errors = [l for l in res.stderr.splitlines() if l.startswith(QEMU + ":") and "warning:" not in l]
-    check(not errors, "QEMU failed: " + "; ".join(errors), res)
-    return res
+    return qemu_run(kernel, append, ["isa-debug-exit,iobase=0xf4,iosize=4", device], extra,
+                    nodefaults=True)
 
 
 def case_qemu_isa(q, g):

@@ -237,17 +237,24 @@ def case_qlite_duplicate(q, g):
 
 # --- QEMU, the reference ---
 
-def qemu(kernel, append=None, iosize=2):
-    argv = [QEMU, "-accel", "kvm", "-M", "pc", "-m", "64", "-display", "none", "-serial", "stdio",
-        "-no-reboot", "-kernel", kernel] + (["-append", append] if append else []) + [
-        "-device", f"isa-debug-exit,iobase=0x501,iosize={iosize}",
-        "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
-    res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+def qemu_run(kernel, append=None, devices=(), extra=(), nodefaults=False):
+    """kernel under QEMU -M pc with these -device arguments; fails on an error of QEMU's own."""
+    argv = [QEMU, "-accel", "kvm", "-M", "pc"] + (["-nodefaults"] if nodefaults else []) + [
+        "-m", "64", "-display", "none", "-serial", "stdio", "-no-reboot", "-kernel", kernel] + (
+        ["-append", append] if append else [])
+    for d in devices:
+        argv += ["-device", d]
+    res = subprocess.run(argv + list(extra), stdin=subprocess.DEVNULL, capture_output=True, text=True,
                  errors="replace", timeout=QEMU_TIMEOUT)
     # QEMU's own errors exit with 1 too: status 1 only counts without one.
     errors = [l for l in res.stderr.splitlines() if l.startswith(QEMU + ":") and "warning:" not in l]
     check(not errors, "QEMU failed: " + "; ".join(errors), res)
     return res
+
+
+def qemu(kernel, append=None, iosize=2):
+    return qemu_run(kernel, append, [f"isa-debug-exit,iobase=0x501,iosize={iosize}",
+                                     "isa-debug-exit,iobase=0xf4,iosize=4"])
 
 
 def case_qemu_exit(q, g):

@@ -1072,6 +1072,19 @@ static void expect_validate(const char *text, int err, const char *message)
 	vm_spec_free(&spec);
 }
 
+/* expect_validate() of text_fmt and message_fmt, each with path for its %s. */
+static void expect_validate_path(const char *text_fmt, int err, const char *message_fmt,
+				 const char *path)
+{
+	char *text, *message;
+
+	if (asprintf(&text, text_fmt, path) < 0 || asprintf(&message, message_fmt, path) < 0)
+		fail();
+	expect_validate(text, err, message);
+	free(text);
+	free(message);
+}
+
 /*
  * Inputs that are not regular files: refused at once with what they are,
  * never waited on (a FIFO's open() blocks until a writer comes: the alarm
@@ -1109,28 +1122,15 @@ static void test_hostile_inputs(void **state)
 	free(errs);
 	vm_spec_free(&spec);
 
-	if (asprintf(&text, "kernel %s\n", fifo) < 0 ||
-	    asprintf(&want, "val.conf:1: %s: not a regular file (a FIFO)", fifo) < 0)
-		fail();
-	expect_validate(text, -EINVAL, want);
-	free(text);
-	free(want);
-	if (asprintf(&text, "kernel dummy-kernel\ninitrd %s\n", fifo) < 0 ||
-	    asprintf(&want, "val.conf:2: %s: not a regular file (a FIFO)", fifo) < 0)
-		fail();
-	expect_validate(text, -EINVAL, want);
-	free(text);
-	free(want);
-	expect_validate("kernel /dev/zero\n", -EINVAL,
-			"val.conf:1: /dev/zero: not a regular file (a character device)");
+	expect_validate_path("kernel %s\n", -EINVAL, "val.conf:1: %s: not a regular file (a FIFO)",
+			     fifo);
+	expect_validate_path("kernel dummy-kernel\ninitrd %s\n", -EINVAL,
+			     "val.conf:2: %s: not a regular file (a FIFO)", fifo);
+	expect_validate_path("kernel %s\n", -EINVAL,
+			     "val.conf:1: %s: not a regular file (a character device)", "/dev/zero");
 	/* A disk may be a block device, but not a FIFO. */
-	if (asprintf(&text, "kernel dummy-kernel\nvdev virtio-blk file %s\n", fifo) < 0 ||
-	    asprintf(&want, "val.conf:2: %s: not a regular file or block device (a FIFO)",
-		     fifo) < 0)
-		fail();
-	expect_validate(text, -EINVAL, want);
-	free(text);
-	free(want);
+	expect_validate_path("kernel dummy-kernel\nvdev virtio-blk file %s\n", -EINVAL,
+			     "val.conf:2: %s: not a regular file or block device (a FIFO)", fifo);
 
 	alarm(0);
 	unlink(fifo);
