@@ -1302,34 +1302,31 @@ static void round_trip(struct vm_spec *a)
 	vm_spec_free(&b);
 }
 
+/* config_absolute_path(path) is the current directory, then want. */
+static void expect_absolute(const char *cwd, const char *path, const char *want)
+{
+	char *got = config_absolute_path(path), *full;
+
+	if (asprintf(&full, "%s/%s", cwd, want) < 0)
+		fail();
+	assert_string_equal(got, full);
+	free(got);
+	free(full);
+}
+
 static void test_absolute_path(void **state)
 {
-	char *cwd = getcwd(NULL, 0), *p, *want;
+	char *cwd = getcwd(NULL, 0), *p;
 
 	assert_non_null(cwd);
 	p = config_absolute_path("/x/../y");
 	assert_string_equal(p, "/x/../y");	/* absolute already: as written */
 	free(p);
-	p = config_absolute_path("dummy-kernel");
-	if (asprintf(&want, "%s/dummy-kernel", cwd) < 0)
-		fail();
-	assert_string_equal(p, want);
-	free(p);
-	free(want);
+	expect_absolute(cwd, "dummy-kernel", "dummy-kernel");
 	/* The directory resolved, .. included; the name kept. */
-	p = config_absolute_path("sub/../sub/inc.conf");
-	if (asprintf(&want, "%s/sub/inc.conf", cwd) < 0)
-		fail();
-	assert_string_equal(p, want);
-	free(p);
-	free(want);
+	expect_absolute(cwd, "sub/../sub/inc.conf", "sub/inc.conf");
 	/* A directory that does not exist: from the current one. */
-	p = config_absolute_path("nodir/out.json");
-	if (asprintf(&want, "%s/nodir/out.json", cwd) < 0)
-		fail();
-	assert_string_equal(p, want);
-	free(p);
-	free(want);
+	expect_absolute(cwd, "nodir/out.json", "nodir/out.json");
 	free(cwd);
 }
 
