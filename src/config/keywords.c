@@ -576,7 +576,7 @@ const struct stats_file config_stats_files[] = {
 	STATS_FILE(json, "the JSON output", false),
 	STATS_FILE(prom, "the Prometheus output", false),
 	STATS_FILE(log, "the stats log", true),
-	{ NULL },
+	{ .name = NULL },
 };
 #undef STATS_FILE
 
