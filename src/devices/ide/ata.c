@@ -37,6 +37,19 @@ static struct ide_drive *selected(struct ide_channel *ch)
 	return &ch->drive[ch->sel];
 }
 
+/*
+ * Who answers a register read. ATA-6 for a channel with one device: it
+ * answers for the absent one too, except that Status and Alternate Status
+ * read 00h. So libata's probe of an absent device sees the present one's
+ * signature and a status of 0, and calls it no device without a word.
+ */
+static struct ide_drive *responder(struct ide_channel *ch)
+{
+	struct ide_drive *d = selected(ch), *other = &ch->drive[!ch->sel];
+
+	return d->img || !other->img ? d : other;
+}
+
 /* ---- interrupts ---- */
 
 /*
@@ -639,8 +652,8 @@ void ide_drive_reset(struct ide_drive *d)
 		d->lbam = d->lbah = 0;
 		d->status = ATA_DRDY | ATA_DSC;
 	} else {
-		/* No device: a signature nobody recognises and a status of 0. */
-		d->lbam = d->lbah = 0xff;
+		/* No device: status 0 (its other registers are read from the present one). */
+		d->lbam = d->lbah = 0;
 		d->status = 0;
 	}
 }
@@ -682,7 +695,7 @@ static uint8_t *tf_reg(struct ide_drive *d, unsigned reg, bool hob)
 
 static uint8_t reg_error_read(struct ide_channel *ch, unsigned reg)
 {
-	struct ide_drive *d = selected(ch);
+	struct ide_drive *d = responder(ch);
 
 	/* With HOB set, libata reads the previous features here (hob_feature). */
 	return ch->devctl & ATA_HOB ? d->hob_feature : d->error;
@@ -690,7 +703,7 @@ static uint8_t reg_error_read(struct ide_channel *ch, unsigned reg)
 
 static uint8_t reg_tf_read(struct ide_channel *ch, unsigned reg)
 {
-	return *tf_reg(selected(ch), reg, ch->devctl & ATA_HOB);
+	return *tf_reg(responder(ch), reg, ch->devctl & ATA_HOB);
 }
 
 /* Both drives latch: the current value becomes the previous one (LBA48's two-deep FIFO). */
@@ -706,7 +719,7 @@ static void reg_tf_write(struct ide_channel *ch, unsigned reg, uint8_t v)
 
 static uint8_t reg_device_read(struct ide_channel *ch, unsigned reg)
 {
-	return selected(ch)->device;
+	return responder(ch)->device;
 }
 
 static void reg_device_write(struct ide_channel *ch, unsigned reg, uint8_t v)

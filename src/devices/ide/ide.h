@@ -116,7 +116,7 @@ struct ide_ctrl;
 struct ide_channel {
 	struct ide_ctrl *ctrl;
 	unsigned index;			/* 0 primary, 1 secondary */
-	const char *name;		/* "ide primary": its ports and its IRQ */
+	const char *name;		/* "ide-primary": its ports and its IRQ */
 	const char *ctl_name;
 	uint16_t cmd_base, ctl_base;
 	unsigned gsi;

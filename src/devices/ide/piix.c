@@ -36,8 +36,8 @@ static const struct {
 	uint16_t cmd, ctl;
 	unsigned gsi;
 } channel_res[IDE_CHANNELS] = {
-	{ "ide primary", "ide primary ctl", IDE_PRIMARY_CMD, IDE_PRIMARY_CTL, IDE_PRIMARY_IRQ },
-	{ "ide secondary", "ide secondary ctl", IDE_SECONDARY_CMD, IDE_SECONDARY_CTL,
+	{ "ide-primary", "ide-primary-ctl", IDE_PRIMARY_CMD, IDE_PRIMARY_CTL, IDE_PRIMARY_IRQ },
+	{ "ide-secondary", "ide-secondary-ctl", IDE_SECONDARY_CMD, IDE_SECONDARY_CTL,
 	  IDE_SECONDARY_IRQ },
 };
 
@@ -82,7 +82,7 @@ static void piix3_ide_init(struct ide_ctrl *c)
 	struct pci_device *ide = &c->ide;
 
 	pci_device_init(ide, "piix3-ide", 0x8086, PIIX3_IDE_ID, 0x010180, 0);
-	ide->bar[4] = (struct pci_bar){ .size = BM_SIZE, .io = true, .name = "piix3-ide bmdma",
+	ide->bar[4] = (struct pci_bar){ .size = BM_SIZE, .io = true, .name = "piix3-ide-bmdma",
 					.ops = &ide_bm_ops, .opaque = c };
 	/* A BIOS enables bus mastering; the guest may turn it off (DMA then fails). */
 	le_store(ide->cfg + PCI_COMMAND, PCI_COMMAND_MASTER, 2);
