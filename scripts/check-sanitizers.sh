@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 # The bad-input guarantees under the sanitizers: unit and integration suites in an
-# ASan/UBSan build (build-asan/), and the config parser's libFuzzer target for a
-# bounded time with clang (build-fuzz/). Run after scripts/setup.sh.
+# ASan/UBSan build (build-asan/), and the libFuzzer targets (config language, IDE
+# registers and PRD tables) for a bounded time each with clang (build-fuzz/). Run
+# after scripts/setup.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
