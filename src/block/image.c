@@ -48,7 +48,8 @@ static int image_open_fd(const char *path, bool readonly, bool direct, uint64_t 
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -EINVAL && direct)
-			return image_fail(why, len, ret, "the file system refuses O_DIRECT (direct on)");
+			return image_fail(why, len, ret,
+					  "the file system refuses O_DIRECT (direct on)");
 		if (!readonly && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
 			return image_fail(why, len, ret, "%s (for a read-only disk: readonly on)",
 					  strerror(-ret));

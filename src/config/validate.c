@@ -141,13 +141,16 @@ static int check_image(const struct vdev_type *t, const struct vdev_spec *vs, co
 	for (unsigned i = 0; i < *nr_used; i++) {
 		const struct spec_origin *o = &used[i].vs->origin;
 
-		if (used[i].dev != st.st_dev || used[i].ino != st.st_ino || (ro && used[i].readonly))
+		if (used[i].dev != st.st_dev || used[i].ino != st.st_ino)
 			continue;
+		if (ro && used[i].readonly)
+			continue;	/* readers share */
 		if (o->file)
 			config_error(err, &vs->origin, "%s: already the disk of the vdev at %s:%u",
 				     path, o->file, o->line);
 		else
-			config_error(err, &vs->origin, "%s: already the disk of another vdev", path);
+			config_error(err, &vs->origin, "%s: already the disk of another vdev",
+				     path);
 		return -EBUSY;
 	}
 	*u = (struct image_use){ .dev = st.st_dev, .ino = st.st_ino, .readonly = ro, .vs = vs };

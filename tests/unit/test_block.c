@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "qlite/block.h"
 #include "qlite/util.h"
+#include "unprivileged.h"
 
 struct ctx {
 	char path[64];
@@ -106,35 +106,24 @@ static void test_refused_files(void **state)
 	unlink(small);
 }
 
+static int refused_read_write(void *path)
+{
+	char why[256];
+
+	return !(block_image_check(path, false, why, sizeof(why)) == -EACCES &&
+		 !strcmp(why, "Permission denied (for a read-only disk: readonly on)"));
+}
+
 static void test_readonly(void **state)
 {
 	struct ctx *c = *state;
 	struct block_image *img;
 	uint8_t buf[BLOCK_SECTOR_SIZE] = { 0 };
 	struct iovec iov = { buf, sizeof(buf) };
-	char why[256];
 
 	assert_int_equal(chmod(c->path, 0444), 0);
-	/* Not writable: refused read-write, with the way out (as root: as nobody, in a child). */
-	if (geteuid() == 0) {
-		pid_t pid = fork();
-		int status;
-
-		assert_true(pid >= 0);
-		if (!pid) {
-			if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-				_exit(2);
-			_exit(block_image_check(c->path, false, why, sizeof(why)) == -EACCES &&
-			      !strcmp(why, "Permission denied (for a read-only disk: readonly on)") ?
-			      0 : 1);
-		}
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	} else {
-		assert_int_equal(block_image_check(c->path, false, why, sizeof(why)), -EACCES);
-		assert_string_equal(why, "Permission denied (for a read-only disk: readonly on)");
-	}
+	/* Not writable: refused read-write, with the way out. */
+	assert_int_equal(run_unprivileged(refused_read_write, c->path), 0);
 	assert_int_equal(block_image_open(&img, c->path, true, false), 0);
 	assert_true(img->readonly);
 	assert_int_equal(block_image_read(img, 3, &iov, 1), 0);

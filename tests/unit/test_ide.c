@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -30,6 +29,7 @@
 #include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
+#include "unprivileged.h"
 
 #define PRI_CMD		0x1f0
 #define PRI_CTL		0x3f6
@@ -69,8 +69,6 @@
 #define RAM_SIZE	(16 * MiB)
 #define PRD_TABLE	0x10000
 #define DMA_BUF		0x100000
-
-#define CA_FN(slot, fn, reg)	(0x80000000u | (slot) << 11 | (fn) << 8 | (reg))
 
 /* FLUSH CACHE must reach the file: count the image's fdatasync calls. */
 static unsigned nr_fdatasync;
@@ -155,19 +153,6 @@ static int build(struct ctx *c)
 	return ret;
 }
 
-static uint32_t cfg_read(struct ctx *c, unsigned slot, unsigned fn, unsigned reg, unsigned len)
-{
-	fake_pio_write(c->fm, 0xcf8, 4, CA_FN(slot, fn, reg & 0xfc));
-	return fake_pio_read(c->fm, 0xcfc + (reg & 3), len);
-}
-
-static void cfg_write(struct ctx *c, unsigned slot, unsigned fn, unsigned reg, unsigned len,
-		      uint32_t v)
-{
-	fake_pio_write(c->fm, 0xcf8, 4, CA_FN(slot, fn, reg & 0xfc));
-	fake_pio_write(c->fm, 0xcfc + (reg & 3), len, v);
-}
-
 static const char *reported(struct ctx *c)
 {
 	fflush(c->reports);
@@ -200,7 +185,7 @@ static int setup(void **state)
 	assert_int_equal(build(c), 0);
 	c->cmd = PRI_CMD;
 	c->ctl = PRI_CTL;
-	c->bm = cfg_read(c, 1, 1, 0x20, 4) & ~3u;
+	c->bm = fake_pci_cfg_read(c->fm, 1, 1, 0x20, 4) & ~3u;
 	fake_machine_clear_calls(c->fm);
 	*state = c;
 	return 0;
@@ -313,7 +298,8 @@ static void check_sector(const uint8_t *buf, uint64_t sector)
 {
 	for (unsigned i = 0; i < 512; i++)
 		if (buf[i] != pattern(sector, i))
-			fail_msg("sector %llu byte %u: %#x, want %#x", (unsigned long long)sector, i,
+			fail_msg("sector %llu byte %u: %#x, want %#x",
+				 (unsigned long long)sector, i,
 				 buf[i], pattern(sector, i));
 }
 
@@ -370,38 +356,38 @@ static void test_pci_functions(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(cfg_read(c, 1, 0, 0x00, 4), 0x70008086);
-	assert_int_equal(cfg_read(c, 1, 1, 0x00, 4), 0x70108086);
-	assert_int_equal(cfg_read(c, 1, 0, 0x08, 4) >> 8, 0x060100);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 0, 0x00, 4), 0x70008086);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x00, 4), 0x70108086);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 0, 0x08, 4) >> 8, 0x060100);
 	/* Mass storage, IDE, prog-if 80h: both channels in compatibility mode, bus master. */
-	assert_int_equal(cfg_read(c, 1, 1, 0x08, 4) >> 8, 0x010180);
-	assert_int_equal(cfg_read(c, 1, 0, 0x0e, 1), 0x80);
-	assert_int_equal(cfg_read(c, 1, 1, 0x0e, 1), 0x00);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x08, 4) >> 8, 0x010180);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 0, 0x0e, 1), 0x80);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x0e, 1), 0x00);
 	for (unsigned fn = 2; fn < 8; fn++)
-		assert_int_equal(cfg_read(c, 1, fn, 0x00, 4), 0xffffffff);
+		assert_int_equal(fake_pci_cfg_read(c->fm, 1, fn, 0x00, 4), 0xffffffff);
 	/* Legacy mode: BARs 0-3 unused; BAR4 a 16-port I/O BAR; I/O and bus mastering on. */
 	for (unsigned bar = 0; bar < 4; bar++)
-		assert_int_equal(cfg_read(c, 1, 1, 0x10 + 4 * bar, 4), 0);
-	assert_int_equal(cfg_read(c, 1, 1, 0x20, 4) & 0xf, 0x1);
+		assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x10 + 4 * bar, 4), 0);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x20, 4) & 0xf, 0x1);
 	assert_true(c->bm >= 0xc000);
-	assert_int_equal(cfg_read(c, 1, 1, 0x04, 2) & 0x5, 0x5);
-	cfg_write(c, 1, 1, 0x20, 4, 0xffffffff);
-	assert_int_equal(cfg_read(c, 1, 1, 0x20, 4), 0xfffffff1);
-	cfg_write(c, 1, 1, 0x20, 4, c->bm);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x04, 2) & 0x5, 0x5);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x20, 4, 0xffffffff);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x20, 4), 0xfffffff1);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x20, 4, c->bm);
 	/* No INTx: the channels use IRQ 14 and 15. */
-	assert_int_equal(cfg_read(c, 1, 1, 0x3d, 1), 0);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x3d, 1), 0);
 	/* IDETIM decode enable (what ata_piix's prereset tests): the primary has a disk. */
-	assert_int_equal(cfg_read(c, 1, 1, 0x41, 1) & 0x80, 0x80);
-	assert_int_equal(cfg_read(c, 1, 1, 0x43, 1) & 0x80, 0x00);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x41, 1) & 0x80, 0x80);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x43, 1) & 0x80, 0x00);
 	/* piix_set_piomode's writes stick; the enable bit stays. */
-	cfg_write(c, 1, 1, 0x40, 2, 0x0307);
-	assert_int_equal(cfg_read(c, 1, 1, 0x40, 2), 0x8307);
-	cfg_write(c, 1, 1, 0x44, 1, 0x0b);
-	assert_int_equal(cfg_read(c, 1, 1, 0x44, 1), 0x0b);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x40, 2, 0x0307);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x40, 2), 0x8307);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x44, 1, 0x0b);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x44, 1), 0x0b);
 	/* The ISA bridge's DLC (Linux's passive-release quirk writes it). */
-	cfg_write(c, 1, 0, 0x82, 1, 0x02);
-	assert_int_equal(cfg_read(c, 1, 0, 0x82, 1), 0x02);
-	assert_int_equal(cfg_read(c, 1, 0, 0x60, 4), 0x80808080);
+	fake_pci_cfg_write(c->fm, 1, 0, 0x82, 1, 0x02);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 0, 0x82, 1), 0x02);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 0, 0x60, 4), 0x80808080);
 	/* The machine knows IRQ 14 as the primary channel's, exclusively. */
 	for (unsigned i = 0; i < c->fm->m.nr_irqs; i++)
 		if (c->fm->m.irqs[i].gsi == 14)
@@ -543,7 +529,8 @@ static void test_pio_read_counted(void **state)
 		check_sector(buf + 512 * s, 100 + s);
 	/* Exactly N * 256 data-port accesses, and the register accesses this test made. */
 	assert_int_equal(c->data_acc, N * 256);
-	assert_int_equal(c->reg_acc, 6 + 2 + N + 1);	/* task file, command + pause, status, end */
+	/* task file, command and its pause, a status read a sector, the last altstatus */
+	assert_int_equal(c->reg_acc, 6 + 2 + N + 1);
 	assert_int_equal(fake_exits(c->fm) - exits, c->data_acc + c->reg_acc);
 	/* Reading on: no DRQ, the data port floats to 0 and nothing changes. */
 	assert_int_equal(data_in(c), 0);
@@ -890,9 +877,9 @@ static void test_dma_hostile(void **state)
 	dma_must_fail(c, RAM_SIZE - 0x10000, true, 0xc8, 64);
 	/* Bus mastering turned off in the PCI command register. */
 	write_prds(c, PRD_TABLE, (struct prd[]){ { DMA_BUF, 8192, true } }, 1);
-	cfg_write(c, 1, 1, 0x04, 2, 0x0001);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x04, 2, 0x0001);
 	dma_must_fail(c, PRD_TABLE, true, 0xc8, 16);
-	cfg_write(c, 1, 1, 0x04, 2, 0x0005);
+	fake_pci_cfg_write(c->fm, 1, 1, 0x04, 2, 0x0005);
 	/* None of the failed writes reached the disk. */
 	for (unsigned s = 64; s < 80; s++) {
 		file_sector(c->path[0], s, sec);
@@ -1076,7 +1063,7 @@ static void test_flush(void **state)
 
 	before = nr_fdatasync;
 	pio_write(c, 8, 1, false, 0x11);
-	assert_int_equal(nr_fdatasync, before);		/* write cache on: no sync per write */
+	assert_int_equal(nr_fdatasync, before);	/* write cache on: no sync per write */
 	command(c, 0xe7);
 	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
 	assert_int_equal(nr_fdatasync, before + 1);
@@ -1247,7 +1234,7 @@ static void test_channels(void **state)
 	assert_int_equal(build(c), 0);
 	/* One PIIX3 for all: host bridge + two functions. */
 	assert_int_equal(pci_host_nr_devices(c->fm->m.pci), 3);
-	assert_int_equal(cfg_read(c, 1, 1, 0x43, 1) & 0x80, 0x80);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x43, 1) & 0x80, 0x80);
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], SEC_CMD, 8));
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], SEC_CTL, 1));
 	/* Primary slave answers with its own data, and the master with its own. */
@@ -1315,8 +1302,8 @@ static void test_vdev_errors(void **state)
 	assert_int_equal(debug_exit_create(&c->fm->m, "squatter", 0x170, 1), 0);
 	add_vdev(c, 10, c->path[1], "channel", "secondary", NULL);
 	assert_int_equal(build(c), -EEXIST);
-	assert_string_equal(reported(c),
-			    "vm.conf:10: ide-secondary: cannot claim pio 0x170-0x177: already in use\n");
+	assert_string_equal(reported(c), "vm.conf:10: ide-secondary: cannot claim pio "
+			    "0x170-0x177: already in use\n");
 	/* Nothing of the failures stuck: the primary slave is still free. */
 	add_vdev(c, 11, c->path[1], "slave", "on", NULL);
 	assert_int_equal(build(c), 0);
@@ -1345,11 +1332,26 @@ static int check_config(struct ctx *c, const char *text, char *line, size_t len)
 	return ret;
 }
 
+struct rw_check {
+	struct ctx *c;
+	const char *text, *want;
+};
+
+static int refused_read_write(void *arg)
+{
+	struct rw_check *r = arg;
+	char line[512];
+
+	return !(check_config(r->c, r->text, line, sizeof(line)) == -EACCES &&
+		 !strcmp(line, r->want));
+}
+
 static void test_config_checks(void **state)
 {
 	struct ctx *c = *state;
 	char text[512], line[512], want[512];
 	struct block_image *held;
+	struct rw_check rw_check;
 
 	/* Fresh images: the setup's disk is locked by its device. */
 	make_image(c->path[1], 64, true);
@@ -1394,29 +1396,13 @@ static void test_config_checks(void **state)
 		 "(locked)\n", c->path[1]);
 	assert_string_equal(line, want);
 	block_image_close(held);
-	/* A read-only file without `readonly on` (as nobody: root may write anything). */
+	/* A read-only file without `readonly on`. */
 	assert_int_equal(chmod(c->path[1], 0444), 0);
 	snprintf(text, sizeof(text), "kernel %s\nvdev ide file %s\n", c->path[0], c->path[1]);
 	snprintf(want, sizeof(want), "vm.conf:2: %s: Permission denied (for a read-only disk: "
 		 "readonly on)\n", c->path[1]);
-	if (geteuid() == 0) {
-		pid_t pid = fork();
-		int status;
-
-		assert_true(pid >= 0);
-		if (!pid) {
-			if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-				_exit(2);
-			_exit(check_config(c, text, line, sizeof(line)) == -EACCES &&
-			      !strcmp(line, want) ? 0 : 1);
-		}
-		assert_int_equal(waitpid(pid, &status, 0), pid);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	} else {
-		assert_int_equal(check_config(c, text, line, sizeof(line)), -EACCES);
-		assert_string_equal(line, want);
-	}
+	rw_check = (struct rw_check){ c, text, want };
+	assert_int_equal(run_unprivileged(refused_read_write, &rw_check), 0);
 	snprintf(text, sizeof(text), "kernel %s\nvdev ide file %s readonly on\n", c->path[0],
 		 c->path[1]);
 	assert_int_equal(check_config(c, text, line, sizeof(line)), 0);

@@ -17,7 +17,6 @@
 #include "qlite/util.h"
 
 #define CA(slot, reg)	(0x80000000u | ((slot) << 11) | (reg))
-#define CA_FN(slot, fn, reg)	(CA(slot, reg) | ((fn) << 8))
 
 struct test_dev {
 	struct pci_device pci;
@@ -427,19 +426,6 @@ static void test_pio_window_full(void **state)
 	assert_int_equal(d[11].pci.slot, 13);
 }
 
-static uint32_t cfg_read_fn(struct ctx *c, unsigned slot, unsigned fn, unsigned reg, unsigned len)
-{
-	fake_pio_write(c->fm, 0xcf8, 4, CA_FN(slot, fn, reg & 0xfc));
-	return fake_pio_read(c->fm, 0xcfc + (reg & 3), len);
-}
-
-static void cfg_write_fn(struct ctx *c, unsigned slot, unsigned fn, unsigned reg, unsigned len,
-			 uint32_t v)
-{
-	fake_pio_write(c->fm, 0xcf8, 4, CA_FN(slot, fn, reg & 0xfc));
-	fake_pio_write(c->fm, 0xcfc + (reg & 3), len, v);
-}
-
 /* A slot of three functions, as the PIIX3 is built: function 0 first, then fixed places. */
 static void add_multifunction(struct ctx *c, unsigned slot, struct test_dev *f)
 {
@@ -465,23 +451,23 @@ static void test_multifunction(void **state)
 	assert_int_equal(f[1].pci.slot, 3);
 	assert_int_equal(f[1].pci.function, 1);
 	/* Function 0 says multi-function; the others keep header type 0. */
-	assert_int_equal(cfg_read_fn(c, 3, 0, 0x0e, 1), 0x80);
-	assert_int_equal(cfg_read_fn(c, 3, 1, 0x0e, 1), 0x00);
-	assert_int_equal(cfg_read_fn(c, 3, 1, 0x00, 4), 0x70011af4);
-	assert_int_equal(cfg_read_fn(c, 3, 5, 0x00, 4), 0x70021af4);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x0e, 1), 0x80);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x0e, 1), 0x00);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x00, 4), 0x70011af4);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x00, 4), 0x70021af4);
 	/* Single-function slots stay header type 0. */
 	assert_int_equal(cfg_read(c, 1, 0x0c, 4) & 0x00ff0000, 0);
 	/* Absent functions of a present slot master-abort. */
 	for (unsigned fn = 2; fn < 8; fn++)
 		if (fn != 5)
-			assert_int_equal(cfg_read_fn(c, 3, fn, 0x00, 4), 0xffffffff);
-	assert_int_equal(cfg_read_fn(c, 1, 1, 0x00, 2), 0xffff);
+			assert_int_equal(fake_pci_cfg_read(c->fm, 3, fn, 0x00, 4), 0xffffffff);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x00, 2), 0xffff);
 	/* Each function has its own BARs and config space. */
-	assert_int_equal(cfg_read_fn(c, 3, 0, 0x14, 4), 0xc041);
-	assert_int_equal(cfg_read_fn(c, 3, 1, 0x14, 4), 0xc061);
-	cfg_write_fn(c, 3, 1, 0x14, 4, 0xe000);
-	assert_int_equal(cfg_read_fn(c, 3, 1, 0x14, 4), 0xe001);
-	assert_int_equal(cfg_read_fn(c, 3, 0, 0x14, 4), 0xc041);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x14, 4), 0xc041);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x14, 4), 0xc061);
+	fake_pci_cfg_write(c->fm, 3, 1, 0x14, 4, 0xe000);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x14, 4), 0xe001);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x14, 4), 0xc041);
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], 0xe000, 1));
 	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], 0xc040, 1));
 
@@ -531,8 +517,8 @@ static void test_multifunction_intx(void **state)
 	add_multifunction(c, 3, f);
 	/* Function 5 has pin A: slot 3 INTA is GSI 16 + 3 % 8 = 19, shared with slot 2 INTB. */
 	assert_int_equal(f[2].pci.gsi, 19);
-	assert_int_equal(cfg_read_fn(c, 3, 5, 0x3c, 2), 0x0113);
-	assert_int_equal(cfg_read_fn(c, 3, 0, 0x3d, 1), 0);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x3c, 2), 0x0113);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x3d, 1), 0);
 	/* A function without a pin drives nothing. */
 	fake_machine_clear_calls(fm);
 	pci_irq_set(&f[0].pci, 1);
@@ -541,14 +527,14 @@ static void test_multifunction_intx(void **state)
 	pci_irq_set(&c->dev[1].pci, 1);
 	assert_int_equal(fm->nr_irq_calls, 1);
 	assert_int_equal(fm->irq_level[19], 1);
-	assert_int_equal(cfg_read_fn(c, 3, 5, 0x06, 2) & 0x08, 0x08);
-	assert_int_equal(cfg_read_fn(c, 3, 1, 0x06, 2) & 0x08, 0);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x06, 2) & 0x08, 0x08);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x06, 2) & 0x08, 0);
 	/* INTX_DISABLE of function 5 alone: slot 2 still holds the line. */
-	cfg_write_fn(c, 3, 5, 0x04, 2, 0x0401);
+	fake_pci_cfg_write(c->fm, 3, 5, 0x04, 2, 0x0401);
 	assert_int_equal(fm->irq_level[19], 1);
 	pci_irq_set(&c->dev[1].pci, 0);
 	assert_int_equal(fm->irq_level[19], 0);
-	cfg_write_fn(c, 3, 5, 0x04, 2, 0x0001);
+	fake_pci_cfg_write(c->fm, 3, 5, 0x04, 2, 0x0001);
 	assert_int_equal(fm->irq_level[19], 1);
 	pci_irq_set(&f[2].pci, 0);
 	assert_int_equal(fm->irq_level[19], 0);

@@ -141,7 +141,8 @@ static bool ide_range(struct ide_drive *d, bool lba48, uint64_t *lba, uint32_t *
 			unsigned cyl = d->lbah << 8 | d->lbam, head = d->device & 0x0f;
 			unsigned sect = d->lbal;
 
-			if (!d->spt || !sect || sect > d->spt || head >= d->heads || cyl >= d->cyls) {
+			if (!d->spt || !sect || sect > d->spt || head >= d->heads ||
+			    cyl >= d->cyls) {
 				ide_fail(d, ATA_IDNF);
 				return false;
 			}
@@ -422,7 +423,7 @@ struct ata_cmd {
 	void (*run)(struct ide_drive *d, const struct ata_cmd *c);
 	bool lba48;
 	enum ide_xfer xfer;		/* data direction of the read/write commands */
-	bool multiple;			/* READ/WRITE MULTIPLE: blocks of the SET MULTIPLE size */
+	bool multiple;			/* READ/WRITE MULTIPLE: blocks of SET MULTIPLE's size */
 };
 
 static void cmd_identify(struct ide_drive *d, const struct ata_cmd *c)
@@ -812,8 +813,10 @@ static void ide_cmd_write(void *opaque, uint64_t offset, const void *data, unsig
 		for (unsigned i = 0; i < len; i++) {
 			/* ATA-6: a write to any command block register clears HOB. */
 			ch->devctl &= ~ATA_HOB;
-			if (cmd_regs[offset + i].write)
-				cmd_regs[offset + i].write(ch, offset + i, ((const uint8_t *)data)[i]);
+			const struct ide_reg *r = &cmd_regs[offset + i];
+
+			if (r->write)
+				r->write(ch, offset + i, ((const uint8_t *)data)[i]);
 		}
 	}
 	pthread_mutex_unlock(&ch->ctrl->lock);

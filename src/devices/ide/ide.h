@@ -92,7 +92,7 @@ struct ide_drive {
 	uint8_t feature, nsect, lbal, lbam, lbah;
 	uint8_t hob_feature, hob_nsect, hob_lbal, hob_lbam, hob_lbah;
 	uint8_t device, status, error;
-	bool intrq;			/* interrupt pending (status read or command clears it) */
+	bool intrq;			/* interrupt pending; a status read or command clears it */
 
 	/* Settings the guest makes. */
 	unsigned mult;			/* SET MULTIPLE: sectors per block, 0 = off */

@@ -24,12 +24,12 @@ int ide_prd_map(const struct guest_mem *mem, uint32_t table, uint64_t bytes,
 	/* The table is dword aligned: the register's low bits are not address bits. */
 	table &= ~3u;
 	for (unsigned i = 0; i < IDE_PRD_MAX; i++) {
+		uint64_t at = (uint64_t)table + (uint64_t)i * PRD_ENTRY, count, take;
 		uint8_t e[PRD_ENTRY];
 		uint32_t addr, flags;
-		uint64_t count, take;
 		int ret;
 
-		if (guest_mem_read(mem, (uint64_t)table + (uint64_t)i * PRD_ENTRY, e, sizeof(e)) < 0)
+		if (guest_mem_read(mem, at, e, sizeof(e)) < 0)
 			return -EFAULT;
 		addr = le_load(e, 4) & ~1u;
 		flags = le_load(e + 4, 4);
