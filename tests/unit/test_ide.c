@@ -47,6 +47,7 @@
 #define R_DEVICE	6
 #define R_STATUS	7
 #define R_COMMAND	7
+#define R_CTL		8	/* alternate status, device control */
 
 #define ST_ERR		0x01
 #define ST_DRQ		0x08
@@ -211,41 +212,40 @@ static int teardown(void **state)
 
 /* ---- the host side, as libata does it ---- */
 
+/* A task file register (R_*), or R_CTL for the control block's one port. */
+static uint16_t port_of(struct ctx *c, unsigned reg)
+{
+	return reg == R_CTL ? c->ctl : c->cmd + reg;
+}
+
 static uint8_t ata_in(struct ctx *c, unsigned reg)
 {
 	c->reg_acc++;
-	return fake_pio_read(c->fm, c->cmd + reg, 1);
+	return fake_pio_read(c->fm, port_of(c, reg), 1);
 }
 
 static void ata_out(struct ctx *c, unsigned reg, uint8_t v)
 {
 	c->reg_acc++;
-	fake_pio_write(c->fm, c->cmd + reg, 1, v);
+	fake_pio_write(c->fm, port_of(c, reg), 1, v);
 }
 
-static uint8_t altstatus(struct ctx *c)
-{
-	c->reg_acc++;
-	return fake_pio_read(c->fm, c->ctl, 1);
-}
+#define altstatus(c)	ata_in(c, R_CTL)
+#define devctl(c, v)	ata_out(c, R_CTL, v)
 
-static void devctl(struct ctx *c, uint8_t v)
-{
-	c->reg_acc++;
-	fake_pio_write(c->fm, c->ctl, 1, v);
-}
-
-static uint16_t data_in(struct ctx *c)
+/* The data port, 16 bits at a time. */
+static uint16_t data_io(struct ctx *c, bool write, uint16_t v)
 {
 	c->data_acc++;
+	if (write) {
+		fake_pio_write(c->fm, c->cmd, 2, v);
+		return v;
+	}
 	return fake_pio_read(c->fm, c->cmd, 2);
 }
 
-static void data_out(struct ctx *c, uint16_t v)
-{
-	c->data_acc++;
-	fake_pio_write(c->fm, c->cmd, 2, v);
-}
+#define data_in(c)	data_io(c, false, 0)
+#define data_out(c, v)	data_io(c, true, v)
 
 /* ata_sff_tf_load: the HOB bytes first for LBA48, then the current ones, then the device. */
 static void tf_load(struct ctx *c, unsigned dev, uint64_t lba, uint32_t count, bool lba48)
@@ -286,6 +286,14 @@ static unsigned pulses(struct ctx *c, unsigned gsi)
 static uint8_t irq_status(struct ctx *c)
 {
 	return ata_in(c, R_STATUS);
+}
+
+/* One register set, then a command: the status its interrupt handler reads. */
+static uint8_t set_and_run(struct ctx *c, unsigned reg, uint8_t v, uint8_t cmd)
+{
+	ata_out(c, reg, v);
+	command(c, cmd);
+	return irq_status(c);
 }
 
 static void read_sector_words(struct ctx *c, uint8_t *buf)
@@ -627,15 +635,9 @@ static void test_multiple(void **state)
 	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
 	assert_int_equal(ata_in(c, R_ERROR), ERR_ABRT);
 	/* Not a power of two, too big: aborted; 4 works. */
-	ata_out(c, R_NSECT, 3);
-	command(c, 0xc6);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
-	ata_out(c, R_NSECT, 32);
-	command(c, 0xc6);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
-	ata_out(c, R_NSECT, 4);
-	command(c, 0xc6);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_NSECT, 3, 0xc6), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_NSECT, 32, 0xc6), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_NSECT, 4, 0xc6), ST_DRDY | ST_DSC);
 	identify(c, id);
 	assert_int_equal(word(id, 59), 0x0104);
 
@@ -686,9 +688,7 @@ static void test_multiple(void **state)
 		}
 	}
 	/* Multiple mode off again with a count of 0. */
-	ata_out(c, R_NSECT, 0);
-	command(c, 0xc6);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_NSECT, 0, 0xc6), ST_DRDY | ST_DSC);
 	tf_load(c, 0, 0, 1, false);
 	command(c, 0xc5);
 	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
@@ -955,36 +955,25 @@ static void test_bad_commands(void **state)
 		assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
 		assert_int_equal(ata_in(c, R_ERROR), ERR_ABRT);
 	}
-	/* SET FEATURES: a transfer mode the drive lacks, an unknown subcommand; then good ones. */
+	/*
+	 * SET FEATURES: MWDMA 3 (the drive has 0-2) and an unknown subcommand
+	 * abort; UDMA 5, write cache off and look-ahead off work.
+	 */
 	ata_out(c, R_FEATURE, 0x03);
-	ata_out(c, R_NSECT, 0x23);			/* MWDMA 3 */
-	command(c, 0xef);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
-	ata_out(c, R_FEATURE, 0x77);
-	command(c, 0xef);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_NSECT, 0x23, 0xef), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_FEATURE, 0x77, 0xef), ST_DRDY | ST_ERR);
 	ata_out(c, R_FEATURE, 0x03);
-	ata_out(c, R_NSECT, 0x45);			/* UDMA 5 */
-	command(c, 0xef);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
-	ata_out(c, R_FEATURE, 0x82);			/* write cache off */
-	command(c, 0xef);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
-	ata_out(c, R_FEATURE, 0x55);			/* look-ahead off */
-	command(c, 0xef);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_NSECT, 0x45, 0xef), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_FEATURE, 0x82, 0xef), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_FEATURE, 0x55, 0xef), ST_DRDY | ST_DSC);
 	identify(c, id);
 	assert_int_equal(word(id, 88), 0x203f);
 	assert_int_equal(word(id, 63), 0x0007);
 	assert_int_equal(word(id, 85) & 0x60, 0);
 	/* INITIALIZE DEVICE PARAMETERS: 0 sectors a track aborts; 4 heads, 32 sectors works. */
-	ata_out(c, R_NSECT, 0);
-	command(c, 0x91);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_NSECT, 0, 0x91), ST_DRDY | ST_ERR);
 	ata_out(c, R_NSECT, 32);
-	ata_out(c, R_DEVICE, 0xa3);
-	command(c, 0x91);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_DEVICE, 0xa3, 0x91), ST_DRDY | ST_DSC);
 	identify(c, id);
 	assert_int_equal(word(id, 55), 4);
 	assert_int_equal(word(id, 56), 32);
@@ -994,20 +983,14 @@ static void test_bad_commands(void **state)
 	ata_out(c, R_LBAL, 3);
 	ata_out(c, R_LBAM, 1);
 	ata_out(c, R_LBAH, 0);
-	ata_out(c, R_DEVICE, 0xa2);
-	command(c, 0x20);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC | ST_DRQ);
+	assert_int_equal(set_and_run(c, R_DEVICE, 0xa2, 0x20), ST_DRDY | ST_DSC | ST_DRQ);
 	read_sector_words(c, id);
 	check_sector(id, (1 * 4 + 2) * 32 + 3 - 1);
 	/* Sector 0 and head 4 do not exist in CHS. */
-	ata_out(c, R_LBAL, 0);
-	command(c, 0x20);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_LBAL, 0, 0x20), ST_DRDY | ST_ERR);
 	assert_int_equal(ata_in(c, R_ERROR), ERR_IDNF);
 	ata_out(c, R_LBAL, 1);
-	ata_out(c, R_DEVICE, 0xa4);
-	command(c, 0x20);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_ERR);
+	assert_int_equal(set_and_run(c, R_DEVICE, 0xa4, 0x20), ST_DRDY | ST_ERR);
 	/* Power management. */
 	command(c, 0xe0);
 	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
@@ -1019,9 +1002,7 @@ static void test_bad_commands(void **state)
 	command(c, 0xe5);
 	irq_status(c);
 	assert_int_equal(ata_in(c, R_NSECT), 0xff);		/* active or idle */
-	ata_out(c, R_NSECT, 10);
-	command(c, 0xe2);
-	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
+	assert_int_equal(set_and_run(c, R_NSECT, 10, 0xe2), ST_DRDY | ST_DSC);
 	command(c, 0xe3);
 	assert_int_equal(irq_status(c), ST_DRDY | ST_DSC);
 }
