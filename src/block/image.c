@@ -39,7 +39,9 @@ static int image_fail(char *why, size_t len, int err, const char *fmt, ...)
 static int image_open_fd(const char *path, bool readonly, bool direct, uint64_t *sectors,
 			 char *why, size_t len)
 {
-	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
+	/* O_NONBLOCK: a FIFO would block the open; on a regular file it changes nothing. */
+	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK |
+		    (direct ? O_DIRECT : 0);
 	struct flock fl = { .l_type = readonly ? F_RDLCK : F_WRLCK, .l_whence = SEEK_SET };
 	struct stat st;
 	int fd, ret;

@@ -88,7 +88,7 @@ static void test_refused_files(void **state)
 {
 	struct ctx *c = *state;
 	struct block_image *img;
-	char why[256], small[] = "test-block-small-XXXXXX";
+	char why[256], small[] = "test-block-small-XXXXXX", fifo[80];
 	int fd;
 
 	assert_int_equal(block_image_open(&img, "no-such-image.img", false, false), -ENOENT);
@@ -97,6 +97,12 @@ static void test_refused_files(void **state)
 	assert_string_equal(why, "not a regular file (a raw image file is needed)");
 	assert_int_equal(block_image_check("/dev/null", true, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "not a regular file (a raw image file is needed)");
+	/* A FIFO is refused without waiting for a writer. */
+	snprintf(fifo, sizeof(fifo), "%s.fifo", c->path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(block_image_check(fifo, true, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "not a regular file (a raw image file is needed)");
+	unlink(fifo);
 	fd = mkstemp(small);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "x", 1), 1);
