@@ -17,6 +17,8 @@
  * - Errors: DRDY|ERR and the error register (ABRT, IDNF, UNC), with INTRQ.
  *   A PRD table that leaves RAM, ends early or has no end bit within 64 KiB
  *   fails the transfer (bus master ERROR, ABRT) rather than hang the guest.
+ *   The command, not the bus master's direction bit, says which way the
+ *   data goes (as in QEMU); drivers set the bit to match anyway.
  * Both drives of a channel latch every task file write, as on a cable; an
  * absent drive's status reads 0, which is how libata tells it is missing.
  */
