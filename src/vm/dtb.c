@@ -108,11 +108,16 @@ static int dtb_pci(void *fdt, struct pci_host *pci)
 
 	for (unsigned i = 0; pci && i < pci_host_nr_devices(pci) && !err; i++) {
 		struct pci_device *d = pci_host_device(pci, i);
-		char name[16];
+		char name[24];
 
-		snprintf(name, sizeof(name), "slot-%u", d->slot);
+		/* slot-1 for function 0 as before; slot-1.1 for the other functions. */
+		if (d->function)
+			snprintf(name, sizeof(name), "slot-%u.%u", d->slot, d->function);
+		else
+			snprintf(name, sizeof(name), "slot-%u", d->slot);
 		err = fdt_begin_node(fdt, name);
 		err = err ?: fdt_property_u32(fdt, "qlite,slot", d->slot);
+		err = err ?: fdt_property_u32(fdt, "qlite,function", d->function);
 		err = err ?: fdt_property_string(fdt, "qlite,name", d->name);
 		err = err ?: fdt_property_u32(fdt, "vendor-id", le_load(d->cfg, 2));
 		err = err ?: fdt_property_u32(fdt, "device-id", le_load(d->cfg + 2, 2));
