@@ -4,7 +4,8 @@
  * Linux's probe and queue setup, a request round trip through a ring in
  * guarded RAM, kicks with and without ioeventfd (exits counted), the
  * interrupt line with and without irqfd, hostile register accesses,
- * default and explicit windows and lines, the names in the exit report.
+ * default and explicit windows and lines, the names in the exit report,
+ * and what Linux is told: its command line and the --dtb tree.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -13,13 +14,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <libfdt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fake_machine.h"
+#include "qlite/cpuid.h"
 #include "qlite/util.h"
 #include "qlite/virtio_mmio.h"
+#include "qlite/vm.h"
 #include "virtq_driver.h"
 
 #define RAM_SIZE	(1 << 20)
@@ -692,6 +697,102 @@ static void test_register_names(void **state)
 	assert_null(r->ops->reg_name(r->opaque, 0x0c0));
 }
 
+static void test_linux_cmdline(void **state)
+{
+	struct env *e = *state;
+	struct vm_spec spec;
+	char *s, *want;
+
+	vm_spec_init(&spec);
+	machine(e, false);
+	/* Without devices nothing changes. */
+	s = vm_effective_cmdline(&spec, &e->fm->m, false, true);
+	assert_string_equal(s, "");
+	free(s);
+	assert_int_equal(attach(e, NULL), 0);
+	assert_int_equal(attach(e, &(struct virtio_mmio_opts){ .irq = 10 }), 0);
+	spec.cmdline = strdup("console=ttyS0");
+	s = vm_effective_cmdline(&spec, &e->fm->m, false, true);
+	assert_string_equal(s, "console=ttyS0 virtio_mmio.device=0x200@0xfed00000:5 "
+			       "virtio_mmio.device=0x200@0xfed01000:10");
+	free(s);
+	/* Not for a guest that is not Linux. */
+	s = vm_effective_cmdline(&spec, &e->fm->m, true, false);
+	assert_string_equal(s, "console=ttyS0");
+	free(s);
+	/* A device the user named already is not named twice (":1" is not ":10"). */
+	free(spec.cmdline);
+	spec.cmdline = strdup("virtio_mmio.device=0x200@0xfed01000:1 "
+			      "virtio_mmio.device=0x200@0xfed00000:5");
+	s = vm_effective_cmdline(&spec, &e->fm->m, false, true);
+	assert_string_equal(s, "virtio_mmio.device=0x200@0xfed01000:1 "
+			       "virtio_mmio.device=0x200@0xfed00000:5 "
+			       "virtio_mmio.device=0x200@0xfed01000:10");
+	free(s);
+	/* The nested-KVM additions come last. */
+	free(spec.cmdline);
+	spec.cmdline = NULL;
+	s = vm_effective_cmdline(&spec, &e->fm->m, true, true);
+	assert_true(asprintf(&want, "virtio_mmio.device=0x200@0xfed00000:5 "
+			     "virtio_mmio.device=0x200@0xfed01000:10 %s",
+			     nested_quirk_linux_cmdline) > 0);
+	assert_string_equal(s, want);
+	free(want);
+	free(s);
+	/* No machine: no devices. */
+	s = vm_effective_cmdline(&spec, NULL, false, true);
+	assert_string_equal(s, "");
+	free(s);
+	vm_spec_free(&spec);
+}
+
+static void test_dtb(void **state)
+{
+	struct env *e = *state;
+	char path[] = "/tmp/qlite-test-vmmio-XXXXXX";
+	struct guest_mem layout;
+	struct vm_spec spec;
+	const fdt64_t *reg;
+	const fdt32_t *irq;
+	const char *compat;
+	uint8_t *fdt;
+	size_t len;
+	int fd, node, n;
+
+	vm_spec_init(&spec);
+	machine(e, false);
+	assert_int_equal(attach(e, NULL), 0);
+	assert_int_equal(attach(e, &(struct virtio_mmio_opts){ .irq = 9 }), 0);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	guest_mem_layout(&layout, 64 * MiB);
+	assert_int_equal(vm_write_dtb(&spec, &e->fm->m, &layout, "console=ttyS0", path), 0);
+	assert_int_equal(read_file(path, &fdt, &len), 0);
+	unlink(path);
+	assert_int_equal(fdt_check_header(fdt), 0);
+
+	node = fdt_path_offset(fdt, "/test-dev@fed01000");
+	assert_true(node >= 0);
+	compat = fdt_getprop(fdt, node, "compatible", &n);
+	assert_non_null(compat);
+	assert_string_equal(compat, "virtio,mmio");
+	reg = fdt_getprop(fdt, node, "reg", &n);
+	assert_int_equal(n, 16);
+	assert_int_equal(fdt64_to_cpu(reg[0]), BASE1);
+	assert_int_equal(fdt64_to_cpu(reg[1]), VIRTIO_MMIO_SIZE);
+	irq = fdt_getprop(fdt, node, "interrupts", &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(fdt32_to_cpu(irq[0]), 9);
+	node = fdt_path_offset(fdt, "/test-dev@fed00000");
+	assert_true(node >= 0);
+	irq = fdt_getprop(fdt, node, "interrupts", &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(fdt32_to_cpu(irq[0]), 5);
+	free(fdt);
+	vm_spec_free(&spec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -704,6 +805,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_queue_needs_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_windows_and_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_cmdline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtb, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
