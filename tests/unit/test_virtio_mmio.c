@@ -238,8 +238,17 @@ static uint64_t probe(struct env *e)
 	return features;
 }
 
-/* The rest of Linux's bring-up: accept want, both queues, DRIVER_OK. */
-static void go_live(struct env *e, uint64_t want)
+/* A machine with one test device attached with o (NULL: defaults), probed. */
+static struct tdev *probed(struct env *e, bool accel, const struct virtio_mmio_opts *o)
+{
+	machine(e, accel);
+	assert_int_equal(attach(e, o), 0);
+	probe(e);
+	return e->t[0];
+}
+
+/* Accept want and set FEATURES_OK, as Linux's vm_finalize_features and its caller. */
+static void accept_features(struct env *e, uint64_t want)
 {
 	wr(e, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(e, VIRTIO_MMIO_DRIVER_FEATURES, want >> 32);
@@ -247,6 +256,12 @@ static void go_live(struct env *e, uint64_t want)
 	wr(e, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)want);
 	wr(e, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
 	assert_int_equal(rd(e, VIRTIO_MMIO_STATUS), S_ACK | S_DRIVER | S_FEAT);
+}
+
+/* The rest of Linux's bring-up: accept want, both queues, DRIVER_OK. */
+static void go_live(struct env *e, uint64_t want)
+{
+	accept_features(e, want);
 	assert_true(setup_queue(e, 0, 8));
 	assert_true(setup_queue(e, 1, 16));
 	assert_false(setup_queue(e, 2, 8));
@@ -277,13 +292,11 @@ static void test_probe(void **state)
 {
 	struct env *e = *state;
 	struct tdev *t;
-	uint64_t features;
 
 	machine(e, false);
 	assert_int_equal(attach(e, NULL), 0);
 	t = e->t[0];
-	features = probe(e);
-	assert_int_equal(features, DEV_FEATURES | VIRTIO_CORE_FEATURES);
+	assert_int_equal(probe(e), DEV_FEATURES | VIRTIO_CORE_FEATURES);
 	/* Linux reads QueueNumMax of each queue it wants; the third does not exist. */
 	go_live(e, V1 | VIRTIO_F_BIT(5));
 	assert_int_equal(t->activates, 1);
@@ -326,9 +339,7 @@ static void test_round_trip_in_kernel(void **state)
 	struct test_ring *r;
 	unsigned exits;
 
-	machine(e, true);
-	assert_int_equal(attach(e, &o), 0);
-	r = &e->t[0]->ring[0];
+	r = &probed(e, true, &o)->ring[0];
 	/* A doorbell per queue, on QueueNotify, matching the queue's index. */
 	assert_int_equal(e->fm->nr_ioeventfds, 2);
 	for (unsigned q = 0; q < 2; q++) {
@@ -343,7 +354,6 @@ static void test_round_trip_in_kernel(void **state)
 	assert_int_equal(e->fm->nr_irqfds, 1);
 	assert_int_equal(e->fm->irqfds[0].gsi, 5);
 
-	probe(e);
 	go_live(e, V1);
 	make_request(e);
 	exits = fake_exits(e->fm);
@@ -372,10 +382,8 @@ static void test_kicks_exit_without_ioeventfd(void **state)
 	struct virtio_mmio_opts o = { .ioeventfd = false, .irqfd = true };
 	unsigned exits;
 
-	machine(e, true);
-	assert_int_equal(attach(e, &o), 0);
+	probed(e, true, &o);
 	assert_int_equal(e->fm->nr_ioeventfds, 0);
-	probe(e);
 	go_live(e, V1);
 	make_request(e);
 	exits = fake_exits(e->fm);
@@ -399,9 +407,7 @@ static void test_fallback_to_userspace(void **state)
 	struct virtio_mmio_opts o = { .ioeventfd = true, .irqfd = true };
 	unsigned exits;
 
-	machine(e, false);
-	assert_int_equal(attach(e, &o), 0);
-	probe(e);
+	probed(e, false, &o);
 	go_live(e, V1);
 	make_request(e);
 	exits = fake_exits(e->fm);
@@ -420,11 +426,8 @@ static void test_interrupt_line(void **state)
 	struct fake_machine *fm;
 	struct tdev *t;
 
-	machine(e, false);
+	t = probed(e, false, NULL);
 	fm = e->fm;
-	assert_int_equal(attach(e, NULL), 0);
-	t = e->t[0];
-	probe(e);
 	go_live(e, V1);
 	assert_int_equal(fm->nr_irq_calls, 0);
 
@@ -475,11 +478,8 @@ static void test_hostile_accesses(void **state)
 	struct tdev *t;
 	unsigned exits;
 
-	machine(e, false);
+	t = probed(e, false, NULL);
 	fm = e->fm;
-	assert_int_equal(attach(e, NULL), 0);
-	t = e->t[0];
-	probe(e);
 
 	/* Registers take aligned 32-bit accesses: others read 0 and are dropped, said once. */
 	assert_int_equal(fake_mmio_read(fm, BASE0, 2), 0);
@@ -564,14 +564,9 @@ static void test_bad_queue_needs_reset(void **state)
 	struct fake_machine *fm;
 	struct tdev *t;
 
-	machine(e, false);
+	t = probed(e, false, NULL);
 	fm = e->fm;
-	assert_int_equal(attach(e, NULL), 0);
-	t = e->t[0];
-	probe(e);
-	wr(e, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(e, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wr(e, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
+	accept_features(e, V1);
 	wr(e, VIRTIO_MMIO_QUEUE_SEL, 0);
 	wr(e, VIRTIO_MMIO_QUEUE_NUM, 8);
 	wr(e, VIRTIO_MMIO_QUEUE_DESC_LOW, 0);
@@ -591,9 +586,7 @@ static void test_bad_queue_needs_reset(void **state)
 	wr(e, VIRTIO_MMIO_STATUS, 0);
 	assert_int_equal(fm->irq_level[5], 0);
 	probe(e);
-	wr(e, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
-	wr(e, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wr(e, VIRTIO_MMIO_STATUS, S_ACK | S_DRIVER | S_FEAT);
+	accept_features(e, V1);
 	tr_init(&t->ring[0], &e->gm, 8, 0x10000);
 	wr(e, VIRTIO_MMIO_QUEUE_SEL, 0);
 	wr(e, VIRTIO_MMIO_QUEUE_NUM, 0x10008);
