@@ -53,8 +53,12 @@ int vm_create(struct vm *vm, const struct vm_spec *spec);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
-char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
+/*
+ * The kernel command line the guest gets: the user's, plus for Linux the
+ * virtio-mmio devices of m (NULL: none) and the nested-KVM additions.
+ */
+char *vm_effective_cmdline(const struct vm_spec *spec, struct machine *m, bool quirks,
+			   bool is_linux);
 /* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */
 int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path);
 int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct guest_mem *layout,

@@ -131,7 +131,7 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	describe_cpus(spec, out);
 	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
 		nested ? " (host KVM is nested and software-assisted)" : "");
-	cmdline = vm_effective_cmdline(spec, quirks, kernel_is_linux(spec->kernel));
+	cmdline = vm_effective_cmdline(spec, &m, quirks, kernel_is_linux(spec->kernel));
 	fprintf(out, "cmdline: %s\n", cmdline ? cmdline : "");
 	ret = 0;
 	if (dtb_path)

@@ -30,6 +30,7 @@
 #include "qlite/event_loop.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
+#include "qlite/virtio_mmio.h"
 #include "qlite/vm.h"
 
 static const char *const stop_names[] = {
@@ -99,16 +100,24 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 	return 0;
 }
 
-char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux)
+char *vm_effective_cmdline(const struct vm_spec *spec, struct machine *m, bool quirks,
+			   bool is_linux)
 {
 	const char *user = spec->cmdline ? spec->cmdline : "";
-	char *s;
+	const char *nested = quirks ? nested_quirk_linux_cmdline : "";
+	char *devs, *s;
+	int n;
 
-	if (!(quirks && is_linux))
+	if (!is_linux)
 		return strdup(user);
-	if (asprintf(&s, "%s%s%s", user, *user ? " " : "", nested_quirk_linux_cmdline) < 0)
+	/* An x86 Linux finds virtio-mmio devices only on its command line. */
+	devs = virtio_mmio_linux_params(m, user);
+	if (!devs)
 		return NULL;
-	return s;
+	n = asprintf(&s, "%s%s%s%s%s", user, *user && *devs ? " " : "", devs,
+		     (*user || *devs) && *nested ? " " : "", nested);
+	free(devs);
+	return n < 0 ? NULL : s;
 }
 
 static void print_quirks_line(const struct vm *vm)
@@ -146,7 +155,7 @@ static int vm_load_kernel(struct vm *vm)
 			goto out;
 	}
 	vm->guest_is_linux = boot_image_is_linux(&kernel);
-	cmdline = vm_effective_cmdline(spec, vm->quirks, vm->guest_is_linux);
+	cmdline = vm_effective_cmdline(spec, &vm->machine, vm->quirks, vm->guest_is_linux);
 	ret = -ENOMEM;
 	if (!cmdline)
 		goto out;
