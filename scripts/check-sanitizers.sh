@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The bad-input guarantees under the sanitizers: unit and integration suites in an
 # ASan/UBSan build (build-asan/), and the libFuzzer targets for a bounded time with
-# clang (build-fuzz/): the config parser (30 s), the kernel loaders (20 s) and split
-# virtqueues over hostile rings (20 s). Run after scripts/setup.sh.
+# clang (build-fuzz/): the config parser (30 s), the kernel loaders, split virtqueues over
+# hostile rings, and IDE registers with PRD tables (20 s each). Run after scripts/setup.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

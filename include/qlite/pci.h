@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * PCI host bridge (configuration mechanism #1 at 0xcf8/0xcfc) and the
- * device registry: a PCI device fills a struct pci_device and adds itself;
- * the host assigns its slot, BAR addresses and INTx line and maps the BARs
- * on the buses as the guest programs them.
+ * device registry: a PCI device (one function) fills a struct pci_device
+ * and adds itself; the host assigns its slot, BAR addresses and INTx line
+ * and maps the BARs on the buses as the guest programs them. A device may
+ * ask for a fixed slot and function instead, which is how multi-function
+ * devices (the PIIX3 at 00:01.0 and 00:01.1) are built: function 0 first.
  */
 #ifndef QLITE_PCI_H
 #define QLITE_PCI_H
@@ -15,7 +17,8 @@
 #include "machine.h"
 #include "platform.h"
 
-#define PCI_MAX_DEVICES		32	/* bus 0 only, function 0 only */
+#define PCI_MAX_DEVICES		32	/* slots (PCI "device numbers") of bus 0 */
+#define PCI_MAX_FUNCTIONS	8
 #define PCI_MAX_BARS		6
 #define PCI_CFG_SIZE		256
 
@@ -25,7 +28,10 @@
 #define PCI_PIO_WINDOW_START	0xc000
 #define PCI_PIO_WINDOW_END	0x10000
 
-/* INTx pin A..D of slot s is routed to IOAPIC GSI PCI_GSI_BASE + (s + pin) % PCI_GSI_COUNT. */
+/*
+ * INTx pin A..D of slot s is routed to IOAPIC GSI PCI_GSI_BASE + (s + pin) % PCI_GSI_COUNT,
+ * whatever the function: functions of a slot share its four lines, as the MP table says.
+ */
 #define PCI_GSI_BASE		16
 #define PCI_GSI_COUNT		8
 
@@ -43,8 +49,17 @@ struct pci_device {
 	uint8_t wmask[PCI_CFG_SIZE];	/* guest-writable bits beyond those the host manages */
 	struct pci_bar bar[PCI_MAX_BARS];
 
-	/* Filled by pci_host_add_device(). */
+	/*
+	 * Where the device sits. pci_host_add_device() picks the next slot
+	 * whose function 0 is free, unless the caller sets fixed after
+	 * pci_device_init() with slot and function: then exactly there
+	 * (-EBUSY when taken; function 0 of the slot must exist first).
+	 */
+	bool fixed;
 	unsigned slot;
+	unsigned function;
+
+	/* Filled by pci_host_add_device(). */
 	unsigned gsi;			/* INTx line, valid when cfg[PCI_INTERRUPT_PIN] != 0 */
 	int bar_region[PCI_MAX_BARS];	/* bus region ids, -1 when unused */
 	struct pci_host *host;
@@ -87,13 +102,20 @@ int pci_add_cap(struct pci_device *dev, uint8_t id, unsigned len, unsigned *offs
 struct pci_host *pci_host_create(struct machine *m);
 void pci_host_destroy(struct pci_host *host);
 
-/* Give dev a slot, its BARs addresses (decoding off until the guest enables it) and an INTx GSI. */
+/*
+ * Give dev a slot (or the fixed place it asks for), its BAR addresses
+ * (decoding on, as a BIOS leaves it) and an INTx GSI. Adding a function
+ * other than 0 sets the multi-function bit of function 0's header type.
+ */
 int pci_host_add_device(struct pci_host *host, struct pci_device *dev);
+
+/* The first slot from `from` on whose function 0 is free, or -ENOSPC. */
+int pci_host_free_slot(struct pci_host *host, unsigned from);
 
 /* Assert/deassert INTx of dev (level-triggered). */
 void pci_irq_set(struct pci_device *dev, int level);
 
-/* The registered devices, slot order, for firmware tables (MP table, device tree). */
+/* The registered functions, in slot then function order, for firmware tables and `check`. */
 unsigned pci_host_nr_devices(const struct pci_host *host);
 struct pci_device *pci_host_device(const struct pci_host *host, unsigned i);
 

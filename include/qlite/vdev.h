@@ -27,6 +27,12 @@ enum vdev_opt_kind {
 	VDEV_OPT_PIO,		/* base port of span ports */
 	VDEV_OPT_MMIO,		/* base guest-physical address of span bytes */
 	VDEV_OPT_IRQ,		/* GSI */
+	/*
+	 * A disk image (a path, resolved as VDEV_OPT_PATH): a regular file,
+	 * opened read-write unless the on|off option readonly_opt names is on,
+	 * and used by one vdev only (read-only ones may share).
+	 */
+	VDEV_OPT_IMAGE,
 };
 
 struct vdev_opt_desc {
@@ -35,6 +41,8 @@ struct vdev_opt_desc {
 	const char *choices;	/* VDEV_OPT_ENUM: "pci|mmio" */
 	uint64_t span;		/* VDEV_OPT_PIO/MMIO: bytes decoded from the base */
 	const char *span_opt;	/* ...or the option that sets it, span being its default */
+	const char *readonly_opt;	/* VDEV_OPT_IMAGE: the option that makes it read-only */
+	bool required;		/* the parser refuses a vdev line without it */
 	const char *help;
 };
 
@@ -65,6 +73,8 @@ const struct vdev_opt_desc *vdev_type_opt(const struct vdev_type *type, const ch
  * -EINVAL when the option that sets it is not a number.
  */
 enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key);
+/* Is the option a file (VDEV_OPT_PATH or VDEV_OPT_IMAGE)? */
+bool vdev_opt_is_path(const struct vdev_type *type, const char *key);
 int vdev_opt_span(const struct vdev_type *type, const struct vdev_spec *vs, const char *key,
 		  uint64_t *span);
 /* The value of key in a parsed vdev, or NULL. */
@@ -79,6 +89,7 @@ int vdev_create_all(struct machine *m, const struct vm_spec *spec);
 
 /* The device files' types, listed in src/devices/vdev.c. */
 extern const struct vdev_type isa_debug_exit_vdev;
+extern const struct vdev_type ide_vdev;
 extern const struct vdev_type pvpanic_vdev;
 extern const struct vdev_type pvpanic_pci_vdev;
 

@@ -23,7 +23,6 @@ struct event_loop;
 struct uart8250;
 struct console;
 struct vm_stats;
-struct pci_host;
 
 struct vm {
 	const struct vm_spec *spec;
@@ -55,8 +54,12 @@ int vm_create(struct vm *vm, const struct vm_spec *spec);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
-/* The kernel command line the guest gets: the user's, plus the nested-KVM additions for Linux. */
-char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux);
+/*
+ * The kernel command line the guest gets: the user's, plus for Linux the
+ * virtio-mmio devices of m (NULL: none) and the nested-KVM additions.
+ */
+char *vm_effective_cmdline(const struct vm_spec *spec, struct machine *m, bool quirks,
+			   bool is_linux);
 
 /* What the guest boots (src/vm/load.c). */
 struct vm_boot {
@@ -69,14 +72,16 @@ struct vm_boot {
 
 /*
  * Read spec's kernel and initrd and load them into gm with the boot
- * structures and the MP table (nr_vcpus, pci's devices): the one path of
- * `qlite run` and of `qlite check` (scratch RAM, no KVM), so both refuse
- * the same kernels with the same message. 0 or -errno, reported once.
- * vm_boot_free() after either.
+ * structures and the MP table (nr_vcpus, m's PCI devices; m's virtio-mmio
+ * devices on a Linux command line): the one path of `qlite run` and of
+ * `qlite check` (scratch RAM, no KVM), so both refuse the same kernels
+ * with the same message. 0 or -errno, reported once. vm_boot_free() after
+ * either.
  */
-int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
-		 const struct pci_host *pci, struct guest_mem *gm, struct vm_boot *b);
+int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, struct machine *m,
+		 struct guest_mem *gm, struct vm_boot *b);
 void vm_boot_free(struct vm_boot *b);
+
 /* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */
 int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path);
 int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct guest_mem *layout,

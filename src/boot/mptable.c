@@ -171,11 +171,18 @@ int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host 
 	for (unsigned irq = 0; irq < 16; irq++)
 		if (add_intsrc(&w, MP_INT, 0, BUS_ID_ISA, irq, ioapic_id, irq) < 0)
 			goto full;
+	/* One entry per slot and pin: the functions of a slot share its lines. */
 	for (unsigned i = 0; pci && i < pci_host_nr_devices(pci); i++) {
 		struct pci_device *d = pci_host_device(pci, i);
 		uint8_t pin = d->cfg[0x3d];
+		bool seen = false;
 
-		if (!pin)
+		for (unsigned j = 0; j < i && pin; j++) {
+			const struct pci_device *e = pci_host_device(pci, j);
+
+			seen |= e->slot == d->slot && e->cfg[0x3d] == pin;
+		}
+		if (!pin || seen)
 			continue;
 		if (add_intsrc(&w, MP_INT, MP_IRQ_LEVEL_HIGH, BUS_ID_PCI,
 			       (d->slot << 2) | (pin - 1), ioapic_id, d->gsi) < 0)

@@ -326,6 +326,7 @@ static int vdev_check_opt(struct config_parser *p, const struct vdev_type *t,
 
 	switch (vdev_opt_kind(t, opt->key)) {
 	case VDEV_OPT_PATH:
+	case VDEV_OPT_IMAGE:
 		s = config_resolve_path(o, opt->value);
 		if (!s)
 			return config_nomem(p->err);
@@ -424,6 +425,12 @@ static int kw_vdev(struct config_parser *p, const struct config_keyword *kw,
 		ret = vdev_check_opt(p, t, opt, o);
 		if (ret < 0)
 			goto err;
+	}
+	for (const struct vdev_opt_desc *d = t->opts; d && d->key; d++) {
+		if (d->required && !vdev_opt_get(&vs, d->key)) {
+			ret = PERR(p, o, "option \"%s\" is required for %s", d->key, t->name);
+			goto err;
+		}
 	}
 	vdevs = realloc(p->spec->vdevs, (p->spec->nr_vdevs + 1) * sizeof(*vdevs));
 	if (!vdevs) {
@@ -576,7 +583,7 @@ const struct stats_file config_stats_files[] = {
 	STATS_FILE(json, "the JSON output", false),
 	STATS_FILE(prom, "the Prometheus output", false),
 	STATS_FILE(log, "the stats log", true),
-	{ NULL },
+	{ .name = NULL },
 };
 #undef STATS_FILE
 

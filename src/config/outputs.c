@@ -151,7 +151,7 @@ static void list_inputs(const struct vm_spec *spec, struct named_file *files, un
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
 		for (unsigned j = 0; j < vs->nr_opts; j++)
-			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
+			if (vdev_opt_is_path(t, vs->opts[j].key))
 				add_file(files, n, max, vs->opts[j].value, "a vdev's file", &vs->origin);
 	}
 	for (unsigned i = 0; i < spec->nr_files; i++)

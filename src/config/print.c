@@ -159,7 +159,7 @@ void config_print(const struct vm_spec *spec, FILE *out)
 			fputc(' ', out);
 			print_word(out, vs->opts[j].key, true);
 			fputc(' ', out);
-			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
+			if (vdev_opt_is_path(t, vs->opts[j].key))
 				print_path(out, vs->opts[j].value, true);
 			else
 				print_word(out, vs->opts[j].value, true);
@@ -395,6 +395,7 @@ static const char *const kind_names[] = {
 	[VDEV_OPT_STRING] = "text", [VDEV_OPT_PATH] = "path", [VDEV_OPT_NUMBER] = "N",
 	[VDEV_OPT_SIZE] = "SIZE", [VDEV_OPT_BOOL] = "on|off", [VDEV_OPT_ENUM] = "choice",
 	[VDEV_OPT_PIO] = "I/O port", [VDEV_OPT_MMIO] = "MMIO address", [VDEV_OPT_IRQ] = "IRQ",
+	[VDEV_OPT_IMAGE] = "disk image",
 };
 
 static void doc_vdev_type(const struct doc *d, const struct vdev_type *t)
@@ -407,9 +408,9 @@ static void doc_vdev_type(const struct doc *d, const struct vdev_type *t)
 	if (!t->opts || !t->opts->key)
 		return;
 	for (const struct vdev_opt_desc *o = t->opts; o->key; o++) {
-		snprintf(text, sizeof(text), "`%s` (%s): %s", o->key,
+		snprintf(text, sizeof(text), "`%s` (%s%s): %s", o->key,
 			 o->kind == VDEV_OPT_ENUM && o->choices ? o->choices : kind_names[o->kind],
-			 o->help ? o->help : "");
+			 o->required ? ", required" : "", o->help ? o->help : "");
 		if (d->man)
 			fputs(".IP\n", d->out);
 		doc_text(d, d->md ? 0 : 4, "- ", text);

@@ -15,6 +15,7 @@
 #include <linux/kvm.h>
 
 #include "internal.h"
+#include "qlite/block.h"
 #include "qlite/devices.h"
 #include "qlite/guest_mem.h"
 #include "qlite/util.h"
@@ -100,8 +101,70 @@ static int check_input(const char *path, bool blk_ok, const struct spec_origin *
 	return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
 }
 
+/* A vdev's disk image: is it read-only (its readonly_opt says on)? */
+static bool image_readonly(const struct vdev_type *t, const struct vdev_spec *vs, const char *key)
+{
+	const struct vdev_opt_desc *d = vdev_type_opt(t, key);
+	const char *v = d && d->readonly_opt ? vdev_opt_get(vs, d->readonly_opt) : NULL;
+	bool ro = false;
+
+	return v && !config_parse_bool(v, &ro) && ro;
+}
+
+struct image_use {
+	dev_t dev;
+	ino_t ino;
+	bool readonly;
+	const struct vdev_spec *vs;
+};
+
+/*
+ * A disk image opens as the device will open it (read-write unless
+ * readonly, locked), and no two vdevs write one image: the device's lock
+ * would refuse the second, but only after the first is built.
+ */
+static int check_image(const struct vdev_type *t, const struct vdev_spec *vs, const char *key,
+		       struct image_use *used, unsigned *nr_used, FILE *err)
+{
+	const char *path = vdev_opt_get(vs, key);
+	bool ro = image_readonly(t, vs, key);
+	struct image_use *u = &used[*nr_used];
+	char why[256];
+	struct stat st;
+	int ret;
+
+	ret = block_image_check(path, ro, why, sizeof(why));
+	if (ret < 0) {
+		/* why says it all (with the host's words where they help). */
+		config_error(err, &vs->origin, "%s: %s", path, why);
+		return ret;
+	}
+	if (stat(path, &st) < 0)
+		return config_error_errno(err, &vs->origin, -errno, "%s", path);
+	for (unsigned i = 0; i < *nr_used; i++) {
+		const struct spec_origin *o = &used[i].vs->origin;
+
+		if (used[i].dev != st.st_dev || used[i].ino != st.st_ino)
+			continue;
+		if (ro && used[i].readonly)
+			continue;	/* readers share */
+		if (o->file)
+			config_error(err, &vs->origin, "%s: already the disk of the vdev at %s:%u",
+				     path, o->file, o->line);
+		else
+			config_error(err, &vs->origin, "%s: already the disk of another vdev",
+				     path);
+		return -EBUSY;
+	}
+	*u = (struct image_use){ .dev = st.st_dev, .ino = st.st_ino, .readonly = ro, .vs = vs };
+	++*nr_used;
+	return 0;
+}
+
 static int check_files(const struct vm_spec *spec, FILE *err)
 {
+	struct image_use *images;
+	unsigned nr_images = 0;
 	int ret;
 
 	if (!spec->kernel) {
@@ -114,14 +177,25 @@ static int check_files(const struct vm_spec *spec, FILE *err)
 	ret = check_input(spec->kernel, false, &spec->origin_of_kernel, err);
 	if (!ret && spec->initrd)
 		ret = check_input(spec->initrd, false, &spec->origin_of_initrd, err);
+	if (ret)
+		return ret;
+	images = calloc(spec->nr_vdevs * VDEV_MAX_OPTS + 1, sizeof(*images));
+	if (!images)
+		return config_nomem(err);
 	for (unsigned i = 0; i < spec->nr_vdevs && !ret; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
 
-		for (unsigned j = 0; j < vs->nr_opts && !ret; j++)
-			if (vdev_opt_kind(t, vs->opts[j].key) == VDEV_OPT_PATH)
+		for (unsigned j = 0; j < vs->nr_opts && j < VDEV_MAX_OPTS && !ret; j++) {
+			enum vdev_opt_kind kind = vdev_opt_kind(t, vs->opts[j].key);
+
+			if (kind == VDEV_OPT_PATH)
 				ret = check_input(vs->opts[j].value, true, &vs->origin, err);
+			else if (kind == VDEV_OPT_IMAGE)
+				ret = check_image(t, vs, vs->opts[j].key, images, &nr_images, err);
+		}
 	}
+	free(images);
 	return ret;
 }
 

@@ -4,7 +4,9 @@
  * #1, the PIIX reset control register at 0xcf9, and the registry of PCI
  * devices: slots, BAR windows, BAR mapping on the buses and INTx routing.
  *
- * Only bus 0, function 0 exists; every other configuration address reads
+ * Only bus 0 exists. Each slot holds up to 8 functions; function 0 says
+ * in its header type when there are more (Linux scans functions 1-7 only
+ * then). Configuration cycles to an absent slot, function or bus read
  * all-ones, as a master abort does.
  *
  * BARs are assigned and decoding is enabled when a device is added, as a
@@ -41,10 +43,15 @@
 #define RCR_SYS_RESET		0x02	/* hard (1) or soft (0) reset when RCPU fires */
 #define RCR_RESET_CPU		0x04
 
+#ifndef PCI_HEADER_TYPE_MFD
+#define PCI_HEADER_TYPE_MFD	0x80	/* multi-function device (function 0's header type) */
+#endif
+
 #define PCI_BAR_IO_MASK		(~(uint64_t)0x3)
 #define PCI_BAR_MEM_MASK	(~(uint64_t)0xf)
 
-struct pci_slot {
+/* The host's view of one function. */
+struct pci_fn {
 	struct pci_device *dev;
 	uint64_t mapped[PCI_MAX_BARS];	/* where each BAR region sits on its bus now */
 	bool overlap_warned[PCI_MAX_BARS];
@@ -62,7 +69,7 @@ struct pci_host {
 	uint64_t next_mmio, next_pio;
 	unsigned gsi_asserted[PCI_GSI_COUNT];	/* devices asserting each shared line */
 	bool gsi_claimed[PCI_GSI_COUNT];	/* declared to the machine, once each */
-	struct pci_slot slot[PCI_MAX_DEVICES];
+	struct pci_fn fn[PCI_MAX_DEVICES][PCI_MAX_FUNCTIONS];
 	struct pci_device bridge;
 };
 
@@ -87,11 +94,18 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor,
 		 PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 		 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE, 2);
 	dev->wmask[PCI_LATENCY_TIMER] = 0xff;
+	dev->fixed = false;
 	dev->slot = 0;
+	dev->function = 0;
 	dev->gsi = 0;
 	dev->host = NULL;
 	for (unsigned i = 0; i < PCI_MAX_BARS; i++)
 		dev->bar_region[i] = -1;
+}
+
+static struct pci_fn *pci_fn_of(struct pci_host *h, const struct pci_device *dev)
+{
+	return &h->fn[dev->slot][dev->function];
 }
 
 static bool pci_bar_offset(unsigned offset, unsigned *bar)
@@ -103,7 +117,7 @@ static bool pci_bar_offset(unsigned offset, unsigned *bar)
 }
 
 /* INTx level changes, with irq_lock held: the GSI is the OR of its devices. */
-static void pci_intx_update(struct pci_host *h, struct pci_slot *s, bool level, bool disabled)
+static void pci_intx_update(struct pci_host *h, struct pci_fn *s, bool level, bool disabled)
 {
 	bool was = s->intx_level && !s->intx_disabled, now = level && !disabled;
 	unsigned line = s->dev->gsi - PCI_GSI_BASE;
@@ -121,11 +135,11 @@ static void pci_intx_update(struct pci_host *h, struct pci_slot *s, bool level, 
 void pci_irq_set(struct pci_device *dev, int level)
 {
 	struct pci_host *h = dev->host;
-	struct pci_slot *s;
+	struct pci_fn *s;
 
 	if (!h || !dev->cfg[PCI_INTERRUPT_PIN])
 		return;
-	s = &h->slot[dev->slot];
+	s = pci_fn_of(h, dev);
 	pthread_mutex_lock(&h->irq_lock);
 	pci_intx_update(h, s, level != 0, s->intx_disabled);
 	pthread_mutex_unlock(&h->irq_lock);
@@ -146,7 +160,7 @@ uint32_t pci_cfg_read(struct pci_device *dev, unsigned offset, unsigned len)
 		bool level;
 
 		pthread_mutex_lock(&h->irq_lock);
-		level = h->slot[dev->slot].intx_level;
+		level = pci_fn_of(h, dev)->intx_level;
 		pthread_mutex_unlock(&h->irq_lock);
 		if (level)
 			v |= (uint32_t)PCI_STATUS_INTERRUPT << (8 * (PCI_STATUS - offset));
@@ -157,7 +171,7 @@ uint32_t pci_cfg_read(struct pci_device *dev, unsigned offset, unsigned len)
 /* Map each BAR where the config space says, or unmap it. Called with host->lock held. */
 static void pci_host_map_bars(struct pci_host *h, struct pci_device *dev)
 {
-	struct pci_slot *s = &h->slot[dev->slot];
+	struct pci_fn *s = pci_fn_of(h, dev);
 	uint16_t cmd = cfg_word(dev, PCI_COMMAND);
 
 	for (unsigned i = 0; i < PCI_MAX_BARS; i++) {
@@ -180,8 +194,9 @@ static void pci_host_map_bars(struct pci_host *h, struct pci_device *dev)
 		ret = bus_move(h->m->bus[space], dev->bar_region[i], target);
 		if (ret < 0) {
 			if (!s->overlap_warned[i])
-				pr_err("pci %02x.0 %s: BAR%u at %#llx: %s; left unmapped",
-				       dev->slot, dev->name, i, (unsigned long long)target,
+				pr_err("pci 00:%02x.%u %s: BAR%u at %#llx: %s; left unmapped",
+				       dev->slot, dev->function, dev->name, i,
+				       (unsigned long long)target,
 				       ret == -EEXIST ? "overlaps another device" : "invalid");
 			s->overlap_warned[i] = true;
 			bus_move(h->m->bus[space], dev->bar_region[i], BUS_UNMAPPED);
@@ -238,7 +253,7 @@ void pci_cfg_write(struct pci_device *dev, unsigned offset, unsigned len, uint32
 	if (dev->host) {
 		uint16_t cmd = cfg_word(dev, PCI_COMMAND);
 		struct pci_host *h = dev->host;
-		struct pci_slot *s = &h->slot[dev->slot];
+		struct pci_fn *s = pci_fn_of(h, dev);
 
 		if (bars_written || ((cmd ^ old_cmd) & (PCI_COMMAND_IO | PCI_COMMAND_MEMORY)))
 			pci_host_map_bars(h, dev);
@@ -258,9 +273,9 @@ static struct pci_device *pci_host_target(struct pci_host *h)
 	uint32_t ca = h->config_address;
 	unsigned bus = (ca >> 16) & 0xff, slot = (ca >> 11) & 0x1f, fn = (ca >> 8) & 0x7;
 
-	if (!(ca & CA_ENABLE) || bus || fn)
+	if (!(ca & CA_ENABLE) || bus)
 		return NULL;
-	return h->slot[slot].dev;
+	return h->fn[slot][fn].dev;
 }
 
 static void pci_host_read(void *opaque, uint64_t offset, void *data, unsigned len)
@@ -343,7 +358,7 @@ struct pci_host *pci_host_create(struct machine *m)
 	pci_device_init(&h->bridge, "host bridge", 0x8086, 0x1237, 0x060000, 0);
 	le_store(h->bridge.cfg + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY, 2);
 	h->bridge.host = h;
-	h->slot[0].dev = &h->bridge;
+	h->fn[0][0].dev = &h->bridge;
 
 	ret = machine_claim(m, BUS_PIO, PCI_HOST_PORT, PCI_HOST_PORTS, "pci-host", &pci_host_ops, h);
 	if (ret < 0)
@@ -364,10 +379,10 @@ void pci_host_destroy(struct pci_host *h)
 {
 	if (!h)
 		return;
-	for (unsigned s = 1; s < PCI_MAX_DEVICES; s++) {
-		struct pci_device *dev = h->slot[s].dev;
+	for (unsigned s = 0; s < PCI_MAX_DEVICES * PCI_MAX_FUNCTIONS; s++) {
+		struct pci_device *dev = h->fn[s / PCI_MAX_FUNCTIONS][s % PCI_MAX_FUNCTIONS].dev;
 
-		if (!dev)
+		if (!dev || dev == &h->bridge)
 			continue;
 		for (unsigned i = 0; i < PCI_MAX_BARS; i++)
 			if (dev->bar_region[i] >= 0)
@@ -427,12 +442,68 @@ static int pci_assign_bars(struct pci_host *h, struct pci_device *dev)
 	return 0;
 }
 
+static int pci_free_slot_locked(const struct pci_host *h, unsigned from)
+{
+	for (unsigned slot = from; slot < PCI_MAX_DEVICES; slot++)
+		if (!h->fn[slot][0].dev)
+			return slot;
+	return -ENOSPC;
+}
+
+int pci_host_free_slot(struct pci_host *h, unsigned from)
+{
+	int ret;
+
+	pthread_mutex_lock(&h->lock);
+	ret = pci_free_slot_locked(h, from);
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+/* Where dev goes: the place it asked for, or the next free slot's function 0. */
+static int pci_place(struct pci_host *h, const struct pci_device *dev, unsigned *slot,
+		     unsigned *fn)
+{
+	int free_slot;
+
+	if (!dev->fixed) {
+		free_slot = pci_free_slot_locked(h, 1);
+		if (free_slot < 0) {
+			pr_err("pci %s: no free slot on bus 0", dev->name);
+			return free_slot;
+		}
+		*slot = free_slot;
+		*fn = 0;
+		return 0;
+	}
+	if (dev->slot >= PCI_MAX_DEVICES || dev->function >= PCI_MAX_FUNCTIONS) {
+		pr_err("pci %s: no slot %u function %u on bus 0", dev->name, dev->slot,
+		       dev->function);
+		return -EINVAL;
+	}
+	if (h->fn[dev->slot][dev->function].dev) {
+		pr_err("pci 00:%02x.%u %s: already taken by %s", dev->slot, dev->function,
+		       dev->name, h->fn[dev->slot][dev->function].dev->name);
+		return -EBUSY;
+	}
+	/* Without function 0 nobody looks at the others. */
+	if (dev->function && !h->fn[dev->slot][0].dev) {
+		pr_err("pci 00:%02x.%u %s: function 0 of the slot is empty", dev->slot,
+		       dev->function, dev->name);
+		return -ENODEV;
+	}
+	*slot = dev->slot;
+	*fn = dev->function;
+	return 0;
+}
+
 int pci_host_add_device(struct pci_host *h, struct pci_device *dev)
 {
 	uint8_t pin = dev->cfg[PCI_INTERRUPT_PIN];
 	uint16_t cmd = cfg_word(dev, PCI_COMMAND);
 	uint64_t saved_mmio, saved_pio;
-	unsigned slot, i, gsi;
+	unsigned slot, fn, i, gsi;
+	struct pci_fn *f;
 	int ret;
 
 	if (pin > 4) {
@@ -447,13 +518,9 @@ int pci_host_add_device(struct pci_host *h, struct pci_device *dev)
 	}
 
 	pthread_mutex_lock(&h->lock);
-	for (slot = 1; slot < PCI_MAX_DEVICES && h->slot[slot].dev; slot++)
-		;
-	if (slot == PCI_MAX_DEVICES) {
-		pr_err("pci %s: no free slot on bus 0", dev->name);
-		ret = -ENOSPC;
+	ret = pci_place(h, dev, &slot, &fn);
+	if (ret < 0)
 		goto out;
-	}
 	/* Nothing is committed until the BARs are registered: a failure leaves no trace. */
 	saved_mmio = h->next_mmio;
 	saved_pio = h->next_pio;
@@ -488,12 +555,17 @@ int pci_host_add_device(struct pci_host *h, struct pci_device *dev)
 		h->gsi_claimed[gsi - PCI_GSI_BASE] = true;
 	}
 	dev->slot = slot;
+	dev->function = fn;
 	dev->host = h;
 	dev->gsi = pin ? gsi : 0;
 	dev->cfg[PCI_INTERRUPT_LINE] = pin ? dev->gsi : 0;
-	h->slot[slot] = (struct pci_slot){ .dev = dev };
+	f = &h->fn[slot][fn];
+	*f = (struct pci_fn){ .dev = dev };
 	for (i = 0; i < PCI_MAX_BARS; i++)
-		h->slot[slot].mapped[i] = BUS_UNMAPPED;
+		f->mapped[i] = BUS_UNMAPPED;
+	/* Header type bit 7: function 0 says the slot has more. */
+	if (fn)
+		h->fn[slot][0].dev->cfg[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
 	/* Decoding on, as a BIOS leaves it; maps the BARs. */
 	le_store(dev->cfg + PCI_COMMAND, cmd, 2);
 	pci_host_map_bars(h, dev);
@@ -519,17 +591,20 @@ unsigned pci_host_nr_devices(const struct pci_host *h)
 	unsigned n = 0;
 
 	for (unsigned s = 0; s < PCI_MAX_DEVICES; s++)
-		n += h->slot[s].dev != NULL;
+		for (unsigned f = 0; f < PCI_MAX_FUNCTIONS; f++)
+			n += h->fn[s][f].dev != NULL;
 	return n;
 }
 
 struct pci_device *pci_host_device(const struct pci_host *h, unsigned i)
 {
 	for (unsigned s = 0; s < PCI_MAX_DEVICES; s++) {
-		if (!h->slot[s].dev)
-			continue;
-		if (!i--)
-			return h->slot[s].dev;
+		for (unsigned f = 0; f < PCI_MAX_FUNCTIONS; f++) {
+			if (!h->fn[s][f].dev)
+				continue;
+			if (!i--)
+				return h->fn[s][f].dev;
+		}
 	}
 	return NULL;
 }

@@ -16,6 +16,7 @@
 
 static const struct vdev_type *const builtin_types[] = {
 	&isa_debug_exit_vdev,
+	&ide_vdev,
 	&pvpanic_vdev,
 	&pvpanic_pci_vdev,
 };

@@ -49,6 +49,13 @@ enum vdev_opt_kind vdev_opt_kind(const struct vdev_type *type, const char *key)
 	return VDEV_OPT_STRING;
 }
 
+bool vdev_opt_is_path(const struct vdev_type *type, const char *key)
+{
+	enum vdev_opt_kind kind = vdev_opt_kind(type, key);
+
+	return kind == VDEV_OPT_PATH || kind == VDEV_OPT_IMAGE;
+}
+
 const char *vdev_opt_get(const struct vdev_spec *vs, const char *key)
 {
 	for (unsigned i = 0; i < vs->nr_opts; i++)

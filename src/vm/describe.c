@@ -96,7 +96,7 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 		report_errno(ret, "guest RAM of %llu MiB", (unsigned long long)(spec->ram_size >> 20));
 		goto out;
 	}
-	ret = vm_load_boot(spec, quirks, spec->nr_vcpus ? spec->nr_vcpus : 1, m.pci, &ram, &boot);
+	ret = vm_load_boot(spec, quirks, spec->nr_vcpus ? spec->nr_vcpus : 1, &m, &ram, &boot);
 	if (ret < 0)
 		goto out_ram;
 
@@ -115,7 +115,7 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	for (unsigned i = 0; m.pci && i < pci_host_nr_devices(m.pci); i++) {
 		struct pci_device *d = pci_host_device(m.pci, i);
 
-		fprintf(out, "  pci   00:%02x.0  %04x:%04x  %s", d->slot,
+		fprintf(out, "  pci   00:%02x.%u  %04x:%04x  %s", d->slot, d->function,
 			(unsigned)le_load(d->cfg, 2), (unsigned)le_load(d->cfg + 2, 2), d->name);
 		if (d->cfg[0x3d])
 			fprintf(out, "  INT%c -> irq %u", 'A' + d->cfg[0x3d] - 1, d->gsi);

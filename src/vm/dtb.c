@@ -14,6 +14,7 @@
 
 #include "qlite/pci.h"
 #include "qlite/util.h"
+#include "qlite/virtio_mmio.h"
 #include "qlite/vm.h"
 #include "qlite/platform.h"
 
@@ -82,6 +83,8 @@ static int dtb_devices(void *fdt, struct machine *m)
 			char name[64];
 			fdt32_t irqs[4];
 			unsigned nirq = 0;
+			struct virtio_mmio_info vm;
+			bool virtio_mmio = virtio_mmio_region_info(&r[i], &vm);
 
 			snprintf(name, sizeof(name), "%s@%s%llx", r[i].name, s == BUS_PIO ? "i" : "",
 				 (unsigned long long)r[i].base);
@@ -89,10 +92,14 @@ static int dtb_devices(void *fdt, struct machine *m)
 				if (*p == ' ')
 					*p = '-';
 			err = fdt_begin_node(fdt, name);
+			if (virtio_mmio)
+				err = err ?: fdt_property_string(fdt, "compatible", "virtio,mmio");
 			err = err ?: fdt_property_string(fdt, "qlite,space", bus_space_name(s));
 			err = err ?: fdt_prop_u64_pair(fdt, "reg", r[i].base, r[i].len);
+			if (virtio_mmio)
+				irqs[nirq++] = cpu_to_fdt32(vm.irq);
 			for (unsigned q = 0; q < m->nr_irqs && nirq < ARRAY_SIZE(irqs); q++)
-				if (!strcmp(m->irqs[q].owner, r[i].name))
+				if (!virtio_mmio && !strcmp(m->irqs[q].owner, r[i].name))
 					irqs[nirq++] = cpu_to_fdt32(m->irqs[q].gsi);
 			if (nirq)
 				err = err ?: fdt_property(fdt, "interrupts", irqs, nirq * sizeof(irqs[0]));
@@ -108,11 +115,16 @@ static int dtb_pci(void *fdt, struct pci_host *pci)
 
 	for (unsigned i = 0; pci && i < pci_host_nr_devices(pci) && !err; i++) {
 		struct pci_device *d = pci_host_device(pci, i);
-		char name[16];
+		char name[24];
 
-		snprintf(name, sizeof(name), "slot-%u", d->slot);
+		/* slot-1 for function 0 as before; slot-1.1 for the other functions. */
+		if (d->function)
+			snprintf(name, sizeof(name), "slot-%u.%u", d->slot, d->function);
+		else
+			snprintf(name, sizeof(name), "slot-%u", d->slot);
 		err = fdt_begin_node(fdt, name);
 		err = err ?: fdt_property_u32(fdt, "qlite,slot", d->slot);
+		err = err ?: fdt_property_u32(fdt, "qlite,function", d->function);
 		err = err ?: fdt_property_string(fdt, "qlite,name", d->name);
 		err = err ?: fdt_property_u32(fdt, "vendor-id", le_load(d->cfg, 2));
 		err = err ?: fdt_property_u32(fdt, "device-id", le_load(d->cfg + 2, 2));

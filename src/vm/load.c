@@ -13,18 +13,27 @@
 #include "qlite/boot.h"
 #include "qlite/cpuid.h"
 #include "qlite/util.h"
+#include "qlite/virtio_mmio.h"
 #include "qlite/vm.h"
 
-char *vm_effective_cmdline(const struct vm_spec *spec, bool quirks, bool is_linux)
+char *vm_effective_cmdline(const struct vm_spec *spec, struct machine *m, bool quirks,
+			   bool is_linux)
 {
 	const char *user = spec->cmdline ? spec->cmdline : "";
-	char *s;
+	const char *nested = quirks ? nested_quirk_linux_cmdline : "";
+	char *devs, *s;
+	int n;
 
-	if (!(quirks && is_linux))
+	if (!is_linux)
 		return strdup(user);
-	if (asprintf(&s, "%s%s%s", user, *user ? " " : "", nested_quirk_linux_cmdline) < 0)
+	/* An x86 Linux finds virtio-mmio devices only on its command line. */
+	devs = virtio_mmio_linux_params(m, user);
+	if (!devs)
 		return NULL;
-	return s;
+	n = asprintf(&s, "%s%s%s%s%s", user, *user && *devs ? " " : "", devs,
+		     (*user || *devs) && *nested ? " " : "", nested);
+	free(devs);
+	return n < 0 ? NULL : s;
 }
 
 static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
@@ -39,8 +48,8 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 	return 0;
 }
 
-int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
-		 const struct pci_host *pci, struct guest_mem *gm, struct vm_boot *b)
+int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, struct machine *m,
+		 struct guest_mem *gm, struct vm_boot *b)
 {
 	struct boot_image kernel, initrd;
 	uint8_t *kbuf = NULL, *ibuf = NULL;
@@ -57,7 +66,7 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
 			goto out;
 	}
 	b->is_linux = boot_image_is_linux(&kernel);
-	b->cmdline = vm_effective_cmdline(spec, quirks, b->is_linux);
+	b->cmdline = vm_effective_cmdline(spec, m, quirks, b->is_linux);
 	ret = -ENOMEM;
 	if (!b->cmdline)
 		goto out;
@@ -68,7 +77,7 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus,
 	ret = boot_sregs(gm, &b->res, &b->sregs);
 	if (ret < 0)
 		goto out;
-	ret = mptable_write(gm, nr_vcpus, pci);
+	ret = mptable_write(gm, nr_vcpus, m->pci);
 out:
 	free(kbuf);
 	free(ibuf);

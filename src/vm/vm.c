@@ -109,7 +109,7 @@ static int vm_load_kernel(struct vm *vm)
 
 	if (ioctl(bsp->fd, KVM_GET_SREGS, &b.sregs) < 0)
 		return report_errno(-errno, "KVM_GET_SREGS");
-	ret = vm_load_boot(vm->spec, vm->quirks, vm->kvm.nr_vcpus, vm->machine.pci, &vm->mem, &b);
+	ret = vm_load_boot(vm->spec, vm->quirks, vm->kvm.nr_vcpus, &vm->machine, &vm->mem, &b);
 	if (ret < 0)
 		goto out;
 	vm->guest_is_linux = b.is_linux;

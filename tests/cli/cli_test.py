@@ -209,9 +209,64 @@ def case_print_config_paths():
                "the printed config, saved elsewhere, checks from a third directory", p.stdout + p.stderr)
 
 
+def case_check_ide():
+    """vdev ide: the ports, IRQs and PCI functions qlite check lists; the image errors are
+    config errors: one FILE:LINE line and status 2, before anything is built."""
+    kernel = os.path.abspath(GUEST)    # check loads it as run would
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        disk, ro = os.path.join(d, "disk.img"), os.path.join(d, "ro.img")
+        for path in (disk, ro):
+            with open(path, "wb") as f:
+                f.truncate(1 << 20)
+        os.chmod(ro, 0o444)
+
+        def check(text, *extra, user=None):
+            conf = os.path.join(d, "vm.conf")
+            with open(conf, "w") as f:
+                f.write("kernel %s\n%s" % (kernel, text))
+            os.chmod(conf, 0o644)
+            if user is None:
+                return qlite("check", conf, *extra)
+            p = subprocess.run([QLITE, "check", conf, *extra], capture_output=True, text=True,
+                               timeout=60, user=user, group=user)
+            return p.returncode, p.stdout, p.stderr
+
+        # A file's paths are relative to it, the command line's to the working directory.
+        rc, out, err = check("vdev ide file disk.img\n", "--vdev", "ide,file=%s,readonly=on,"
+                             "channel=secondary,slave=on" % ro)
+        expect(rc == 0 and not err, "two disks: status 0, nothing on stderr", out + err)
+        for want in ("pio   0x01f0-0x01f7  ide-primary\n", "pio   0x03f6-0x03f6  ide-primary-ctl\n",
+                     "pio   0x0170-0x0177  ide-secondary\n", "piix3-ide-bmdma\n",
+                     "irq   14  ide-primary\n", "irq   15  ide-secondary\n",
+                     "pci   00:01.0  8086:7000  piix3-isa\n", "pci   00:01.1  8086:7010  piix3-ide\n"):
+            expect(want in out, "check lists " + want.strip(), out)
+        conf = os.path.join(d, "vm.conf")
+        bad = [
+            ("vdev ide file nowhere.img\n", "nowhere.img: No such file or directory", None),
+            ("vdev ide file disk.img\nvdev ide file disk.img slave on\n",
+             "disk.img: already the disk of the vdev at %s:2" % conf, None),
+            ("vdev ide readonly on\n", 'option "file" is required for ide', None),
+            ("vdev ide file /dev/null\n", "not a regular file", None),
+            ("vdev ide file %s\n" % d, "Is a directory", None),
+        ]
+        if os.geteuid() == 0:
+            bad.append(("vdev ide file ro.img\n", "Permission denied (for a read-only disk: "
+                        "readonly on)", 65534))
+        elif not os.access(ro, os.W_OK):
+            bad.append(("vdev ide file ro.img\n", "Permission denied", None))
+        for text, want, user in bad:
+            rc, out, err = check(text, user=user)
+            line = len(text.splitlines()) + 1
+            expect(rc == 2 and err.count("\n") == 1 and err.startswith("%s:%d: " % (conf, line))
+                   and want in err, "%r: one FILE:LINE line with %r, status 2" % (text, want),
+                   out + err)
+
+
 CASES = {"version": case_version, "help": case_help, "check_many": case_check_many,
-         "hostile_inputs": case_hostile_inputs, "stdin_config": case_stdin_config,
-         "check_kernel": case_check_kernel, "print_config_paths": case_print_config_paths}
+         "check_ide": case_check_ide, "hostile_inputs": case_hostile_inputs,
+         "stdin_config": case_stdin_config, "check_kernel": case_check_kernel,
+         "print_config_paths": case_print_config_paths}
 
 if __name__ == "__main__":
     QLITE, CONFIGS, GUEST, name = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]

@@ -242,6 +242,25 @@ void fake_mmio_write(struct fake_machine *fm, uint64_t addr, unsigned len, uint6
 	bus_dispatch(fm->m.bus[BUS_MMIO], addr, buf, len, true);
 }
 
+static uint32_t config_address(unsigned slot, unsigned fn, unsigned reg)
+{
+	return 0x80000000u | slot << 11 | fn << 8 | (reg & 0xfc);
+}
+
+uint32_t fake_pci_cfg_read(struct fake_machine *fm, unsigned slot, unsigned fn, unsigned reg,
+			   unsigned len)
+{
+	fake_pio_write(fm, 0xcf8, 4, config_address(slot, fn, reg));
+	return fake_pio_read(fm, 0xcfc + (reg & 3), len);
+}
+
+void fake_pci_cfg_write(struct fake_machine *fm, unsigned slot, unsigned fn, unsigned reg,
+			unsigned len, uint32_t val)
+{
+	fake_pio_write(fm, 0xcf8, 4, config_address(slot, fn, reg));
+	fake_pio_write(fm, 0xcfc + (reg & 3), len, val);
+}
+
 static long ms_since(const struct timespec *t0)
 {
 	struct timespec now;

@@ -87,6 +87,11 @@ uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned len);
 void fake_pio_write(struct fake_machine *fm, uint16_t port, unsigned len, uint32_t val);
 uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned len);
 void fake_mmio_write(struct fake_machine *fm, uint64_t addr, unsigned len, uint64_t val);
+/* A configuration cycle through 0xcf8/0xcfc (mechanism #1, bus 0), as a guest makes one. */
+uint32_t fake_pci_cfg_read(struct fake_machine *fm, unsigned slot, unsigned fn, unsigned reg,
+			   unsigned len);
+void fake_pci_cfg_write(struct fake_machine *fm, unsigned slot, unsigned fn, unsigned reg,
+			unsigned len, uint32_t val);
 /*
  * How many of the writes so far exited to userspace (reached the bus); a
  * write the fake kernel took through an ioeventfd does not.

@@ -11,7 +11,10 @@
 
 #include "fake_machine.h"
 #include "pci_guest.h"
+#include "qlite/boot.h"
+#include "qlite/guest_mem.h"
 #include "qlite/pci.h"
+#include "qlite/platform.h"
 #include "qlite/util.h"
 
 #define CA(slot, reg)	(0x80000000u | ((slot) << 11) | (reg))
@@ -598,6 +601,158 @@ static void test_caps_bounds(void **state)
 	assert_int_equal(off, 0xdead);
 }
 
+/* A slot of three functions, as the PIIX3 is built: function 0 first, then fixed places. */
+static void add_multifunction(struct ctx *c, unsigned slot, struct test_dev *f)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		tdev_init(&f[i], 0x7000 + i, i == 2 ? 1 : 0);
+		f[i].pci.bar[0].size = 0;
+		f[i].pci.fixed = true;
+		f[i].pci.slot = slot;
+		f[i].pci.function = i == 2 ? 5 : i;
+	}
+	f[2].pci.bar[1].size = 0;
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(pci_host_add_device(c->host, &f[i].pci), 0);
+}
+
+static void test_multifunction(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *f = c->more, *late = &c->more[3], *orphan = &c->more[4];
+
+	assert_int_equal(pci_host_free_slot(c->host, 1), 3);
+	add_multifunction(c, 3, f);
+	assert_int_equal(f[1].pci.slot, 3);
+	assert_int_equal(f[1].pci.function, 1);
+	/* Function 0 says multi-function; the others keep header type 0. */
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x0e, 1), 0x80);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x0e, 1), 0x00);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x00, 4), 0x70011af4);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x00, 4), 0x70021af4);
+	/* Single-function slots stay header type 0. */
+	assert_int_equal(cfg_read(c, 1, 0x0c, 4) & 0x00ff0000, 0);
+	/* Absent functions of a present slot master-abort. */
+	for (unsigned fn = 2; fn < 8; fn++)
+		if (fn != 5)
+			assert_int_equal(fake_pci_cfg_read(c->fm, 3, fn, 0x00, 4), 0xffffffff);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 1, 1, 0x00, 2), 0xffff);
+	/* Each function has its own BARs and config space. */
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x14, 4), 0xc041);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x14, 4), 0xc061);
+	fake_pci_cfg_write(c->fm, 3, 1, 0x14, 4, 0xe000);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x14, 4), 0xe001);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x14, 4), 0xc041);
+	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], 0xe000, 1));
+	assert_non_null(bus_lookup(c->fm->m.bus[BUS_PIO], 0xc040, 1));
+
+	/* Listed in slot, then function order. */
+	assert_int_equal(pci_host_nr_devices(c->host), 6);
+	assert_ptr_equal(pci_host_device(c->host, 3), &f[0].pci);
+	assert_ptr_equal(pci_host_device(c->host, 4), &f[1].pci);
+	assert_ptr_equal(pci_host_device(c->host, 5), &f[2].pci);
+
+	/* The next device goes to the next slot whose function 0 is free. */
+	tdev_init(late, 0x7100, 1);
+	assert_int_equal(pci_host_add_device(c->host, &late->pci), 0);
+	assert_int_equal(late->pci.slot, 4);
+	assert_int_equal(late->pci.function, 0);
+
+	/* A taken place, a function without function 0, a place that does not exist. */
+	tdev_init(orphan, 0x7200, 0);
+	orphan->pci.fixed = true;
+	orphan->pci.slot = 3;
+	orphan->pci.function = 1;
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), -EBUSY);
+	orphan->pci.slot = 9;
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), -ENODEV);
+	orphan->pci.function = 8;
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), -EINVAL);
+	orphan->pci.slot = 32;
+	orphan->pci.function = 0;
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), -EINVAL);
+	orphan->pci.slot = 0;				/* the host bridge's */
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), -EBUSY);
+	assert_int_equal(orphan->pci.bar_region[0], -1);
+	assert_int_equal(pci_host_nr_devices(c->host), 7);
+	/* Nothing of the failed attempts was consumed: the next BARs follow late's. */
+	orphan->pci.slot = 9;
+	assert_int_equal(pci_host_add_device(c->host, &orphan->pci), 0);
+	assert_int_equal(pci_cfg_read(&orphan->pci, 0x10, 4),
+			 pci_cfg_read(&late->pci, 0x10, 4) + 0x1000);
+}
+
+/* INTx per function: the pin of each function, the slot's lines shared between functions. */
+static void test_multifunction_intx(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+	struct test_dev *f = c->more;
+
+	add_multifunction(c, 3, f);
+	/* Function 5 has pin A: slot 3 INTA is GSI 16 + 3 % 8 = 19, shared with slot 2 INTB. */
+	assert_int_equal(f[2].pci.gsi, 19);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x3c, 2), 0x0113);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 0, 0x3d, 1), 0);
+	/* A function without a pin drives nothing. */
+	fake_machine_clear_calls(fm);
+	pci_irq_set(&f[0].pci, 1);
+	assert_int_equal(fm->nr_irq_calls, 0);
+	pci_irq_set(&f[2].pci, 1);
+	pci_irq_set(&c->dev[1].pci, 1);
+	assert_int_equal(fm->nr_irq_calls, 1);
+	assert_int_equal(fm->irq_level[19], 1);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 5, 0x06, 2) & 0x08, 0x08);
+	assert_int_equal(fake_pci_cfg_read(c->fm, 3, 1, 0x06, 2) & 0x08, 0);
+	/* INTX_DISABLE of function 5 alone: slot 2 still holds the line. */
+	fake_pci_cfg_write(c->fm, 3, 5, 0x04, 2, 0x0401);
+	assert_int_equal(fm->irq_level[19], 1);
+	pci_irq_set(&c->dev[1].pci, 0);
+	assert_int_equal(fm->irq_level[19], 0);
+	fake_pci_cfg_write(c->fm, 3, 5, 0x04, 2, 0x0001);
+	assert_int_equal(fm->irq_level[19], 1);
+	pci_irq_set(&f[2].pci, 0);
+	assert_int_equal(fm->irq_level[19], 0);
+}
+
+/* The MP table: one PCI interrupt entry per slot and pin, (slot << 2) | pin. */
+static void test_multifunction_mptable(void **state)
+{
+	struct ctx *c = *state;
+	struct test_dev *f = c->more, *twin = &c->more[3];
+	struct guest_mem gm;
+	uint8_t *p, *end;
+	unsigned n = 0, found[8][4] = { { 0 } };
+
+	add_multifunction(c, 3, f);
+	/* Another function of slot 3 on pin A: no second entry for the same line. */
+	tdev_init(twin, 0x7300, 1);
+	twin->pci.bar[0].size = 0;
+	twin->pci.bar[1].size = 0;
+	twin->pci.fixed = true;
+	twin->pci.slot = 3;
+	twin->pci.function = 7;
+	assert_int_equal(pci_host_add_device(c->host, &twin->pci), 0);
+	assert_int_equal(guest_mem_init(&gm, 2 * MiB, false), 0);
+	assert_int_equal(mptable_write(&gm, 1, c->host), 0);
+	p = guest_mem_ptr(&gm, BIOS_START + 16, 44);
+	assert_non_null(p);
+	end = p + le_load(p + 4, 2);
+	for (p += 44; p < end; p += p[0] == 0 ? 20 : 8) {
+		/* MP_INTSRC from the PCI bus (id 0) */
+		if (p[0] != 3 || p[4] != 0)
+			continue;
+		assert_true(p[5] >> 2 < 8);
+		found[p[5] >> 2][p[5] & 3]++;
+		n++;
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(found[1][0], 1);	/* slot 1 INTA */
+	assert_int_equal(found[2][1], 1);	/* slot 2 INTB */
+	assert_int_equal(found[3][0], 1);	/* slot 3 INTA, functions 5 and 7 */
+	guest_mem_destroy(&gm);
+}
+
 /* The exit report names every port of the bridge, each byte lane on its own. */
 static void test_register_names(void **state)
 {
@@ -632,6 +787,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_moved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_caps_bounds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multifunction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multifunction_intx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multifunction_mptable, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
