@@ -163,6 +163,11 @@ static void test_distinct(void **state)
 	expect_error("--stats-json: vmlinux.hard is also the kernel", msg, ret);
 	ret = check(&msg, "--kernel", "vmlinux", "--initrd", "old.json", "--stats-log", "old.json", NULL);
 	expect_error("--stats-log: old.json is also the initrd (--initrd)", msg, ret);
+	/* ... and a disk image: rewriting it would destroy the disk. */
+	ret = check(&msg, "--kernel", "vmlinux", "--vdev", "ide,file=old.json", "--stats-json",
+		    "old.json", NULL);
+	expect_error("--stats-json: old.json is also a vdev's file (--vdev): an output would overwrite it",
+		     msg, ret);
 	f = fopen("vm.conf", "w");
 	assert_non_null(f);
 	fputs("kernel vmlinux\nstats json vm.conf\n", f);
