@@ -98,7 +98,7 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	}
 	ret = vm_load_boot(spec, quirks, spec->nr_vcpus ? spec->nr_vcpus : 1, &m, &ram, &boot);
 	if (ret < 0)
-		goto out_ram;
+		goto out_boot;
 
 	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
 	print_size(out, spec->ram_size);
@@ -127,8 +127,8 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	fprintf(out, "cmdline: %s\n", boot.cmdline);
 	if (dtb_path)
 		ret = vm_write_dtb(spec, &m, &ram, boot.cmdline, dtb_path);
+out_boot:
 	vm_boot_free(&boot);
-out_ram:
 	guest_mem_destroy(&ram);
 out:
 	vm_teardown_offline(&m, uart);
