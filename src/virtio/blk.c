@@ -705,6 +705,7 @@ static void virtio_blk_release(void *state)
 	free(blk->zeroes);
 	vblk_image_close(&blk->img);
 	virtio_device_destroy(&blk->vdev);
+	free(blk);
 }
 
 /* ---- construction ---- */
