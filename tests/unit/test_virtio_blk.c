@@ -981,6 +981,20 @@ static void test_direct(void **state)
 	assert_true(image_has_pattern(f, 64 + 200, 1));
 }
 
+/* The image shrank under the device: a read past its new end is an I/O error. */
+static void test_image_shrank(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+
+	live_disk(f, &o);
+	assert_int_equal(ftruncate(f->fd, 512 * 100), 0);
+	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 99, DATA_BASE, 512), VIRTIO_BLK_S_OK);
+	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 100, DATA_BASE, 512), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 99, DATA_BASE, 1024), VIRTIO_BLK_S_IOERR);
+	assert_int_equal(stats(f).errors, 2);
+}
+
 /* The machine goes with requests in flight: they finish first, nothing leaks. */
 static void test_teardown_in_flight(void **state)
 {
@@ -1014,6 +1028,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reused_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_direct, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_image_shrank, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_teardown_in_flight, fx_setup, fx_teardown),
 	};
 
