@@ -51,6 +51,7 @@
  */
 struct vblk_image {
 	int fd;
+	char *path;		/* for messages */
 	uint64_t sectors;	/* bytes past the last whole sector are unreachable */
 };
 
@@ -88,6 +89,8 @@ static void vblk_image_close(struct vblk_image *img)
 	if (img->fd >= 0)
 		close(img->fd);
 	img->fd = -1;
+	free(img->path);
+	img->path = NULL;
 }
 
 static int vblk_image_open(struct vblk_image *img, const char *path, bool readonly, bool direct)
@@ -96,15 +99,21 @@ static int vblk_image_open(struct vblk_image *img, const char *path, bool readon
 	int flags = (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | (direct ? O_DIRECT : 0);
 	int ret;
 
+	img->path = strdup(path);
+	if (!img->path)
+		return report(-ENOMEM, "%s: out of memory", path);
 	img->fd = open(path, flags);
 	if (img->fd < 0) {
 		ret = -errno;
 		if (ret == -EINVAL && direct)
-			return report(ret, "%s: the file system refuses O_DIRECT (direct on)", path);
-		if (!readonly && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
-			return report(ret, "%s: %s (for a read-only disk: readonly on)", path,
-				      strerror(-ret));
-		return report_errno(ret, "%s", path);
+			ret = report(ret, "%s: the file system refuses O_DIRECT (direct on)", path);
+		else if (!readonly && (ret == -EACCES || ret == -EROFS || ret == -EPERM))
+			ret = report(ret, "%s: %s (for a read-only disk: readonly on)", path,
+				     strerror(-ret));
+		else
+			ret = report_errno(ret, "%s", path);
+		vblk_image_close(img);
+		return ret;
 	}
 	ret = vblk_image_size(img, path);
 	if (!ret)
@@ -163,6 +172,7 @@ struct virtio_blk {
 	bool writethrough;	/* FLUSH offered, not negotiated: a write is stable when done */
 	bool no_punch, no_zero_range;	/* the file system said EOPNOTSUPP once */
 	bool releasing;		/* teardown: completions only free their requests */
+	bool io_error_told;	/* the one line about the host failing our I/O */
 	char serial[VIRTIO_BLK_ID_BYTES];	/* NUL-padded */
 	struct virtio_blk_config config;
 	uint16_t queue_sizes[VIRTIO_BLK_MAX_QUEUES];
@@ -277,6 +287,31 @@ static void vblk_finish(struct vblk_req *req, uint8_t status)
 }
 
 /* ---- I/O ---- */
+
+/*
+ * The host failed a request (the guest sees IOERR): said once in the
+ * device's life, as a full disk fails every write after the first.
+ */
+static void vblk_host_error(struct vblk_req *req, int err, const char *what, const char *why)
+{
+	struct virtio_blk *blk = req->blk;
+
+	if (blk->io_error_told)
+		return;
+	blk->io_error_told = true;
+	report(err, "%s: %s: %s at byte %llu: %s; the guest sees I/O errors", blk->info.name,
+	       blk->img.path, what, (unsigned long long)req->w.pos, why ? why : strerror(-err));
+}
+
+static const char *vblk_op_name(enum aio_op op)
+{
+	static const char *const names[] = {
+		[AIO_READ] = "read", [AIO_WRITE] = "write", [AIO_FLUSH] = "fdatasync",
+		[AIO_DISCARD] = "punching a hole", [AIO_WRITE_ZEROES] = "zeroing",
+	};
+
+	return (unsigned)op < ARRAY_SIZE(names) ? names[op] : "I/O";
+}
 
 static void vblk_aio_done(struct aio_req *aio, int res);
 
@@ -395,8 +430,10 @@ static void vblk_next(struct vblk_req *req)
 		return;
 	}
 	/* Out of memory or submission slots: the guest sees an I/O error, qlite goes on. */
-	if (ret < 0)
+	if (ret < 0) {
+		vblk_host_error(req, ret, vblk_op_name(req->aio.op), NULL);
 		vblk_finish(req, VIRTIO_BLK_S_IOERR);
+	}
 }
 
 /* One I/O of req finished with res: false when the request has failed. */
@@ -419,8 +456,10 @@ static bool vblk_advance(struct vblk_req *req, int res)
 			req->w.op = vblk_zeroing_op(blk, req->w.unmap);
 		return true;
 	}
-	if (res < 0)
+	if (res < 0) {
+		vblk_host_error(req, res, vblk_op_name(op), NULL);
 		return false;
+	}
 	if (op == AIO_FLUSH)
 		return true;
 	if (op == AIO_DISCARD || op == AIO_WRITE_ZEROES) {
@@ -428,8 +467,11 @@ static bool vblk_advance(struct vblk_req *req, int res)
 		return true;
 	}
 	/* Nothing moved (the image shrank under us), or more than asked: give up. */
-	if (!res || (uint64_t)res > req->w.end - req->w.pos)
+	if (!res || (uint64_t)res > req->w.end - req->w.pos) {
+		vblk_host_error(req, -EIO, vblk_op_name(op),
+				res ? "more bytes than asked" : "the file ends there (did it shrink?)");
 		return false;
+	}
 	if (req->w.bounce && op == AIO_READ)
 		dma_sg_to(req->w.payload, req->w.payload_off, req->buf, res);
 	req->w.pos += res;
