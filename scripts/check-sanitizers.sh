@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # The bad-input guarantees under the sanitizers: unit and integration suites in an
 # ASan/UBSan build (build-asan/), and the libFuzzer targets (the config parser, 30 s;
-# split virtqueues over hostile rings, 20 s) with clang (build-fuzz/). Run after scripts/setup.sh.
+# split virtqueues over hostile rings, 20 s; virtio-blk's hostile requests, 20 s) with clang
+# (build-fuzz/). Run after scripts/setup.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
