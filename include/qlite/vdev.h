@@ -88,6 +88,7 @@ int vdev_create_all(struct machine *m, const struct vm_spec *spec);
 /* The device files' types, listed in src/devices/vdev.c. */
 extern const struct vdev_type isa_debug_exit_vdev;
 extern const struct vdev_type ide_vdev;
+extern const struct vdev_type virtio_blk_vdev;
 
 /* For unit tests: use another device table (NULL restores the built-in one). */
 void vdev_use_table(const struct vdev_type *types, unsigned n);
