@@ -3,7 +3,8 @@
 # The bad-input guarantees under the sanitizers: unit and integration suites in an
 # ASan/UBSan build (build-asan/), and the libFuzzer targets for a bounded time with
 # clang (build-fuzz/): the config parser (30 s), the kernel loaders, split virtqueues over
-# hostile rings, and IDE registers with PRD tables (20 s each). Run after scripts/setup.sh.
+# hostile rings, IDE registers with PRD tables and virtio-blk's hostile requests (20 s
+# each). Run after scripts/setup.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)

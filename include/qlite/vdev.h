@@ -90,6 +90,7 @@ int vdev_create_all(struct machine *m, const struct vm_spec *spec);
 /* The device files' types, listed in src/devices/vdev.c. */
 extern const struct vdev_type isa_debug_exit_vdev;
 extern const struct vdev_type ide_vdev;
+extern const struct vdev_type virtio_blk_vdev;
 extern const struct vdev_type pvpanic_vdev;
 extern const struct vdev_type pvpanic_pci_vdev;
 

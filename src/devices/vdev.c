@@ -17,6 +17,7 @@
 static const struct vdev_type *const builtin_types[] = {
 	&isa_debug_exit_vdev,
 	&ide_vdev,
+	&virtio_blk_vdev,
 	&pvpanic_vdev,
 	&pvpanic_pci_vdev,
 };

@@ -68,7 +68,12 @@ struct prd {
 
 /* Two entries cover 128 KiB; 16 bytes, aligned, so never across 64 KiB. */
 static struct prd prd_table[2] __attribute__((aligned(16)));
-static uint16_t identify[256];
+/*
+ * 512-byte aligned, like every sector buffer: `rep insw` of IDENTIFY never
+ * crosses a page, so it is one string-PIO exit whatever the link layout
+ * (KVM's emulator splits a string read at a page boundary).
+ */
+static uint16_t identify[256] __attribute__((aligned(512)));
 
 struct ide {
 	const char *word;

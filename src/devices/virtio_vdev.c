@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The vdev lines of virtio devices. The device sides live in src/virtio/,
+ * which never sees the config language (tests/layout); here their options
+ * are read, the device built, and handed to the transport the line names.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "qlite/config.h"
+#include "qlite/util.h"
+#include "qlite/vdev.h"
+#include "qlite/virtio.h"
+#include "qlite/virtio_blk.h"
+#include "qlite/virtio_mmio.h"
+#include "qlite/virtio_pci.h"
+
+static int virtio_opt_bool(const struct vdev_spec *vs, const char *name, const char *key, bool *v)
+{
+	const char *s = vdev_opt_get(vs, key);
+
+	if (s && config_parse_bool(s, v))
+		return report(-EINVAL, "%s: %s: \"%s\" is not on or off", name, key, s);
+	return 0;
+}
+
+/* The options every virtio device line has: transport, ioeventfd, irqfd (and addr, irq for mmio). */
+static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct virtio_device *vdev)
+{
+	const char *name = vdev->info->name, *transport = vdev_opt_get(vs, "transport");
+	const char *addr = vdev_opt_get(vs, "addr"), *irq = vdev_opt_get(vs, "irq");
+	bool ioeventfd = true, irqfd = true;
+	struct virtio_mmio_opts mo = { 0 };
+	uint64_t v;
+	int ret;
+
+	if ((ret = virtio_opt_bool(vs, name, "ioeventfd", &ioeventfd)) ||
+	    (ret = virtio_opt_bool(vs, name, "irqfd", &irqfd)))
+		return ret;
+	if (!transport || strcmp(transport, "mmio")) {
+		struct virtio_pci_opts po = { .ioeventfd = ioeventfd, .irqfd = irqfd };
+
+		if (addr || irq)
+			return report(-EINVAL, "%s: addr and irq are options of transport mmio", name);
+		return virtio_pci_attach(m, vdev, &po, NULL);
+	}
+	mo = (struct virtio_mmio_opts){ .ioeventfd = ioeventfd, .irqfd = irqfd };
+	/* The parser checked both are numbers; the transport checks where they may go. */
+	if (addr && !config_parse_u64(addr, &v))
+		mo.addr = v;
+	if (irq && !config_parse_u64(irq, &v))
+		mo.irq = v;
+	return virtio_mmio_attach(m, vdev, &mo);
+}
+
+#define VIRTIO_TRANSPORT_OPTS \
+	{ "transport", VDEV_OPT_ENUM, .choices = "pci|mmio", \
+	  .help = "virtio-pci modern (default) or virtio-mmio version 2" }, \
+	{ "ioeventfd", VDEV_OPT_BOOL, \
+	  .help = "queue notifications through KVM_IOEVENTFD, without an exit to qlite " \
+		  "(default on)" }, \
+	{ "irqfd", VDEV_OPT_BOOL, .help = "interrupts through KVM_IRQFD (default on)" }, \
+	VIRTIO_MMIO_VDEV_OPTS
+
+/* ---- vdev virtio-blk ---- */
+
+static int virtio_blk_vdev_create(struct machine *m, const struct vdev_spec *vs)
+{
+	struct virtio_blk_opts o = { .file = vdev_opt_get(vs, "file"),
+				     .serial = vdev_opt_get(vs, "serial") };
+	const char *queues = vdev_opt_get(vs, "queues");
+	struct virtio_blk *blk;
+	uint64_t n = 1;
+	int ret;
+
+	if ((ret = virtio_opt_bool(vs, "virtio-blk", "readonly", &o.readonly)) ||
+	    (ret = virtio_opt_bool(vs, "virtio-blk", "direct", &o.direct)))
+		return ret;
+	if (queues && (config_parse_u64(queues, &n) || !n || n > VIRTIO_BLK_MAX_QUEUES))
+		return report(-EINVAL, "virtio-blk: queues %s: 1 to %u", queues,
+			      VIRTIO_BLK_MAX_QUEUES);
+	o.queues = n;
+	ret = virtio_blk_create(m, &o, &blk);
+	if (ret)
+		return ret;
+	return virtio_attach(m, vs, virtio_blk_device(blk));
+}
+
+static const struct vdev_opt_desc virtio_blk_opts[] = {
+	{ "file", VDEV_OPT_IMAGE, .readonly_opt = "readonly", .required = true,
+	  .help = "the raw disk image, a regular file (required); the guest sees its size "
+		  "rounded down to 512-byte sectors" },
+	{ "readonly", VDEV_OPT_BOOL,
+	  .help = "open the image read-only and offer VIRTIO_BLK_F_RO: writes fail with IOERR "
+		  "(default off)" },
+	{ "serial", VDEV_OPT_STRING,
+	  .help = "the ID string GET_ID returns, up to 20 printable characters (default empty)" },
+	{ "direct", VDEV_OPT_BOOL,
+	  .help = "O_DIRECT, past the host page cache; guest buffers not 512-byte aligned are "
+		  "copied through a bounce buffer, never refused (default off)" },
+	{ "queues", VDEV_OPT_NUMBER,
+	  .help = "request queues, 1 to 64; more than 1 offers VIRTIO_BLK_F_MQ (default 1)" },
+	VIRTIO_TRANSPORT_OPTS,
+	{ .key = NULL }
+};
+
+const struct vdev_type virtio_blk_vdev = {
+	.name = "virtio-blk",
+	.help = "virtio block device (virtio 1.2, modern) on a raw image, served on the I/O "
+		"thread's io_uring",
+	.opts = virtio_blk_opts,
+	.create = virtio_blk_vdev_create,
+};
