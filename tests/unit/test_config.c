@@ -1078,7 +1078,7 @@ static void expect_validate(const char *text, int err, const char *message)
 static void expect_validate_path(const char *text_fmt, int err, const char *message_fmt,
 				 const char *path)
 {
-	char *text, *message;
+	char *text = NULL, *message = NULL;
 
 	if (asprintf(&text, text_fmt, path) < 0 || asprintf(&message, message_fmt, path) < 0)
 		fail();
