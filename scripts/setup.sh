@@ -24,6 +24,8 @@ packages=(
 	man-db groff-base bash
 	# scripts/get-guest.sh: the busybox initramfs, unpacking Debian's kernel and its modules
 	busybox-static cpio gzip xz-utils zstd kmod binutils
+	# the Linux disk tests (tests/integration/slow/linux-disk.sh): mke2fs, e2fsck, dumpe2fs, debugfs
+	e2fsprogs
 	# QEMU is the reference implementation the device tests cross-check against
 	# (tests/integration/vdev_test.py runs the same guests under qemu-system-x86_64)
 	qemu-system-x86
