@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "report_capture.h"
 #include "qlite/util.h"
 #include "qlite/virtio.h"
 #include "qlite/virtio_blk.h"
@@ -52,9 +53,7 @@ struct fx {
 	char path[64];
 	int fd;				/* the test's own view of the image */
 	unsigned queue_irqs[4], config_irqs;
-	char *log;
-	size_t log_len;
-	FILE *log_stream;
+	struct report_capture log;	/* what report() printed */
 };
 
 /* One descriptor of a chain, as the driver lays it out. */
@@ -152,8 +151,7 @@ static int fx_setup(void **state)
 	f->fm = fake_machine_create();
 	assert_int_equal(guarded_mem_init(&f->gm, RAM_SIZE), 0);
 	f->fm->m.mem = &f->gm;
-	f->log_stream = open_memstream(&f->log, &f->log_len);
-	report_set_stream(f->log_stream);
+	report_capture_start(&f->log);
 	snprintf(f->path, sizeof(f->path), "/tmp/qlite-vblk-XXXXXX");
 	f->fd = mkstemp(f->path);
 	assert_true(f->fd >= 0);
@@ -169,9 +167,7 @@ static int fx_teardown(void **state)
 
 	fake_machine_destroy(f->fm);
 	guest_mem_destroy(&f->gm);
-	report_set_stream(NULL);
-	fclose(f->log_stream);
-	free(f->log);
+	report_capture_stop(&f->log);
 	close(f->fd);
 	unlink(f->path);
 	free(f);
@@ -180,8 +176,7 @@ static int fx_teardown(void **state)
 
 static bool logged(struct fx *f, const char *text)
 {
-	fflush(f->log_stream);
-	return f->log && strstr(f->log, text);
+	return report_capture_has(&f->log, text);
 }
 
 /* A new machine: the devices of the old one (and their image locks) go with it. */
@@ -824,8 +819,7 @@ static void test_hostile_requests(void **state)
 	assert_int_equal(stats(f).errors, 14);
 	/* Requests, not the ring: the device stays live and says nothing. */
 	assert_true(virtio_device_live(f->vdev));
-	fflush(f->log_stream);
-	assert_int_equal(f->log_len, 0);
+	assert_string_equal(report_capture_text(&f->log), "");
 }
 
 /* K requests, one kick: one batch, one interrupt; with EVENT_IDX, none the driver did not ask for. */
@@ -995,8 +989,7 @@ static void test_image_shrank(void **state)
 	/* Said once for the device's life. */
 	snprintf(want, sizeof(want), "qlite: virtio-blk: %s: read at byte 51200: the file ends "
 		 "there (did it shrink?); the guest sees I/O errors\n", f->path);
-	fflush(f->log_stream);
-	assert_string_equal(f->log, want);
+	assert_string_equal(report_capture_text(&f->log), want);
 }
 
 /* The machine goes with requests in flight: they finish first, nothing leaks. */

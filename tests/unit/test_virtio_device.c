@@ -20,6 +20,7 @@
 #include "qlite/util.h"
 #include "qlite/virtio.h"
 #include "virtq_driver.h"
+#include "report_capture.h"
 
 #define RAM_SIZE	(1 << 20)
 #define BUF		0x80000
@@ -42,9 +43,7 @@ struct tdev {
 	struct iovec out_iov[4], in_iov[4];
 	struct virtq_elem e;
 	unsigned queue_irqs[2], config_irqs;
-	char *log;
-	size_t log_len;
-	FILE *log_stream;
+	struct report_capture log;	/* what report() printed */
 };
 
 static void tdev_config_read(struct virtio_device *vdev, uint32_t offset, void *data, unsigned len)
@@ -138,8 +137,7 @@ static int setup(void **state)
 
 	assert_non_null(t);
 	assert_int_equal(guarded_mem_init(&t->gm, RAM_SIZE), 0);
-	t->log_stream = open_memstream(&t->log, &t->log_len);
-	report_set_stream(t->log_stream);
+	report_capture_start(&t->log);
 	assert_int_equal(virtio_device_init(&t->vdev, &tdev_info, &t->gm, t), 0);
 	virtio_device_set_transport(&t->vdev, &transport, t);
 	virtq_elem_init(&t->e, t->out_iov, 4, t->in_iov, 4);
@@ -152,9 +150,7 @@ static int teardown(void **state)
 {
 	struct tdev *t = *state;
 
-	report_set_stream(NULL);
-	fclose(t->log_stream);
-	free(t->log);
+	report_capture_stop(&t->log);
 	virtio_device_destroy(&t->vdev);
 	guest_mem_destroy(&t->gm);
 	free(t);
@@ -163,19 +159,13 @@ static int teardown(void **state)
 
 static unsigned log_lines(struct tdev *t)
 {
-	unsigned n = 0;
-
-	fflush(t->log_stream);
-	for (size_t i = 0; i < t->log_len; i++)
-		n += t->log[i] == '\n';
-	return n;
+	return report_capture_lines(&t->log);
 }
 
 /* The reports so far hold text. */
 static bool logged(struct tdev *t, const char *text)
 {
-	fflush(t->log_stream);
-	return t->log && strstr(t->log, text);
+	return report_capture_has(&t->log, text);
 }
 
 static void set_features(struct tdev *t, uint64_t f)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fake_machine.h"
+#include "report_capture.h"
 #include "qlite/cpuid.h"
 #include "qlite/util.h"
 #include "qlite/virtio_mmio.h"
@@ -117,9 +118,7 @@ struct env {
 	struct guest_mem gm;
 	struct tdev *t[MAX_DEVS];
 	unsigned nr;
-	char *log;
-	size_t log_len;
-	FILE *log_stream;
+	struct report_capture log;	/* what report() printed */
 };
 
 static int setup(void **state)
@@ -128,8 +127,7 @@ static int setup(void **state)
 
 	assert_non_null(e);
 	assert_int_equal(guarded_mem_init(&e->gm, RAM_SIZE), 0);
-	e->log_stream = open_memstream(&e->log, &e->log_len);
-	report_set_stream(e->log_stream);
+	report_capture_start(&e->log);
 	*state = e;
 	return 0;
 }
@@ -145,9 +143,7 @@ static int teardown(void **state)
 		virtio_device_destroy(&e->t[i]->vdev);
 		free(e->t[i]);
 	}
-	report_set_stream(NULL);
-	fclose(e->log_stream);
-	free(e->log);
+	report_capture_stop(&e->log);
 	guest_mem_destroy(&e->gm);
 	free(e);
 	return 0;
@@ -155,18 +151,12 @@ static int teardown(void **state)
 
 static unsigned log_lines(struct env *e)
 {
-	unsigned n = 0;
-
-	fflush(e->log_stream);
-	for (size_t i = 0; i < e->log_len; i++)
-		n += e->log[i] == '\n';
-	return n;
+	return report_capture_lines(&e->log);
 }
 
 static bool logged(struct env *e, const char *text)
 {
-	fflush(e->log_stream);
-	return e->log && strstr(e->log, text);
+	return report_capture_has(&e->log, text);
 }
 
 static void machine(struct env *e, bool accel)

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "fake_machine.h"
+#include "report_capture.h"
 #include "pci_guest.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
@@ -99,9 +100,7 @@ struct ctx {
 	struct test_ring ring[NR_QUEUES];
 	uint64_t notify_addr[NR_QUEUES];
 
-	char *log;
-	size_t log_len;
-	FILE *log_stream;
+	struct report_capture log;	/* what report() printed */
 };
 
 /* ---- the test device ---- */
@@ -181,8 +180,7 @@ static int setup(void **state)
 
 	assert_non_null(c);
 	c->mode = mode;
-	c->log_stream = open_memstream(&c->log, &c->log_len);
-	report_set_stream(c->log_stream);
+	report_capture_start(&c->log);
 	c->fm = mode->accel ? fake_machine_create_accel() : fake_machine_create();
 	assert_int_equal(guarded_mem_init(&c->gm, RAM_SIZE), 0);
 	c->fm->m.mem = &c->gm;
@@ -206,26 +204,19 @@ static int teardown(void **state)
 	fake_machine_destroy(c->fm);	/* releases the transport: before the device goes */
 	virtio_device_destroy(&c->vdev);
 	guest_mem_destroy(&c->gm);
-	fclose(c->log_stream);
-	free(c->log);
+	report_capture_stop(&c->log);
 	free(c);
 	return 0;
 }
 
 static unsigned log_lines(struct ctx *c)
 {
-	unsigned n = 0;
-
-	fflush(c->log_stream);
-	for (size_t i = 0; i < c->log_len; i++)
-		n += c->log[i] == '\n';
-	return n;
+	return report_capture_lines(&c->log);
 }
 
 static bool logged(struct ctx *c, const char *text)
 {
-	fflush(c->log_stream);
-	return c->log && strstr(c->log, text);
+	return report_capture_has(&c->log, text);
 }
 
 static bool kernel_doorbells(const struct ctx *c)
