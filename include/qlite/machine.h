@@ -85,6 +85,9 @@ struct machine {
 	/* Interrupt lines devices declared, for `qlite check` and overlap checks. */
 	struct machine_irq { unsigned gsi; const char *owner; bool shared; } irqs[32];
 	unsigned nr_irqs;
+	/* What devices tell the exit report and `qlite check` (machine_add_report). */
+	struct machine_report_src *reports;
+	unsigned nr_reports;
 };
 
 /*
@@ -119,6 +122,45 @@ static inline int machine_register(struct machine *m, enum bus_space space, uint
  */
 int machine_claim(struct machine *m, enum bus_space space, uint64_t base, uint64_t len,
 		  const char *name, const struct bus_ops *ops, void *opaque);
+
+/* ---- what a device tells the exit report and `qlite check` ---- */
+
+#define DEVICE_REPORT_MAX	48	/* counters per device */
+
+/*
+ * A device's own view of its work, beside the exits the bus counted: the
+ * path its notifications take and counters no exit carries (kicks through
+ * KVM_IOEVENTFD, interrupts through KVM_IRQFD, frames dropped).
+ */
+struct device_report {
+	/* How it talks to the guest, e.g. "kicks ioeventfd (KVM), interrupts irqfd MSI-X". */
+	char path[128];
+	unsigned n;
+	struct device_counter {
+		char name[40];	/* "q0.kicks", "rx_dropped_no_buffer": [a-z0-9_.] */
+		uint64_t value;
+	} c[DEVICE_REPORT_MAX];
+};
+
+/* Fill out (zeroed by the caller) from any thread: read the device's counters relaxed. */
+typedef void (*device_report_fn)(void *opaque, struct device_report *out);
+
+struct machine_report_src {
+	char name[32];		/* unique per machine: "virtio-blk", "e1000.1" */
+	char summary[160];	/* one line for `qlite check`: "00:03.0 mac 52:54:... backend slirp" */
+	device_report_fn fn;	/* NULL: nothing for the exit report */
+	void *opaque;
+};
+
+/*
+ * Register a device with the reports. name is made unique by the machine
+ * (a second "e1000" becomes "e1000.1"); summary may be NULL. Returns
+ * -ENOMEM; the registration lives as long as the machine.
+ */
+int machine_add_report(struct machine *m, const char *name, const char *summary,
+		       device_report_fn fn, void *opaque);
+/* Append one counter to out (dropped beyond DEVICE_REPORT_MAX). */
+void device_report_add(struct device_report *out, const char *name, uint64_t value);
 
 /* ---- file descriptors ---- */
 

@@ -5,6 +5,7 @@
  * I/O thread's loop. Doorbells and interrupt events have files of their own.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,9 @@ void *machine_alloc_device(struct machine *m, size_t size, void (*release)(void 
 
 void machine_release_all(struct machine *m)
 {
+	free(m->reports);
+	m->reports = NULL;
+	m->nr_reports = 0;
 	while (m->owned) {
 		struct machine_owned *o = m->owned;
 
@@ -50,6 +54,40 @@ void machine_release_all(struct machine *m)
 		o->release(o->state);
 		free(o);
 	}
+}
+
+static bool report_name_taken(const struct machine *m, const char *name)
+{
+	for (unsigned i = 0; i < m->nr_reports; i++)
+		if (!strcmp(m->reports[i].name, name))
+			return true;
+	return false;
+}
+
+int machine_add_report(struct machine *m, const char *name, const char *summary,
+		       device_report_fn fn, void *opaque)
+{
+	struct machine_report_src *r = realloc(m->reports, (m->nr_reports + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	m->reports = r;
+	r = &r[m->nr_reports];
+	*r = (struct machine_report_src){ .fn = fn, .opaque = opaque };
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	for (unsigned n = 1; report_name_taken(m, r->name); n++)
+		snprintf(r->name, sizeof(r->name), "%s.%u", name, n);
+	snprintf(r->summary, sizeof(r->summary), "%s", summary ? summary : "");
+	m->nr_reports++;
+	return 0;
+}
+
+void device_report_add(struct device_report *out, const char *name, uint64_t value)
+{
+	if (out->n >= DEVICE_REPORT_MAX)
+		return;
+	snprintf(out->c[out->n].name, sizeof(out->c[out->n].name), "%s", name);
+	out->c[out->n++].value = value;
 }
 
 int machine_claim_irq(struct machine *m, unsigned gsi, const char *owner, bool shared)
