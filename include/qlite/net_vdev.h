@@ -42,10 +42,10 @@
 
 /*
  * Read the backend options of vs into o (strings point into vs) and the
- * MAC into mac (the default for the machine's nth NIC when absent).
- * 0, or -EINVAL after one report() naming owner.
+ * MAC into mac: when absent, the default for the machine's n-th NIC, n
+ * counting the calls made for m. 0, or -EINVAL after one report() naming owner.
  */
-int net_vdev_opts(const struct vdev_spec *vs, const char *owner, unsigned nth,
+int net_vdev_opts(struct machine *m, const struct vdev_spec *vs, const char *owner,
 		  struct net_backend_opts *o, uint8_t mac[6]);
 
 #endif
