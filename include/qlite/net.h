@@ -46,6 +46,8 @@ struct net_backend_opts {
 	/* socket */
 	const char *path;
 	bool listen;			/* listen on path (else connect to it) */
+	int fd;				/* > 0: an open, connected socket to use instead of path
+					 * (tests pass one end of a socketpair) */
 	bool dgram;			/* SOCK_DGRAM (else SOCK_STREAM, length-prefixed) */
 };
 
