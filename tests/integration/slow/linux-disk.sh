@@ -10,15 +10,11 @@
 #            it; guest/vmlinux links to it). The kernel must have the disk's drivers and ext2 built
 #            in: there is no initramfs. Developers on the project's machines can take the prebuilt
 #            one: QLITE_LINUX_KERNEL=/work/shared/guest-kernel/vmlinux-6.1.192-min
-# environment:
-#   QLITE_TEST_VMM=qemu         the same boot and checks under qemu-system-x86_64 -accel kvm
+# environment (and those of lib.sh: QLITE_TEST_VMM=qemu, QLITE_LINUX_LOG, ...):
 #   QLITE_LINUX_CPUS=N          vCPUs (default 1: linux-boot.sh covers SMP, and one vCPU reaches
 #                               the mount ~1.5x sooner here; pinned to host CPUs 0..N-1 when there
 #                               are enough)
 #   QLITE_LINUX_TIMEOUT=S       give up after S seconds (default 780)
-#   QLITE_LINUX_LOG=FILE        keep the console log there (default: a temporary file); the VMM's
-#                               own messages (the exit report) go to FILE.stderr
-#   QLITE_LINUX_SKIP_MISSING=1  no guest kernel prepared: skip (status 77) instead of failing
 #
 # What it does: mke2fs (Debian's e2fsprogs, no root needed) makes a 10000 KiB ext2 image
 # (20000 sectors, label qlite-disk) from a small tree: /sbin/init is an executable text file that
@@ -67,37 +63,24 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../.." && pwd)
-guest=${QLITE_GUEST_DIR:-$top/guest}
-vmm=${QLITE_TEST_VMM:-qlite}
+. "$here/lib.sh"
 cpus=${QLITE_LINUX_CPUS:-1}
 limit=${QLITE_LINUX_TIMEOUT:-780}
-
-fail() { echo "FAIL: $*"; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
 
 [ $# -ge 2 ] || { echo "usage: $0 QLITE ide|virtio-blk-pci|virtio-blk-mmio [KERNEL]" >&2; exit 2; }
 qlite=$1
 kind=$2
-kernel=${3:-${QLITE_LINUX_KERNEL:-$guest/vmlinux-min}}
 case "$kind" in
 ide) disk=sda ;;
 virtio-blk-pci|virtio-blk-mmio) disk=vda ;;
 *) echo "$0: unknown disk kind '$kind' (ide, virtio-blk-pci, virtio-blk-mmio)" >&2; exit 2 ;;
 esac
-if [ ! -f "$kernel" ]; then
-	msg="$kernel: no such file; prepare the minimal kernel with: scripts/get-guest.sh --min (~5 min to build), or point QLITE_LINUX_KERNEL at one"
-	[ "${QLITE_LINUX_SKIP_MISSING:-0}" = 1 ] && skip "$msg"
-	fail "$msg"
-fi
+slow_kernel "${3:-}"
 for t in mke2fs e2fsck dumpe2fs debugfs; do
 	command -v "$t" >/dev/null || PATH=$PATH:/sbin:/usr/sbin
 	command -v "$t" >/dev/null || fail "$t not found: install Debian's e2fsprogs (scripts/setup.sh does)"
 done
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	[ "${CI:-}" = true ] && fail "/dev/kvm is missing or not usable (CI=true)"
-	skip "/dev/kvm is missing or not usable"
-fi
+slow_require_kvm
 
 tmp=$(mktemp -d)
 keep_tmp=no
@@ -105,11 +88,7 @@ pid=""
 log=${QLITE_LINUX_LOG:-$tmp/console.log}
 err=$log.stderr
 cleanup() {
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	slow_stop
 	if [ $keep_tmp = yes ]; then
 		echo "the image and its source tree are kept in $tmp"
 	else
@@ -143,12 +122,7 @@ mounts0=$(sb_field 'Mount count')
 [ "$mounts0" = 0 ] || fail "a fresh image has mount count '$mounts0', not 0"
 echo "image: $img, ext2, $sectors sectors, label $(sb_field 'Filesystem volume name'), state $(sb_field 'Filesystem state'), mount count 0"
 
-hw_virt=no
-grep -qwE 'vmx|svm' /proc/cpuinfo && hw_virt=yes
-cmdline="console=ttyS0 root=/dev/$disk rw panic=-1 reboot=k"
-# Without these the kernel calibrates its delay loop and the TSC in emulated ring 0 for minutes
-# (the guest-kernel measurements). qlite adds the CPUID-related part (clearcpuid=...) itself.
-[ $hw_virt = yes ] || cmdline+=" lpj=4000000 tsc=reliable no_timer_check"
+cmdline="console=ttyS0 root=/dev/$disk rw panic=-1 reboot=k$slow_cmdline_extra"
 
 case "$vmm" in
 qlite)
@@ -162,19 +136,8 @@ qlite)
 	if [ "$(nproc)" -ge "$cpus" ]; then
 		vm+=(--cpu-cluster "$(seq -s, 0 $((cpus - 1)))")
 	fi
-	# qlite check first: this qlite must know the device (virtio-blk comes from other branches;
-	# a qlite without it is a failure, not a skip), and it shows the machine and the effective
-	# command line.
-	check_out=$("$qlite" check "${vm[@]}" 2>&1)
-	check_status=$?
-	if [ $check_status -ne 0 ]; then
-		if grep -q 'unknown device' <<<"$check_out"; then
-			fail "this qlite has no 'vdev ${vdev%%,*}' yet, so the $kind case cannot run" \
-			     "(qlite check: $(grep -m1 'unknown device' <<<"$check_out"))"
-		fi
-		echo "$check_out"
-		fail "qlite check refused the VM (status $check_status)"
-	fi
+	# It shows the machine and the effective command line.
+	slow_qlite_check "$qlite" "${vm[@]}"
 	grep -E '^(quirks|cmdline):|  (pio|mmio|irq|pci) .*(ide|virtio|blk)' <<<"$check_out" |
 		sed 's/^/qlite check| /'
 	if [ "$kind" = virtio-blk-mmio ]; then
@@ -185,16 +148,9 @@ qlite)
 	;;
 qemu)
 	command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 is not installed"
-	cpu=host
-	if [ $hw_virt = no ]; then
-		# SeaBIOS, whose MP table tells Linux about the CPUs, finds only the boot CPU on
-		# such hosts: QLITE_LINUX_CPUS above 1 gives QEMU more vCPUs than Linux sees.
-		#
-		# What qlite does by itself on such hosts (see linux-boot.sh): mask CX16, hide the KVM
-		# signature, tell Linux about the features the host's KVM cannot emulate.
-		cpu=qemu64,-cx16,kvm=off
-		cmdline+=" noxsave nopcid clearcpuid=smap,smep,xsave,avx,avx2,avx512f,pku,umip,popcnt,bmi1,bmi2,movbe,erms,fsrm,adx,rdrand,rdseed,fsgsbase,invpcid,clflushopt,clwb,abm,rdpid,rdtscp,fma,f16c,aes,pclmulqdq,sha_ni,gfni,vaes,vpclmulqdq,sse4_1,sse4_2,ssse3"
-	fi
+	# SeaBIOS, whose MP table tells Linux about the CPUs, finds only the boot CPU on hosts
+	# without VMX/SVM: QLITE_LINUX_CPUS above 1 gives QEMU more vCPUs than Linux sees.
+	cmdline+=$qemu_cmdline_extra
 	case "$kind" in
 	ide) machine=(-M pc -drive "file=$img,format=raw,if=ide") ;;
 	virtio-blk-pci) machine=(-M pc -drive "if=none,id=d,file=$img,format=raw"
@@ -207,7 +163,7 @@ qemu)
 				  -drive "if=none,id=d,file=$img,format=raw"
 				  -device virtio-blk-device,drive=d) ;;
 	esac
-	argv=(qemu-system-x86_64 -accel kvm -cpu "$cpu" -m 256 -smp "$cpus" "${machine[@]}"
+	argv=(qemu-system-x86_64 -accel kvm -cpu "$qemu_cpu" -m 256 -smp "$cpus" "${machine[@]}"
 	      -nodefaults -display none -serial stdio -monitor none -no-reboot
 	      -kernel "$kernel" -append "$cmdline")
 	;;
@@ -243,120 +199,21 @@ milestones+=(
 mount_ms=$(( ${#milestones[@]} - 3 ))	# the root mount: the time to compare
 # Lines that end the run at once: the boot went wrong. Kernel panics other than the expected one
 # are caught separately.
+expected_panic='No working init found'
 fatal='I/O error|exception Emask|EXT2-fs \([a-z]+\): (error|warning)|VFS: Mounted root \(ext2 filesystem\) readonly|VFS: Cannot open root device|KVM internal error|emulation failure'
 
-: > "$log"
-: > "$err"
 echo "host: $(nproc) CPUs, VMX/SVM: $hw_virt; VMM: $vmm; disk: $kind; kernel: $kernel; time limit ${limit} s"
-printf 'running:'; printf ' %q' "${argv[@]}"; echo
-t0=$(date +%s.%N)
-elapsed() { awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
-
-"${argv[@]}" </dev/null >"$log" 2>"$err" &
-pid=$!
-ran=yes
-
-shown=0
-seen=0
-times=()		# per milestone: seconds from the start to its line, empty while not seen
-vmm_status=""
-clean_log() { tr -d '\r' < "$log"; }
-# check_log: echo the new console lines, time the milestones that appeared since.
-check_log() {
-	local total i m
-	total=$(wc -l < "$log")
-	if [ "$total" -gt "$shown" ]; then
-		sed -n "$((shown + 1)),${total}p" "$log" | tr -d '\r' | sed 's/^/console| /'
-		shown=$total
-	fi
-	for ((i = 0; i < ${#milestones[@]}; i++)); do
-		[ -z "${times[$i]:-}" ] || continue
-		m=${milestones[$i]}
-		clean_log | grep -qE "${m#*|}" || continue
-		times[$i]=$(elapsed)
-		seen=$((seen + 1))
-		printf '  %7s s  %s\n' "${times[$i]}" "${m%%|*}"
-	done
-}
-bad_lines() {
-	clean_log | grep -E "$fatal"
-	clean_log | grep 'Kernel panic - not syncing' | grep -v 'No working init found'
-}
-failed=no
-while :; do
-	check_log
-	[ $seen -lt ${#milestones[@]} ] || break
-	if [ -n "$(bad_lines)" ]; then
-		echo "the boot went wrong:"
-		bad_lines | head -n 5
-		failed=yes
-		break
-	fi
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid"
-		vmm_status=$?
-		pid=""
-		check_log	# the last lines arrived with the exit
-		echo "$vmm exited with status $vmm_status after $(elapsed) s"
-		break
-	fi
-	if awk -v e="$(elapsed)" -v l="$limit" 'BEGIN { exit !(e >= l) }'; then
-		echo "time limit of $limit s reached"
-		break
-	fi
-	sleep 0.5
-done
-# The panic resets the guest (panic=-1, reboot=k): the VMM stops by itself.
-if [ $failed = no ] && [ -z "$vmm_status" ] && [ $seen -eq ${#milestones[@]} ]; then
-	for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-	if ! kill -0 "$pid" 2>/dev/null; then
-		wait "$pid"
-		vmm_status=$?
-		pid=""
-		echo "$vmm exited with status $vmm_status after $(elapsed) s"
-	fi
-	check_log
-	if [ -n "$(bad_lines)" ]; then
-		echo "the boot went wrong:"
-		bad_lines | head -n 5
-		failed=yes
-	fi
-fi
-run_time=$(elapsed)
-if [ -n "$pid" ]; then	# stop it before reading the image
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	pid=""
-fi
-# The VMM's own lines: qlite's quirks and stop lines, QEMU's errors.
-grep -v '^ \|^$\|^===\|^\[\|^tuning:' "$err" | head -n 20 | sed "s/^/$vmm stderr| /"
+slow_run "${argv[@]}"
 
 # The exit report's totals for the disk's devices (qlite's device names: ide-primary,
 # ide-primary-ctl, piix3-ide-bmdma; virtio-blk).
-if [ "$vmm" = qlite ] && grep -q '=== qlite exit report' "$err"; then
-	case "$kind" in
-	ide) devs='ide-|piix3-ide' ;;
-	*) devs='virtio' ;;
-	esac
-	echo "exit report: $(grep -m1 '=== qlite exit report' "$err" | sed 's/^=== qlite exit report: //; s/ ===$//')"
-	grep -m1 '^  device  *bus  *register' "$err" | sed 's/^/  /'
-	awk -v devs="^($devs)" '$3 == "(all)" && $1 ~ devs { print "  " $0 }' "$err"
-	awk -v devs="^($devs)" '$3 == "(all)" && $1 ~ devs { n++ } END { exit !n }' "$err" ||
-		echo "  (no exits counted for the disk's devices)"
-fi
+case "$kind" in
+ide) devs='ide-|piix3-ide' ;;
+*) devs='virtio' ;;
+esac
+slow_exit_report "$devs"
 
-if [ $seen -lt ${#milestones[@]} ]; then
-	missing=""
-	for ((i = 0; i < ${#milestones[@]}; i++)); do
-		[ -n "${times[$i]:-}" ] || { m=${milestones[$i]}; missing+="${missing:+, }${m%%|*}"; }
-	done
-	fail "not reached after $run_time s: $missing"
-fi
-[ $failed = no ] || fail "the kernel log shows an error (above)"
-[ -n "$vmm_status" ] || fail "$vmm still running 60 s after the panic: the reset did not stop it"
-[ "$vmm_status" = 0 ] || fail "$vmm exited with status $vmm_status after the guest reset (expected 0)"
+slow_require_clean_stop
 
 # --- the image after the VMM is gone ---
 echo "after the run:"

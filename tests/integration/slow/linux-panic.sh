@@ -14,32 +14,19 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../../.." && pwd)
+. "$here/lib.sh"
 limit=${QLITE_LINUX_TIMEOUT:-600}
-
-fail() { echo "FAIL: $*"; exit 1; }
-skip() { echo "SKIP: $*"; exit 77; }
 
 [ $# -ge 1 ] || { echo "usage: $0 QLITE [KERNEL]" >&2; exit 2; }
 qlite=$1
-kernel=${2:-${QLITE_LINUX_KERNEL:-${QLITE_GUEST_DIR:-$top/guest}/vmlinux-min}}
-if [ ! -f "$kernel" ]; then
-	msg="$kernel: no such file; build it with: scripts/get-guest.sh --min"
-	[ "${QLITE_LINUX_SKIP_MISSING:-0}" = 1 ] && skip "$msg"
-	fail "$msg"
-fi
-if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-	[ "${CI:-}" = true ] && fail "/dev/kvm is missing or not usable (CI=true)"
-	skip "/dev/kvm is missing or not usable"
-fi
+slow_kernel "${2:-}"
+slow_require_kvm
 driver=unknown
 if [ -f "$kernel.config" ]; then
 	grep -qx 'CONFIG_PVPANIC_PCI=y' "$kernel.config" && driver=yes || driver=no
 fi
 
-cmdline='console=ttyS0 panic=-1'
-# As in linux-boot.sh: without VMX/SVM ring 0 is emulated; skip the slow calibrations.
-grep -qwE 'vmx|svm' /proc/cpuinfo || cmdline+=" lpj=4000000 tsc=reliable no_timer_check"
+cmdline="console=ttyS0 panic=-1$slow_cmdline_extra"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "kernel $kernel (pvpanic-pci driver: $driver), limit $limit s"
