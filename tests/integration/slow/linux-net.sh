@@ -9,7 +9,7 @@
 #            virtio-net-mmio   vdev virtio-net transport mmio    (virtio_net over virtio_mmio)
 #   KERNEL   as linux-disk.sh: $QLITE_LINUX_KERNEL, else guest/vmlinux-min; it needs the NIC's
 #            driver and IP autoconfiguration with DHCP built in (the minimal kernel has them).
-# environment: those of lib.sh; QLITE_LINUX_TIMEOUT=S (default 780).
+# environment: those of lib.sh; QLITE_LINUX_TIMEOUT=S (default 1200: the boots take 5-13 min here, with the machine busy).
 #
 # The kernel boots with `ip=dhcp` and no root device: it probes the NIC, brings the link up, asks
 # slirp for a lease (DISCOVER/OFFER/REQUEST/ACK through the NIC's RX and TX rings), then panics at
@@ -30,7 +30,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-limit=${QLITE_LINUX_TIMEOUT:-780}
+limit=${QLITE_LINUX_TIMEOUT:-1200}
 
 [ $# -ge 2 ] || { echo "usage: $0 QLITE e1000|virtio-net-pci|virtio-net-mmio [KERNEL]" >&2; exit 2; }
 qlite=$1
