@@ -20,15 +20,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include "fake_machine.h"
 #include "report_capture.h"
+#include "unprivileged.h"
 #include "qlite/config.h"
 #include "qlite/net.h"
 #include "qlite/net_vdev.h"
@@ -922,6 +927,142 @@ static void test_slirp_bad_options(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* ---- tap ---- */
+
+/* As a user without CAP_NET_ADMIN: one line naming the NIC, the tap and what failed. */
+static int tap_denied(void *arg)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "qtap0" };
+	static const char *const want[][2] = {
+		/* /dev/net/tun is 0600 here (this container), 0666 on most hosts */
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: Permission denied\n", "13" },
+		{ "qlite: test-nic: tap qtap0: TUNSETIFF: Operation not permitted\n", "1" },
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: No such file or directory\n", "2" },
+	};
+	struct report_capture log;
+	struct nic n = { 0 };
+	int ret, ok = 1;
+
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	for (unsigned i = 0; i < 3; i++)
+		if (!strcmp(report_capture_text(&log), want[i][0]) && ret == -atoi(want[i][1]))
+			ok = 0;
+	if (ok)
+		fprintf(stderr, "tap_denied: %d, \"%s\"\n", ret, report_capture_text(&log));
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+	return ok;
+}
+
+static void test_tap_denied(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "an-interface-name-too-long" };
+	struct report_capture log;
+	struct nic n = { 0 };
+
+	assert_int_equal(run_unprivileged(tap_denied, NULL), 0);
+	report_capture_start(&log);
+	assert_int_equal(net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be), -EINVAL);
+	assert_string_equal(report_capture_text(&log), "qlite: test-nic: tap "
+			    "an-interface-name-too-long: an interface name has at most 15 characters\n");
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+}
+
+/* The first frame of the test pattern in the NIC's record, after skip bytes of header; or -1. */
+static int find_test_frame(struct nic *n, size_t skip)
+{
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->len[i] == skip + 60 && get16(n->frame[i] + skip + 12) == 0x88b5 &&
+		    matches(n->frame[i] + skip + 14, 46, 3))
+			return i;
+	return -1;
+}
+
+/*
+ * As root with /dev/net/tun: a tap with IFF_VNET_HDR, up, and a packet socket
+ * on it as the host side. The NIC's frames carry the 12-byte header in both
+ * directions; the host sees the bare frame.
+ */
+static void test_tap_vnet_hdr(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .vnet_hdr = true };
+	uint8_t frame[NET_VNET_HDR_LEN + 60] = { 0 }, *eth = frame + NET_VNET_HDR_LEN, buf[2048];
+	struct ifreq ifr = { 0 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct report_capture log;
+	struct nic n = { 0 };
+	char ifname[IFNAMSIZ], want[64];
+	int ret, ctl, pkt, i;
+	bool seen = false;
+
+	snprintf(ifname, sizeof(ifname), "qlnet%d", getpid() % 100000);
+	o.ifname = ifname;
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	if (ret < 0) {
+		print_message("tap: cannot create a tap here (%s): the vnet-hdr framing part is "
+			      "not run\n", report_capture_text(&log));
+		report_capture_stop(&log);
+		fake_machine_destroy(fm);
+		skip();
+	}
+	report_capture_stop(&log);
+	assert_true(net_backend_has_vnet_hdr(n.be));
+	snprintf(want, sizeof(want), "tap %s vnet-hdr", ifname);
+	assert_string_equal(net_backend_describe(n.be), want);
+
+	/* Up, and a packet socket bound to it. */
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	assert_int_equal(ioctl(ctl, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(ctl, SIOCSIFFLAGS, &ifr), 0);
+	assert_int_equal(ioctl(ctl, SIOCGIFINDEX, &ifr), 0);
+	close(ctl);
+	pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(pkt >= 0);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	assert_int_equal(bind(pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
+
+	/* NIC -> host: a vnet header (no offload) and a test frame; the host sees the frame. */
+	memset(eth, 0xff, 6);
+	memcpy(eth + 6, guest_mac, 6);
+	put16(eth + 12, 0x88b5);
+	fill(eth + 14, 46, 3);
+	assert_int_equal(net_backend_send(n.be, &(struct iovec){ frame, sizeof(frame) }, 1), 0);
+	for (int tries = 0; tries < 50 && !seen; tries++) {
+		struct pollfd pfd = { .fd = pkt, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		r = recv(pkt, buf, sizeof(buf), 0);
+		seen = r == 60 && !memcmp(buf, eth, 60);
+	}
+	assert_true(seen);
+
+	/* host -> NIC: the frame arrives behind a 12-byte header saying "no offload". */
+	assert_int_equal(send(pkt, eth, 60, 0), 60);
+	for (int tries = 0; tries < 100 && find_test_frame(&n, NET_VNET_HDR_LEN) < 0; tries++)
+		fake_run_io(fm, 1, 20);
+	i = find_test_frame(&n, NET_VNET_HDR_LEN);
+	assert_true(i >= 0);
+	assert_memory_equal(n.frame[i], (uint8_t[NET_VNET_HDR_LEN]){ 0 }, NET_VNET_HDR_LEN);
+	assert_memory_equal(n.frame[i] + NET_VNET_HDR_LEN, eth, 60);
+	close(pkt);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
 /* ---- the vdev options (src/devices/net_vdev.c) ---- */
 
 /* A vdev line's options, as the parser leaves them. */
@@ -1147,6 +1288,8 @@ int main(void)
 		cmocka_unit_test(test_slirp_dhcp),
 		cmocka_unit_test(test_slirp_hostfwd),
 		cmocka_unit_test(test_slirp_bad_options),
+		cmocka_unit_test(test_tap_denied),
+		cmocka_unit_test(test_tap_vnet_hdr),
 		cmocka_unit_test(test_vdev_opts),
 		cmocka_unit_test(test_vdev_opts_errors),
 		cmocka_unit_test(test_vdev_opts_config),
