@@ -152,10 +152,8 @@ static bool on_readable(void *opaque, int fd, uint32_t revents)
 	for (unsigned i = 0; i < READ_BUDGET && s->be->reading; i++) {
 		int r = s->dgram ? dgram_read(s) : stream_read(s);
 
-		if (r < 0)
-			break;
-		if (r == 0)
-			return s->be->reading;
+		if (r <= 0)
+			break;		/* gone, nothing more now, or a frame held */
 	}
 	if (atomic_load(&s->dead) || !s->be->reading) {
 		s->rx_watched = false;

@@ -568,9 +568,59 @@ static void test_socket_hold_resume(void **state)
 	/* A call without a hold costs one atomic and wakes nobody. */
 	net_backend_rx_ready(n.be);
 	assert_int_equal(fake_run_io(fm, 1, 20), 0);
+	/* Reading goes on after a hold: frames that arrive later come through. */
+	for (unsigned i = 8; i < 10; i++) {
+		fill(buf, 100 + i, i);
+		peer_put(peer, buf, 100 + i);
+		run_until_rx(fm, &n, i + 1);
+		assert_true(matches(n.frame[i], 100 + i, i));
+	}
+	/* A hold in the middle of a later read, with a frame behind it still in the kernel. */
+	n.refuse = 1;
+	fill(buf, 70, 10);
+	peer_put(peer, buf, 70);
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.nr, 10);
+	fill(buf, 71, 11);
+	peer_put(peer, buf, 71);
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.nr, 10);		/* not read while held */
+	net_backend_rx_ready(n.be);
+	run_until_rx(fm, &n, 12);
+	assert_true(matches(n.frame[10], 70, 10));
+	assert_true(matches(n.frame[11], 71, 11));
 	net_backend_get_stats(n.be, &st);
-	assert_int_equal(st.rx_frames, 8);
+	assert_int_equal(st.rx_frames, 12);
 	assert_int_equal(st.rx_dropped, 0);
+	net_backend_close(n.be);
+	close(peer);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+/* The same over datagrams: the held one first, the rest left in the kernel until then. */
+static void test_socket_dgram_hold(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	uint8_t buf[200];
+	struct nic n = { 0 };
+	int peer;
+
+	open_pair(fm, &n, true, &peer);
+	n.refuse = 1;
+	for (unsigned i = 0; i < 3; i++) {
+		fill(buf, 60 + i, i);
+		assert_int_equal(send(peer, buf, 60 + i, 0), 60 + i);
+	}
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.offers, 1);
+	net_backend_rx_ready(n.be);
+	run_until_rx(fm, &n, 3);
+	fill(buf, 90, 3);
+	assert_int_equal(send(peer, buf, 90, 0), 90);
+	run_until_rx(fm, &n, 4);
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(matches(n.frame[i], i < 3 ? 60 + i : 90, i));
 	net_backend_close(n.be);
 	close(peer);
 	nic_free(&n);
@@ -1283,6 +1333,7 @@ int main(void)
 		cmocka_unit_test(test_socket_stream_pieces),
 		cmocka_unit_test(test_socket_stream_partial_writes),
 		cmocka_unit_test(test_socket_hold_resume),
+		cmocka_unit_test(test_socket_dgram_hold),
 		cmocka_unit_test(test_socket_peer_gone),
 		cmocka_unit_test(test_slirp_arp),
 		cmocka_unit_test(test_slirp_dhcp),
