@@ -47,7 +47,8 @@ struct net_backend_opts {
 	const char *path;
 	bool listen;			/* listen on path (else connect to it) */
 	int fd;				/* > 0: an open, connected socket to use instead of path
-					 * (tests pass one end of a socketpair) */
+					 * (tests pass one end of a socketpair); the backend
+					 * uses a duplicate, the caller still owns fd */
 	bool dgram;			/* SOCK_DGRAM (else SOCK_STREAM, length-prefixed) */
 };
 
@@ -70,8 +71,8 @@ struct net_backend_stats {
 };
 
 /*
- * Open a backend for a NIC. Without a loop (m->loop NULL: `qlite check`)
- * only the options are checked: *out then describes itself but opened
+ * Open a backend for a NIC. Without a loop (m->loop NULL), or on a machine
+ * marked offline (m->offline: `qlite check`), only the options are checked: *out then describes itself but opened
  * nothing, and drops (counts) what is sent. 0, or -errno after
  * one report() that names the owner and what failed ("e1000: tap qtap0:
  * /dev/net/tun: No such file or directory").
@@ -91,5 +92,13 @@ bool net_backend_has_vnet_hdr(const struct net_backend *be);
 /* "slirp 10.0.2.0/24", "tap qtap0 vnet-hdr", "socket /tmp/n.sock connect stream". */
 const char *net_backend_describe(const struct net_backend *be);
 void net_backend_get_stats(const struct net_backend *be, struct net_backend_stats *out);
+
+/*
+ * The syntax of slirp's options, for the config parser (the check of a vdev
+ * option, so a bad value is a configuration error, exit status 2): 0, or
+ * -EINVAL with why filled ("\"tcp:2222\": no '-' between the host and the guest side").
+ */
+int net_hostfwd_check(const char *rules, char *why, size_t len);
+int net_slirp_net_check(const char *net, char *why, size_t len);
 
 #endif
