@@ -6,6 +6,7 @@
  */
 #include <elf.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,41 +25,43 @@ static unsigned phdr_size(unsigned class)
 	return class == ELFCLASS64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 }
 
+/* Where the fields read here sit in each class's header (<elf.h>'s Elf32_Ehdr, Elf64_Ehdr). */
+struct ehdr_layout {
+	size_t size, addr_len, entry, phoff, phentsize, phnum;
+};
+
+static const struct ehdr_layout ehdr32 = {
+	sizeof(Elf32_Ehdr), 4, offsetof(Elf32_Ehdr, e_entry), offsetof(Elf32_Ehdr, e_phoff),
+	offsetof(Elf32_Ehdr, e_phentsize), offsetof(Elf32_Ehdr, e_phnum),
+};
+static const struct ehdr_layout ehdr64 = {
+	sizeof(Elf64_Ehdr), 8, offsetof(Elf64_Ehdr, e_entry), offsetof(Elf64_Ehdr, e_phoff),
+	offsetof(Elf64_Ehdr, e_phentsize), offsetof(Elf64_Ehdr, e_phnum),
+};
+
 int elf_read_header(const struct boot_image *img, struct elf_hdr *h, bool quiet)
 {
+	const struct ehdr_layout *l;
+	const uint8_t *d = img->data;
 	unsigned phentsize;
 
 	*h = (struct elf_hdr){ 0 };
 	if (img->len < EI_NIDENT)
 		goto short_header;
-	h->class = img->data[EI_CLASS];
-	if (h->class == ELFCLASS64) {
-		Elf64_Ehdr eh;
-
-		if (img->len < sizeof(eh))
-			goto short_header;
-		memcpy(&eh, img->data, sizeof(eh));
-		h->machine = eh.e_machine;
-		h->entry = eh.e_entry;
-		h->phoff = eh.e_phoff;
-		h->phnum = eh.e_phnum;
-		phentsize = eh.e_phentsize;
-	} else if (h->class == ELFCLASS32) {
-		Elf32_Ehdr eh;
-
-		if (img->len < sizeof(eh))
-			goto short_header;
-		memcpy(&eh, img->data, sizeof(eh));
-		h->machine = eh.e_machine;
-		h->entry = eh.e_entry;
-		h->phoff = eh.e_phoff;
-		h->phnum = eh.e_phnum;
-		phentsize = eh.e_phentsize;
-	} else {
+	h->class = d[EI_CLASS];
+	if (h->class != ELFCLASS32 && h->class != ELFCLASS64) {
 		/* e_machine is at the same offset in both classes. */
-		h->machine = img->len >= 20 ? le_load(img->data + 18, 2) : 0;
+		h->machine = img->len >= 20 ? le_load(d + 18, 2) : 0;
 		return -ENOEXEC;
 	}
+	l = h->class == ELFCLASS64 ? &ehdr64 : &ehdr32;
+	if (img->len < l->size)
+		goto short_header;
+	h->machine = le_load(d + offsetof(Elf64_Ehdr, e_machine), 2);
+	h->entry = le_load(d + l->entry, l->addr_len);
+	h->phoff = le_load(d + l->phoff, l->addr_len);
+	h->phnum = le_load(d + l->phnum, 2);
+	phentsize = le_load(d + l->phentsize, 2);
 	if (phentsize != phdr_size(h->class) ||
 	    !in_file(img, h->phoff, (uint64_t)h->phnum * phentsize))
 		return quiet ? -EINVAL :

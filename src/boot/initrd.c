@@ -27,6 +27,15 @@ int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit
 	return 0;
 }
 
+void boot_copy_modules(struct guest_mem *gm, const struct boot_module *mods, unsigned nr_mods,
+		       const uint64_t *at)
+{
+	for (unsigned i = 0; i < nr_mods; i++)
+		if (mods[i].img.len)
+			memcpy(guest_mem_ptr(gm, at[i], mods[i].img.len), mods[i].img.data,
+			       mods[i].img.len);
+}
+
 static int put_string(struct guest_mem *gm, size_t *used, const char *s, uint64_t *at)
 {
 	size_t len = strlen(s) + 1;

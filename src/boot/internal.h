@@ -63,6 +63,9 @@ bool elf_in_segment(const struct elf_layout *l, uint64_t addr);
 /* The first byte after the last segment. */
 uint64_t elf_end(const struct elf_layout *l);
 
+/* Copy the modules to the places checked for them (an empty one copies nothing). */
+void boot_copy_modules(struct guest_mem *gm, const struct boot_module *mods, unsigned nr_mods,
+		       const uint64_t *at);
 /*
  * Write each module's string (its cmdline; when that is NULL, its path if
  * paths, else none: address 0) and then extra (unless NULL) into the

@@ -259,10 +259,8 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 	if (nr_mods) {
 		struct mb_module *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR, nr_mods * sizeof(*mod));
 
+		boot_copy_modules(gm, mods, nr_mods, mod_at);
 		for (unsigned i = 0; i < nr_mods; i++) {
-			if (mods[i].img.len)
-				memcpy(guest_mem_ptr(gm, mod_at[i], mods[i].img.len),
-				       mods[i].img.data, mods[i].img.len);
 			mod[i] = (struct mb_module){
 				.mod_start = mod_at[i], .mod_end = mod_at[i] + mods[i].img.len,
 				.string = str_at[i],

@@ -139,10 +139,8 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 		struct hvm_modlist_entry *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR,
 							      nr_mods * sizeof(*mod));
 
+		boot_copy_modules(gm, mods, nr_mods, mod_at);
 		for (unsigned i = 0; i < nr_mods; i++) {
-			if (mods[i].img.len)
-				memcpy(guest_mem_ptr(gm, mod_at[i], mods[i].img.len),
-				       mods[i].img.data, mods[i].img.len);
 			mod[i] = (struct hvm_modlist_entry){
 				.paddr = mod_at[i], .size = mods[i].img.len,
 				.cmdline_paddr = str_at[i],
