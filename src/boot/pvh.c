@@ -67,9 +67,6 @@ static int place_modules(const struct guest_mem *gm, uint64_t kernel_end,
 				      mods[i].img.path, nr_mods > 1 ? "module" : "initrd",
 				      mods[i].img.len, (unsigned long long)(limit ? limit + 1 :
 									     gm->slots[0].size));
-		if (!at[i])
-			return report(-ENOSPC, "%s: no room for more modules below it",
-				      mods[i].img.path);
 		limit = at[i] - 1;
 	}
 	return 0;
