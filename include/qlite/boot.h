@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
-/* Kernel loading: PVH ELF and bzImage (64-bit boot protocol), e820 map, MP table. */
+/*
+ * Kernel loading: PVH ELF (64- and 32-bit), bzImage (64-bit boot protocol),
+ * multiboot v1 (ELF32 or the a.out kludge); e820 map, MP table.
+ */
 #ifndef QLITE_BOOT_H
 #define QLITE_BOOT_H
 
@@ -12,14 +15,18 @@
 
 /* Fixed low-memory layout used by the loaders (all below 1 MiB, none of it in the e820 RAM the guest is told about is overwritten later). */
 #define BOOT_GDT_ADDR		0x0500
-#define BOOT_INFO_ADDR		0x7000	/* hvm_start_info or boot_params (zero page) */
-#define BOOT_MEMMAP_ADDR	0x8000	/* PVH memory map */
-#define BOOT_MODLIST_ADDR	0x8800	/* PVH module list */
+#define BOOT_INFO_ADDR		0x7000	/* hvm_start_info, boot_params (zero page), multiboot info */
+#define BOOT_MEMMAP_ADDR	0x8000	/* PVH or multiboot memory map */
+#define BOOT_MODLIST_ADDR	0x8800	/* PVH or multiboot module list */
+#define BOOT_MODLIST_SIZE	0x800
 #define BOOT_PML4_ADDR		0x9000	/* page tables for the 64-bit boot protocol */
 #define BOOT_PDPT_ADDR		0xa000
 #define BOOT_PD_ADDR		0xb000	/* four pages: 4 GiB of 2 MiB pages */
 #define BOOT_CMDLINE_ADDR	0x20000
 #define BOOT_CMDLINE_MAX	0x10000
+#define BOOT_STRINGS_ADDR	0x30000	/* module command lines, the boot loader's name */
+#define BOOT_STRINGS_MAX	0x10000
+#define BOOT_MAX_MODULES	64	/* what the module list area holds in either protocol */
 #define EBDA_START		0x9fc00
 #define BIOS_START		0xf0000	/* MP table lives here */
 #define HIGH_MEM_START		0x100000
@@ -34,7 +41,7 @@ struct e820_entry {
 	uint32_t type;
 } __attribute__((packed));
 
-enum boot_kind { BOOT_PVH, BOOT_LINUX64 };
+enum boot_kind { BOOT_PVH, BOOT_LINUX64, BOOT_MULTIBOOT };
 
 struct boot_image {
 	const uint8_t *data;
@@ -42,11 +49,17 @@ struct boot_image {
 	const char *path;	/* for messages */
 };
 
+/* A module: the initrd, or one of several for a multiboot or PVH kernel. */
+struct boot_module {
+	struct boot_image img;
+	const char *cmdline;	/* the module's string; NULL: its path */
+};
+
 struct boot_result {
 	enum boot_kind kind;
 	bool is_linux;		/* the image is a Linux kernel (Linux ELF note or bzImage) */
 	uint64_t entry;		/* guest-physical entry point */
-	uint64_t boot_info;	/* %ebx (PVH) or %rsi (Linux 64-bit) */
+	uint64_t boot_info;	/* %ebx (PVH, multiboot) or %rsi (Linux 64-bit) */
 	uint64_t kernel_end;	/* first byte after the loaded kernel */
 };
 
@@ -67,16 +80,33 @@ bool elf_is_linux(const struct boot_image *img);
 /* An empty initrd (len 0) is no initrd: the guest is told of none. */
 int boot_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
 	      const char *cmdline, struct boot_result *res);
+/*
+ * The same with modules in order (the initrd, when there is one, first; an
+ * empty module is a module): a bzImage takes at most one, a multiboot or
+ * PVH kernel up to BOOT_MAX_MODULES.
+ */
+int boot_load_mods(struct guest_mem *gm, const struct boot_image *kernel,
+		   const struct boot_module *mods, unsigned nr_mods, const char *cmdline,
+		   struct boot_result *res);
 
-int pvh_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
-	     const char *cmdline, struct boot_result *res);
+int pvh_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_module *mods,
+	     unsigned nr_mods, const char *cmdline, struct boot_result *res);
 int bzimage_load(struct guest_mem *gm, const struct boot_image *kernel, const struct boot_image *initrd,
 		 const char *cmdline, struct boot_result *res);
+/*
+ * Multiboot v1, silent: 0 and the offset of the first valid header in the
+ * first 8 KiB; -EBADMSG and the offset of the first magic when every magic
+ * there has a wrong checksum; -ENOEXEC when there is none.
+ */
+int multiboot_find(const struct boot_image *img, size_t *off);
+int multiboot_load(struct guest_mem *gm, const struct boot_image *kernel, size_t hdr_off,
+		   const struct boot_module *mods, unsigned nr_mods, const char *cmdline,
+		   struct boot_result *res);
 /* Where an initrd of len bytes goes: highest 4 KiB-aligned spot below limit, above kernel_end. Silent; -ENOSPC. */
 int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit, size_t len,
 		 uint64_t *gpa);
 
-/* Initial BSP state for the kind of entry; boot_sregs() reports -ENOSPC (RAM too small). */
+/* Initial BSP state for the kind of entry (PVH and multiboot: flat 32-bit, paging off); boot_sregs() reports -ENOSPC (RAM too small). */
 void boot_regs(const struct boot_result *res, struct kvm_regs *regs);
 int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_sregs *sregs);
 

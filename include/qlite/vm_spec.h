@@ -15,6 +15,7 @@
 #define QLITE_MAX_VCPUS		64
 #define VDEV_MAX_OPTS		16
 #define CPUID_MAX_EDITS		32
+#define SPEC_MAX_MODULES	63	/* module lines; with the initrd, boot.h's BOOT_MAX_MODULES */
 
 /* Where a value came from, for `FILE:LINE: message` or `--option: message`. */
 struct spec_origin {
@@ -32,6 +33,13 @@ struct vdev_spec {
 	char *type;			/* "e1000", "virtio-net", ... */
 	struct vdev_opt opts[VDEV_MAX_OPTS];
 	unsigned nr_opts;
+	struct spec_origin origin;
+};
+
+/* A module for a multiboot or PVH kernel, after the initrd: `module PATH [ARGS...]`. */
+struct module_spec {
+	char *path;		/* resolved relative to the file that named it */
+	char *args;		/* NULL: none */
 	struct spec_origin origin;
 };
 
@@ -58,6 +66,8 @@ struct vm_spec {
 	char *kernel;			/* resolved relative to the file that named it */
 	char *initrd;
 	char *cmdline;
+	struct module_spec *modules;
+	unsigned nr_modules;
 	struct vdev_spec *vdevs;
 	unsigned nr_vdevs;
 

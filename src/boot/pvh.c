@@ -1,19 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * PVH boot: load an ELF kernel's segments at their physical addresses and
- * enter its XEN_ELFNOTE_PHYS32_ENTRY in 32-bit protected mode with %ebx
- * pointing at a struct hvm_start_info (Xen's public start_info.h layout,
- * version 1: command line, modules, memory map).
+ * PVH boot: load an ELF kernel's segments (ELF64 x86-64 or ELF32 i386) at
+ * their physical addresses and enter its XEN_ELFNOTE_PHYS32_ENTRY in 32-bit
+ * protected mode with %ebx pointing at a struct hvm_start_info (Xen's public
+ * start_info.h layout, version 1: command line, modules, memory map). The
+ * entry state is the same for both classes (Xen's docs/misc/pvh.pandoc).
  */
 #include <elf.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "qlite/boot.h"
+#include "internal.h"
 #include "qlite/util.h"
 
-#define XEN_ELFNOTE_PHYS32_ENTRY	18
 #define HVM_START_MAGIC			0x336ec578
 
 struct hvm_start_info {
@@ -43,214 +42,85 @@ struct hvm_memmap_entry {
 	uint32_t reserved;
 };
 
-struct elf_notes {
-	bool have_entry;
-	uint64_t entry;
-	bool linux_note;
-	uint64_t budget;	/* note bytes left to read */
-};
+_Static_assert(BOOT_MAX_MODULES * sizeof(struct hvm_modlist_entry) <= BOOT_MODLIST_SIZE,
+	       "PVH module list area");
 
-/* A PT_LOAD segment, checked against the file and guest RAM. */
-struct elf_seg {
-	uint64_t paddr, memsz, offset, filesz;
-	unsigned index;		/* in the program headers, for messages */
-};
-
-static bool in_file(const struct boot_image *img, uint64_t off, uint64_t len)
+/* ELF64 x86-64 and ELF32 i386, the two kinds QEMU boots through PVH. */
+static bool pvh_machine(const struct elf_hdr *h)
 {
-	return off <= img->len && len <= img->len - off;
-}
-
-static void notes_init(struct elf_notes *notes, const struct boot_image *img)
-{
-	*notes = (struct elf_notes){ .budget = img->len };
+	return (h->class == ELFCLASS64 && h->machine == EM_X86_64) ||
+	       (h->class == ELFCLASS32 && h->machine == EM_386);
 }
 
 /*
- * Walk one PT_NOTE segment; malformed notes end the walk rather than the boot.
- * Note segments may overlap, so all of them together read at most the file's
- * length: 65,535 headers over the same bytes must not cost 65,535 walks.
+ * Modules from the top of the first RAM slot down, in order, each page
+ * aligned and above the kernel (the initrd alone goes where it always did).
  */
-static void scan_notes(const struct boot_image *img, uint64_t off, uint64_t len,
-		       struct elf_notes *notes)
+static int place_modules(const struct guest_mem *gm, uint64_t kernel_end,
+			 const struct boot_module *mods, unsigned nr_mods, uint64_t *at)
 {
-	uint64_t end = off + len;
+	uint64_t limit = 0;
 
-	if (len > notes->budget)
-		return;
-	notes->budget -= len;
-	while (off + sizeof(Elf64_Nhdr) <= end) {
-		Elf64_Nhdr nh;
-		uint64_t name_off, desc_off, next;
-
-		memcpy(&nh, img->data + off, sizeof(nh));
-		name_off = off + sizeof(nh);
-		desc_off = name_off + ALIGN_UP((uint64_t)nh.n_namesz, 4);
-		next = desc_off + ALIGN_UP((uint64_t)nh.n_descsz, 4);
-		if (next > end || next <= off)
-			return;
-		if (nh.n_namesz == 4 && !memcmp(img->data + name_off, "Xen", 4) &&
-		    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
-		    (nh.n_descsz == 4 || nh.n_descsz == 8)) {
-			notes->entry = le_load(img->data + desc_off, nh.n_descsz);
-			notes->have_entry = true;
-		}
-		if (nh.n_namesz == 6 && !memcmp(img->data + name_off, "Linux", 6))
-			notes->linux_note = true;
-		off = next;
+	for (unsigned i = 0; i < nr_mods; i++) {
+		if (initrd_place(gm, kernel_end, limit, mods[i].img.len, &at[i]) < 0)
+			return report(-ENOSPC, "%s: %s of %zu bytes does not fit in guest RAM below %#llx after the kernel",
+				      mods[i].img.path, nr_mods > 1 ? "module" : "initrd",
+				      mods[i].img.len, (unsigned long long)(limit ? limit + 1 :
+									     gm->slots[0].size));
+		limit = at[i] - 1;
 	}
-}
-
-static int seg_cmp(const void *a, const void *b)
-{
-	const struct elf_seg *x = a, *y = b;
-
-	if (x->paddr != y->paddr)
-		return x->paddr < y->paddr ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/*
- * Check every program header before anything is written to guest RAM:
- * the PT_LOAD segments (sorted by address in *segs) must be in the file,
- * in RAM above 1 MiB and disjoint, so that loading writes each byte of
- * RAM at most once however many headers there are.
- */
-static int check_segments(const struct guest_mem *gm, const struct boot_image *img,
-			  const Elf64_Ehdr *eh, struct elf_notes *notes,
-			  struct elf_seg **segs, unsigned *nr_segs)
-{
-	struct elf_seg *s;
-	unsigned n = 0;
-	int ret;
-
-	s = malloc((eh->e_phnum ? eh->e_phnum : 1) * sizeof(*s));
-	if (!s)
-		return report_errno(-ENOMEM, "%s", img->path);
-	for (unsigned i = 0; i < eh->e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		memcpy(&ph, img->data + eh->e_phoff + (uint64_t)i * eh->e_phentsize, sizeof(ph));
-		if (ph.p_type == PT_NOTE) {
-			if (!in_file(img, ph.p_offset, ph.p_filesz)) {
-				ret = report(-EINVAL, "%s: truncated ELF (note segment %u past end of file)",
-					     img->path, i);
-				goto err;
-			}
-			scan_notes(img, ph.p_offset, ph.p_filesz, notes);
-			continue;
-		}
-		if (ph.p_type != PT_LOAD || !ph.p_memsz)
-			continue;
-		if (ph.p_filesz > ph.p_memsz || !in_file(img, ph.p_offset, ph.p_filesz)) {
-			ret = report(-EINVAL, "%s: truncated or corrupt ELF (segment %u: %#llx bytes at offset %#llx, file is %zu bytes)",
-				     img->path, i, (unsigned long long)ph.p_filesz,
-				     (unsigned long long)ph.p_offset, img->len);
-			goto err;
-		}
-		if (!guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz) || ph.p_paddr < HIGH_MEM_START) {
-			ret = report(-ENOSPC, "%s: segment %u at %#llx..%#llx does not fit in guest RAM above 1 MiB",
-				     img->path, i, (unsigned long long)ph.p_paddr,
-				     (unsigned long long)(ph.p_paddr + ph.p_memsz));
-			goto err;
-		}
-		s[n++] = (struct elf_seg){
-			.paddr = ph.p_paddr, .memsz = ph.p_memsz,
-			.offset = ph.p_offset, .filesz = ph.p_filesz, .index = i,
-		};
-	}
-	if (!n) {
-		ret = report(-ENOEXEC, "%s: ELF has no loadable segment", img->path);
-		goto err;
-	}
-	qsort(s, n, sizeof(*s), seg_cmp);
-	for (unsigned i = 1; i < n; i++) {
-		/* Sorted by start: disjoint iff each starts at or after the previous end. */
-		if (s[i].paddr < s[i - 1].paddr + s[i - 1].memsz) {
-			unsigned a = s[i - 1].index, b = s[i].index;
-
-			ret = report(-EINVAL, "%s: corrupt ELF: segments %u and %u overlap at %#llx",
-				     img->path, a < b ? a : b, a < b ? b : a,
-				     (unsigned long long)s[i].paddr);
-			goto err;
-		}
-	}
-	*segs = s;
-	*nr_segs = n;
 	return 0;
-
-err:
-	free(s);
-	return ret;
 }
 
-static bool in_segment(const struct elf_seg *s, unsigned n, uint64_t addr)
+int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct boot_module *mods,
+	     unsigned nr_mods, const char *cmdline, struct boot_result *res)
 {
-	for (unsigned i = 0; i < n; i++)
-		if (addr >= s[i].paddr && addr - s[i].paddr < s[i].memsz)
-			return true;
-	return false;
-}
-
-int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct boot_image *initrd,
-	     const char *cmdline, struct boot_result *res)
-{
+	uint64_t mod_at[BOOT_MAX_MODULES], str_at[BOOT_MAX_MODULES];
+	struct e820_entry e820[E820_MAX_ENTRIES];
 	struct hvm_memmap_entry *mm;
 	struct hvm_start_info *si;
-	struct e820_entry e820[E820_MAX_ENTRIES];
-	struct elf_notes notes;
-	struct elf_seg *segs = NULL;
-	Elf64_Ehdr eh;
-	uint64_t kernel_end, initrd_at = 0;
-	unsigned n, nr_segs = 0;
+	struct elf_layout l;
+	struct elf_hdr h;
+	uint64_t kernel_end;
+	unsigned n;
 	int ret;
 
-	if (img->len < sizeof(eh))
-		return report(-EINVAL, "%s: truncated ELF header", img->path);
-	memcpy(&eh, img->data, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64)
-		return report(-ENOEXEC, "%s: not an x86-64 ELF (class %u, machine %u)",
-			      img->path, eh.e_ident[EI_CLASS], eh.e_machine);
-	if (eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    !in_file(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
-		return report(-EINVAL, "%s: truncated or corrupt ELF program headers", img->path);
-	notes_init(&notes, img);
-	ret = check_segments(gm, img, &eh, &notes, &segs, &nr_segs);
+	ret = elf_read_header(img, &h, false);
+	if (ret == -ENOEXEC || (!ret && !pvh_machine(&h)))
+		return report(-ENOEXEC, "%s: not an x86 ELF (class %u, machine %u): PVH takes ELF64 x86-64 or ELF32 i386",
+			      img->path, h.class, h.machine);
 	if (ret < 0)
 		return ret;
-	if (!notes.have_entry) {
+	if (nr_mods > BOOT_MAX_MODULES)
+		return report(-E2BIG, "%s: %u modules, at most %d", img->path, nr_mods,
+			      BOOT_MAX_MODULES);
+	ret = elf_check_segments(gm, img, &h, &l);
+	if (ret < 0)
+		return ret;
+	if (!l.notes.have_entry) {
 		ret = report(-ENOEXEC, "%s: ELF has no PVH entry point (XEN_ELFNOTE_PHYS32_ENTRY note); build the kernel with CONFIG_PVH=y",
 			     img->path);
 		goto out;
 	}
-	if (notes.entry >= 0x100000000ULL || !guest_mem_ptr(gm, notes.entry, 1)) {
+	if (l.notes.entry >= 0x100000000ULL || !guest_mem_ptr(gm, l.notes.entry, 1)) {
 		ret = report(-EINVAL, "%s: PVH entry %#llx is outside guest RAM",
-			     img->path, (unsigned long long)notes.entry);
+			     img->path, (unsigned long long)l.notes.entry);
 		goto out;
 	}
-	if (!in_segment(segs, nr_segs, notes.entry)) {
+	if (!elf_in_segment(&l, l.notes.entry)) {
 		ret = report(-EINVAL, "%s: PVH entry %#llx is not in a loaded segment",
-			     img->path, (unsigned long long)notes.entry);
+			     img->path, (unsigned long long)l.notes.entry);
 		goto out;
 	}
-	/* Sorted and disjoint: the last segment ends the kernel. */
-	kernel_end = segs[nr_segs - 1].paddr + segs[nr_segs - 1].memsz;
-
-	/* An empty initrd is no initrd (and nothing to copy from a NULL buffer). */
-	if (initrd && !initrd->len)
-		initrd = NULL;
-	if (initrd && initrd_place(gm, kernel_end, 0, initrd->len, &initrd_at) < 0) {
-		ret = report(-ENOSPC, "%s: initrd of %zu bytes does not fit in guest RAM below %#llx after the kernel",
-			     initrd->path, initrd->len, (unsigned long long)gm->slots[0].size);
+	kernel_end = elf_end(&l);
+	ret = place_modules(gm, kernel_end, mods, nr_mods, mod_at);
+	if (ret < 0)
 		goto out;
-	}
+	ret = boot_put_strings(gm, mods, nr_mods, false, NULL, str_at, NULL);
+	if (ret < 0)
+		goto out;
 
-	for (unsigned i = 0; i < nr_segs; i++) {
-		uint8_t *dst = guest_mem_ptr(gm, segs[i].paddr, segs[i].memsz);
-
-		memcpy(dst, img->data + segs[i].offset, segs[i].filesz);
-		memset(dst + segs[i].filesz, 0, segs[i].memsz - segs[i].filesz);
-	}
+	elf_load_segments(gm, img, &l);
 
 	si = guest_mem_ptr(gm, BOOT_INFO_ADDR, sizeof(*si));
 	memset(si, 0, sizeof(*si));
@@ -262,12 +132,18 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 		si->cmdline_paddr = BOOT_CMDLINE_ADDR;
 	}
 
-	if (initrd) {
-		struct hvm_modlist_entry *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR, sizeof(*mod));
+	if (nr_mods) {
+		struct hvm_modlist_entry *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR,
+							      nr_mods * sizeof(*mod));
 
-		memcpy(guest_mem_ptr(gm, initrd_at, initrd->len), initrd->data, initrd->len);
-		*mod = (struct hvm_modlist_entry){ .paddr = initrd_at, .size = initrd->len };
-		si->nr_modules = 1;
+		boot_copy_modules(gm, mods, nr_mods, mod_at);
+		for (unsigned i = 0; i < nr_mods; i++) {
+			mod[i] = (struct hvm_modlist_entry){
+				.paddr = mod_at[i], .size = mods[i].img.len,
+				.cmdline_paddr = str_at[i],
+			};
+		}
+		si->nr_modules = nr_mods;
 		si->modlist_paddr = BOOT_MODLIST_ADDR;
 	}
 
@@ -281,34 +157,23 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 	si->memmap_entries = n;
 
 	res->kind = BOOT_PVH;
-	res->is_linux = notes.linux_note;
-	res->entry = notes.entry;
+	res->is_linux = l.notes.linux_note;
+	res->entry = l.notes.entry;
 	res->boot_info = BOOT_INFO_ADDR;
 	res->kernel_end = kernel_end;
 	ret = 0;
 out:
-	free(segs);
+	elf_layout_free(&l);
 	return ret;
 }
 
 bool elf_is_linux(const struct boot_image *img)
 {
 	struct elf_notes notes;
-	Elf64_Ehdr eh;
+	struct elf_hdr h;
 
-	if (img->len < sizeof(eh))
+	if (elf_read_header(img, &h, true) < 0)
 		return false;
-	notes_init(&notes, img);
-	memcpy(&eh, img->data, sizeof(eh));
-	if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    !in_file(img, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
-		return false;
-	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		Elf64_Phdr ph;
-
-		memcpy(&ph, img->data + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
-		if (ph.p_type == PT_NOTE && in_file(img, ph.p_offset, ph.p_filesz))
-			scan_notes(img, ph.p_offset, ph.p_filesz, &notes);
-	}
+	elf_scan_all_notes(img, &h, &notes);
 	return notes.linux_note;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Initial BSP state: flat 32-bit protected mode for PVH, long mode with
+ * Initial BSP state: flat 32-bit protected mode, paging off, for PVH and
+ * multiboot (EAX = 0x2BADB002 says which to the kernel), long mode with
  * identity-mapped page tables for the Linux 64-bit protocol. The GDT is
  * written to guest memory too, so that a reload of any selector finds the
  * same descriptor the vCPU was given.
@@ -16,6 +17,8 @@
 #define GDT_DATA	3
 #define GDT_TSS		4
 #define GDT_ENTRIES	5
+
+#define MULTIBOOT_BOOTLOADER_MAGIC	0x2badb002
 
 #define X86_CR0_PE	0x1ULL
 #define X86_CR0_ET	0x10ULL
@@ -55,10 +58,18 @@ void boot_regs(const struct boot_result *res, struct kvm_regs *regs)
 	memset(regs, 0, sizeof(*regs));
 	regs->rflags = 0x2;
 	regs->rip = res->entry;
-	if (res->kind == BOOT_PVH)
+	switch (res->kind) {
+	case BOOT_MULTIBOOT:
+		regs->rax = MULTIBOOT_BOOTLOADER_MAGIC;
 		regs->rbx = res->boot_info;
-	else
+		break;
+	case BOOT_PVH:
+		regs->rbx = res->boot_info;
+		break;
+	case BOOT_LINUX64:
 		regs->rsi = res->boot_info;
+		break;
+	}
 }
 
 static int write_page_tables(struct guest_mem *gm)
@@ -103,7 +114,7 @@ int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_s
 	sregs->tr = seg_from_gdt(gdt[GDT_TSS], GDT_TSS);
 	sregs->ldt = (struct kvm_segment){ .type = 2, .present = 1, .limit = 0xffff };
 
-	if (res->kind == BOOT_PVH) {
+	if (res->kind == BOOT_PVH || res->kind == BOOT_MULTIBOOT) {
 		sregs->cs = seg_from_gdt(gdt[GDT_CODE32], GDT_CODE32);
 		sregs->cr0 = X86_CR0_PE | X86_CR0_ET;
 		sregs->cr4 = 0;

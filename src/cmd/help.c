@@ -18,6 +18,8 @@ static const char run_usage[] =
 	"describe, and run it. Options are the config file's keywords ('qlite help config'), e.g.\n"
 	"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
 	"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
+	"Kernels: an ELF with a PVH note (64- or 32-bit), a bzImage, or a multiboot v1 kernel\n"
+	"(ELF32 or a.out kludge; --initrd is its first module, --module \"PATH ARGS\" adds more).\n"
 	"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	"Exit status: the guest's (debug-exit: (v << 1) | 1; reset or power-off: 0; a panic\n"
 	"reported through pvpanic: 6), 128+N on signal N, 1 when the VM could not be built,\n"
@@ -51,6 +53,7 @@ void cmd_usage(FILE *out)
 		"Options are the config file's keywords (see 'qlite help config'), e.g.\n"
 		"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
 		"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
+		"Kernels: PVH ELF (64- or 32-bit), bzImage, multiboot v1 (ELF32 or a.out kludge).\n"
 		"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
 		"'qlite COMMAND --help' says more about a command.\n");
 }
@@ -109,7 +112,8 @@ static void help_man(FILE *out)
 		".br\n"
 		".B qlite \\-\\-version\n"
 		".SH DESCRIPTION\n"
-		"qlite boots Linux guests (an ELF vmlinux through its PVH entry, or a bzImage) on\n"
+		"qlite boots Linux guests (an ELF vmlinux through its PVH entry, or a bzImage), 32-bit\n"
+		"PVH kernels and multiboot v1 kernels (ELF32 or a.out kludge, with modules) on\n"
 		".I /dev/kvm\n"
 		"with one pinned thread per vCPU, and counts every exit, per vCPU, per reason and per\n"
 		"device register. A VM is described by a config file, by options, or both: every\n"

@@ -252,6 +252,53 @@ static int kw_initrd(struct config_parser *p, const struct config_keyword *kw,
 	return set_path(p, &p->spec->initrd, argv[0], o);
 }
 
+/*
+ * module PATH [ARGS...]: in a file, words; on the command line one value, the
+ * path up to the first space and the arguments after it (QEMU's -initrd form).
+ */
+static int kw_module(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, unsigned argc, const struct spec_origin *o)
+{
+	struct module_spec m = { .origin = *o }, *mods;
+	char *path = NULL, *space;
+	int ret = -ENOMEM;
+
+	if (p->spec->nr_modules >= SPEC_MAX_MODULES)
+		return PERR(p, o, "too many modules (at most %d)", SPEC_MAX_MODULES);
+	if (argc == 1 && !o->file && (space = strchr(argv[0], ' '))) {
+		path = strndup(argv[0], space - argv[0]);
+		while (*space == ' ')
+			space++;
+		m.args = *space ? strdup(space) : NULL;
+		if (!path || (*space && !m.args))
+			goto err;
+	} else {
+		path = strdup(argv[0]);
+		m.args = argc > 1 ? join_words(argv + 1, argc - 1, " ") : NULL;
+		if (!path || (argc > 1 && !m.args))
+			goto err;
+	}
+	ret = set_path(p, &m.path, path, o);
+	if (ret < 0)
+		goto out;
+	mods = realloc(p->spec->modules, (p->spec->nr_modules + 1) * sizeof(*mods));
+	if (!mods) {
+		ret = -ENOMEM;
+		goto err;
+	}
+	p->spec->modules = mods;
+	mods[p->spec->nr_modules++] = m;
+	free(path);
+	return 0;
+err:
+	ret = config_nomem(p->err);
+out:
+	free(path);
+	free(m.path);
+	free(m.args);
+	return ret;
+}
+
 static int kw_cmdline(struct config_parser *p, const struct config_keyword *kw,
 		      char **argv, unsigned argc, const struct spec_origin *o)
 {
@@ -675,11 +722,18 @@ const struct config_keyword config_keywords[] = {
 	  "vCPUs (`0-3`). Overrides the clusters of `cpu` lines.",
 	  1, 1, 0, kw_cpu_cluster },
 	{ "kernel", { "--kernel", "-kernel" }, "PATH",
-	  "The guest kernel: an ELF vmlinux with a PVH note, or a bzImage. Required.",
+	  "The guest kernel: an ELF with a PVH note (ELF64 x86-64 or ELF32 i386, e.g. a Linux "
+	  "vmlinux), a bzImage, or a multiboot v1 kernel (ELF32 or a.out kludge). Required.",
 	  1, 1, 0, kw_kernel },
 	{ "initrd", { "--initrd", "-initrd" }, "PATH",
-	  "An initial ramdisk (e.g. a cpio.gz initramfs) loaded for the kernel.",
+	  "An initial ramdisk (e.g. a cpio.gz initramfs) loaded for the kernel; for a multiboot "
+	  "or PVH kernel, its first module.",
 	  1, 1, 0, kw_initrd },
+	{ "module", { "--module" }, "PATH [ARGS...]",
+	  "A further module for a multiboot or PVH kernel, after the initrd, in order; its "
+	  "string for the kernel is the path and ARGS. Command line: `--module \"mods/a.bin "
+	  "arg\"` (the path ends at the first space). A bzImage takes none.",
+	  1, 0, KW_REPEATABLE, kw_module },
 	{ "cmdline", { "--cmdline", "--append", "-append" }, "TEXT...",
 	  "The kernel command line; in a file, the words of the line joined by single spaces "
 	  "(quote to keep other spacing).",

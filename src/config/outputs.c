@@ -146,6 +146,8 @@ static void list_inputs(const struct vm_spec *spec, struct named_file *files, un
 		add_file(files, n, max, spec->kernel, "the kernel", &spec->origin_of_kernel);
 	if (spec->initrd)
 		add_file(files, n, max, spec->initrd, "the initrd", &spec->origin_of_initrd);
+	for (unsigned i = 0; i < spec->nr_modules; i++)
+		add_file(files, n, max, spec->modules[i].path, "a module", &spec->modules[i].origin);
 	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);
@@ -177,7 +179,7 @@ int config_check_outputs(const struct vm_spec *spec, FILE *err)
 
 	if (!spec->stats)
 		return 0;	/* `stats off`: nothing is written */
-	max = 4 + spec->nr_files + spec->nr_vdevs * VDEV_MAX_OPTS;
+	max = 4 + spec->nr_files + spec->nr_modules + spec->nr_vdevs * VDEV_MAX_OPTS;
 	files = calloc(max, sizeof(*files));
 	if (!files)
 		return config_nomem(err);

@@ -442,6 +442,11 @@ void vm_spec_free(struct vm_spec *spec)
 	free(spec->kernel);
 	free(spec->initrd);
 	free(spec->cmdline);
+	for (unsigned i = 0; i < spec->nr_modules; i++) {
+		free(spec->modules[i].path);
+		free(spec->modules[i].args);
+	}
+	free(spec->modules);
 	for (unsigned i = 0; i < spec->nr_vdevs; i++)
 		config_vdev_clear(&spec->vdevs[i]);
 	free(spec->vdevs);

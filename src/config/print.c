@@ -147,6 +147,15 @@ void config_print(const struct vm_spec *spec, FILE *out)
 		print_path_line(out, "kernel", spec->kernel);
 	if (spec->initrd)
 		print_path_line(out, "initrd", spec->initrd);
+	for (unsigned i = 0; i < spec->nr_modules; i++) {
+		fprintf(out, "module ");
+		print_path(out, spec->modules[i].path, false);
+		if (spec->modules[i].args) {
+			fputc(' ', out);
+			print_word(out, spec->modules[i].args, false);
+		}
+		fputc('\n', out);
+	}
 	if (spec->cmdline)
 		print_line(out, "cmdline", spec->cmdline);
 	for (unsigned i = 0; i < spec->nr_vdevs; i++) {

@@ -177,6 +177,8 @@ static int check_files(const struct vm_spec *spec, FILE *err)
 	ret = check_input(spec->kernel, false, &spec->origin_of_kernel, err);
 	if (!ret && spec->initrd)
 		ret = check_input(spec->initrd, false, &spec->origin_of_initrd, err);
+	for (unsigned i = 0; i < spec->nr_modules && !ret; i++)
+		ret = check_input(spec->modules[i].path, false, &spec->modules[i].origin, err);
 	if (ret)
 		return ret;
 	images = calloc(spec->nr_vdevs * VDEV_MAX_OPTS + 1, sizeof(*images));

@@ -102,8 +102,11 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 
 	fprintf(out, "machine: %s, ", spec->name ? spec->name : "(unnamed)");
 	print_size(out, spec->ram_size);
-	fprintf(out, " RAM, kernel %s%s%s\n", spec->kernel ? spec->kernel : "(none)",
+	fprintf(out, " RAM, kernel %s%s%s", spec->kernel ? spec->kernel : "(none)",
 		spec->initrd ? ", initrd " : "", spec->initrd ? spec->initrd : "");
+	for (unsigned i = 0; i < spec->nr_modules; i++)
+		fprintf(out, ", module %s", spec->modules[i].path);
+	fputc('\n', out);
 	describe_memory(&ram, out);
 	fprintf(out, "devices:\n");
 	describe_bus(&m, BUS_PIO, out);

@@ -48,11 +48,47 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 	return 0;
 }
 
+_Static_assert(1 + SPEC_MAX_MODULES <= BOOT_MAX_MODULES, "the initrd and every module line");
+
+/* The kernel's modules as files read: the initrd first (none when empty), then module lines. */
+static int load_modules(const struct vm_spec *spec, struct boot_module *mods, uint8_t **bufs,
+			char **strings, unsigned *n)
+{
+	struct boot_image img;
+	int ret;
+
+	*n = 0;
+	if (spec->initrd) {
+		ret = load_image(spec->initrd, &img, &bufs[0]);
+		if (ret < 0)
+			return ret;
+		if (img.len)
+			mods[(*n)++] = (struct boot_module){ .img = img };
+	}
+	for (unsigned i = 0; i < spec->nr_modules; i++) {
+		const struct module_spec *ms = &spec->modules[i];
+
+		ret = load_image(ms->path, &img, &bufs[1 + i]);
+		if (ret < 0)
+			return ret;
+		if (ms->args && asprintf(&strings[i], "%s %s", ms->path, ms->args) < 0) {
+			strings[i] = NULL;
+			return report(-ENOMEM, "%s: out of memory", ms->path);
+		}
+		mods[(*n)++] = (struct boot_module){ .img = img, .cmdline = strings[i] };
+	}
+	return 0;
+}
+
 int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, struct machine *m,
 		 struct guest_mem *gm, struct vm_boot *b)
 {
-	struct boot_image kernel, initrd;
-	uint8_t *kbuf = NULL, *ibuf = NULL;
+	struct boot_module mods[1 + SPEC_MAX_MODULES];
+	uint8_t *bufs[1 + SPEC_MAX_MODULES] = { NULL };
+	char *strings[SPEC_MAX_MODULES] = { NULL };
+	struct boot_image kernel;
+	uint8_t *kbuf = NULL;
+	unsigned nr_mods;
 	int ret;
 
 	if (!spec->kernel)
@@ -60,17 +96,15 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	ret = load_image(spec->kernel, &kernel, &kbuf);
 	if (ret < 0)
 		return ret;
-	if (spec->initrd) {
-		ret = load_image(spec->initrd, &initrd, &ibuf);
-		if (ret < 0)
-			goto out;
-	}
+	ret = load_modules(spec, mods, bufs, strings, &nr_mods);
+	if (ret < 0)
+		goto out;
 	b->is_linux = boot_image_is_linux(&kernel);
 	b->cmdline = vm_effective_cmdline(spec, m, quirks, b->is_linux);
 	ret = -ENOMEM;
 	if (!b->cmdline)
 		goto out;
-	ret = boot_load(gm, &kernel, spec->initrd ? &initrd : NULL, b->cmdline, &b->res);
+	ret = boot_load_mods(gm, &kernel, mods, nr_mods, b->cmdline, &b->res);
 	if (ret < 0)
 		goto out;
 	boot_regs(&b->res, &b->regs);
@@ -80,7 +114,10 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	ret = mptable_write(gm, nr_vcpus, m->pci);
 out:
 	free(kbuf);
-	free(ibuf);
+	for (unsigned i = 0; i < 1 + SPEC_MAX_MODULES; i++)
+		free(bufs[i]);
+	for (unsigned i = 0; i < SPEC_MAX_MODULES; i++)
+		free(strings[i]);
 	return ret;
 }
 

@@ -160,7 +160,7 @@ def bad_kernels(d):
             f.write(data)
     p = lambda n: os.path.join(d, n)
     return [
-        ("junk", ["--kernel", p("junk")], f"qlite: {p('junk')}: not a kernel image: neither an ELF (PVH) nor a bzImage"),
+        ("junk", ["--kernel", p("junk")], f"qlite: {p('junk')}: not a kernel image: no ELF, bzImage or multiboot header"),
         ("short", ["--kernel", p("short")], f"qlite: {p('short')}: truncated ELF header"),
         ("trunc", ["--kernel", p("trunc.elf")], f"qlite: {p('trunc.elf')}: truncated or corrupt ELF"),
         ("ram", ["--kernel", guest, "--ram", "1M"], f"qlite: {guest}: segment 0 at 0x100000"),

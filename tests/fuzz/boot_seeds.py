@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """Seeds for fuzz_boot: a minimal bzImage, the same cut after its setup
-header (the lengths where header fields run out), a minimal PVH ELF and the
-test guest (argv[2]), each followed by the twelve option bytes fuzz_boot.c
-reads (initrd, command line, RAM, the kernel's length)."""
+header (the lengths where header fields run out), a minimal PVH ELF, a 32-bit
+PVH ELF, a multiboot ELF32, a multiboot a.out-kludge image and the test guest
+(argv[2]), each followed by the twelve option bytes fuzz_boot.c reads
+(initrd or two modules, command line, RAM, the kernel's length)."""
 import struct
 import sys
 
@@ -47,12 +48,44 @@ def pvh_elf():
     return bytes(eh) + load + nt + notes + code
 
 
+def elf32(mb_flags=None, pvh=True):
+    """ELF32 i386: the headers, a multiboot header (optional), a PVH note, code at 1 MiB."""
+    mb = b""
+    if mb_flags is not None:
+        mb = struct.pack("<III", 0x1BADB002, mb_flags, -(0x1BADB002 + mb_flags) & 0xFFFFFFFF)
+    entry = 0x100000 + len(mb) + (20 if pvh else 0)  # the code, after the note
+    notes = note(b"Xen", 18, struct.pack("<I", entry)) if pvh else b""
+    phoff, phnum = 52, 2
+    load_off = phoff + phnum * 32
+    body = mb + notes + b"\xf4" * 64
+    eh = bytearray(52)
+    eh[0:4] = b"\x7fELF"
+    eh[4], eh[5], eh[6] = 1, 1, 1                   # 32-bit, little endian, version 1
+    struct.pack_into("<HHIIIIIHHHHHH", eh, 16, 2, 3, 1, entry, phoff, 0, 0,
+                     52, 32, phnum, 40, 0, 0)
+    load = struct.pack("<IIIIIIII", 1, load_off, 0x100000, 0x100000, len(body), 0x2000, 7, 4096)
+    nt = struct.pack("<IIIIIIII", 4 if pvh else 0, load_off + len(mb), 0, 0, len(notes),
+                     len(notes), 4, 4)
+    return bytes(eh) + load + nt + body
+
+
+def aout():
+    """A flat multiboot image with the a.out kludge: header at 0, loaded at 2 MiB, bss after."""
+    flags = 0x10003
+    hdr = struct.pack("<IIIIIIII", 0x1BADB002, flags, -(0x1BADB002 + flags) & 0xFFFFFFFF,
+                      0x200000, 0x200000, 0, 0x204000, 0x200020)
+    return hdr + b"\xf4" * 0x100
+
+
 out, guest = sys.argv[1], sys.argv[2]
 with open(guest, "rb") as f:
     guest_elf = f.read()
 for name, data in (("bzimage.seed", bzimage() + trailer(3, 16, 32)),
                    ("bzimage-header.seed", bzimage()[:0x26c] + trailer(0, 0, 0)),
                    ("pvh.seed", pvh_elf() + trailer(7, 4096, 200)),
-                   ("guest.seed", guest_elf + trailer(3, 1, 0))):
+                   ("guest.seed", guest_elf + trailer(3, 1, 0)),
+                   ("pvh32.seed", elf32() + trailer(11, 8, 16)),
+                   ("multiboot.seed", elf32(3, pvh=False) + trailer(11, 8, 16)),
+                   ("aout.seed", aout() + trailer(3, 2, 8))):
     with open(f"{out}/{name}", "wb") as f:
         f.write(data)

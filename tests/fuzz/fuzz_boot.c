@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * libFuzzer target for the kernel loaders: ELF program headers and PVH
- * notes, the bzImage setup header, initrd placement. An input is a kernel
+ * libFuzzer target for the kernel loaders: ELF32/ELF64 program headers and
+ * PVH notes, multiboot headers (ELF32 and the a.out kludge), the bzImage
+ * setup header, initrd and module placement. An input is a kernel
  * image followed by twelve option bytes, which say what else boot_load()
  * gets:
  *
  *   [-12] bit 0: an initrd, bit 1: a command line, bit 2: 4 MiB of guest
- *         RAM instead of 2 MiB
+ *         RAM instead of 2 MiB, bit 3 (with bit 0): the initrd's bytes as
+ *         two modules instead, the second with a string (multiboot, PVH)
  *   [-11..-10] the initrd's length in 64-byte units (0: an empty initrd)
  *   [-9] the command line's length
  *   [-8..-1] when not 0 and shorter, the kernel's length: the image is cut
@@ -56,7 +58,7 @@ static void check_result(const struct guest_mem *gm, const struct boot_image *k,
 	struct kvm_sregs sregs;
 	enum boot_kind kind;
 
-	/* Both protocols enter the kernel they loaded above 1 MiB. */
+	/* Every protocol enters the kernel it loaded above 1 MiB. */
 	if (res->entry < HIGH_MEM_START || res->entry >= res->kernel_end ||
 	    res->kernel_end > gm->slots[0].size || res->boot_info != BOOT_INFO_ADDR) {
 		fprintf(stderr, "loaded, but entry %#llx, kernel end %#llx, boot info %#llx\n",
@@ -137,7 +139,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	report_set_stream(out);
 	/* Asked of every kernel before it is loaded: it must not speak. */
 	boot_image_is_linux(&kernel);
-	ret = boot_load(&gm, &kernel, opt[0] & 1 ? &initrd : NULL, cmdline, &res);
+	if ((opt[0] & 9) == 9) {
+		struct boot_module mods[2] = {
+			{ .img = { initrd.data, initrd.len / 2, "fuzz-mod0" } },
+			{ .img = { initrd.data ? initrd.data + initrd.len / 2 : NULL,
+				   initrd.len - initrd.len / 2, "fuzz-mod1" }, .cmdline = "fuzz-mod1 arg" },
+		};
+
+		ret = boot_load_mods(&gm, &kernel, mods, 2, cmdline, &res);
+	} else {
+		ret = boot_load(&gm, &kernel, opt[0] & 1 ? &initrd : NULL, cmdline, &res);
+	}
 	report_set_stream(NULL);
 	if (fclose(out))
 		abort();

@@ -205,7 +205,7 @@ static void test_pvh_errors(void **state)
 	make_elf(&e, true);
 	e.eh.e_machine = EM_AARCH64;
 	assert_reports(boot_load(&gm, &k, NULL, "", &res), -ENOEXEC,
-		       "qlite: synth.elf: not an x86-64 ELF (class 2, machine 183)\n");
+		       "qlite: synth.elf: not an x86 ELF (class 2, machine 183): PVH takes ELF64 x86-64 or ELF32 i386\n");
 
 	make_elf(&e, true);
 	e.entry = 0xfff00000;					/* beyond RAM */
@@ -232,7 +232,7 @@ static void test_not_a_kernel(void **state)
 	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
 	memset(junk, 0x41, sizeof(junk));
 	assert_reports(boot_load(&gm, &k, NULL, "", &res), -ENOEXEC,
-		       "qlite: junk: not a kernel image: neither an ELF (PVH) nor a bzImage\n");
+		       "qlite: junk: not a kernel image: no ELF, bzImage or multiboot header\n");
 	/* Probing for Linux is silent. */
 	capture_begin();
 	assert_false(boot_image_is_linux(&k));

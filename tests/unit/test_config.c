@@ -1254,6 +1254,11 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	SAME_PATH(stats_json);
 	SAME_PATH(stats_prom);
 	SAME_PATH(stats_log);
+	assert_int_equal(a->nr_modules, b->nr_modules);
+	for (unsigned i = 0; i < a->nr_modules; i++) {
+		SAME_PATH(modules[i].path);
+		SAME_STR(modules[i].args);
+	}
 #undef SAME_STR
 #undef SAME_PATH
 	assert_int_equal(a->nr_vdevs, b->nr_vdevs);
@@ -1362,6 +1367,41 @@ static void test_round_trip(void **state)
 	vm_spec_free(&spec);
 	parse_ok(&spec, "rt.conf", "cpu\ncpu cluster 1-3,5\nquirks on\nsystem \"\\\\\"\n");
 	round_trip(&spec);
+	vm_spec_free(&spec);
+}
+
+/* module PATH [ARGS...]: paths as kernel's, repeatable, in order; the CLI splits at a space. */
+static void test_modules(void **state)
+{
+	struct vm_spec spec;
+	char *errs;
+
+	parse_ok(&spec, "dir/vm.conf", "kernel k\nmodule a.bin\nmodule /m/b.bin x=1  \"y z\"\n");
+	assert_int_equal(spec.nr_modules, 2);
+	assert_string_equal(spec.modules[0].path, "dir/a.bin");
+	assert_null(spec.modules[0].args);
+	assert_string_equal(spec.modules[1].path, "/m/b.bin");
+	assert_string_equal(spec.modules[1].args, "x=1 y z");
+	assert_int_equal(spec.modules[1].origin.line, 3);
+	vm_spec_free(&spec);
+
+	vm_spec_init(&spec);
+	assert_int_equal(parse_argv(&spec, &errs, "--kernel", "k", "--module", "m/c.bin  arg 2",
+				    "--module", "d.bin", NULL), 0);
+	assert_string_equal(errs, "");
+	free(errs);
+	assert_int_equal(spec.nr_modules, 2);
+	assert_string_equal(spec.modules[0].path, "m/c.bin");
+	assert_string_equal(spec.modules[0].args, "arg 2");
+	assert_string_equal(spec.modules[1].path, "d.bin");
+	assert_null(spec.modules[1].args);
+	round_trip(&spec);
+	vm_spec_free(&spec);
+
+	vm_spec_init(&spec);
+	assert_int_equal(parse(&spec, "vm.conf", "module\n", &errs), -EINVAL);
+	assert_string_equal(errs, "vm.conf:1: missing value (module PATH [ARGS...])\n");
+	free(errs);
 	vm_spec_free(&spec);
 }
 
@@ -1576,6 +1616,7 @@ int main(int argc, char **argv)
 						use_builtin_devices),
 		cmocka_unit_test(test_validate_cli_and_probe),
 		cmocka_unit_test(test_absolute_path),
+		cmocka_unit_test_setup_teardown(test_modules, use_fake_devices, use_builtin_devices),
 		cmocka_unit_test_setup_teardown(test_round_trip, use_fake_devices,
 						use_builtin_devices),
 		cmocka_unit_test(test_shipped_configs),
