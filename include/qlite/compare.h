@@ -62,6 +62,7 @@ void cmp_stat_of(const double *v, unsigned n, struct cmp_stat *out);
 struct cmp_device {
 	const char *kind;	/* "ide", "virtio-blk-pci", "e1000", "virtio-net-mmio", ... */
 	bool disk;		/* a block device: its image is replaced by a scratch one */
+	const char *regions;	/* its bus regions' names in the exit report: "ide-|piix3-ide" */
 	uint64_t addr;		/* virtio-mmio: its register window */
 	unsigned vdev;		/* index in the spec's vdevs */
 };
@@ -109,7 +110,8 @@ bool cmp_workload_help(unsigned i, char *buf, size_t len);
 
 enum cmp_section {
 	CMP_REASON,	/* KVM_EXIT_* reasons; "(all)" is every exit */
-	CMP_DEVICE,	/* bus regions of one device name, summed */
+	CMP_DEVICE,	/* bus regions of one device name, summed; "(compared)": the compared
+			 * device's regions (cmp_side.regions), under one name for both sides */
 	CMP_REGISTER,	/* "device register dir" */
 	CMP_KVM,	/* the kernel's counters (KVM stats fd), summed over vCPUs */
 	CMP_DEVREP,	/* devices' own counters ("virtio-blk q0.kicks") */
@@ -134,6 +136,7 @@ struct cmp_row {
 struct cmp_side {
 	char config[256];
 	char label[64];			/* the compared device: "virtio-blk-pci", or the VM's name */
+	char regions[64];		/* its regions' name prefixes ('|' between), or "" */
 	char words[CMP_WORDS_MAX];	/* the test guest's command line, or the config's */
 	unsigned runs;			/* read so far */
 	double elapsed_s[CMP_MAX_RUNS];
@@ -174,9 +177,10 @@ const char *cmp_section_name(enum cmp_section s);
 
 /* The verdict: B against A, in exits and handler time per unit of work. */
 struct cmp_verdict {
-	double exits[2], time_ns[2];	/* medians per unit, A and B */
+	double exits[2], time_ns[2];	/* medians per unit, A and B: every exit */
+	double dev_exits[2], dev_time_ns[2];	/* ... the compared devices' exits alone */
 	double exits_factor, time_factor;	/* > 1: B needs that many times fewer */
-	char text[384];
+	char text[512];
 };
 void cmp_verdict(const struct cmp_result *r, struct cmp_verdict *v);
 

@@ -96,6 +96,8 @@ static int side_prepare(struct compare_ctx *c, unsigned s)
 	}
 	snprintf(rs->label, sizeof(rs->label), "%s", cs->has_dev ? cs->dev.kind :
 		 cs->spec.name ? cs->spec.name : c->o.config[s]);
+	if (cs->has_dev)
+		snprintf(rs->regions, sizeof(rs->regions), "%s", cs->dev.regions);
 	if (cs->has_dev && cs->dev.disk && strcmp(c->w.name, "boot")) {
 		struct vdev_spec *vs = &cs->spec.vdevs[cs->dev.vdev];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);

@@ -276,6 +276,14 @@ int cmp_write_json(const struct cmp_result *r, FILE *out)
 	json_number(out, v.time_ns[0]);
 	fputs(", ", out);
 	json_number(out, v.time_ns[1]);
+	fprintf(out, "], \"device_exits_per_unit\": [");
+	json_number(out, v.dev_exits[0]);
+	fputs(", ", out);
+	json_number(out, v.dev_exits[1]);
+	fprintf(out, "], \"device_time_ns_per_unit\": [");
+	json_number(out, v.dev_time_ns[0]);
+	fputs(", ", out);
+	json_number(out, v.dev_time_ns[1]);
 	fprintf(out, "], \"exits_factor\": ");
 	json_number(out, v.exits_factor);
 	fprintf(out, ", \"time_factor\": ");

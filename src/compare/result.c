@@ -146,6 +146,19 @@ static int add_reasons(struct cmp_result *r, unsigned s, unsigned k, const struc
 	return ret;
 }
 
+/* Is dev one of the prefixes in list ("ide-|piix3-ide")? */
+static bool region_of(const char *list, const char *dev)
+{
+	while (*list) {
+		size_t n = strcspn(list, "|");
+
+		if (n && !strncmp(dev, list, n))
+			return true;
+		list += n + (list[n] == '|');
+	}
+	return false;
+}
+
 static int add_devices(struct cmp_result *r, unsigned s, unsigned k, const struct json *rep)
 {
 	const struct json *devs = json_get(rep, "devices");
@@ -164,6 +177,10 @@ static int add_devices(struct cmp_result *r, unsigned s, unsigned k, const struc
 		ret = row_add(r, s, k, CMP_DEVICE, dev,
 			      json_num(d, "reads", 0) + json_num(d, "writes", 0),
 			      json_get(d, "handler"));
+		if (!ret && region_of(r->side[s].regions, dev))
+			ret = row_add(r, s, k, CMP_DEVICE, "(compared)",
+				      json_num(d, "reads", 0) + json_num(d, "writes", 0),
+				      json_get(d, "handler"));
 		for (unsigned j = 0; regs && j < regs->n && !ret; j++) {
 			const struct json *reg = &regs->items[j];
 			const char *rn = json_str_of(reg, "register"), *dir = json_str_of(reg, "dir");
@@ -179,6 +196,9 @@ static int add_devices(struct cmp_result *r, unsigned s, unsigned k, const struc
 				ret = row_add(r, s, k, CMP_REGISTER, name, n, NULL);
 		}
 	}
+	/* A compared device no exit reached (kicks through ioeventfd) is there with 0. */
+	if (!ret && r->side[s].regions[0])
+		ret = row_add(r, s, k, CMP_DEVICE, "(compared)", 0, NULL);
 	if (!ret && un) {
 		double n = json_num(un, "pio_reads", 0) + json_num(un, "pio_writes", 0) +
 			   json_num(un, "mmio_reads", 0) + json_num(un, "mmio_writes", 0);
@@ -329,17 +349,18 @@ static void verdict_part(char *buf, size_t len, double a, double b, const char *
 	else if (a == b)
 		snprintf(buf, len, "as many %s", what);
 	else if (b == 0)
-		snprintf(buf, len, "no %s (%s: %.3g)", what, "A", a);
-	else if (b < a)
-		snprintf(buf, len, "%.1fx %s %s", a / b, fewer, what);
+		snprintf(buf, len, "no %s (A: %.3g)", what, a);
 	else
-		snprintf(buf, len, "%.1fx %s %s", b / a, more, what);
+		snprintf(buf, len, b < a ? "%.*fx %s %s" : "%.*fx %s %s",
+			 fmax(a, b) / fmin(a, b) >= 100 ? 0 : 1, fmax(a, b) / fmin(a, b),
+			 b < a ? fewer : more, what);
 }
 
 void cmp_verdict(const struct cmp_result *r, struct cmp_verdict *v)
 {
 	const struct cmp_row *all = cmp_row_find(r, CMP_REASON, "(all)");
-	char ex[96], tm[96];
+	const struct cmp_row *dev = cmp_row_find(r, CMP_DEVICE, "(compared)");
+	char ex[96], tm[96], dx[96] = "", dt[96] = "";
 	struct cmp_stat st;
 
 	for (unsigned s = 0; s < 2; s++) {
@@ -347,12 +368,23 @@ void cmp_verdict(const struct cmp_result *r, struct cmp_verdict *v)
 		v->exits[s] = st.median;
 		cmp_row_stat(r, all, s, CMP_TIME_NS, CMP_PER_UNIT, &st);
 		v->time_ns[s] = st.median;
+		cmp_row_stat(r, dev, s, CMP_COUNT, CMP_PER_UNIT, &st);
+		v->dev_exits[s] = st.median;
+		cmp_row_stat(r, dev, s, CMP_TIME_NS, CMP_PER_UNIT, &st);
+		v->dev_time_ns[s] = st.median;
+	}
+	if (dev && dev->seen[0] && dev->seen[1]) {
+		verdict_part(dx, sizeof(dx), v->dev_exits[0], v->dev_exits[1], "fewer", "more",
+			     "exits");
+		verdict_part(dt, sizeof(dt), v->dev_time_ns[0], v->dev_time_ns[1], "less", "more",
+			     "handler time");
 	}
 	v->exits_factor = v->exits[1] > 0 ? v->exits[0] / v->exits[1] : NAN;
 	v->time_factor = v->time_ns[1] > 0 ? v->time_ns[0] / v->time_ns[1] : NAN;
 	verdict_part(ex, sizeof(ex), v->exits[0], v->exits[1], "fewer", "more", "exits");
 	verdict_part(tm, sizeof(tm), v->time_ns[0], v->time_ns[1], "less", "more",
 		     "time in qlite's handlers");
-	snprintf(v->text, sizeof(v->text), "%s against %s: %s per %s, %s", r->side[1].label,
-		 r->side[0].label, ex, r->w.unit, tm);
+	snprintf(v->text, sizeof(v->text), "%s against %s: %s per %s, %s%s%s%s%s%s",
+		 r->side[1].label, r->side[0].label, ex, r->w.unit, tm,
+		 dx[0] ? " (the devices alone: " : "", dx, dx[0] ? ", " : "", dt, dx[0] ? ")" : "");
 }

@@ -159,8 +159,7 @@ static void svg_group(FILE *out, const struct svg_bar *b, unsigned i, const stru
 	fprintf(out, "    <text x=\"%.1f\" y=\"%d\" font-size=\"11\" text-anchor=\"end\" "
 		"transform=\"rotate(-45 %.1f %d)\">", x0 + SVG_BAR_W, SVG_TOP + SVG_PLOT_H + 14,
 		x0 + SVG_BAR_W, SVG_TOP + SVG_PLOT_H + 14);
-	if (b->row->section == CMP_DEVICE)
-		fputs("device ", out);
+	fputs(b->row->section == CMP_DEVICE ? "device " : "exit ", out);
 	svg_text(out, b->row->name);
 	fprintf(out, "</text>\n  </g>\n");
 }
@@ -173,11 +172,12 @@ int cmp_write_svg(const struct cmp_result *r, FILE *out)
 
 	if (!bars)
 		return -ENOMEM;
-	for (unsigned i = 0; i < r->nr_rows; i++) {
-		const struct cmp_row *row = &r->rows[i];
+	/* The reasons first, then the devices. */
+	for (unsigned i = 0; i < 2 * r->nr_rows; i++) {
+		const struct cmp_row *row = &r->rows[i % r->nr_rows];
 		struct svg_bar *b = &bars[n];
 
-		if (row->section != CMP_REASON && row->section != CMP_DEVICE)
+		if (row->section != (i < r->nr_rows ? CMP_REASON : CMP_DEVICE))
 			continue;
 		b->row = row;
 		for (unsigned s = 0; s < 2; s++)

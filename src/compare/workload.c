@@ -41,17 +41,19 @@ static const struct cmp_workload_def {
 	  "COUNT round trips of SIZE-byte frames (one unit: a frame out and its echo in)" },
 };
 
+/* regions: the exit report's names of the device's bus regions (prefixes, '|' between). */
 static const struct {
 	const char *kind, *type, *transport;	/* the vdev type and its transport option */
 	bool disk;
-	const char *words;
+	const char *words, *regions;
 } kinds[] = {
-	{ "ide", "ide", NULL, true, "ide-dma={sectors},{req_sectors}" },
-	{ "virtio-blk-pci", "virtio-blk", "pci", true, "vblk={requests},{size}" },
-	{ "virtio-blk-mmio", "virtio-blk", "mmio", true, "vblk-mmio={addr},{requests},{size}" },
-	{ "e1000", "e1000", NULL, false, "e1000" },
-	{ "virtio-net-pci", "virtio-net", "pci", false, "virtio" },
-	{ "virtio-net-mmio", "virtio-net", "mmio", false, "virtio-mmio:{addr}" },
+	{ "ide", "ide", NULL, true, "ide-dma={sectors},{req_sectors}", "ide-|piix3-ide" },
+	{ "virtio-blk-pci", "virtio-blk", "pci", true, "vblk={requests},{size}", "virtio-blk" },
+	{ "virtio-blk-mmio", "virtio-blk", "mmio", true, "vblk-mmio={addr},{requests},{size}",
+	  "virtio-blk" },
+	{ "e1000", "e1000", NULL, false, "e1000", "e1000" },
+	{ "virtio-net-pci", "virtio-net", "pci", false, "virtio", "virtio-net" },
+	{ "virtio-net-mmio", "virtio-net", "mmio", false, "virtio-mmio:{addr}", "virtio-net" },
 };
 
 static const struct cmp_workload_def *workload_def(const char *name)
@@ -129,7 +131,7 @@ int cmp_find_device(const struct vm_spec *spec, bool nic, struct cmp_device *dev
 			    strcmp(kinds[k].transport, transport ? transport : "pci"))
 				continue;
 			*dev = (struct cmp_device){ .kind = kinds[k].kind, .disk = kinds[k].disk,
-						    .vdev = i };
+						    .regions = kinds[k].regions, .vdev = i };
 			if (transport && !strcmp(transport, "mmio"))
 				dev->addr = mmio_addr(spec, i);
 			return 0;
