@@ -36,6 +36,8 @@
 
 struct compare_opts {
 	const char *config[2];
+	char **vm_args;		/* [config, options for both VMs...]: what the rest is not */
+	int nr_vm_args;
 	const char *workload, *until, *json, *svg;
 	unsigned runs;
 	uint64_t timeout_ms;
@@ -65,11 +67,11 @@ static int side_prepare(struct compare_ctx *c, unsigned s)
 	struct compare_side *cs = &c->side[s];
 	struct cmp_side *rs = &c->res.side[s];
 	char why[160];
-	char *config = (char *)c->o.config[s];
 	FILE *f;
 	int ret;
 
-	if (cmd_parse_spec(&cs->spec, 1, &config) < 0)
+	c->o.vm_args[0] = (char *)c->o.config[s];
+	if (cmd_parse_spec(&cs->spec, c->o.nr_vm_args, c->o.vm_args) < 0)
 		return EXIT_CONFIG;
 	snprintf(rs->config, sizeof(rs->config), "%s", c->o.config[s]);
 	if (strcmp(c->w.name, "boot")) {
@@ -158,13 +160,18 @@ struct run_out {
 	char partial[LINE_MAX_LEN];
 	size_t plen;
 	bool until_seen;
+	bool done_seen;		/* the test guest's last line: every word passed */
 };
+
+#define GUEST_DONE	"qlite-test-guest: done"
 
 static void out_line(struct run_out *ro, const char *until, const char *line)
 {
 	snprintf(ro->tail[ro->lines++ % TAIL_LINES], LINE_MAX_LEN, "%s", line);
 	if (until && strstr(line, until))
 		ro->until_seen = true;
+	if (!strcmp(line, GUEST_DONE))
+		ro->done_seen = true;
 }
 
 static void out_bytes(struct run_out *ro, const char *until, const char *buf, size_t n)
@@ -308,9 +315,13 @@ static int run_one(struct compare_ctx *c, unsigned s, unsigned k)
 		goto out;
 	}
 	status = watch(c, pid, fd, ro, &timed_out);
-	/* Ended at its line (then stopped by us), or the test guest's "passed" (debug-exit 0). */
+	/*
+	 * Ended at its line (then stopped by us), or the test guest's "passed":
+	 * debug-exit 0 after its last line (status 1 alone is also a VM qlite
+	 * could not build).
+	 */
 	ok = !timed_out && (c->w.until ? ro->until_seen :
-			    WIFEXITED(status) && WEXITSTATUS(status) == 1);
+			    WIFEXITED(status) && WEXITSTATUS(status) == 1 && ro->done_seen);
 	if (!ok) {
 		if (timed_out)
 			pr_err("compare: %c run %u (%s): no end after %llu s; stopped", "AB"[s], k + 1,
@@ -322,9 +333,10 @@ static int run_one(struct compare_ctx *c, unsigned s, unsigned k)
 			pr_err("compare: %c run %u (%s): ended with status %d before \"%s\"",
 			       "AB"[s], k + 1, c->o.config[s], WEXITSTATUS(status), c->w.until);
 		else
-			pr_err("compare: %c run %u (%s): ended with status %d, not 1 (the test "
-			       "guest's \"passed\")", "AB"[s], k + 1, c->o.config[s],
-			       WEXITSTATUS(status));
+			pr_err("compare: %c run %u (%s): ended with status %d%s, not the test "
+			       "guest's \"%s\" and status 1", "AB"[s], k + 1, c->o.config[s],
+			       WEXITSTATUS(status), ro->done_seen ? "" : " before its last line",
+			       GUEST_DONE);
 		print_tail(ro, err);
 		ret = -EIO;
 		goto out;
@@ -384,26 +396,38 @@ static int write_output(const struct cmp_result *r, const char *path,
 	return 0;
 }
 
+/*
+ * The two configs come first; then compare's own options, and any other
+ * option is the config language's, for both VMs (`--ram 128M`, `--kernel F`).
+ */
 static int parse_opts(struct compare_opts *o, int argc, char **argv)
 {
-	unsigned files = 0;
+	int files = 0;
 
 	*o = (struct compare_opts){ .runs = 3, .timeout_ms = 600000 };
-	for (int i = 0; i < argc; i++) {
+	while (files < argc && files < 2 && argv[files][0] != '-')
+		o->config[files] = argv[files], files++;
+	if (files != 2) {
+		pr_err("compare: two configs to compare first, A and B (see qlite compare --help)");
+		return -EINVAL;
+	}
+	o->vm_args = calloc(argc + 1, sizeof(*o->vm_args));
+	if (!o->vm_args)
+		return -ENOMEM;
+	o->nr_vm_args = 1;
+	for (int i = files; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool own = !strcmp(a, "--workload") || !strcmp(a, "--until") ||
+			   !strcmp(a, "--json") || !strcmp(a, "--svg") || !strcmp(a, "--runs") ||
+			   !strcmp(a, "--timeout");
 		uint64_t n;
 
-		if (a[0] != '-') {
-			if (files == 2) {
-				pr_err("compare: %s: two configs only (A and B)", a);
-				return -EINVAL;
-			}
-			o->config[files++] = a;
+		if (!own) {
+			o->vm_args[o->nr_vm_args++] = argv[i];
 			continue;
 		}
 		if (!v) {
-			pr_err("compare: %s: missing value (or unknown option; see qlite compare --help)",
-			       a);
+			pr_err("compare: %s: missing value", a);
 			return -EINVAL;
 		}
 		i++;
@@ -421,20 +445,13 @@ static int parse_opts(struct compare_opts *o, int argc, char **argv)
 				return -EINVAL;
 			}
 			o->runs = n;
-		} else if (!strcmp(a, "--timeout")) {
+		} else {
 			if (config_parse_duration(v, 1000000000ull, &n) || n < 1000000) {
 				pr_err("compare: --timeout %s: a duration (90s, 10m is 600s)", v);
 				return -EINVAL;
 			}
 			o->timeout_ms = n / 1000000;
-		} else {
-			pr_err("compare: unknown option %s (see qlite compare --help)", a);
-			return -EINVAL;
 		}
-	}
-	if (files != 2) {
-		pr_err("compare: two configs to compare, A and B (see qlite compare --help)");
-		return -EINVAL;
 	}
 	return 0;
 }
@@ -508,6 +525,7 @@ out_free:
 	cmp_result_free(&c->res);
 	vm_spec_free(&c->side[0].spec);
 	vm_spec_free(&c->side[1].spec);
+	free(c->o.vm_args);
 	free(c);
 	return ret;
 }

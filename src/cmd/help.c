@@ -36,7 +36,7 @@ static const char check_usage[] =
 
 static const char compare_usage[] =
 	"usage: qlite compare A.conf B.conf [--workload W] [--runs N] [--json FILE] [--svg FILE]\n"
-	"                     [--until LINE] [--timeout DURATION]\n"
+	"                     [--until LINE] [--timeout DURATION] [--option value]...\n"
 	"Run the same workload on VM A and VM B, A and B interleaved run by run, and print\n"
 	"their exits side by side: per second and per unit of work, by reason, device and\n"
 	"register, with B/A; handler time (avg, p99); the kernel's counters (KVM stats fd);\n"
@@ -51,6 +51,7 @@ static const char compare_usage[] =
 	"  --json FILE     the comparison as JSON (docs/compare.md)\n"
 	"  --svg FILE      grouped bars by reason and device, A beside B (SVG 1.1)\n"
 	"  --timeout D     stop a run after D (default 10m) and fail\n"
+	"Other options are the config language's and apply to both VMs (--ram 128M).\n"
 	"Exit status: 0 when every run ended as expected, 1 when one did not, 2 for a bad\n"
 	"command line or config.\n"
 	"Workloads (COUNT: bytes for blk-*, frames for net-*; SIZE: request or frame bytes):\n";
@@ -140,6 +141,7 @@ static void help_man_compare(FILE *out)
 			      "is made from the device each config has (ide, virtio-blk over PCI or "
 			      "MMIO, e1000, virtio-net); the disk a block workload drives is replaced "
 			      "by a fresh sparse scratch image for every run, so no image is written. "
+			      "Other options are the config language's and apply to both VMs. "
 			      "`--until LINE` boots the configs as they are (Linux) until a console "
 			      "line holds LINE instead. `--json FILE` writes the comparison as JSON "
 			      "(docs/compare.md), `--svg FILE` grouped bars per reason and device, A "
