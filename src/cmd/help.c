@@ -54,7 +54,7 @@ static const char compare_usage[] =
 	"Other options are the config language's and apply to both VMs (--ram 128M).\n"
 	"Exit status: 0 when every run ended as expected, 1 when one did not, 2 for a bad\n"
 	"command line or config.\n"
-	"Workloads (COUNT: bytes for blk-*, frames for net-*; SIZE: request or frame bytes):\n";
+	"Workloads (SIZE: the bytes of a request or a frame):\n";
 
 static const char help_usage[] =
 	"usage: qlite help [config [--markdown|--man]|options|devices|run|check|compare]\n"
@@ -149,10 +149,12 @@ static void help_man_compare(FILE *out)
 			      "DURATION` (default 10m) fails a run that does not end. Exit status 0, "
 			      "1 when a run failed, 2 for a bad command line or config. Workloads "
 			      "(`--workload W`, default blk-write):");
+	fputs(".RS\n", out);
 	for (unsigned i = 0; cmp_workload_help(i, line, sizeof(line)); i++) {
 		fputs(".IP \\(bu 2\n", out);
 		config_print_man_line(out, line);
 	}
+	fputs(".RE\n", out);
 }
 
 /* qlite(1): built by meson into build/qlite.1 and installed with the binary. */
@@ -203,7 +205,9 @@ static void help_man(FILE *out)
 		"config files are checked one after the other, each with the options.\n"
 		"\\fB\\-\\-print\\-config\\fR prints the VM in the config language instead, with\n"
 		"absolute paths; \\fB\\-\\-dtb\\fR \\fIFILE\\fR also writes the machine as a\n"
-		"flattened device tree.\n"
+		"flattened device tree.\n", QLITE_VERSION);
+	help_man_compare(out);
+	fprintf(out,
 		".TP\n"
 		"\\fBhelp\\fR [\\fITOPIC\\fR]\n"
 		"The usage, or a topic: \\fBconfig\\fR (the reference below; \\fB\\-\\-markdown\\fR\n"
@@ -213,9 +217,7 @@ static void help_man(FILE *out)
 		"first argument) prints a command's usage.\n"
 		".PP\n"
 		"A config file named \\fB\\-\\fR is read from standard input; its paths are relative\n"
-		"to the current directory and its errors say \\fB<stdin>:\\fR\\fILINE\\fR.\n",
-		QLITE_VERSION);
-	help_man_compare(out);
+		"to the current directory and its errors say \\fB<stdin>:\\fR\\fILINE\\fR.\n");
 	config_print_reference(out, CONFIG_DOC_MAN);
 	fputs(".SH EXIT STATUS\n", out);
 	for (size_t i = 0; i < ARRAY_SIZE(exit_statuses); i++) {
@@ -235,7 +237,8 @@ static void help_man(FILE *out)
 	      "Example VM descriptions, under the installation prefix.\n"
 	      ".SH SEE ALSO\n"
 	      ".BR qemu\\-system\\-x86_64 (1);\n"
-	      "README.md, docs/design.md, docs/stats.md (the exit reports) in share/doc/qlite.\n", out);
+	      "README.md, docs/design.md, docs/stats.md (the exit reports), docs/compare.md (qlite compare)\n"
+	      "in share/doc/qlite.\n", out);
 }
 
 int cmd_help(int argc, char **argv)

@@ -28,17 +28,17 @@ static const struct cmp_workload_def {
 } workloads[] = {
 	{ "blk-write", "MiB", false, 4 << 20, 64 << 10, 1.0 / MiB,
 	  "flushed {blk}", "qlite-test-guest: flushed",
-	  "writes COUNT bytes from sector 0 in requests of SIZE, one flush; the run ends at the "
-	  "guest's 'flushed' line" },
+	  "writes BYTES from sector 0 in requests of SIZE, one flush; the run ends at the guest's "
+	  "'flushed' line" },
 	{ "blk-read", "MiB", false, 4 << 20, 64 << 10, 2.0 / MiB, "{blk}", NULL,
-	  "the guest has no read-only scenario: writes COUNT bytes, flushes, reads them back "
-	  "and checks them; a MiB of work is a MiB moved either way (2 x COUNT a run)" },
+	  "the guest has no read-only scenario: writes BYTES, flushes, reads them back and "
+	  "checks them; a MiB of work is a MiB moved either way (2 x BYTES a run)" },
 	{ "net-tx", "frame", true, 1000, 1514, 1, "nic={nic} net-tx={count},{size}", NULL,
-	  "sends COUNT frames of SIZE bytes" },
+	  "sends N frames of SIZE bytes" },
 	{ "net-rx", "frame", true, 1000, 0, 1, "nic={nic} net-rx={count}", NULL,
-	  "receives COUNT frames" },
+	  "receives N frames" },
 	{ "net-echo", "frame", true, 1000, 64, 1, "nic={nic} net-echo={count},{size}", NULL,
-	  "COUNT round trips of SIZE-byte frames (one unit: a frame out and its echo in)" },
+	  "N round trips of SIZE-byte frames (a unit: a frame out and its echo back)" },
 };
 
 /* regions: the exit report's names of the device's bus regions (prefixes, '|' between). */
@@ -67,12 +67,24 @@ static const struct cmp_workload_def *workload_def(const char *name)
 bool cmp_workload_help(unsigned i, char *buf, size_t len)
 {
 	const struct cmp_workload_def *d;
+	char count[24], size[24];
 
 	if (i >= sizeof(workloads) / sizeof(workloads[0]))
 		return false;
 	d = &workloads[i];
-	snprintf(buf, len, "`%s[:COUNT[,SIZE]]` (default %llu,%llu, unit %s): %s", d->name,
-		 (unsigned long long)d->count, (unsigned long long)d->size, d->unit, d->what);
+	if (d->nic) {
+		snprintf(count, sizeof(count), "%llu", (unsigned long long)d->count);
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)d->size);
+	} else {
+		config_format_size(d->count, count, sizeof(count));
+		config_format_size(d->size, size, sizeof(size));
+	}
+	if (d->size)
+		snprintf(buf, len, "`%s[:%s[,SIZE]]` (default %s,%s; per %s): %s", d->name,
+			 d->nic ? "N" : "BYTES", count, size, d->unit, d->what);
+	else
+		snprintf(buf, len, "`%s[:N]` (default %s; per %s): %s", d->name, count, d->unit,
+			 d->what);
 	return true;
 }
 
