@@ -447,7 +447,7 @@ static int parse_opts(struct compare_opts *o, int argc, char **argv)
 			o->runs = n;
 		} else {
 			if (config_parse_duration(v, 1000000000ull, &n) || n < 1000000) {
-				pr_err("compare: --timeout %s: a duration (90s, 10m is 600s)", v);
+				pr_err("compare: --timeout %s: a duration (90s, 600s, 1500ms)", v);
 				return -EINVAL;
 			}
 			o->timeout_ms = n / 1000000;

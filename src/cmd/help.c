@@ -50,7 +50,7 @@ static const char compare_usage[] =
 	"  --runs N        runs of each VM (default 3): median and spread (min..max)\n"
 	"  --json FILE     the comparison as JSON (docs/compare.md)\n"
 	"  --svg FILE      grouped bars by reason and device, A beside B (SVG 1.1)\n"
-	"  --timeout D     stop a run after D (default 10m) and fail\n"
+	"  --timeout D     stop a run after D (default 600s) and fail\n"
 	"Other options are the config language's and apply to both VMs (--ram 128M).\n"
 	"Exit status: 0 when every run ended as expected, 1 when one did not, 2 for a bad\n"
 	"command line or config.\n"
@@ -146,7 +146,7 @@ static void help_man_compare(FILE *out)
 			      "line holds LINE instead. `--json FILE` writes the comparison as JSON "
 			      "(docs/compare.md), `--svg FILE` grouped bars per reason and device, A "
 			      "beside B, on a log scale when they span more than 100x. `--timeout "
-			      "DURATION` (default 10m) fails a run that does not end. Exit status 0, "
+			      "DURATION` (default 600s) fails a run that does not end. Exit status 0, "
 			      "1 when a run failed, 2 for a bad command line or config. Workloads "
 			      "(`--workload W`, default blk-write):");
 	fputs(".RS\n", out);
