@@ -154,6 +154,16 @@ static void json_number(FILE *out, double x)
 		fprintf(out, "%.10g", x);
 }
 
+/* , "key": [A, B] */
+static void json_pair(FILE *out, const char *key, const double v[2])
+{
+	fprintf(out, ", \"%s\": [", key);
+	json_number(out, v[0]);
+	fputs(", ", out);
+	json_number(out, v[1]);
+	fputc(']', out);
+}
+
 static void json_stat(FILE *out, const struct cmp_stat *st)
 {
 	if (!st->n) {
@@ -268,23 +278,11 @@ int cmp_write_json(const struct cmp_result *r, FILE *out)
 	}
 	fprintf(out, "\n  ],\n  \"verdict\": {\"text\": ");
 	json_write_str(out, v.text);
-	fprintf(out, ", \"exits_per_unit\": [");
-	json_number(out, v.exits[0]);
-	fputs(", ", out);
-	json_number(out, v.exits[1]);
-	fprintf(out, "], \"time_ns_per_unit\": [");
-	json_number(out, v.time_ns[0]);
-	fputs(", ", out);
-	json_number(out, v.time_ns[1]);
-	fprintf(out, "], \"device_exits_per_unit\": [");
-	json_number(out, v.dev_exits[0]);
-	fputs(", ", out);
-	json_number(out, v.dev_exits[1]);
-	fprintf(out, "], \"device_time_ns_per_unit\": [");
-	json_number(out, v.dev_time_ns[0]);
-	fputs(", ", out);
-	json_number(out, v.dev_time_ns[1]);
-	fprintf(out, "], \"exits_factor\": ");
+	json_pair(out, "exits_per_unit", v.exits);
+	json_pair(out, "time_ns_per_unit", v.time_ns);
+	json_pair(out, "device_exits_per_unit", v.dev_exits);
+	json_pair(out, "device_time_ns_per_unit", v.dev_time_ns);
+	fprintf(out, ", \"exits_factor\": ");
 	json_number(out, v.exits_factor);
 	fprintf(out, ", \"time_factor\": ");
 	json_number(out, v.time_factor);
