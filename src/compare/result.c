@@ -228,10 +228,13 @@ static int add_kvm(struct cmp_result *r, unsigned s, unsigned k, const struct js
 	return ret;
 }
 
-/* Devices' own reports: "device_reports": [{"name", "path", "counters": {...}}]. */
-static int add_reports(struct cmp_result *r, unsigned s, unsigned k, const struct json *rep)
+/*
+ * Devices' own reports: "device_reports": [{"name", "path", "counters": {...}}];
+ * also taken from "devices" entries of that shape (a name and counters, no bus).
+ */
+static int add_report_list(struct cmp_result *r, unsigned s, unsigned k,
+			   const struct json *reps)
 {
-	const struct json *reps = json_get(rep, "device_reports");
 	struct cmp_side *side = &r->side[s];
 	char name[96];
 	int ret = 0;
@@ -242,7 +245,7 @@ static int add_reports(struct cmp_result *r, unsigned s, unsigned k, const struc
 		const char *dev = json_str_of(d, "name"), *path = json_str_of(d, "path");
 		bool known = false;
 
-		if (!dev)
+		if (!dev || !c || json_get(d, "bus"))
 			continue;
 		for (unsigned p = 0; p < side->nr_paths; p++)
 			known |= !strcmp(side->paths[p].device, dev);
@@ -253,7 +256,7 @@ static int add_reports(struct cmp_result *r, unsigned s, unsigned k, const struc
 				 sizeof(side->paths[0].path), "%s", path);
 			side->nr_paths++;
 		}
-		for (unsigned j = 0; c && c->type == JSON_OBJECT && j < c->n && !ret; j++) {
+		for (unsigned j = 0; c->type == JSON_OBJECT && j < c->n && !ret; j++) {
 			if (c->items[j].type != JSON_NUMBER)
 				continue;
 			snprintf(name, sizeof(name), "%s %s", dev, c->items[j].key);
@@ -261,6 +264,13 @@ static int add_reports(struct cmp_result *r, unsigned s, unsigned k, const struc
 		}
 	}
 	return ret;
+}
+
+static int add_reports(struct cmp_result *r, unsigned s, unsigned k, const struct json *rep)
+{
+	int ret = add_report_list(r, s, k, json_get(rep, "device_reports"));
+
+	return ret ? ret : add_report_list(r, s, k, json_get(rep, "devices"));
 }
 
 int cmp_add_run(struct cmp_result *r, unsigned s, const struct json *rep, char *why,
