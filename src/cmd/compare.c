@@ -219,6 +219,8 @@ static pid_t spawn(const struct compare_ctx *c, unsigned s, const char *json, co
 
 		if (in < 0 || e < 0 || dup2(in, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(e, 2) < 0)
 			_exit(127);
+		/* compare ignores Ctrl-C to clean up after its child; the child must not. */
+		signal(SIGINT, SIG_DFL);
 		execl(c->self, "qlite", "run", c->side[s].conf, "--stats-json", json, (char *)NULL);
 		_exit(127);
 	}
@@ -507,6 +509,11 @@ int cmd_compare(int argc, char **argv)
 	}
 	for (unsigned s = 0; s < 2 && !ret; s++)
 		ret = side_prepare(c, s);
+	/*
+	 * Ctrl-C reaches the child too (one process group): it stops, its run
+	 * fails, and compare removes its directory on the way out.
+	 */
+	signal(SIGINT, SIG_IGN);
 	/* Interleaved: A1 B1 A2 B2 ..., so a host that slows down slows both. */
 	for (unsigned k = 0; k < c->o.runs && !ret; k++)
 		for (unsigned s = 0; s < 2 && !ret; s++)
