@@ -398,6 +398,31 @@ static int write_output(const struct cmp_result *r, const char *path,
 	return 0;
 }
 
+/* Before any run: an output that exists is a regular file, its directory is writable. */
+static int output_check(const char *opt, const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+	struct stat st;
+
+	if (!path)
+		return 0;
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		pr_err("compare: %s %s: %s, not a regular file", opt, path,
+		       file_type_name(st.st_mode));
+		return -EINVAL;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';	/* "/x" is in "/" */
+	if (access(slash ? dir : ".", W_OK) < 0) {
+		pr_errno("compare: %s %s: cannot write in %s", opt, path, slash ? dir : ".");
+		return -errno;
+	}
+	return 0;
+}
+
 /*
  * The two configs come first; then compare's own options, and any other
  * option is the config language's, for both VMs (`--ram 128M`, `--kernel F`).
@@ -485,6 +510,10 @@ int cmd_compare(int argc, char **argv)
 	vm_spec_init(&c->side[0].spec);
 	vm_spec_init(&c->side[1].spec);
 	if (parse_opts(&c->o, argc, argv) < 0) {
+		ret = EXIT_CONFIG;
+		goto out_free;
+	}
+	if (output_check("--json", c->o.json) < 0 || output_check("--svg", c->o.svg) < 0) {
 		ret = EXIT_CONFIG;
 		goto out_free;
 	}

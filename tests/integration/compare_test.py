@@ -156,7 +156,7 @@ def case_failing(q, g):
         conf = os.path.join(d, "secondary.conf")
         with open(conf, "w") as f:
             f.write(f"kernel {g}\nram 64M\nvdev ide channel secondary file "
-                    f"{os.path.join(CONFIGS, 'empty-disk.img')}\n")
+                    f"{os.path.join(CONFIGS, 'empty-disk.img')} readonly on\n")
         res = compare(q, g, [VBLK, conf, "--runs", "1", "--timeout", "60s"])
         check(res.returncode == 1 and "B run 1" in res.stderr and "A run 1/1" in res.stderr
               and "FAIL" in res.stderr and not res.stdout,
@@ -167,6 +167,13 @@ def case_failing(q, g):
     check(res.returncode == 2 and "no NIC" in res.stderr, "net-tx on disks: status 2", res)
     res = subprocess.run([q, "compare", IDE], capture_output=True, text=True, timeout=60)
     check(res.returncode == 2, "one config: status 2", res)
+    # Outputs are checked before anything runs.
+    for opt, path, why in (("--json", "/nonexistent/c.json", "cannot write in /nonexistent"),
+                           ("--svg", "/dev/null", "character device, not a regular file")):
+        res = subprocess.run([q, "compare", IDE, VBLK, opt, path], capture_output=True, text=True,
+                             timeout=60)
+        check(res.returncode == 2 and why in res.stderr and "run 1" not in res.stderr,
+              f"{opt} {path}: status 2 before any run", res)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
