@@ -36,9 +36,11 @@ static const struct cmp_workload_def {
 	{ "net-tx", "frame", true, 1000, 1514, 1, "nic={nic} net-tx={count},{size}", NULL,
 	  "sends N frames of SIZE bytes" },
 	{ "net-rx", "frame", true, 1000, 0, 1, "nic={nic} net-rx={count}", NULL,
-	  "receives N frames" },
+	  "receives N frames; they must come from a peer on the NIC's backend "
+	  "(tests/integration/net_peer.py on backend socket): compare starts none" },
 	{ "net-echo", "frame", true, 1000, 64, 1, "nic={nic} net-echo={count},{size}", NULL,
-	  "N round trips of SIZE-byte frames (a unit: a frame out and its echo back)" },
+	  "N round trips of SIZE-byte frames (a unit: a frame out and its echo back); the "
+	  "echo must come from a peer, as for net-rx" },
 };
 
 /* regions: the exit report's names of the device's bus regions (prefixes, '|' between). */
@@ -224,8 +226,9 @@ int cmp_workload_parse(struct cmp_workload *w, const char *arg, const char *unti
 			snprintf(why, len, "%s: at most 1G", w->spec);
 			return -EINVAL;
 		}
-	} else if (w->count > 100000000 || w->size > 65535) {
-		snprintf(why, len, "%s: at most 100000000 frames of up to 65535 bytes", w->spec);
+	} else if (w->count > 100000000 || (d->size && (w->size < 60 || w->size > 1514))) {
+		/* The guest's limits: Ethernet frames without FCS. */
+		snprintf(why, len, "%s: at most 100000000 frames of 60 to 1514 bytes", w->spec);
 		return -EINVAL;
 	}
 	w->units = (double)w->count * d->per_count;

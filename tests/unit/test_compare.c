@@ -176,7 +176,8 @@ static void test_workload_words(void **state)
 
 	static const char *const bad[] = {
 		"blk-wrote", "blk-write:0", "blk-write:4M,1000", "blk-write:4M,256K",
-		"blk-write:1000K,64K", "net-tx:x", "net-tx:10,70000", "blk-write:2G",
+		"blk-write:1000K,64K", "net-tx:x", "net-tx:10,70000", "blk-write:2G", "net-tx:10,59",
+		"net-echo:1,1515",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(cmp_workload_parse(&w, bad[i], NULL, why, sizeof(why)), -EINVAL);
