@@ -42,20 +42,40 @@ _qlite()
 
 	COMPREPLY=()
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "run check help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "run check compare help --help --version" -- "$cur"))
 		return
 	fi
 	qlite=$(_qlite_binary)
 	case $cmd in
 	help)
 		if ((COMP_CWORD == 2)); then
-			COMPREPLY=($(compgen -W "config options devices run check" -- "$cur"))
+			COMPREPLY=($(compgen -W "config options devices run check compare" -- "$cur"))
 		elif ((COMP_CWORD == 3)) && [[ ${COMP_WORDS[2]} == config ]]; then
 			COMPREPLY=($(compgen -W "--markdown --man" -- "$cur"))
 		fi
 		return
 		;;
 	run | check) ;;
+	compare)
+		# Its own options first; the config language's options apply to both VMs.
+		case $prev in
+		--workload)
+			COMPREPLY=($(compgen -W "blk-write blk-read net-tx net-rx net-echo" -- "$cur"))
+			return
+			;;
+		--json | --svg)
+			_qlite_files "$cur"
+			return
+			;;
+		--runs | --until | --timeout) return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			options=$("$qlite" help options 2>/dev/null)
+			COMPREPLY=($(compgen -W "--workload --runs --json --svg --until --timeout
+				$(cut -d' ' -f1 <<<"$options")" -- "$cur"))
+			return
+		fi
+		;;
 	*) return ;;
 	esac
 

@@ -3,6 +3,7 @@
  * qlite's entry: the command table. Each command is a file of src/cmd/:
  *   qlite run   [FILE.conf] [--option value]...   build the VM and run it
  *   qlite check [FILE.conf] [--option value]...   validate and describe the VM
+ *   qlite compare A.conf B.conf [--workload W]...  the same workload on two VMs, side by side
  *   qlite help [config]                           usage, or the config reference
  */
 #include <stdio.h>
@@ -14,6 +15,7 @@
 static const struct cmd commands[] = {
 	{ "run", cmd_run },
 	{ "check", cmd_check },
+	{ "compare", cmd_compare },
 	{ "help", cmd_help },
 	{ "--help", cmd_help },
 	{ "-h", cmd_help },

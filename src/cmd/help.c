@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "qlite/compare.h"
 #include "qlite/config.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
@@ -35,8 +36,30 @@ static const char check_usage[] =
 	"  --dtb FILE      also write the machine as a flattened device tree\n"
 	"Exit status: 0 when every VM is valid, 2 for a bad config, 1 when it cannot be built.\n";
 
+static const char compare_usage[] =
+	"usage: qlite compare A.conf B.conf [--workload W] [--runs N] [--json FILE] [--svg FILE]\n"
+	"                     [--until LINE] [--timeout DURATION] [--option value]...\n"
+	"Run the same workload on VM A and VM B, A and B interleaved run by run, and print\n"
+	"their exits side by side: per second and per unit of work, by reason, device and\n"
+	"register, with B/A; handler time (avg, p99); the kernel's counters (KVM stats fd);\n"
+	"the devices' own counters (virtio kicks and interrupts per queue); a verdict line.\n"
+	"Each run is a child `qlite run` of the config with the workload's test guest\n"
+	"command line (its words come from the device each config has); the disk a block\n"
+	"workload drives is replaced by a fresh sparse scratch image, so no image is written.\n"
+	"  --workload W    the test guest's workload (default blk-write, or the first below)\n"
+	"  --until LINE    instead: boot the config as it is (a Linux guest) until a line of\n"
+	"                  its console holds LINE; the unit of work is the boot\n"
+	"  --runs N        runs of each VM (default 3): median and spread (min..max)\n"
+	"  --json FILE     the comparison as JSON (docs/compare.md)\n"
+	"  --svg FILE      grouped bars by reason and device, A beside B (SVG 1.1)\n"
+	"  --timeout D     stop a run after D (default 600s) and fail\n"
+	"Other options are the config language's and apply to both VMs (--ram 128M).\n"
+	"Exit status: 0 when every run ended as expected, 1 when one did not, 2 for a bad\n"
+	"command line or config.\n"
+	"Workloads (SIZE: the bytes of a request or a frame):\n";
+
 static const char help_usage[] =
-	"usage: qlite help [config [--markdown|--man]|options|devices|run|check]\n"
+	"usage: qlite help [config [--markdown|--man]|options|devices|run|check|compare]\n"
 	"  config      the config language: every keyword (and option) and device type\n"
 	"  --markdown  ... as docs/config.md; --man: the whole man page, qlite(1), in roff\n"
 	"  options     the options of run and check, one a line with its syntax (for scripts)\n"
@@ -47,7 +70,9 @@ void cmd_usage(FILE *out)
 	fprintf(out,
 		"usage: qlite run   [FILE.conf|-] [--option value]...\n"
 		"       qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"
-		"       qlite help [config [--markdown|--man]|options|devices|run|check]\n"
+		"       qlite compare A.conf B.conf [--workload W] [--runs N] [--json FILE] [--svg FILE]\n"
+		"                     [--until LINE]\n"
+		"       qlite help [config [--markdown|--man]|options|devices|run|check|compare]\n"
 		"       qlite --version\n"
 		"\n"
 		"Options are the config file's keywords (see 'qlite help config'), e.g.\n"
@@ -63,6 +88,15 @@ void cmd_usage(FILE *out)
  * the first argument, where it cannot be the value of an option
  * (`--cmdline --help` is a kernel command line).
  */
+static void compare_help(FILE *out)
+{
+	char line[512];
+
+	fputs(compare_usage, out);
+	for (unsigned i = 0; cmp_workload_help(i, line, sizeof(line)); i++)
+		fprintf(out, "  %s\n", line);
+}
+
 bool cmd_wants_help(int argc, char **argv, const char *command)
 {
 	const char *text = !strcmp(command, "run") ? run_usage :
@@ -70,7 +104,10 @@ bool cmd_wants_help(int argc, char **argv, const char *command)
 
 	if (argc < 1 || (strcmp(argv[0], "--help") && strcmp(argv[0], "-h")))
 		return false;
-	fputs(text, stdout);
+	if (!strcmp(command, "compare"))
+		compare_help(stdout);
+	else
+		fputs(text, stdout);
 	return true;
 }
 
@@ -90,6 +127,39 @@ static const struct {
 	{ "128 + N", "Stopped by signal N (SIGINT, SIGTERM, SIGHUP)." },
 };
 
+/* The compare command in the man page, its workloads from the workload table. */
+static void help_man_compare(FILE *out)
+{
+	char line[512];
+
+	fputs(".TP\n"
+	      "\\fBcompare\\fR \\fIA.conf\\fR \\fIB.conf\\fR [\\fIOPTION\\fR]...\n", out);
+	config_print_man_line(out, "Run the same workload on VM A and VM B, A and B interleaved run "
+			      "by run (`--runs N`, default 3), each run a child `qlite run` with "
+			      "`--stats-json`, and print their exits side by side: per second and per "
+			      "unit of work by reason, device and register with B/A, handler time "
+			      "(avg, p99), the kernel's counters (KVM stats fd), the devices' own "
+			      "counters (virtio kicks and interrupts per queue), medians with their "
+			      "spread (min..max), and a verdict line. The test guest's command line "
+			      "is made from the device each config has (ide, virtio-blk over PCI or "
+			      "MMIO, e1000, virtio-net); the disk a block workload drives is replaced "
+			      "by a fresh sparse scratch image for every run, so no image is written. "
+			      "Other options are the config language's and apply to both VMs. "
+			      "`--until LINE` boots the configs as they are (Linux) until a console "
+			      "line holds LINE instead. `--json FILE` writes the comparison as JSON "
+			      "(docs/compare.md), `--svg FILE` grouped bars per reason and device, A "
+			      "beside B, on a log scale when they span more than 100x. `--timeout "
+			      "DURATION` (default 600s) fails a run that does not end. Exit status 0, "
+			      "1 when a run failed, 2 for a bad command line or config. Workloads "
+			      "(`--workload W`, default blk-write):");
+	fputs(".RS\n", out);
+	for (unsigned i = 0; cmp_workload_help(i, line, sizeof(line)); i++) {
+		fputs(".IP \\(bu 2\n", out);
+		config_print_man_line(out, line);
+	}
+	fputs(".RE\n", out);
+}
+
 /* qlite(1): built by meson into build/qlite.1 and installed with the binary. */
 static void help_man(FILE *out)
 {
@@ -106,9 +176,15 @@ static void help_man(FILE *out)
 		"[\\fIFILE.conf\\fR|\\fB\\-\\fR]... [\\fIOPTION\\fR]... [\\fB\\-\\-print\\-config\\fR] "
 		"[\\fB\\-\\-dtb\\fR \\fIFILE\\fR]\n"
 		".br\n"
+		".B qlite compare\n"
+		"\\fIA.conf\\fR \\fIB.conf\\fR [\\fB\\-\\-workload\\fR \\fIW\\fR] "
+		"[\\fB\\-\\-runs\\fR \\fIN\\fR] [\\fB\\-\\-json\\fR \\fIFILE\\fR] "
+		"[\\fB\\-\\-svg\\fR \\fIFILE\\fR] [\\fB\\-\\-until\\fR \\fILINE\\fR] "
+		"[\\fB\\-\\-timeout\\fR \\fIDURATION\\fR]\n"
+		".br\n"
 		".B qlite help\n"
 		"[\\fBconfig\\fR [\\fB\\-\\-markdown\\fR|\\fB\\-\\-man\\fR]|\\fBoptions\\fR|"
-		"\\fBdevices\\fR|\\fBrun\\fR|\\fBcheck\\fR]\n"
+		"\\fBdevices\\fR|\\fBrun\\fR|\\fBcheck\\fR|\\fBcompare\\fR]\n"
 		".br\n"
 		".B qlite \\-\\-version\n"
 		".SH DESCRIPTION\n"
@@ -133,18 +209,19 @@ static void help_man(FILE *out)
 		"config files are checked one after the other, each with the options.\n"
 		"\\fB\\-\\-print\\-config\\fR prints the VM in the config language instead, with\n"
 		"absolute paths; \\fB\\-\\-dtb\\fR \\fIFILE\\fR also writes the machine as a\n"
-		"flattened device tree.\n"
+		"flattened device tree.\n", QLITE_VERSION);
+	help_man_compare(out);
+	fprintf(out,
 		".TP\n"
 		"\\fBhelp\\fR [\\fITOPIC\\fR]\n"
 		"The usage, or a topic: \\fBconfig\\fR (the reference below; \\fB\\-\\-markdown\\fR\n"
 		"gives docs/config.md, \\fB\\-\\-man\\fR this page), \\fBoptions\\fR and\n"
 		"\\fBdevices\\fR (one a line, for scripts such as the bash completion), \\fBrun\\fR,\n"
-		"\\fBcheck\\fR. \\fBqlite\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR (or \\fB\\-h\\fR, as the\n"
+		"\\fBcheck\\fR, \\fBcompare\\fR. \\fBqlite\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR (or \\fB\\-h\\fR, as the\n"
 		"first argument) prints a command's usage.\n"
 		".PP\n"
 		"A config file named \\fB\\-\\fR is read from standard input; its paths are relative\n"
-		"to the current directory and its errors say \\fB<stdin>:\\fR\\fILINE\\fR.\n",
-		QLITE_VERSION);
+		"to the current directory and its errors say \\fB<stdin>:\\fR\\fILINE\\fR.\n");
 	config_print_reference(out, CONFIG_DOC_MAN);
 	fputs(".SH EXIT STATUS\n", out);
 	for (size_t i = 0; i < ARRAY_SIZE(exit_statuses); i++) {
@@ -164,7 +241,8 @@ static void help_man(FILE *out)
 	      "Example VM descriptions, under the installation prefix.\n"
 	      ".SH SEE ALSO\n"
 	      ".BR qemu\\-system\\-x86_64 (1);\n"
-	      "README.md, docs/design.md, docs/stats.md (the exit reports) in share/doc/qlite.\n", out);
+	      "README.md, docs/design.md, docs/stats.md (the exit reports), docs/compare.md (qlite compare)\n"
+	      "in share/doc/qlite.\n", out);
 }
 
 int cmd_help(int argc, char **argv)
@@ -196,7 +274,11 @@ int cmd_help(int argc, char **argv)
 		fputs(!strcmp(argv[0], "run") ? run_usage : check_usage, stdout);
 		return 0;
 	}
-	pr_err("help: no topic \"%s\" (topics: config, options, devices, run, check; the exit "
+	if (!strcmp(argv[0], "compare")) {
+		compare_help(stdout);
+		return 0;
+	}
+	pr_err("help: no topic \"%s\" (topics: config, options, devices, run, check, compare; the exit "
 	       "reports are in docs/stats.md)", argv[0]);
 	return EXIT_CONFIG;
 }

@@ -34,7 +34,7 @@ def case_version():
 
 
 def case_help():
-    for cmd in ("run", "check"):
+    for cmd in ("run", "check", "compare"):
         rc, out, err = qlite(cmd, "--help")
         expect(rc == 0 and out.startswith("usage: qlite " + cmd) and not err,
                cmd + " --help: its usage on stdout, status 0", out + err)
@@ -42,6 +42,11 @@ def case_help():
         expect(rc2 == 0 and out2 == out, "help " + cmd + " is " + cmd + " --help")
     rc, out, err = qlite("help")
     expect(rc == 0 and "qlite --version" in out and "COMMAND --help" in out, "help: usage", out)
+    expect("qlite compare A.conf B.conf" in out, "help: the usage names compare", out)
+    # compare's usage lists every workload of its table.
+    rc, out, err = qlite("compare", "--help")
+    for w in ("blk-write", "blk-read", "net-tx", "net-rx", "net-echo", "--until", "--svg"):
+        expect(w in out, f"compare --help names {w}", out)
     rc, out, err = qlite("help", "stats")
     expect(rc == 2 and 'no topic "stats"' in err and "docs/stats.md" in err,
            "help stats: a clear error naming the topics, status 2", out + err)
