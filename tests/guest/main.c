@@ -255,6 +255,8 @@ static const struct {
 	{ "vblk", do_vblk },
 	{ "vblk-mmio", do_vblk_mmio },
 	{ "flushed", do_flushed },
+	{ "acpi", do_acpi },
+	{ "acpi-poweroff", do_acpi_poweroff },
 };
 
 static void run_word(char *word)
