@@ -142,8 +142,8 @@ enum { MADT_LAPIC, MADT_IOAPIC, MADT_ISO, MADT_NMI_SRC, MADT_LAPIC_NMI };
 #define GAS_SYSTEM_IO		1
 #define MADT_PCAT_COMPAT	1		/* dual 8259s: KVM's PICs */
 #define MADT_FLAGS_LEVEL_HIGH	0x000d		/* active high (01), level (11 << 2) */
-#define I8042_COMMAND_PORT	0x64
-#define I8042_RESET_COMMAND	0xfe
+#define PIIX_RESET_CONTROL	0xcf9		/* the PCI host's, as on QEMU's pc */
+#define PIIX_RESET_VALUE	0x06		/* SYS_RST | RST_CPU: a hard reset */
 #define RTC_CENTURY_REG		0x32
 
 uint8_t acpi_checksum(const void *p, size_t len)
@@ -498,9 +498,9 @@ static int write_fadt(struct acpi_writer *w, uint64_t facs, uint64_t dsdt, uint6
 	f->iapc_boot_arch = IAPC_LEGACY_DEVICES | IAPC_8042 | IAPC_VGA_NOT_PRESENT;
 	f->flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
 		   FADT_F_TMR_VAL_EXT | FADT_F_RESET_REG_SUP;
-	/* Reset through the i8042's pulse-reset command, which qlite's i8042 takes. */
-	f->reset_reg = gas_io(I8042_COMMAND_PORT, 1);
-	f->reset_value = I8042_RESET_COMMAND;
+	/* Reset through the PIIX reset control register, as QEMU's pc. */
+	f->reset_reg = gas_io(PIIX_RESET_CONTROL, 1);
+	f->reset_value = PIIX_RESET_VALUE;
 	f->minor_version = 5;
 	memcpy(&f->hypervisor_vendor, "QLITEVMM", 8);
 	table_done(w, &f->h, *gpa);

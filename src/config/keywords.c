@@ -549,26 +549,28 @@ static int kw_memfd(struct config_parser *p, const struct config_keyword *kw,
 	return parse_on_off(p, o, argv[0], &p->spec->memfd);
 }
 
+/* on|off into a field that is true when off (the zeroed spec is the default: on). */
+static int parse_off(struct config_parser *p, const struct spec_origin *o, const char *s,
+		     bool *off)
+{
+	bool on;
+	int ret = parse_on_off(p, o, s, &on);
+
+	if (!ret)
+		*off = !on;
+	return ret;
+}
+
 static int kw_accounting(struct config_parser *p, const struct config_keyword *kw,
 			 char **argv, unsigned argc, const struct spec_origin *o)
 {
-	bool on;
-	int ret = parse_on_off(p, o, argv[0], &on);
-
-	if (!ret)
-		p->spec->accounting_off = !on;
-	return ret;
+	return parse_off(p, o, argv[0], &p->spec->accounting_off);
 }
 
 static int kw_acpi(struct config_parser *p, const struct config_keyword *kw,
 		   char **argv, unsigned argc, const struct spec_origin *o)
 {
-	bool on;
-	int ret = parse_on_off(p, o, argv[0], &on);
-
-	if (!ret)
-		p->spec->acpi_off = !on;
-	return ret;
+	return parse_off(p, o, argv[0], &p->spec->acpi_off);
 }
 
 static int kw_nographic(struct config_parser *p, const struct config_keyword *kw,

@@ -90,11 +90,11 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 	assert_false(flags & (1u << 20));			/* not HW_REDUCED */
 	assert_true(flags & (1u << 4));				/* power button: no fixed one */
 	assert_true(flags & (1u << 10));			/* RESET_REG_SUP */
-	/* RESET_REG: system I/O, 8 bits at 0x64, value 0xfe (the i8042's reset). */
+	/* RESET_REG: system I/O, 8 bits at 0xcf9, value 6 (the PIIX reset control, as QEMU). */
 	assert_int_equal(f[116], 1);
 	assert_int_equal(f[117], 8);
-	assert_int_equal(le_load(f + 120, 8), 0x64);
-	assert_int_equal(f[128], 0xfe);
+	assert_int_equal(le_load(f + 120, 8), 0xcf9);
+	assert_int_equal(f[128], 0x06);
 	/* The extended blocks say the same ports (system I/O). */
 	assert_int_equal(f[148], 1);
 	assert_int_equal(le_load(f + 152, 8), 0x600);
