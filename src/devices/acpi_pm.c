@@ -43,6 +43,7 @@ struct acpi_pm {
 	uint64_t tmr_cleared;		/* ticks when TMR_STS was last cleared */
 	bool sci;
 	struct loop_timer *timer;	/* wakes the SCI when TMR_EN waits for a toggle */
+	bool armed;			/* so that writes with TMR_EN clear cost no syscall */
 	_Atomic uint64_t sci_raised, sleeps_ignored;
 	atomic_bool said_sleep;
 };
@@ -86,10 +87,11 @@ static void sci_update(struct acpi_pm *pm)
 		uint64_t left = (pm->tmr_cleared / TMR_MSB + 1) * TMR_MSB - now;
 
 		/* Rounded up: an early wake-up finds no toggle and sleeps again. */
-		loop_timer_arm(pm->timer, (left * 1000000000 + ACPI_PM_TIMER_HZ - 1) /
-			       ACPI_PM_TIMER_HZ + 1);
-	} else if (pm->timer) {
+		pm->armed = !loop_timer_arm(pm->timer, (left * 1000000000 + ACPI_PM_TIMER_HZ - 1) /
+					    ACPI_PM_TIMER_HZ + 1);
+	} else if (pm->armed) {
 		loop_timer_arm(pm->timer, 0);
+		pm->armed = false;
 	}
 }
 
