@@ -36,6 +36,8 @@ int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsign
  * (src/devices/acpi_pm.c); the FADT (src/boot/acpi.c) points to them.
  */
 int acpi_pm_create(struct machine *m);
+/* The same with the PM timer starting at count instead of 0 (tests: a toggle of its top bit soon). */
+int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
 
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,

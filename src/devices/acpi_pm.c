@@ -38,7 +38,8 @@
 struct acpi_pm {
 	struct machine *m;
 	pthread_mutex_t lock;		/* vCPUs' accesses against the timer's callback */
-	struct timespec t0;		/* the timer counts from here */
+	struct timespec t0;		/* the timer counts from here... */
+	uint64_t tick0;			/* ...starting at this count */
 	uint16_t en, cnt;
 	uint64_t tmr_cleared;		/* ticks when TMR_STS was last cleared */
 	bool sci;
@@ -61,7 +62,7 @@ static uint64_t pm_ticks(const struct acpi_pm *pm)
 		s--;
 		ns = now.tv_nsec + 1000000000 - pm->t0.tv_nsec;
 	}
-	return s * ACPI_PM_TIMER_HZ + ns * ACPI_PM_TIMER_HZ / 1000000000;
+	return pm->tick0 + s * ACPI_PM_TIMER_HZ + ns * ACPI_PM_TIMER_HZ / 1000000000;
 }
 
 /* TMR_STS: has the counter's top bit changed since the guest last cleared it? */
@@ -217,6 +218,11 @@ static void acpi_pm_release(void *state)
 
 int acpi_pm_create(struct machine *m)
 {
+	return acpi_pm_create_counting_from(m, 0);
+}
+
+int acpi_pm_create_counting_from(struct machine *m, uint32_t count)
+{
 	struct acpi_pm *pm = machine_alloc_device(m, sizeof(*pm), acpi_pm_release);
 	char summary[96];
 	int ret;
@@ -226,6 +232,7 @@ int acpi_pm_create(struct machine *m)
 	pm->m = m;
 	pthread_mutex_init(&pm->lock, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &pm->t0);
+	pm->tick0 = pm->tmr_cleared = count;
 	if (m->loop) {
 		ret = machine_timer_create(m, pm_timer_fired, pm, &pm->timer);
 		if (ret < 0)

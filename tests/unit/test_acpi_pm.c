@@ -2,9 +2,9 @@
 /*
  * The ACPI PM device on the fake machine: S5 through PM1a_CNT powers off
  * with status 0 (and another sleep type does nothing), SCI_EN always reads
- * 1, the enables keep only their bits, TMR_STS is write-1-to-clear, and the
- * PM timer counts at 3.579545 MHz, checked against CLOCK_MONOTONIC read
- * around it.
+ * 1, the enables keep only their bits, TMR_STS is write-1-to-clear and with
+ * TMR_EN raises the SCI when the timer's top bit toggles, and the PM timer
+ * counts at 3.579545 MHz, checked against CLOCK_MONOTONIC read around it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +156,57 @@ static void test_timer_rate(void **state)
 	}
 }
 
+/*
+ * TMR_STS and the SCI: a timer 50 ms before its top bit toggles. With TMR_EN the machine's timer
+ * wakes the device at the toggle and the SCI (IRQ 9, level) goes up; clearing TMR_STS lowers it.
+ */
+static void test_timer_sci(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	uint32_t start = 0x80000000u - ACPI_PM_TIMER_HZ / 20;
+
+	assert_non_null(fm);
+	assert_int_equal(acpi_pm_create_counting_from(&fm->m, start), 0);
+	assert_true(fake_pio_read(fm, ACPI_PM_TMR_BLK, 4) - start < ACPI_PM_TIMER_HZ / 20);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), 0);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_TMR);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	/* The timer callback: at most a few wake-ups, within a second. */
+	for (int i = 0; i < 5 && !fm->irq_level[ACPI_SCI_IRQ]; i++)
+		fake_run_io(fm, 1, 1000);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 1);
+	assert_true(fake_pio_read(fm, ACPI_PM_TMR_BLK, 4) >= 0x80000000u);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_TMR);
+	/* Writing 0 clears nothing; writing the bit clears it and the line falls. */
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK, 2, 0);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 1);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK, 2, ACPI_PM1_TMR);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), 0);
+	/* The next toggle is 2^31 ticks (10 minutes) away: nothing within 100 ms. */
+	fake_run_io(fm, 1, 100);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	fake_machine_destroy(fm);
+}
+
+/* Status without the enable raises nothing: TMR_STS is set, TMR_EN is not. */
+static void test_timer_sts_without_sci(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+
+	assert_non_null(fm);
+	assert_int_equal(acpi_pm_create_counting_from(&fm->m, 0x80000000u - 100), 0);
+	fake_run_io(fm, 1, 20);		/* 100 ticks are 28 us */
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_TMR);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_PWRBTN);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	assert_int_equal(fm->nr_irq_calls, 0);
+	/* Enabling it now raises the SCI at once. */
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_TMR);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 1);
+	fake_machine_destroy(fm);
+}
+
 static void test_names_and_claims(void **state)
 {
 	struct fake_machine *fm = *state;
@@ -191,6 +242,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_and_claims, setup, teardown),
+		cmocka_unit_test(test_timer_sci),
+		cmocka_unit_test(test_timer_sts_without_sci),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
