@@ -10,6 +10,9 @@
  * `acpi-poweroff`: write SLP_TYP (from the DSDT's _S5) | SLP_EN to the FADT's
  * PM1a control block; the VMM powers off, and a guest still running after
  * 1 s FAILs.
+ * `acpi-reset`: write the FADT's RESET_VALUE to its RESET_REG (system I/O),
+ * as Linux's reboot=acpi does; the VMM resets, and still running after 1 s
+ * FAILs.
  */
 #include "guest.h"
 
@@ -157,12 +160,44 @@ static unsigned s5_slp_typ(const uint8_t *fadt)
 	fail("acpi: no _S5 in the DSDT");
 }
 
+static noreturn void wait_for_vmm(const char *what)
+{
+	uint64_t end;
+
+	tsc_ensure();
+	end = tsc_deadline(1000000);
+	while (rdtsc() < end)
+		cpu_relax();
+	fail("%s: still running 1 s later", what);
+}
+
+void do_acpi_reset(const char *word, char *arg)
+{
+	struct acpi_found f;
+	const uint8_t *gas;
+	uint8_t value;
+
+	if (arg)
+		fail("%s: takes no argument", word);
+	acpi_find(&f);
+	gas = f.fadt + 116;
+	if (le32(f.fadt + 4) < 129 || !(le32(f.fadt + 112) & (1u << 10)))
+		fail("acpi-reset: the FADT has no reset register");
+	if (gas[0] != 1 || gas[1] != 8 || le32(gas + 4) > 0xffff || le32(gas + 8))
+		fail("acpi-reset: the reset register is not an I/O port byte (space %u, %u bits)",
+		     gas[0], gas[1]);
+	value = f.fadt[128];
+	gprintf("acpi-reset: 0x%x to port 0x%x\n", value, le32(gas + 4));
+	tsc_ensure();
+	outb(le32(gas + 4), value);
+	wait_for_vmm("acpi-reset");
+}
+
 void do_acpi_poweroff(const char *word, char *arg)
 {
 	struct acpi_found f;
 	unsigned typ;
 	uint16_t cnt;
-	uint64_t end;
 
 	if (arg)
 		fail("%s: takes no argument", word);
@@ -172,8 +207,5 @@ void do_acpi_poweroff(const char *word, char *arg)
 	gprintf("acpi-poweroff: SLP_TYP %u | SLP_EN to 0x%x\n", typ, cnt);
 	tsc_ensure();
 	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
-	end = tsc_deadline(1000000);
-	while (rdtsc() < end)
-		cpu_relax();
-	fail("acpi-poweroff: still running 1 s after S5");
+	wait_for_vmm("acpi-poweroff");
 }

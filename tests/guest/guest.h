@@ -256,6 +256,7 @@ void do_vblk_mmio(const char *word, char *arg);
 /* acpi.c */
 void do_acpi(const char *word, char *arg);
 void do_acpi_poweroff(const char *word, char *arg);
+void do_acpi_reset(const char *word, char *arg);
 
 /* trap.c (ring 0) */
 struct trap_frame {

@@ -257,6 +257,7 @@ static const struct {
 	{ "flushed", do_flushed },
 	{ "acpi", do_acpi },
 	{ "acpi-poweroff", do_acpi_poweroff },
+	{ "acpi-reset", do_acpi_reset },
 };
 
 static void run_word(char *word)

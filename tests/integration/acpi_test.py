@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """ACPI from the guest's side (tests/guest/acpi.c): the test guest finds the RSDP, the FADT's PM
 ports and the MADT's CPUs, then powers off through S5; qlite stops with status 0 and says
-poweroff, and the exit report puts the guest's accesses on the acpi-pm registers. `acpi off`
+poweroff, and the exit report puts the guest's accesses on the acpi-pm registers. The FADT's
+reset register resets the VM. `acpi off`
 leaves the guest nothing to find. The qemu_* case runs the same guest under QEMU's pc, the
 reference, which must power off with the same status.
 
@@ -57,6 +58,15 @@ def case_qlite_poweroff(q, g):
         # acpi: two PM_TMR reads; acpi-poweroff: PM1_CNT read, then the S5 write.
         check(regs.get(("PM1_CNT", "write")) == 1 and regs.get(("PM1_CNT", "read")) == 1
               and regs.get(("PM_TMR", "read")) == 2, f"json: acpi-pm registers {regs}", res)
+
+
+def case_qlite_reset(q, g):
+    """The FADT's reset register (0xcf9, value 6) resets the VM: status 0, the stop line says
+    reset. (QEMU's pc has a revision-1 FADT without one, so there is no QEMU column here.)"""
+    res = qlite(q, guest(g, "acpi-reset"))
+    check("acpi-reset: 0x6 to port 0xcf9" in res.stdout, "the reset register must be 0xcf9, 6", res)
+    check(res.returncode == 0 and "(reset:" in stop_line(res), "ACPI reset: status 0, reset", res)
+    check("FAIL" not in res.stdout, "the guest ran on after the reset", res)
 
 
 def case_qlite_off(q, g):
