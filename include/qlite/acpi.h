@@ -34,7 +34,8 @@
 #define ACPI_PM1_RTC		(1u << 10)
 #define ACPI_PM1_WAK		(1u << 15)
 /* PM1 control bits. */
-#define ACPI_PM1_CNT_SCI_EN	(1u << 0)	/* always set: no SMI_CMD, the OS owns the hardware */
+/* SCI_EN is always set: there is no SMI_CMD, the OS owns the hardware from the start. */
+#define ACPI_PM1_CNT_SCI_EN	(1u << 0)
 #define ACPI_PM1_CNT_SLP_TYP_SHIFT 10
 #define ACPI_PM1_CNT_SLP_TYP	(7u << ACPI_PM1_CNT_SLP_TYP_SHIFT)
 #define ACPI_PM1_CNT_SLP_EN	(1u << 13)

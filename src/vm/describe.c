@@ -37,7 +37,8 @@ static void describe_memory(const struct guest_mem *gm, FILE *out)
 			(unsigned long long)(e[i].addr + e[i].size - 1),
 			e[i].type == E820_RAM ? "ram" : "reserved");
 		print_size(out, e[i].size);
-		fprintf(out, "%s\n", e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table, ACPI)");
+		fprintf(out, "%s\n",
+			e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table, ACPI)");
 	}
 	fprintf(out, "  0x%012llx-0x%012llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
 		PCI_MMIO_WINDOW_END - 1);

@@ -38,7 +38,8 @@ def check_rsdp(path, tables):
     rsdt, length, xsdt = struct.unpack_from("<IIQ", data, 16)
     expect(data[15] == 2 and length == 36, "rsdp.dat: revision 2, length 36")
     expect(tables.get("RSDT") == rsdt and tables.get("XSDT") == xsdt,
-           "rsdp.dat points at the RSDT and XSDT qlite check lists", f"{tables} {rsdt:#x} {xsdt:#x}")
+           "rsdp.dat points at the RSDT and XSDT qlite check lists",
+           f"{tables} {rsdt:#x} {xsdt:#x}")
 
 
 def one(cpus, d):

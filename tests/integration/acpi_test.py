@@ -47,8 +47,8 @@ def case_qlite_poweroff(q, g):
               (0xfe000, 2, 0x604, 0x608, 9), f"acpi line: {m.group(0)}", res)
         check(int(khz) > 0, "the PM timer does not count", res)
         check(res.returncode == 0, "S5 must stop the VM with status 0", res)
-        check("(poweroff: guest entered ACPI S5" in stop_line(res), "the stop line must say S5", res)
-        check("FAIL" not in res.stdout and "done" not in res.stdout, "the guest ran on after S5", res)
+        check("(poweroff: guest entered ACPI S5" in stop_line(res), "the stop line says S5", res)
+        check("FAIL" not in res.stdout and "done" not in res.stdout, "the guest ran on", res)
         with open(js) as f:
             data = json.load(f)
         pm = [x for x in data["devices"] if x["device"] == "acpi-pm"]

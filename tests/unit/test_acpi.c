@@ -88,7 +88,7 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 	assert_int_equal(le_load(f + 60, 4), 0);		/* no PM1b */
 	assert_true(flags & (1u << 8));				/* TMR_VAL_EXT: 32 bits */
 	assert_false(flags & (1u << 20));			/* not HW_REDUCED */
-	assert_true(flags & (1u << 4));				/* power button: no fixed one */
+	assert_true(flags & (1u << 4));				/* no fixed power button */
 	assert_true(flags & (1u << 10));			/* RESET_REG_SUP */
 	/* RESET_REG: system I/O, 8 bits at 0xcf9, value 6 (the PIIX reset control, as QEMU). */
 	assert_int_equal(f[116], 1);
@@ -119,7 +119,8 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 		static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04,
 					       ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
 		/* Name (_HID, EisaId ("PNP0A03")) */
-		static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+		static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D',
+					       0x0c, 0x41, 0xd0, 0x0a, 0x03 };
 		/* _PRT: slot 3 pin B is GSI 16 + (3 + 1) % 8. */
 		static const uint8_t prt_3b[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00,
 						  0x01, 0x00, 0x0a, 20 };
