@@ -28,6 +28,8 @@ packages=(
 	busybox-static cpio gzip xz-utils zstd kmod binutils
 	# the Linux disk tests (tests/integration/slow/linux-disk.sh): mke2fs, e2fsck, dumpe2fs, debugfs
 	e2fsprogs
+	# iasl -d decompiles the ACPI tables qlite writes (tests/cli/acpi_iasl_test.py)
+	acpica-tools
 	# QEMU is the reference implementation the device tests cross-check against
 	# (tests/integration/vdev_test.py runs the same guests under qemu-system-x86_64)
 	qemu-system-x86

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Kernel loading: PVH ELF (64- and 32-bit), bzImage (64-bit boot protocol),
- * multiboot v1 (ELF32 or the a.out kludge); e820 map, MP table.
+ * multiboot v1 (ELF32 or the a.out kludge); e820 map, MP table (ACPI: acpi.h).
  */
 #ifndef QLITE_BOOT_H
 #define QLITE_BOOT_H
@@ -28,7 +28,7 @@
 #define BOOT_STRINGS_MAX	0x10000
 #define BOOT_MAX_MODULES	64	/* what the module list area holds in either protocol */
 #define EBDA_START		0x9fc00
-#define BIOS_START		0xf0000	/* MP table lives here */
+#define BIOS_START		0xf0000	/* MP table lives here, the ACPI RSDP at its end */
 #define HIGH_MEM_START		0x100000
 
 #define E820_MAX_ENTRIES	8
@@ -102,6 +102,14 @@ int multiboot_find(const struct boot_image *img, size_t *off);
 int multiboot_load(struct guest_mem *gm, const struct boot_image *kernel, size_t hdr_off,
 		   const struct boot_module *mods, unsigned nr_mods, const char *cmdline,
 		   struct boot_result *res);
+/*
+ * Tell the booted kernel where the ACPI RSDP is: start_info's rsdp_paddr
+ * (PVH), boot_params' acpi_rsdp_addr (bzImage). -EINVAL when res's boot
+ * structure is not in gm.
+ */
+int boot_set_rsdp(struct guest_mem *gm, const struct boot_result *res, uint64_t rsdp);
+int pvh_set_rsdp(struct guest_mem *gm, uint64_t start_info, uint64_t rsdp);
+int bzimage_set_rsdp(struct guest_mem *gm, uint64_t boot_params, uint64_t rsdp);
 /* Where an initrd of len bytes goes: highest 4 KiB-aligned spot below limit, above kernel_end. Silent; -ENOSPC. */
 int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit, size_t len,
 		 uint64_t *gpa);

@@ -3,6 +3,7 @@
 #ifndef QLITE_DEVICES_H
 #define QLITE_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,14 +32,22 @@ int rtc_create(struct machine *m);
 int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsigned size);
 
 /*
- * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
- * debug-exit port, PCI host bridge.
+ * ACPI PM1 event/control blocks and PM timer at 0x600 (QEMU's pc), SCI on IRQ 9
+ * (src/devices/acpi_pm.c); the FADT (src/boot/acpi.c) points to them.
  */
-int platform_create(struct machine *m, struct uart8250 **uart);
+int acpi_pm_create(struct machine *m);
+/* The same with the PM timer starting at count instead of 0 (tests: a toggle of its top bit soon). */
+int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
+
+/*
+ * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
+ * debug-exit port, PCI host bridge, and the ACPI PM device when acpi.
+ */
+int platform_create(struct machine *m, bool acpi, struct uart8250 **uart);
 /* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */
 int machine_init_offline(struct machine *m);
 /* The platform on such a machine. */
-int platform_assemble_offline(struct machine *m, struct uart8250 **uart);
+int platform_assemble_offline(struct machine *m, bool acpi, struct uart8250 **uart);
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart);
 
 #endif

@@ -35,6 +35,12 @@
 #define PCI_GSI_BASE		16
 #define PCI_GSI_COUNT		8
 
+/* The GSI of INTx pin (1 = A .. 4 = D) of slot: the MP table and ACPI's _PRT say the same. */
+static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
+{
+	return PCI_GSI_BASE + (slot + pin - 1) % PCI_GSI_COUNT;
+}
+
 struct pci_bar {
 	uint64_t size;		/* power of two, 0 = unused; PIO >= 4, MMIO >= 4096 */
 	bool io;		/* PIO BAR, else 32-bit non-prefetchable MMIO */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "acpi.h"
 #include "boot.h"
 #include "guest_mem.h"
 #include "kvm.h"
@@ -68,11 +69,12 @@ struct vm_boot {
 	struct boot_result res;
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;		/* in: the vCPU's (KVM_GET_SREGS); out: its boot state */
+	struct acpi_tables acpi;	/* the ACPI tables written (none with `acpi off`) */
 };
 
 /*
  * Read spec's kernel and initrd and load them into gm with the boot
- * structures and the MP table (nr_vcpus, m's PCI devices; m's virtio-mmio
+ * structures, the MP table and (unless `acpi off`) the ACPI tables (nr_vcpus, m's PCI devices; m's virtio-mmio
  * devices on a Linux command line): the one path of `qlite run` and of
  * `qlite check` (scratch RAM, no KVM), so both refuse the same kernels
  * with the same message. 0 or -errno, reported once. vm_boot_free() after
@@ -82,8 +84,11 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 		 struct guest_mem *gm, struct vm_boot *b);
 void vm_boot_free(struct vm_boot *b);
 
-/* `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB). */
-int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path);
+/*
+ * `qlite check`: the assembled machine, built without KVM, printed to out (and as a DTB,
+ * and its ACPI tables as files in acpi_dir, when not NULL).
+ */
+int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, const char *acpi_dir);
 int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct guest_mem *layout,
 		 const char *cmdline, const char *path);
 

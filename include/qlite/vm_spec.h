@@ -78,6 +78,7 @@ struct vm_spec {
 	enum quirks_mode quirks;
 	bool memfd;			/* back RAM with a memfd */
 	bool accounting_off;		/* no per-device/register/timing accounting of exits */
+	bool acpi_off;			/* no ACPI tables, no PM device (the MP table stays) */
 
 	/* stats: filled by the stats keywords (exit accounting issue) */
 	bool stats;			/* any report: the table, interval lines or files */

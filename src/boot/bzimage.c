@@ -12,6 +12,7 @@
 #include "qlite/util.h"
 
 /* Offsets in struct boot_params / struct setup_header. */
+#define BP_ACPI_RSDP_ADDR	0x070
 #define BP_E820_ENTRIES		0x1e8
 #define BP_HDR			0x1f1
 #define HDR_SETUP_SECTS		0x1f1
@@ -122,5 +123,16 @@ int bzimage_load(struct guest_mem *gm, const struct boot_image *img, const struc
 	res->entry = HIGH_MEM_START + ENTRY_64;
 	res->boot_info = BOOT_INFO_ADDR;
 	res->kernel_end = HIGH_MEM_START + kernel_size;
+	return 0;
+}
+
+int bzimage_set_rsdp(struct guest_mem *gm, uint64_t boot_params, uint64_t rsdp)
+{
+	uint8_t *bp = guest_mem_ptr(gm, boot_params, BOOT_PARAMS_SIZE);
+
+	if (!bp)
+		return -EINVAL;
+	/* Read by kernels of boot protocol 2.14 and later; older ones scan for the RSDP. */
+	le_store(bp + BP_ACPI_RSDP_ADDR, rsdp, 8);
 	return 0;
 }

@@ -127,3 +127,10 @@ int boot_load(struct guest_mem *gm, const struct boot_image *kernel, const struc
 	mod = (struct boot_module){ .img = *initrd };
 	return boot_load_mods(gm, kernel, &mod, 1, cmdline, res);
 }
+
+int boot_set_rsdp(struct guest_mem *gm, const struct boot_result *res, uint64_t rsdp)
+{
+	if (res->kind == BOOT_PVH)
+		return pvh_set_rsdp(gm, res->boot_info, rsdp);
+	return bzimage_set_rsdp(gm, res->boot_info, rsdp);
+}

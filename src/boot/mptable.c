@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "qlite/acpi.h"
 #include "qlite/boot.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
@@ -123,7 +124,7 @@ static int add_intsrc(struct mp_writer *w, uint8_t irqtype, uint16_t flag, uint8
 
 int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci)
 {
-	const size_t area = 0x10000;
+	const size_t area = ACPI_RSDP_ADDR - BIOS_START;	/* the RSDP follows */
 	uint8_t *mem = guest_mem_ptr(gm, BIOS_START, area);
 	struct mpf_intel *mpf;
 	struct mpc_table *mpc;

@@ -167,6 +167,16 @@ out:
 	return ret;
 }
 
+int pvh_set_rsdp(struct guest_mem *gm, uint64_t start_info, uint64_t rsdp)
+{
+	struct hvm_start_info *si = guest_mem_ptr(gm, start_info, sizeof(*si));
+
+	if (!si || si->magic != HVM_START_MAGIC)
+		return -EINVAL;
+	si->rsdp_paddr = rsdp;
+	return 0;
+}
+
 bool elf_is_linux(const struct boot_image *img)
 {
 	struct elf_notes notes;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]:
- * validate each VM and describe it. Its own options: --print-config prints
- * the spec in the config language, --dtb FILE writes the machine as a
- * device tree. With several config files, each is checked with the same
+ * qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]
+ * [--dump-acpi DIR]: validate each VM and describe it. Its own options:
+ * --print-config prints the spec in the config language, --dtb FILE writes
+ * the machine as a device tree, --dump-acpi DIR the ACPI tables as files
+ * (DIR/facp.dat...) for `iasl -d`. With several config files, each is checked with the same
  * options, under a "== FILE" line.
  */
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 struct check_opts {
 	bool print_config;
 	const char *dtb;
+	const char *acpi_dir;
 };
 
 /* argv is one VM's arguments: [FILE.conf] [--option value]... */
@@ -29,7 +31,7 @@ static int check_one(const struct check_opts *o, int argc, char **argv)
 		ret = EXIT_CONFIG;
 	else if (o->print_config)
 		config_print(&spec, stdout);
-	else if (vm_describe(&spec, stdout, o->dtb) < 0)
+	else if (vm_describe(&spec, stdout, o->dtb, o->acpi_dir) < 0)
 		ret = 1;
 	vm_spec_free(&spec);
 	return ret;
@@ -52,6 +54,12 @@ int cmd_check(int argc, char **argv)
 				return EXIT_CONFIG;
 			}
 			o.dtb = argv[++i];
+		} else if (!strcmp(argv[i], "--dump-acpi")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "--dump-acpi: missing value (a directory)\n");
+				return EXIT_CONFIG;
+			}
+			o.acpi_dir = argv[++i];
 		} else {
 			argv[n++] = argv[i];
 		}
@@ -69,8 +77,9 @@ int cmd_check(int argc, char **argv)
 	}
 	if (files <= 1)
 		return check_one(&o, n, argv);
-	if (o.dtb) {
-		fprintf(stderr, "--dtb: one file for %d VMs; check them one at a time\n", files);
+	if (o.dtb || o.acpi_dir) {
+		fprintf(stderr, "%s: one output for %d VMs; check them one at a time\n",
+			o.dtb ? "--dtb" : "--dump-acpi", files);
 		return EXIT_CONFIG;
 	}
 	args = calloc(n - files + 1, sizeof(*args));

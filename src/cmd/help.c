@@ -28,12 +28,15 @@ static const char run_usage[] =
 
 static const char check_usage[] =
 	"usage: qlite check [FILE.conf|-]... [--option value]... [--print-config] [--dtb FILE]\n"
+	"                   [--dump-acpi DIR]\n"
 	"Validate the VM without running it (the kernel and initrd are loaded as run loads\n"
 	"them, into scratch memory) and print the assembled machine: memory map,\n"
-	"ports, MMIO, IRQs, PCI slots, vCPU pinning, the effective kernel command line.\n"
-	"Several config files are checked one after the other, each with the options.\n"
+	"ports, MMIO, IRQs, PCI slots, vCPU pinning, the ACPI tables, the effective kernel\n"
+	"command line. Several config files are checked one after the other, each with the\n"
+	"options.\n"
 	"  --print-config  print the VM in the config language instead\n"
 	"  --dtb FILE      also write the machine as a flattened device tree\n"
+	"  --dump-acpi DIR also write each ACPI table as DIR/SIG.dat (rsdp, facp, apic...: iasl -d)\n"
 	"Exit status: 0 when every VM is valid, 2 for a bad config, 1 when it cannot be built.\n";
 
 static const char compare_usage[] =
@@ -174,7 +177,7 @@ static void help_man(FILE *out)
 		".br\n"
 		".B qlite check\n"
 		"[\\fIFILE.conf\\fR|\\fB\\-\\fR]... [\\fIOPTION\\fR]... [\\fB\\-\\-print\\-config\\fR] "
-		"[\\fB\\-\\-dtb\\fR \\fIFILE\\fR]\n"
+		"[\\fB\\-\\-dtb\\fR \\fIFILE\\fR] [\\fB\\-\\-dump\\-acpi\\fR \\fIDIR\\fR]\n"
 		".br\n"
 		".B qlite compare\n"
 		"\\fIA.conf\\fR \\fIB.conf\\fR [\\fB\\-\\-workload\\fR \\fIW\\fR] "
@@ -205,11 +208,12 @@ static void help_man(FILE *out)
 		"\\fBcheck\\fR [\\fIFILE.conf\\fR|\\fB\\-\\fR]... [\\fIOPTION\\fR]...\n"
 		"Validate the VM without running it (the kernel and initrd are loaded as \\fBrun\\fR\n"
 		"loads them, into scratch memory) and print the assembled machine: memory map, ports,\n"
-		"MMIO, IRQs, PCI slots, vCPU pinning, the effective kernel command line. Several\n"
-		"config files are checked one after the other, each with the options.\n"
+		"MMIO, IRQs, PCI slots, vCPU pinning, the ACPI tables, the effective kernel command\n"
+		"line. Several config files are checked one after the other, each with the options.\n"
 		"\\fB\\-\\-print\\-config\\fR prints the VM in the config language instead, with\n"
 		"absolute paths; \\fB\\-\\-dtb\\fR \\fIFILE\\fR also writes the machine as a\n"
-		"flattened device tree.\n", QLITE_VERSION);
+		"flattened device tree, \\fB\\-\\-dump\\-acpi\\fR \\fIDIR\\fR its ACPI tables as\n"
+		"files (\\fIDIR\\fR/facp.dat...) that \\fBiasl \\-d\\fR reads.\n", QLITE_VERSION);
 	help_man_compare(out);
 	fprintf(out,
 		".TP\n"
@@ -262,7 +266,7 @@ int cmd_help(int argc, char **argv)
 	if (!strcmp(argv[0], "options")) {
 		config_print_options(stdout);
 		/* check's own; --help and -h only as the first argument. */
-		printf("--print-config\n--dtb FILE\n--help\n");
+		printf("--print-config\n--dtb FILE\n--dump-acpi DIR\n--help\n");
 		return 0;
 	}
 	if (!strcmp(argv[0], "devices")) {

@@ -599,15 +599,28 @@ static int kw_memfd(struct config_parser *p, const struct config_keyword *kw,
 	return parse_on_off(p, o, argv[0], &p->spec->memfd);
 }
 
+/* on|off into a field that is true when off (the zeroed spec is the default: on). */
+static int parse_off(struct config_parser *p, const struct spec_origin *o, const char *s,
+		     bool *off)
+{
+	bool on;
+	int ret = parse_on_off(p, o, s, &on);
+
+	if (!ret)
+		*off = !on;
+	return ret;
+}
+
 static int kw_accounting(struct config_parser *p, const struct config_keyword *kw,
 			 char **argv, unsigned argc, const struct spec_origin *o)
 {
-	bool on;
-	int ret = parse_on_off(p, o, argv[0], &on);
+	return parse_off(p, o, argv[0], &p->spec->accounting_off);
+}
 
-	if (!ret)
-		p->spec->accounting_off = !on;
-	return ret;
+static int kw_acpi(struct config_parser *p, const struct config_keyword *kw,
+		   char **argv, unsigned argc, const struct spec_origin *o)
+{
+	return parse_off(p, o, argv[0], &p->spec->acpi_off);
 }
 
 static int kw_nographic(struct config_parser *p, const struct config_keyword *kw,
@@ -768,6 +781,12 @@ const struct config_keyword config_keywords[] = {
 	  "Exit accounting by device, register and handler time (the counts by exit reason always "
 	  "run). Default on; `off` exists to measure what the accounting itself costs.",
 	  1, 1, 0, kw_accounting },
+	{ "acpi", { "--acpi" }, "on|off",
+	  "ACPI tables (RSDP, RSDT, XSDT, FADT, FACS, MADT, a DSDT with `_S5` and the PCI root) "
+	  "and the PM device they describe (PM1 event and control blocks, PM timer at 0x600, SCI "
+	  "on IRQ 9): how a guest finds its CPUs and powers off (S5: exit status 0). Default on. "
+	  "The MP table is written either way, for kernels without ACPI.",
+	  1, 1, 0, kw_acpi },
 	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE] [log FILE]",
 	  "Exit accounting reports: `on` (or `stats` alone) prints a table at exit; `interval` a "
 	  "line every DURATION on stderr, or appended to the `log` FILE; `json` and `prom` files "

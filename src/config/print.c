@@ -188,6 +188,7 @@ void config_print(const struct vm_spec *spec, FILE *out)
 	fprintf(out, "quirks %s\n", spec->quirks <= QUIRKS_OFF ? quirks[spec->quirks] : "auto");
 	fprintf(out, "memfd %s\n", spec->memfd ? "on" : "off");
 	fprintf(out, "accounting %s\n", spec->accounting_off ? "off" : "on");
+	fprintf(out, "acpi %s\n", spec->acpi_off ? "off" : "on");
 	print_stats(spec, out);
 }
 

@@ -324,14 +324,14 @@ static const struct resource in_kernel[] = {
 #define PLATFORM_MAX_RESOURCES (2 * BUS_MAX_REGIONS + 32)
 
 /* The ports, MMIO ranges and IRQs of qlite's platform devices, as they register them. */
-static unsigned platform_resources(struct resource *res, unsigned max)
+static unsigned platform_resources(const struct vm_spec *spec, struct resource *res, unsigned max)
 {
 	struct bus_region r[BUS_MAX_REGIONS];
 	struct uart8250 *uart;
 	struct machine m;
 	unsigned n = 0;
 
-	if (platform_assemble_offline(&m, &uart) == 0) {
+	if (platform_assemble_offline(&m, !spec->acpi_off, &uart) == 0) {
 		for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
 			unsigned nr = bus_list(m.bus[s], r, BUS_MAX_REGIONS);
 
@@ -430,7 +430,7 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 		return config_nomem(err);
 	memcpy(res, in_kernel, sizeof(in_kernel));
 	n = ARRAY_SIZE(in_kernel);
-	n += platform_resources(res + n, PLATFORM_MAX_RESOURCES);
+	n += platform_resources(spec, res + n, PLATFORM_MAX_RESOURCES);
 	guest_mem_layout(&ram, spec->ram_size);
 	for (unsigned i = 0; i < ram.nr_slots; i++)
 		if (ram.slots[i].size)

@@ -547,7 +547,7 @@ int pci_host_add_device(struct pci_host *h, struct pci_device *dev)
 	}
 
 	/* Pin A of slot s is line s, B is s + 1...: neighbours spread over the 8 GSIs. */
-	gsi = PCI_GSI_BASE + (slot + pin - 1) % PCI_GSI_COUNT;
+	gsi = pci_intx_gsi(slot, pin);
 	if (pin && !h->gsi_claimed[gsi - PCI_GSI_BASE]) {
 		ret = machine_claim_irq(h->m, gsi, "pci", true);
 		if (ret < 0)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
- * bridge. One place creates it, so the running VM, `qlite check` and the
+ * bridge, and with ACPI the PM device. One place creates it, so the running VM, `qlite check` and the
  * config's overlap checks all see the same machine.
  */
 #include <errno.h>
@@ -10,7 +10,7 @@
 #include "qlite/devices.h"
 #include "qlite/pci.h"
 
-int platform_create(struct machine *m, struct uart8250 **uart)
+int platform_create(struct machine *m, bool acpi, struct uart8250 **uart)
 {
 	int ret;
 
@@ -26,6 +26,11 @@ int platform_create(struct machine *m, struct uart8250 **uart)
 	ret = debug_exit_create(m, "debug-exit", DEBUG_EXIT_BASE, DEBUG_EXIT_SIZE);
 	if (ret < 0)
 		return ret;
+	if (acpi) {
+		ret = acpi_pm_create(m);
+		if (ret < 0)
+			return ret;
+	}
 	m->pci = pci_host_create(m);
 	return m->pci ? 0 : -ENOMEM;
 }
@@ -43,12 +48,12 @@ int machine_init_offline(struct machine *m)
 	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;
 }
 
-int platform_assemble_offline(struct machine *m, struct uart8250 **uart)
+int platform_assemble_offline(struct machine *m, bool acpi, struct uart8250 **uart)
 {
 	int ret = machine_init_offline(m);
 
 	*uart = NULL;
-	return ret < 0 ? ret : platform_create(m, uart);
+	return ret < 0 ? ret : platform_create(m, acpi, uart);
 }
 
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart)

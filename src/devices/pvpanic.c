@@ -13,7 +13,7 @@
  *
  * Two ways in, as in QEMU:
  *   vdev pvpanic [iobase 0x505]   the ISA port; Linux finds it only through
- *                                 ACPI (QEMU0001), which qlite has not
+ *                                 ACPI (QEMU0001), not in qlite's DSDT
  *   vdev pvpanic-pci              PCI 1b36:0011, the register at the start of
  *                                 BAR0 (MMIO): Linux's pvpanic-pci driver
  *

@@ -192,6 +192,29 @@ static int read_fd(int fd, size_t max, uint8_t **bufp, size_t *lenp)
 	return 0;
 }
 
+int write_file(const char *path, const void *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	size_t done = 0;
+
+	if (fd < 0)
+		return report_errno(-errno, "%s: open", path);
+	while (done < len) {
+		ssize_t n = write(fd, (const uint8_t *)buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int ret = report_errno(n < 0 ? -errno : -ENOSPC, "%s: write", path);
+
+			close(fd);
+			return ret;
+		}
+		done += n;
+	}
+	return close(fd) < 0 ? report_errno(-errno, "%s: close", path) : 0;
+}
+
 int read_file(const char *path, uint8_t **bufp, size_t *lenp, const char **why)
 {
 	struct stat st;

@@ -2,9 +2,10 @@
 /*
  * `qlite check`: assemble the machine's devices on buses without KVM and
  * print what the guest will see: memory map, devices with their ports,
- * MMIO ranges, IRQs and PCI slots, vCPUs with their host CPUs, and the
- * effective kernel command line.
+ * MMIO ranges, IRQs and PCI slots, vCPUs with their host CPUs, the ACPI
+ * tables, and the effective kernel command line.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ static void describe_memory(const struct guest_mem *gm, FILE *out)
 			(unsigned long long)(e[i].addr + e[i].size - 1),
 			e[i].type == E820_RAM ? "ram" : "reserved");
 		print_size(out, e[i].size);
-		fprintf(out, "%s\n", e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table)");
+		fprintf(out, "%s\n",
+			e[i].type == E820_RAM ? "" : " (EBDA, BIOS area: MP table, ACPI)");
 	}
 	fprintf(out, "  0x%012llx-0x%012llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
 		PCI_MMIO_WINDOW_END - 1);
@@ -77,7 +79,45 @@ static void describe_cpus(const struct vm_spec *spec, FILE *out)
 	}
 }
 
-int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
+static void describe_acpi(const struct acpi_tables *t, FILE *out)
+{
+	if (!t->n) {
+		fprintf(out, "acpi: off (the MP table only)\n");
+		return;
+	}
+	fprintf(out, "acpi tables:\n");
+	for (unsigned i = 0; i < t->n; i++)
+		fprintf(out, "  %-4.4s  0x%08llx  %u bytes\n",
+			!strcmp(t->t[i].sig, "RSD PTR ") ? "RSDP" : t->t[i].sig,
+			(unsigned long long)t->t[i].addr, t->t[i].len);
+}
+
+/* Each table as DIR/SIG.dat (rsdp.dat, facp.dat, apic.dat...), what `iasl -d` reads. */
+static int dump_acpi(const struct acpi_tables *t, const struct guest_mem *gm, const char *dir)
+{
+	if (!t->n)
+		return report(-EINVAL, "--dump-acpi: the VM has no ACPI tables (acpi off)");
+	for (unsigned i = 0; i < t->n; i++) {
+		const char *sig = !strcmp(t->t[i].sig, "RSD PTR ") ? "rsdp" : t->t[i].sig;
+		const void *p = guest_mem_ptr(gm, t->t[i].addr, t->t[i].len);
+		char path[4096], name[5];
+		int ret;
+
+		for (int j = 0; j < 4; j++)
+			name[j] = sig[j] >= 'A' && sig[j] <= 'Z' ? sig[j] - 'A' + 'a' : sig[j];
+		name[4] = '\0';
+		if (!p)
+			return report(-EFAULT, "--dump-acpi: %s is not in guest RAM", t->t[i].sig);
+		if (snprintf(path, sizeof(path), "%s/%s.dat", dir, name) >= (int)sizeof(path))
+			return report(-ENAMETOOLONG, "--dump-acpi: %s: path too long", dir);
+		ret = write_file(path, p, t->t[i].len);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, const char *acpi_dir)
 {
 	struct guest_mem ram;
 	struct machine m;
@@ -127,9 +167,12 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path)
 	describe_cpus(spec, out);
 	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
 		nested ? " (host KVM is nested and software-assisted)" : "");
+	describe_acpi(&boot.acpi, out);
 	fprintf(out, "cmdline: %s\n", boot.cmdline);
 	if (dtb_path)
 		ret = vm_write_dtb(spec, &m, &ram, boot.cmdline, dtb_path);
+	if (!ret && acpi_dir)
+		ret = dump_acpi(&boot.acpi, &ram, acpi_dir);
 out_boot:
 	vm_boot_free(&boot);
 	guest_mem_destroy(&ram);

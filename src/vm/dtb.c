@@ -139,7 +139,7 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 		 const char *cmdline, const char *path)
 {
 	void *fdt = calloc(1, DTB_MAX_SIZE);
-	int err, fd, ret;
+	int err, ret;
 
 	if (!fdt)
 		return -ENOMEM;
@@ -176,17 +176,7 @@ int vm_write_dtb(const struct vm_spec *spec, struct machine *m, const struct gue
 		ret = report(-ENOSPC, "%s: building the device tree: %s", path, fdt_strerror(err));
 		goto out;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		ret = report_errno(-errno, "%s: open", path);
-		goto out;
-	}
-	if (write(fd, fdt, fdt_totalsize(fdt)) != (ssize_t)fdt_totalsize(fdt)) {
-		ret = report_errno(-(errno ? errno : ENOSPC), "%s: write", path);
-		close(fd);
-		goto out;
-	}
-	ret = close(fd) < 0 ? report_errno(-errno, "%s: close", path) : 0;
+	ret = write_file(path, fdt, fdt_totalsize(fdt));
 out:
 	free(fdt);
 	return ret;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * What the guest boots: the kernel and initrd read and loaded into guest
- * RAM, the boot registers, the MP table. One function for `qlite run`
+ * RAM, the boot registers, the MP table and ACPI tables. One function for `qlite run`
  * (into the VM's RAM) and `qlite check` (into scratch RAM laid out the
  * same way, without KVM), so check refuses every kernel run refuses, with
  * the same message.
@@ -112,6 +112,14 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	if (ret < 0)
 		goto out;
 	ret = mptable_write(gm, nr_vcpus, m->pci);
+	if (ret < 0 || spec->acpi_off)
+		goto out;
+	ret = acpi_write(gm, nr_vcpus, &b->acpi);
+	if (ret < 0)
+		goto out;
+	ret = boot_set_rsdp(gm, &b->res, b->acpi.rsdp);
+	if (ret < 0)
+		report(ret, "%s: no boot structure to take the ACPI RSDP address", spec->kernel);
 out:
 	free(kbuf);
 	for (unsigned i = 0; i < 1 + SPEC_MAX_MODULES; i++)

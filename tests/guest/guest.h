@@ -253,6 +253,11 @@ void do_ide_dma(const char *word, char *arg);
 void do_vblk(const char *word, char *arg);
 void do_vblk_mmio(const char *word, char *arg);
 
+/* acpi.c */
+void do_acpi(const char *word, char *arg);
+void do_acpi_poweroff(const char *word, char *arg);
+void do_acpi_reset(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

@@ -255,6 +255,9 @@ static const struct {
 	{ "vblk", do_vblk },
 	{ "vblk-mmio", do_vblk_mmio },
 	{ "flushed", do_flushed },
+	{ "acpi", do_acpi },
+	{ "acpi-poweroff", do_acpi_poweroff },
+	{ "acpi-reset", do_acpi_reset },
 };
 
 static void run_word(char *word)

@@ -132,11 +132,11 @@ def case_qlite_isa(q, g):
     check(res.returncode == 1 and "unclaimed pio 0 reads 2 writes" in stop_line(res),
           "without the vdev 0x505 is unclaimed", res)
     # Elsewhere with iobase; 16-bit writes straddle the 1-port region (QEMU differs: see above).
-    res = qlite(q, "run", guest(g, "pio-write=0x505,2,1 pio-write=0x600,2,2 pio-write=0x600,2,1",
-                                ["--vdev", "pvpanic,iobase=0x600"]))
-    check_panicked(res, "pvpanic", "iobase 0x600")
+    res = qlite(q, "run", guest(g, "pio-write=0x505,2,1 pio-write=0x700,2,2 pio-write=0x700,2,1",
+                                ["--vdev", "pvpanic,iobase=0x700"]))
+    check_panicked(res, "pvpanic", "iobase 0x700")
     check("unclaimed pio 0 reads 4 writes" in stop_line(res),
-          "0x505 unclaimed and the 16-bit writes at 0x600 too", res)
+          "0x505 unclaimed and the 16-bit writes at 0x700 too", res)
 
 
 def case_qlite_values(q, g):

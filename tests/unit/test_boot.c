@@ -171,6 +171,13 @@ static void test_pvh_start_info(void **state)
 	mm = guest_mem_ptr(&gm, *(uint64_t *)&si[10], 3 * 24);
 	assert_int_equal(mm[6], HIGH_MEM_START);
 	assert_int_equal(mm[6] + mm[7], RAM);
+	/* The ACPI RSDP's address goes in start_info.rsdp_paddr. */
+	assert_int_equal(*(uint64_t *)&si[8], 0);
+	assert_int_equal(boot_set_rsdp(&gm, &res, 0xfe000), 0);
+	assert_int_equal(*(uint64_t *)&si[8], 0xfe000);
+	/* Only over a start_info: its magic is checked. */
+	res.boot_info = 0x3000;
+	assert_int_equal(boot_set_rsdp(&gm, &res, 0xfe000), -EINVAL);
 	guest_mem_destroy(&gm);
 }
 
@@ -289,6 +296,10 @@ static void test_bzimage_zero_page(void **state)
 	assert_memory_equal(guest_mem_ptr(&gm, le_load(bp + 0x218, 4), 100), initrd_data, 100);
 	assert_int_equal(bp[0x1e8], 3);					/* e820 entries */
 	assert_int_equal(le_load(bp + 0x2d0 + 2 * 20, 8), HIGH_MEM_START);
+	/* The ACPI RSDP's address goes in boot_params.acpi_rsdp_addr. */
+	assert_int_equal(le_load(bp + 0x70, 8), 0);
+	assert_int_equal(boot_set_rsdp(&gm, &res, 0xfe000), 0);
+	assert_int_equal(le_load(bp + 0x70, 8), 0xfe000);
 
 	assert_silent_ok(boot_sregs(&gm, &res, &sregs));
 	assert_true(sregs.efer & 0x500);				/* LME | LMA */

@@ -142,6 +142,7 @@ static void test_defaults(void **state)
 	assert_int_equal(spec.halt_poll_ns, -1);
 	assert_int_equal(spec.quirks, QUIRKS_AUTO);
 	assert_false(spec.memfd);
+	assert_false(spec.acpi_off);
 	assert_false(spec.stats);
 	assert_false(spec.stats_table);
 	assert_null(spec.kernel);
@@ -188,6 +189,7 @@ static void test_grammar_file(void **state)
 	assert_int_equal(spec.cpuid_edits[2].origin.line, 14);
 	assert_int_equal(spec.quirks, QUIRKS_OFF);
 	assert_true(spec.memfd);
+	assert_true(spec.acpi_off);
 	assert_true(spec.stats);
 	assert_false(spec.stats_table);		/* settings alone: no table */
 	assert_int_equal(spec.stats_interval_ms, 1500);
@@ -441,7 +443,7 @@ static void test_cli_overrides_file(void **state)
 				    "--cpuid", "-x2apic,+pv-unhalt", "--exits", "disable=cstate",
 				    "--halt-poll", "0", "--quirks", "on", "--memfd=off",
 				    "--stats", "off", "--stats-prom", "m.prom", "--cpu", "cluster=3",
-				    NULL), 0);
+				    "--acpi", "on", NULL), 0);
 	assert_string_equal(errs, "");
 	free(errs);
 	assert_int_equal(spec.ram_size, 3 * GiB);
@@ -460,6 +462,7 @@ static void test_cli_overrides_file(void **state)
 	assert_int_equal(spec.halt_poll_ns, 0);
 	assert_int_equal(spec.quirks, QUIRKS_ON);
 	assert_false(spec.memfd);
+	assert_false(spec.acpi_off);		/* grammar.conf's `acpi off`, overridden */
 	/* --stats off, then --stats-prom turns its own output on again: later wins. */
 	assert_true(spec.stats);
 	assert_false(spec.stats_table);
@@ -694,6 +697,7 @@ static const struct {
 	{ "cpuid +\n", "bad.conf:1: unknown CPUID feature \"\"" },
 	{ "quirks maybe\n", "bad.conf:1: \"maybe\" is not on, off or auto" },
 	{ "memfd yes\n", "bad.conf:1: \"yes\" is not on or off" },
+	{ "acpi 2\n", "bad.conf:1: \"2\" is not on or off" },
 	{ "stats interval\n",
 	  "bad.conf:1: \"interval\" needs a value (stats [on|off] [interval DURATION] [json FILE] "
 	  "[prom FILE] [log FILE])" },
@@ -1286,6 +1290,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	assert_int_equal(a->quirks, b->quirks);
 	assert_int_equal(a->memfd, b->memfd);
 	assert_int_equal(a->accounting_off, b->accounting_off);
+	assert_int_equal(a->acpi_off, b->acpi_off);
 	assert_int_equal(a->stats, b->stats);
 	assert_int_equal(a->stats_table, b->stats_table);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);

@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The ACPI tables for 1, 2 and 8 CPUs, read as a guest reads them: from the
+ * RSDP found by scanning the BIOS area, through the XSDT and the RSDT, to
+ * the FADT (its ports and flags), the FACS, the DSDT (_S5, PCI0, _PRT) and
+ * the MADT (one enabled local APIC per CPU, the IOAPIC, the SCI override).
+ * Every signature, length and checksum is checked on the way.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_capture.h"
+#include "qlite/acpi.h"
+#include "qlite/boot.h"
+#include "qlite/pci.h"
+#include "qlite/platform.h"
+#include "qlite/util.h"
+
+#define RAM (64ULL << 20)
+
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s += *p++;
+	return s;
+}
+
+/* A table at gpa with signature sig: its length in the header, its checksum. */
+static const uint8_t *table(struct guest_mem *gm, uint64_t gpa, const char *sig)
+{
+	const uint8_t *h = guest_mem_ptr(gm, gpa, 36);
+	uint32_t len;
+
+	assert_non_null(h);
+	assert_memory_equal(h, sig, 4);
+	len = le_load(h + 4, 4);
+	assert_true(len >= 36);
+	assert_non_null(guest_mem_ptr(gm, gpa, len));
+	assert_int_equal(sum(h, len), 0);
+	assert_memory_equal(h + 10, "QLITE ", 6);	/* OEM id, as in the RSDP */
+	return h;
+}
+
+/* As Linux does: the first "RSD PTR " on a 16-byte boundary of 0xe0000-0xfffff. */
+static uint64_t scan_rsdp(struct guest_mem *gm)
+{
+	for (uint64_t a = 0xe0000; a < 0x100000; a += 16) {
+		const uint8_t *p = guest_mem_ptr(gm, a, 8);
+
+		if (!memcmp(p, "RSD PTR ", 8) && sum(p, 20) == 0)
+			return a;
+	}
+	return 0;
+}
+
+static const uint8_t *find_in(const uint8_t *p, size_t len, const void *what, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (!memcmp(p + i, what, n))
+			return p + i;
+	return NULL;
+}
+
+static void check_fadt(struct guest_mem *gm, const uint8_t *f)
+{
+	uint32_t flags = le_load(f + 112, 4);
+	const uint8_t *facs, *dsdt;
+
+	assert_int_equal(le_load(f + 4, 4), 276);
+	assert_int_equal(f[8], 6);				/* revision */
+	assert_int_equal(le_load(f + 46, 2), ACPI_SCI_IRQ);
+	assert_int_equal(le_load(f + 48, 4), 0);		/* no SMI_CMD: ACPI mode */
+	assert_int_equal(le_load(f + 56, 4), 0x600);		/* PM1a_EVT_BLK */
+	assert_int_equal(le_load(f + 64, 4), 0x604);		/* PM1a_CNT_BLK */
+	assert_int_equal(le_load(f + 76, 4), 0x608);		/* PM_TMR_BLK */
+	assert_int_equal(f[88], 4);
+	assert_int_equal(f[89], 2);
+	assert_int_equal(f[91], 4);
+	assert_int_equal(le_load(f + 60, 4), 0);		/* no PM1b */
+	assert_true(flags & (1u << 8));				/* TMR_VAL_EXT: 32 bits */
+	assert_false(flags & (1u << 20));			/* not HW_REDUCED */
+	assert_true(flags & (1u << 4));				/* no fixed power button */
+	assert_true(flags & (1u << 10));			/* RESET_REG_SUP */
+	/* RESET_REG: system I/O, 8 bits at 0xcf9, value 6 (the PIIX reset control, as QEMU). */
+	assert_int_equal(f[116], 1);
+	assert_int_equal(f[117], 8);
+	assert_int_equal(le_load(f + 120, 8), 0xcf9);
+	assert_int_equal(f[128], 0x06);
+	/* The extended blocks say the same ports (system I/O). */
+	assert_int_equal(f[148], 1);
+	assert_int_equal(le_load(f + 152, 8), 0x600);
+	assert_int_equal(f[149], 32);
+	assert_int_equal(le_load(f + 176, 8), 0x604);
+	assert_int_equal(f[173], 16);
+	assert_int_equal(le_load(f + 212, 8), 0x608);
+	assert_int_equal(f[209], 32);
+
+	facs = guest_mem_ptr(gm, le_load(f + 36, 4), 64);
+	assert_non_null(facs);
+	assert_int_equal(le_load(f + 36, 4) % 64, 0);
+	assert_memory_equal(facs, "FACS", 4);
+	assert_int_equal(le_load(facs + 4, 4), 64);
+	assert_int_equal(le_load(f + 40, 4), le_load(f + 140, 8));	/* DSDT, X_DSDT */
+
+	dsdt = table(gm, le_load(f + 40, 4), "DSDT");
+	assert_int_equal(dsdt[8], 2);				/* 64-bit integers */
+	{
+		size_t len = le_load(dsdt + 4, 4);
+		/* Name (_S5, Package (4) { ACPI_S5_SLP_TYP, ... }), the type a Zero. */
+		static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04,
+					       ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
+		/* Name (_HID, EisaId ("PNP0A03")) */
+		static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D',
+					       0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+		/* _PRT: slot 3 pin B is GSI 16 + (3 + 1) % 8. */
+		static const uint8_t prt_3b[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00,
+						  0x01, 0x00, 0x0a, 20 };
+
+		assert_non_null(find_in(dsdt, len, s5, sizeof(s5)));
+		assert_non_null(find_in(dsdt, len, "PCI0", 4));
+		assert_non_null(find_in(dsdt, len, hid, sizeof(hid)));
+		assert_non_null(find_in(dsdt, len, "_CRS", 4));
+		assert_non_null(find_in(dsdt, len, prt_3b, sizeof(prt_3b)));
+		assert_int_equal(pci_intx_gsi(3, 2), 20);
+	}
+}
+
+static void check_madt(const uint8_t *m, unsigned cpus)
+{
+	uint32_t len = le_load(m + 4, 4);
+	unsigned lapics = 0, ioapics = 0, isos = 0, nmis = 0;
+
+	assert_int_equal(le_load(m + 36, 4), LAPIC_BASE);
+	assert_int_equal(le_load(m + 40, 4), 1);		/* PCAT_COMPAT */
+	for (uint32_t off = 44; off < len;) {
+		const uint8_t *e = m + off;
+
+		assert_true(off + 2 <= len);
+		assert_true(e[1] >= 2 && off + e[1] <= len);
+		switch (e[0]) {
+		case 0:
+			assert_int_equal(e[1], 8);
+			assert_int_equal(e[2], lapics);		/* processor uid */
+			assert_int_equal(e[3], lapics);		/* APIC id = vCPU index */
+			assert_int_equal(le_load(e + 4, 4), 1);	/* enabled */
+			lapics++;
+			break;
+		case 1:
+			assert_int_equal(e[1], 12);
+			assert_int_equal(e[2], cpus);		/* after the CPUs' ids */
+			assert_int_equal(le_load(e + 4, 4), IOAPIC_BASE);
+			assert_int_equal(le_load(e + 8, 4), 0);
+			ioapics++;
+			break;
+		case 2:
+			assert_int_equal(e[1], 10);
+			assert_int_equal(e[2], 0);		/* ISA */
+			assert_int_equal(e[3], ACPI_SCI_IRQ);
+			assert_int_equal(le_load(e + 4, 4), ACPI_SCI_IRQ);
+			assert_int_equal(le_load(e + 8, 2), 0xd);	/* level, active high */
+			isos++;
+			break;
+		case 4:
+			assert_int_equal(e[1], 6);
+			assert_int_equal(e[2], 0xff);
+			assert_int_equal(e[5], 1);		/* LINT1 */
+			nmis++;
+			break;
+		default:
+			fail_msg("MADT entry type %u", e[0]);
+		}
+		off += e[1];
+	}
+	assert_int_equal(lapics, cpus);
+	assert_int_equal(ioapics, 1);
+	assert_int_equal(isos, 1);
+	assert_int_equal(nmis, 1);
+}
+
+static void check_tables(unsigned cpus)
+{
+	struct guest_mem gm;
+	struct acpi_tables t;
+	struct report_capture c;
+	const uint8_t *rsdp, *rsdt, *xsdt, *fadt = NULL, *madt = NULL;
+	uint64_t at;
+	int ret;
+
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	/* As the VM writes them: the MP table first, then ACPI. */
+	report_capture_start(&c);
+	assert_int_equal(mptable_write(&gm, cpus, NULL), 0);
+	ret = acpi_write(&gm, cpus, &t);
+	assert_string_equal(report_capture_text(&c), "");
+	report_capture_stop(&c);
+	assert_int_equal(ret, 0);
+	assert_memory_equal(guest_mem_ptr(&gm, BIOS_START, 4), "_MP_", 4);	/* still there */
+
+	at = scan_rsdp(&gm);
+	assert_int_equal(at, ACPI_RSDP_ADDR);
+	assert_int_equal(t.rsdp, at);
+	rsdp = guest_mem_ptr(&gm, at, 36);
+	assert_int_equal(rsdp[15], 2);				/* revision */
+	assert_int_equal(le_load(rsdp + 20, 4), 36);
+	assert_int_equal(sum(rsdp, 36), 0);
+	rsdt = table(&gm, le_load(rsdp + 16, 4), "RSDT");
+	xsdt = table(&gm, le_load(rsdp + 24, 8), "XSDT");
+	assert_int_equal(le_load(rsdt + 4, 4), 36 + 2 * 4);
+	assert_int_equal(le_load(xsdt + 4, 4), 36 + 2 * 8);
+	for (unsigned i = 0; i < 2; i++) {
+		uint64_t a = le_load(xsdt + 36 + 8 * i, 8);
+		const uint8_t *h = guest_mem_ptr(&gm, a, 4);
+
+		assert_int_equal(le_load(rsdt + 36 + 4 * i, 4), a);	/* the same tables */
+		if (!memcmp(h, "FACP", 4))
+			fadt = table(&gm, a, "FACP");
+		else
+			madt = table(&gm, a, "APIC");
+	}
+	assert_non_null(fadt);
+	assert_non_null(madt);
+	check_fadt(&gm, fadt);
+	check_madt(madt, cpus);
+
+	/* The list `qlite check` prints: the RSDP first, each table where it is. */
+	assert_int_equal(t.n, 7);
+	assert_string_equal(t.t[0].sig, "RSD PTR ");
+	assert_int_equal(t.t[0].addr, ACPI_RSDP_ADDR);
+	for (unsigned i = 1; i < t.n; i++) {
+		const uint8_t *h = guest_mem_ptr(&gm, t.t[i].addr, t.t[i].len);
+
+		assert_non_null(h);
+		assert_memory_equal(h, t.t[i].sig, 4);
+		assert_int_equal(le_load(h + 4, 4), t.t[i].len);
+		assert_true(t.t[i].addr >= ACPI_TABLES_START &&
+			    t.t[i].addr + t.t[i].len <= ACPI_TABLES_END);
+	}
+	guest_mem_destroy(&gm);
+}
+
+static void test_one_cpu(void **state)
+{
+	check_tables(1);
+}
+
+static void test_two_cpus(void **state)
+{
+	check_tables(2);
+}
+
+static void test_eight_cpus(void **state)
+{
+	check_tables(8);
+}
+
+static void test_errors(void **state)
+{
+	struct guest_mem gm;
+	struct acpi_tables t;
+	struct report_capture c;
+
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	report_capture_start(&c);
+	assert_int_equal(acpi_write(&gm, 255, &t), -EINVAL);
+	assert_int_equal(acpi_write(&gm, 0, &t), -EINVAL);
+	assert_true(report_capture_has(&c, "qlite: ACPI tables: 255 CPUs"));
+	assert_int_equal(report_capture_lines(&c), 2);
+	report_capture_stop(&c);
+	assert_int_equal(t.n, 0);
+	guest_mem_destroy(&gm);
+
+	assert_int_equal(guest_mem_init(&gm, 512 * KiB, false), 0);
+	report_capture_start(&c);
+	assert_int_equal(acpi_write(&gm, 1, &t), -ENOSPC);
+	assert_string_equal(report_capture_text(&c), "qlite: ACPI tables: BIOS area not in RAM\n");
+	report_capture_stop(&c);
+	guest_mem_destroy(&gm);
+}
+
+static void test_eisaid(void **state)
+{
+	assert_int_equal(acpi_eisaid("PNP0A03"), 0x030ad041);
+	assert_int_equal(acpi_eisaid("PNP0501"), 0x0105d041);
+	assert_int_equal(acpi_eisaid("PNP0B00"), 0x000bd041);
+	assert_int_equal(acpi_eisaid("pnp0a03"), 0);
+	assert_int_equal(acpi_eisaid("PNP0A0"), 0);
+	assert_int_equal(acpi_eisaid("PNP0A0G"), 0);
+}
+
+static void test_checksum(void **state)
+{
+	uint8_t b[5] = { 1, 2, 3, 250, 0 };
+
+	b[4] = acpi_checksum(b, 4);
+	assert_int_equal(sum(b, 5), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_one_cpu),
+		cmocka_unit_test(test_two_cpus),
+		cmocka_unit_test(test_eight_cpus),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_eisaid),
+		cmocka_unit_test(test_checksum),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
