@@ -621,11 +621,31 @@ static void vblk_reset(struct virtio_device *vdev)
 	blk->writethrough = false;
 }
 
+/* The request counters, after the transport's path and the core's queue counters. */
+static void vblk_report(struct virtio_device *vdev, struct device_report *out)
+{
+	struct virtio_blk_stats st;
+
+	virtio_blk_get_stats(vdev->priv, &st);
+	device_report_add(out, "reads", st.reads);
+	device_report_add(out, "writes", st.writes);
+	device_report_add(out, "flushes", st.flushes);
+	device_report_add(out, "discards", st.discards);
+	device_report_add(out, "write_zeroes", st.write_zeroes);
+	device_report_add(out, "get_ids", st.get_ids);
+	device_report_add(out, "read_bytes", st.read_bytes);
+	device_report_add(out, "write_bytes", st.write_bytes);
+	device_report_add(out, "errors", st.errors);
+	device_report_add(out, "bounced", st.bounced);
+	device_report_add(out, "dropped", st.dropped);
+}
+
 static const struct virtio_device_ops vblk_ops = {
 	.config_read = vblk_config_read,
 	.queue_notify = vblk_queue_notify,
 	.activate = vblk_activate,
 	.reset = vblk_reset,
+	.report = vblk_report,
 };
 
 /* Teardown with I/O in flight: let it finish, so no worker touches freed requests. */

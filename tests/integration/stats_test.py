@@ -177,7 +177,7 @@ def case_counts_agree(q, g):
             series = parse_prom(f.read())
         table = res.stderr
         check(all(dict(pairs).get("vm") == "stats-test" for _, pairs in series), "prom: the VM's name on every series", res)
-        check(data["version"] == 2 and data["qlite_version"] == VERSION and data["vm"] == "stats-test",
+        check(data["version"] == 3 and data["qlite_version"] == VERSION and data["vm"] == "stats-test",
               f"json: version, qlite_version, vm: {data['version'], data['qlite_version'], data['vm']}", res)
         stamp = datetime.datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
         age = (datetime.datetime.now(datetime.timezone.utc) - stamp).total_seconds()
@@ -347,7 +347,7 @@ def case_live_files(q, g):
             scr.append(prom_get(series, "qlite_device_exits_total", register="SCR", dir="write"))
             bounds.add(tuple(dict(p)["le"] for n, p in series
                              if n == "qlite_exit_handler_seconds_bucket" and ("reason", "io") in p))
-            check(data["version"] == 2, "json: version")
+            check(data["version"] == 3, "json: version")
         out, err = p.communicate(timeout=60)
         res = subprocess.CompletedProcess(argv, p.returncode, out, err)
         check(p.returncode == 1, "guest failed", res)

@@ -29,6 +29,7 @@
 #include <linux/pci_regs.h>
 
 #include "ide.h"
+#include "qlite/stats.h"
 #include "qlite/util.h"
 
 #define ATA_CMD_SIG_NSECT	0x01	/* after reset: the ATA signature in the task file */
@@ -90,6 +91,7 @@ static void ide_done(struct ide_drive *d)
 
 static void ide_fail(struct ide_drive *d, uint8_t error)
 {
+	stat_add(&d->ch->ctrl->stats.errors, 1);
 	d->xfer = XFER_NONE;
 	d->error = error;
 	d->status = ATA_DRDY | ATA_ERR;
@@ -176,6 +178,7 @@ static void pio_in_block(struct ide_drive *d)
 			ide_io_error(d, ret, false, d->lba, d->lba48);
 			return;
 		}
+		stat_add(&d->ch->ctrl->stats.sectors_read, n);
 	}
 	d->pos = 0;
 	d->end = n * IDE_SECTOR;
@@ -229,6 +232,7 @@ static void pio_out_next(struct ide_drive *d)
 		ide_io_error(d, ret, true, d->lba, d->lba48);
 		return;
 	}
+	stat_add(&d->ch->ctrl->stats.sectors_written, n);
 	d->left -= n;
 	d->lba += n;
 	if (!d->left) {
@@ -331,6 +335,8 @@ void ide_dma_kick(struct ide_channel *ch)
 		ide_io_error(d, ret, write, d->lba, d->lba48);
 		return;
 	}
+	stat_add(&ch->ctrl->stats.dma_transfers, 1);
+	stat_add(write ? &ch->ctrl->stats.sectors_written : &ch->ctrl->stats.sectors_read, d->left);
 	ide_done(d);
 }
 
@@ -617,6 +623,28 @@ static const struct ata_cmd ata_cmds[] = {
 	CMD(0x91, "INITIALIZE DEVICE PARAMETERS", cmd_init_params, false),
 };
 
+/* Which counter a command adds to: by the data path of reads and writes, else by kind. */
+static uint64_t *ide_cmd_counter(struct ide_stats *st, const struct ata_cmd *c)
+{
+	switch (c->xfer) {
+	case XFER_PIO_IN:
+		return &st->pio_reads;
+	case XFER_PIO_OUT:
+		return &st->pio_writes;
+	case XFER_DMA_IN:
+		return &st->dma_reads;
+	case XFER_DMA_OUT:
+		return &st->dma_writes;
+	case XFER_NONE:
+		break;
+	}
+	if (c->run == cmd_flush)
+		return &st->flushes;
+	if (c->run == cmd_identify)
+		return &st->identifies;
+	return &st->other;
+}
+
 static void ide_command(struct ide_channel *ch, uint8_t opcode)
 {
 	struct ide_drive *d = selected(ch);
@@ -631,10 +659,12 @@ static void ide_command(struct ide_channel *ch, uint8_t opcode)
 	d->error = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(ata_cmds); i++) {
 		if (ata_cmds[i].opcode == opcode) {
+			stat_add(ide_cmd_counter(&ch->ctrl->stats, &ata_cmds[i]), 1);
 			ata_cmds[i].run(d, &ata_cmds[i]);
 			return;
 		}
 	}
+	stat_add(&ch->ctrl->stats.other, 1);
 	ide_fail(d, ATA_ABRT);
 }
 
