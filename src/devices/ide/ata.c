@@ -363,7 +363,15 @@ static void put32(uint16_t *id, unsigned word, uint32_t v)
 	id[word + 1] = v >> 16;
 }
 
-/* The 512 bytes of IDENTIFY DEVICE, words little-endian as on the wire. */
+/*
+ * The 512 bytes of IDENTIFY DEVICE, words little-endian as on the wire:
+ * what QEMU 7.2's ide-hd answers for the same image, word for word
+ * (tests/integration/blk_guest_test.py compares them), but for the
+ * feature sets qlite does not implement: SMART (bit 0 of words 82 and
+ * 85) and TRIM (words 69 and 169) are not claimed. Unlike QEMU, the words
+ * are made afresh each time, so word 59 follows SET MULTIPLE MODE, and the
+ * integrity word (255) is filled.
+ */
 static void ide_identify(struct ide_drive *d, uint8_t *out)
 {
 	uint64_t sectors = d->img->sectors;
@@ -375,13 +383,18 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	id[0] = 0x0040;				/* fixed device */
 	id[1] = def_cyls;
 	id[3] = 16;
+	id[4] = 512 * 63;			/* retired: bytes per track, as QEMU fills them */
+	id[5] = 512;				/* retired: bytes per sector */
 	id[6] = 63;
 	ata_string(id, 10, 10, d->serial);
+	id[20] = 3;				/* retired: buffer type */
+	id[21] = 512;				/* retired: buffer size in sectors */
+	id[22] = 4;				/* obsolete: ECC bytes */
 	ata_string(id, 23, 4, QLITE_VERSION);
 	ata_string(id, 27, 20, "qlite HARDDISK");
 	id[47] = 0x8000 | IDE_MAX_MULTIPLE;
+	id[48] = 1;				/* doubleword I/O: the PIIX3 takes 32-bit data */
 	id[49] = 1 << 11 | 1 << 9 | 1 << 8;	/* IORDY, LBA, DMA */
-	id[50] = 0x4000;
 	id[51] = 0x0200;			/* PIO timing mode 2 (obsolete field) */
 	id[52] = 0x0200;
 	id[53] = 0x0007;			/* words 54-58, 64-70 and 88 are valid */
@@ -391,8 +404,11 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	put32(id, 57, (uint32_t)d->cyls * d->heads * d->spt);
 	id[59] = d->mult ? 0x0100 | d->mult : 0;
 	put32(id, 60, lba28);
-	/* Modes supported, and the one SET FEATURES selected. */
+	/* Modes supported, and the one SET FEATURES selected (UDMA 5 at power-on, as QEMU). */
+	id[62] = 0x0007;
 	id[63] = 0x0007;
+	if ((d->xfer_mode & 0xf8) == 0x10)
+		id[62] |= 0x100 << (d->xfer_mode & 7);
 	if ((d->xfer_mode & 0xf8) == 0x20)
 		id[63] |= 0x100 << (d->xfer_mode & 7);
 	id[64] = 0x0003;			/* PIO 3 and 4 */
@@ -400,20 +416,22 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	id[66] = 120;
 	id[67] = 120;
 	id[68] = 120;
-	id[80] = 0x007e;			/* ATA-1 to ATA-6 */
-	id[82] = 1 << 6 | 1 << 5 | 1 << 3;	/* look-ahead, write cache, power management */
+	id[80] = 0x00f0;			/* major versions ATA-4 to ATA-7 */
+	id[81] = 0x0016;			/* minor version: ATA/ATAPI-5 T13 1321D revision 1 */
+	id[82] = 1 << 14 | 1 << 5;		/* NOP, write cache */
 	id[83] = 0x4000 | 1 << 13 | 1 << 12 | 1 << 10;	/* FLUSH CACHE (EXT), 48-bit */
 	id[84] = 0x4000;
-	id[85] = (d->lookahead ? 1 << 6 : 0) | (d->wcache ? 1 << 5 : 0) | 1 << 3;
+	id[85] = 1 << 14 | (d->wcache ? 1 << 5 : 0);
 	id[86] = 1 << 13 | 1 << 12 | 1 << 10;
 	id[87] = 0x4000;
 	id[88] = 0x003f;			/* UDMA 0-5 (the PIIX3 drives MWDMA) */
 	if ((d->xfer_mode & 0xf8) == 0x40)
 		id[88] |= 0x100 << (d->xfer_mode & 7);
-	/* Hardware reset result: this device's number by jumper, diagnostics passed. */
-	id[93] = 0x4000 | (d->unit ? 0x0b00 : 0x000b);
+	/* Hardware reset result: bit 0 set, 80-conductor cable detected (bit 13), as QEMU. */
+	id[93] = 0x6001;
 	put32(id, 100, sectors);
 	put32(id, 102, sectors >> 32);
+	id[106] = 0x6000;			/* one logical sector per physical sector, valid */
 	id[255] = 0x00a5;			/* integrity word: signature A5h, checksum below */
 	for (unsigned i = 0; i < 256; i++)
 		le_store(out + 2 * i, id[i], 2);
@@ -513,6 +531,8 @@ static bool xfer_mode_ok(uint8_t v)
 		return v <= 0x01;		/* PIO default mode (IORDY on or off) */
 	case 0x08:
 		return (v & 7) <= 4;		/* PIO flow control mode 0-4 */
+	case 0x10:
+		return (v & 7) <= 2;		/* single-word DMA 0-2 (word 62) */
 	case 0x20:
 		return (v & 7) <= 2;		/* multiword DMA 0-2 */
 	case 0x40:
@@ -549,7 +569,10 @@ static void cmd_set_features(struct ide_drive *d, const struct ata_cmd *c)
 		d->lookahead = false;
 		break;
 	case 0x66:	/* keep settings over a reset */
+		d->keep_settings = true;
+		break;
 	case 0xcc:	/* revert to defaults on reset */
+		d->keep_settings = false;
 		break;
 	default:
 		ide_fail(d, ATA_ABRT);
@@ -702,6 +725,9 @@ static void ide_srst(struct ide_channel *ch, bool assert)
 			d->status = d->img ? ATA_BSY : 0;
 		} else {
 			ide_drive_reset(d);
+			/* Reverting to defaults, as QEMU's reset does, unless SET FEATURES 66h. */
+			if (!d->keep_settings)
+				d->mult = IDE_MAX_MULTIPLE;
 		}
 	}
 	ch->sel = 0;

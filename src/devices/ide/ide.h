@@ -99,6 +99,7 @@ struct ide_drive {
 	unsigned heads, spt, cyls;	/* CHS translation (INITIALIZE DEVICE PARAMETERS) */
 	uint8_t xfer_mode;		/* SET FEATURES 03h value */
 	bool wcache, lookahead, standby;
+	bool keep_settings;		/* SET FEATURES 66h: SRST keeps mult */
 
 	/* The command in progress. */
 	enum ide_xfer xfer;

@@ -271,13 +271,16 @@ static int ide_vdev_create(struct machine *m, const struct vdev_spec *vs)
 	d = &c->ch[chan].drive[unit];
 	d->img = img;
 	snprintf(d->serial, sizeof(d->serial), "QL%05u", 2 * chan + unit + 1);
-	/* Power-on defaults: CHS 16 heads, 63 sectors; caches on; no multiple mode. */
+	/*
+	 * Power-on defaults, as QEMU's ide-hd: CHS 16 heads, 63 sectors; caches
+	 * on; UDMA 5 selected; multiple mode on, 16 sectors a block.
+	 */
 	d->heads = 16;
 	d->spt = 63;
 	d->cyls = img->sectors / (16 * 63) < 16383 ? img->sectors / (16 * 63) : 16383;
-	d->xfer_mode = 0x22;	/* MWDMA 2: what a BIOS leaves */
+	d->xfer_mode = 0x45;
 	d->wcache = d->lookahead = true;
-	d->mult = 0;
+	d->mult = IDE_MAX_MULTIPLE;
 	ide_drive_reset(d);
 	pthread_mutex_unlock(&c->lock);
 	ide_report_summary(c);
