@@ -876,6 +876,32 @@ static void dma_must_fail(struct ctx *c, uint32_t table, bool to_memory, uint8_t
 	assert_int_equal(c->fm->nr_stops, 0);
 }
 
+/*
+ * A PRD table that ends before the transfer: as QEMU 7.2 and SFF-8038i
+ * (Interrupt 0, Active 0, Error 0), nothing moved, the drive ready
+ * without an error or an interrupt.
+ */
+static void dma_must_stop_short(struct ctx *c, uint32_t table, bool to_memory, uint8_t cmd,
+				unsigned count)
+{
+	static uint8_t before[64 * 512], after[64 * 512];
+
+	assert_true(count * 512 <= sizeof(before));
+	assert_int_equal(guest_mem_read(&c->mem, DMA_BUF, before, count * 512), 0);
+	bm_out(c, 2, BMS_INTR | BMS_ERR);
+	fake_machine_clear_calls(c->fm);
+	tf_load(c, 0, 64, count, false);
+	dma_command(c, table, to_memory, cmd);
+	assert_int_equal(pulses(c, 14), 0);
+	assert_int_equal(bm_in(c, 2) & (BMS_ACTIVE | BMS_INTR | BMS_ERR), 0);
+	assert_int_equal(altstatus(c), ST_DRDY | ST_DSC);
+	assert_int_equal(ata_in(c, R_ERROR), 0);
+	bm_out(c, 0, bm_in(c, 0) & ~BM_START);
+	assert_int_equal(guest_mem_read(&c->mem, DMA_BUF, after, count * 512), 0);
+	assert_memory_equal(before, after, count * 512);
+	assert_int_equal(c->fm->nr_stops, 0);
+}
+
 static void test_dma_hostile(void **state)
 {
 	struct ctx *c = *state;
@@ -893,18 +919,30 @@ static void test_dma_hostile(void **state)
 	dma_must_fail(c, PRD_TABLE, false, 0xca, 16);
 	write_prds(c, PRD_TABLE, (struct prd[]){ { RAM_SIZE - 512, 8192, true } }, 1);
 	dma_must_fail(c, PRD_TABLE, true, 0xc8, 16);
-	/* The end bit before the transfer is complete. */
-	write_prds(c, PRD_TABLE, (struct prd[]){ { DMA_BUF, 4096, true } }, 1);
-	dma_must_fail(c, PRD_TABLE, true, 0xc8, 16);
+	/* The end bit before the transfer is complete: reads and writes stop short. */
+	write_prds(c, PRD_TABLE, (struct prd[]){ { DMA_BUF, 4096, false },
+						 { DMA_BUF + 4096, 2048, true } }, 2);
+	dma_must_stop_short(c, PRD_TABLE, true, 0xc8, 16);
+	dma_must_stop_short(c, PRD_TABLE, false, 0xca, 16);
 	/* No end bit within 64 KiB of the table: 8192 entries of 2 bytes never reach 32 KiB. */
 	for (unsigned i = 0; i < 8192; i++)
 		many[i] = (struct prd){ DMA_BUF + 2 * i, 2, false };
 	write_prds(c, PRD_TABLE, many, 8192);
-	dma_must_fail(c, PRD_TABLE, true, 0xc8, 64);
-	dma_must_fail(c, PRD_TABLE, false, 0xca, 64);
+	dma_must_stop_short(c, PRD_TABLE, true, 0xc8, 64);
+	dma_must_stop_short(c, PRD_TABLE, false, 0xca, 64);
 	/* The same list ending where RAM ends: the walk stops at 8192 entries, no further. */
 	write_prds(c, RAM_SIZE - 0x10000, many, 8192);
-	dma_must_fail(c, RAM_SIZE - 0x10000, true, 0xc8, 64);
+	dma_must_stop_short(c, RAM_SIZE - 0x10000, true, 0xc8, 64);
+	/* After a short table the drive takes the next command. */
+	write_prds(c, PRD_TABLE, (struct prd[]){ { DMA_BUF, 8192, true } }, 1);
+	fake_machine_clear_calls(c->fm);
+	tf_load(c, 0, 64, 16, false);
+	dma_command(c, PRD_TABLE, true, 0xc8);
+	assert_int_equal(pulses(c, 14), 1);
+	assert_int_equal(bm_in(c, 2) & (BMS_ACTIVE | BMS_INTR | BMS_ERR), BMS_INTR);
+	bm_out(c, 0, 0);
+	irq_status(c);
+	bm_out(c, 2, BMS_INTR | BMS_ERR);
 	/* Bus mastering turned off in the PCI command register. */
 	write_prds(c, PRD_TABLE, (struct prd[]){ { DMA_BUF, 8192, true } }, 1);
 	fake_pci_cfg_write(c->fm, 1, 1, 0x04, 2, 0x0001);

@@ -287,14 +287,30 @@ static void dma_start(struct ide_drive *d, enum ide_xfer xfer, uint64_t lba, uin
 }
 
 /*
- * The bus master could not move the data (the guest's fault: a PRD list
- * outside RAM or malformed, bus mastering off): its ERROR bit, the drive
+ * The bus master could not move the data (the guest's fault: a PRD entry
+ * or buffer outside RAM, bus mastering off): its ERROR bit, the drive
  * aborts. Nothing is logged; the guest sees the error.
  */
 static void dma_fail(struct ide_channel *ch, struct ide_drive *d)
 {
 	ch->bm_status = (ch->bm_status & ~BM_STATUS_ACTIVE) | BM_STATUS_ERROR;
 	ide_fail(d, ATA_ABRT);
+}
+
+/*
+ * The PRD table ended before the transfer did (its end bit, or no end bit
+ * within IDE_PRD_MAX entries, QEMU's fail-safe): what SFF-8038i's status
+ * table calls Interrupt 0, Active 0, Error 0, "the PRDs specified a smaller
+ * size than the IDE transfer size". As QEMU 7.2 (ide_dma_cb): nothing of
+ * the request is moved, the drive ends it ready without an error or an
+ * interrupt, and the engine stops.
+ */
+static void dma_short(struct ide_channel *ch, struct ide_drive *d)
+{
+	stat_add(&ch->ctrl->stats.dma_short, 1);
+	ch->bm_status &= ~BM_STATUS_ACTIVE;
+	d->xfer = XFER_NONE;
+	d->status = ATA_DRDY | ATA_DSC;
 }
 
 static bool dma_pending(const struct ide_drive *d)
@@ -320,6 +336,10 @@ void ide_dma_kick(struct ide_channel *ch)
 	dma_sg_init(&sg, ch->ctrl->m->mem, ch->iov, IDE_PRD_MAX);
 	ret = ide_prd_map(ch->ctrl->m->mem, ch->bm_prd, (uint64_t)d->left * IDE_SECTOR, &sg,
 			  &longer);
+	if (ret == -ENOSPC || ret == -E2BIG) {
+		dma_short(ch, d);
+		return;
+	}
 	if (ret < 0) {
 		dma_fail(ch, d);
 		return;

@@ -141,6 +141,7 @@ struct ide_stats {
 	uint64_t flushes, identifies, other;			/* the rest of the commands */
 	uint64_t sectors_read, sectors_written;			/* moved to or from the image */
 	uint64_t dma_transfers;		/* bus master runs that moved a command's data */
+	uint64_t dma_short;		/* runs whose PRD table ended before the transfer */
 	uint64_t errors;		/* commands that ended with ERR (ABRT, IDNF, UNC) */
 };
 

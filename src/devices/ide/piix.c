@@ -115,6 +115,7 @@ static void ide_report(void *opaque, struct device_report *out)
 	device_report_add(out, "sectors_read", stat_read(&st->sectors_read));
 	device_report_add(out, "sectors_written", stat_read(&st->sectors_written));
 	device_report_add(out, "dma_transfers", stat_read(&st->dma_transfers));
+	device_report_add(out, "dma_short_prds", stat_read(&st->dma_short));
 	device_report_add(out, "errors", stat_read(&st->errors));
 }
 
