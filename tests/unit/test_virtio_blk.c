@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -893,27 +895,113 @@ static void test_multiqueue(void **state)
 	assert_true(image_has_pattern(f, 78, 1));
 }
 
-/* A reset with I/O in flight: its completion writes nothing into the new rings or RAM. */
+/* The vCPU that writes status 0 while the I/O thread runs the loop. */
+struct resetter {
+	struct fx *f;
+	pthread_t thread;
+	atomic_bool done;
+	uint8_t seen[4096];	/* the read's buffer when the reset returned */
+};
+
+static void *reset_thread(void *opaque)
+{
+	struct resetter *r = opaque;
+
+	virtio_set_status(r->f->vdev, 0);
+	memcpy(r->seen, ram(r->f, DATA_BASE, sizeof(r->seen)), sizeof(r->seen));
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/*
+ * A reset with I/O in flight (virtio 1.2, 2.4: after it the device must not
+ * use the driver's buffers): status 0 returns only once the read has
+ * landed, so the buffer never changes after it; the completions are dropped,
+ * a kick while the reset waits pops nothing, and no interrupt comes.
+ */
 static void test_reset_in_flight(void **state)
 {
 	struct fx *f = *state;
 	struct virtio_blk_opts o = opts_for(f);
+	struct resetter r = { .f = f };
+	uint8_t want[4096];
 
 	live_disk(f, &o);
+	memset(ram(f, DATA_BASE, 4096), 0xee, 4096);
 	request(f, 0, 0, VIRTIO_BLK_T_IN, 0, DATA_BASE, 4096);
 	request(f, 0, 1, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+	kick(f, 0);	/* queued: the batch reaches the kernel when the loop next waits */
+	assert_int_equal(pthread_create(&r.thread, NULL, reset_thread, &r), 0);
+	/* Nothing completes without the loop, so the reset cannot have returned. */
+	usleep(50 * 1000);
+	assert_false(atomic_load(&r.done));
+	/* A kick while it waits: the chain stays in the ring. */
+	request(f, 0, 2, VIRTIO_BLK_T_IN, 8, DATA_BASE + 0x8000, 512);
 	kick(f, 0);
-	virtio_set_status(f->vdev, 0);
-	go_live(f, offered(f), 1);
-	for (int i = 0; i < 50; i++)
+	for (int i = 0; i < 1000 && !atomic_load(&r.done); i++)
 		fake_run_io(f->fm, 1, 10);
+	assert_int_equal(pthread_join(r.thread, NULL), 0);
+	assert_true(r.done);
+	/* The read had finished: the buffer holds sectors 0-7 ... */
+	for (unsigned i = 0; i < sizeof(want); i++)
+		want[i] = pattern(i / 512, i % 512);
+	assert_memory_equal(r.seen, want, sizeof(want));
+	/* ... and nothing touches it, the rings or the status bytes afterwards. */
+	for (int i = 0; i < 20; i++)
+		fake_run_io(f->fm, 1, 10);
+	assert_memory_equal(ram(f, DATA_BASE, 4096), r.seen, 4096);
 	assert_int_equal(used_idx(f, 0), 0);
 	assert_int_equal(status_of(f, 0), NO_STATUS);
 	assert_int_equal(status_of(f, 1), NO_STATUS);
+	assert_int_equal(status_of(f, 2), NO_STATUS);
 	assert_int_equal(f->queue_irqs[0], 0);
 	assert_int_equal(stats(f).dropped, 2);
+	assert_int_equal(stats(f).errors, 0);
+	assert_int_equal(virtio_get_status(f->vdev), 0);
+	assert_false(logged(f, "still in flight"));
 	/* And the device serves the new rings. */
+	go_live(f, offered(f), 1);
 	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 0, DATA_BASE, 512), VIRTIO_BLK_S_OK);
+}
+
+/* The same from the loop's own thread (as the fuzzer drives it): the reset serves the loop. */
+static void test_reset_in_flight_one_thread(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	uint8_t want[4096], seen[4096];
+
+	live_disk(f, &o);
+	memset(ram(f, DATA_BASE, 4096), 0xee, 4096);
+	request(f, 0, 0, VIRTIO_BLK_T_IN, 8, DATA_BASE, 4096);
+	kick(f, 0);
+	virtio_set_status(f->vdev, 0);
+	memcpy(seen, ram(f, DATA_BASE, 4096), 4096);
+	for (unsigned i = 0; i < sizeof(want); i++)
+		want[i] = pattern(8 + i / 512, i % 512);
+	assert_memory_equal(seen, want, sizeof(want));
+	for (int i = 0; i < 20; i++)
+		fake_run_io(f->fm, 1, 10);
+	assert_memory_equal(ram(f, DATA_BASE, 4096), seen, 4096);
+	assert_int_equal(used_idx(f, 0), 0);
+	assert_int_equal(status_of(f, 0), NO_STATUS);
+	assert_int_equal(stats(f).dropped, 1);
+}
+
+/* A reset with nothing in flight does not wait. */
+static void test_reset_idle(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	struct timespec t0, t1;
+
+	live_disk(f, &o);
+	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 0, DATA_BASE, 512), VIRTIO_BLK_S_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	virtio_set_status(f->vdev, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+	assert_int_equal(stats(f).dropped, 0);
 }
 
 /*
@@ -1023,6 +1111,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_interrupt_per_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multiqueue, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_in_flight_one_thread, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_idle, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reused_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_direct, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_image_shrank, fx_setup, fx_teardown),
