@@ -27,8 +27,10 @@
 
 #include "fake_machine.h"
 #include "report_capture.h"
+#include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/virtio.h"
+#include "qlite/virtio_pci.h"
 #include "qlite/virtio_blk.h"
 #include "virtq_driver.h"
 
@@ -988,6 +990,86 @@ static void test_reset_in_flight_one_thread(void **state)
 	assert_int_equal(stats(f).dropped, 1);
 }
 
+/* A device's entry in the machine's reports, filled now. */
+static void read_report(struct fx *f, const char *name, struct device_report *out)
+{
+	for (unsigned i = 0; i < f->fm->m.nr_reports; i++) {
+		const struct machine_report_src *r = &f->fm->m.reports[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		memset(out, 0, sizeof(*out));
+		r->fn(r->opaque, out);
+		return;
+	}
+	fail_msg("no report named %s", name);
+}
+
+static bool counter(const struct device_report *r, const char *name, uint64_t *value)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (!strcmp(r->c[i].name, name)) {
+			*value = r->c[i].value;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Two virtio-blk of 64 queues over PCI with ioeventfd off: 128 userspace
+ * doorbells, where the bus once had room for 64. Each queue's notify
+ * address kicks that queue, and the transport's report says how.
+ */
+static void test_many_queues_userspace_doorbells(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	struct virtio_pci_opts po = { .ioeventfd = false, .irqfd = false };
+	struct pci_host *host = pci_host_create(&f->fm->m);
+	struct virtio_blk *blk[2];
+	struct virtio_pci *vp[2];
+	struct device_report rep;
+	uint64_t bar, v;
+
+	assert_non_null(host);
+	o.readonly = true;	/* two devices on one image: shared locks */
+	o.queues = VIRTIO_BLK_MAX_QUEUES;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(virtio_blk_create(&f->fm->m, &o, &blk[i]), 0);
+		assert_int_equal(virtio_pci_attach(&f->fm->m, virtio_blk_device(blk[i]), &po, &vp[i]), 0);
+	}
+	bar = le_load(virtio_pci_function(vp[1])->cfg + 0x10, 4) & ~0xfULL;
+	for (unsigned q = 0; q < VIRTIO_BLK_MAX_QUEUES; q += VIRTIO_BLK_MAX_QUEUES - 1) {
+		uint16_t idx = q;
+
+		assert_false(virtio_pci_doorbell_in_kernel(vp[1], q));
+		assert_non_null(bus_dispatch(f->fm->m.bus[BUS_MMIO], bar + 0x3000 + 4 * q, &idx, 2,
+					     true));
+	}
+	for (int i = 0; i < 100; i++) {
+		struct virtq_stats st;
+
+		assert_int_equal(virtio_queue_stats(virtio_blk_device(blk[1]), 63, &st), 0);
+		if (st.kicks)
+			break;
+		fake_run_io(f->fm, 1, 10);
+	}
+	read_report(f, "virtio-blk.1", &rep);
+	assert_string_equal(rep.path, "kicks userspace exits, interrupts injected from userspace INTx");
+	assert_true(counter(&rep, "q0.kicks", &v) && v == 1);
+	assert_true(counter(&rep, "q63.kicks", &v) && v == 1);
+	assert_true(counter(&rep, "q63.interrupts", &v) && v == 0);
+	assert_false(counter(&rep, "q1.kicks", &v));	/* an idle queue adds nothing */
+	assert_true(counter(&rep, "needs_reset", &v) && v == 0);
+	assert_true(counter(&rep, "reads", &v) && v == 0);
+	/* The first device saw none of it. */
+	read_report(f, "virtio-blk", &rep);
+	assert_true(counter(&rep, "q0.kicks", &v) && v == 0);
+	assert_false(counter(&rep, "q63.kicks", &v));
+	pci_host_destroy(host);
+	fresh_machine(f);
+}
+
 /* A reset with nothing in flight does not wait. */
 static void test_reset_idle(void **state)
 {
@@ -1113,6 +1195,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_in_flight_one_thread, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_idle, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_many_queues_userspace_doorbells, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reused_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_direct, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_image_shrank, fx_setup, fx_teardown),
