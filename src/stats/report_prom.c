@@ -348,13 +348,14 @@ static void prom_kvm_scope(const struct stats_view *v, FILE *out, const char *sc
 
 /*
  * Devices' own counters, one family: a gauge, since a device's counters
- * mix totals (kicks) with states (needs_reset) and the family is typed once.
+ * mix totals (kicks) with states and the family is typed once; not named
+ * "counter", which promtool refuses for a gauge.
  */
 static void prom_device_reports(const struct stats_view *v, FILE *out)
 {
 	if (!v->nr_devices)
 		return;
-	prom_head(out, "qlite_device_counter", "gauge",
+	prom_head(out, "qlite_device_stat", "gauge",
 		  "What a device counts of its own work (kicks and interrupts in the kernel, requests), by device and counter.");
 	for (unsigned i = 0; i < v->nr_devices; i++) {
 		const struct stats_device *d = &v->devices[i];
@@ -362,7 +363,7 @@ static void prom_device_reports(const struct stats_view *v, FILE *out)
 		for (unsigned k = 0; k < d->rep.n; k++) {
 			struct label l[2] = { { "device", d->name }, { "counter", d->rep.c[k].name } };
 
-			prom_u64(out, v, "qlite_device_counter", l, 2, d->rep.c[k].value);
+			prom_u64(out, v, "qlite_device_stat", l, 2, d->rep.c[k].value);
 		}
 	}
 }

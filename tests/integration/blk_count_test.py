@@ -28,7 +28,7 @@ reads up to 1 KiB ahead within a page, and every buffer the guest reads into is 
 `rep outsw` reaches qlite as 256 exits of one transfer each (KVM's emulator writes string PIO one
 element per exit). The transfers are checked per direction from the Prometheus output.
 
-The devices' own reports ("device_reports" in the JSON, qlite_device_counter in Prometheus) are
+The devices' own reports ("device_reports" in the JSON, qlite_device_stat in Prometheus) are
 exact too: virtio-blk's q0.kicks is the guest's notify writes (one a request: virtio.c notifies
 after every request and never reads VIRTQ_USED_F_NO_NOTIFY), whether KVM took them (ioeventfd on,
 no NOTIFY exit) or they exited; q0.interrupts is 0 and q0.suppressed one a request, since the
@@ -193,8 +193,8 @@ def device_report(data, series, name, res):
     check(len(reps) == 1, f"device_reports: no single {name!r} in {[d['name'] for d in data['device_reports']]}", res)
     rep = reps[0]
     for c, v in rep["counters"].items():
-        have = prom_get(series, "qlite_device_counter", device=name, counter=c)
-        check(have == v, f"prom: qlite_device_counter {name} {c} = {have}, json says {v}", res)
+        have = prom_get(series, "qlite_device_stat", device=name, counter=c)
+        check(have == v, f"prom: qlite_device_stat {name} {c} = {have}, json says {v}", res)
     print(f"  {name}: {rep['path']}: " + ", ".join(f"{c} {v}" for c, v in rep["counters"].items()))
     return rep
 

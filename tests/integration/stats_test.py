@@ -506,10 +506,19 @@ def case_promtool(q, g):
         return SKIP
     with tempfile.TemporaryDirectory() as d:
         prom = os.path.join(d, "exits.prom")
+        img = os.path.join(d, "disk.img")
+        with open(img, "wb") as f:
+            f.truncate(1 << 20)
+        # A virtio-blk, so the devices' own counters (qlite_device_stat) are linted too.
         res = qlite_run(q, g, f"smp=2 pio-write={UART_SCR},100 pio-read=0x60,2 pio-read=0x64,3 "
-                              f"pio-read={UNCLAIMED_PIO},5",
-                        ["--cpus", "2", "--stats-prom", prom, "--system", 'a "quoted" name'])
+                              f"pio-read={UNCLAIMED_PIO},5 vblk=1",
+                        ["--cpus", "2", "--stats-prom", prom, "--system", 'a "quoted" name',
+                         "--vdev", f"virtio-blk,file={img}"])
         check(res.returncode == 1, "guest failed", res)
+        with open(prom) as f:
+            text = f.read()
+        check('qlite_device_stat{vm="a \\"quoted\\" name",device="virtio-blk",counter="q0.kicks"} 3\n' in text,
+              "no q0.kicks 3 of virtio-blk in the Prometheus file", res)
         with open(prom) as f:
             lint = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True, text=True)
         check(lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(),

@@ -764,11 +764,11 @@ static void test_device_reports(void **state)
 
 	text = render(f, stats_write_prom);
 	assert_non_null(strstr(text,
-		"# TYPE qlite_device_counter gauge\n"
-		"qlite_device_counter{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.kicks\"} 40\n"
-		"qlite_device_counter{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.interrupts\"} 20\n"
-		"qlite_device_counter{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.kicks\"} 7\n"
-		"qlite_device_counter{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.interrupts\"} 3\n"));
+		"# TYPE qlite_device_stat gauge\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.kicks\"} 40\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.interrupts\"} 20\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.kicks\"} 7\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.interrupts\"} 3\n"));
 	assert_null(strstr(text, "summary-only"));
 	free(text);
 }
@@ -784,7 +784,7 @@ static void test_device_reports_none(void **state)
 	assert_non_null(strstr(text, "  \"device_reports\": [],\n"));
 	free(text);
 	text = render(f, stats_write_prom);
-	assert_null(strstr(text, "qlite_device_counter"));
+	assert_null(strstr(text, "qlite_device_stat"));
 	free(text);
 	text = render(f, table_writer);
 	assert_null(strstr(text, "devices' own counters"));
