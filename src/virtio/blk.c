@@ -643,14 +643,6 @@ static int vblk_activate(struct virtio_device *vdev)
 	return 0;
 }
 
-/*
- * Status 0 (device lock held, on the vCPU that wrote it): wait until every
- * popped request is finished. The wait gives up the device lock, so the
- * I/O thread's completions get through; they drop their requests. A
- * request the kernel holds past VBLK_DRAIN_MS is said once: its completion
- * still writes nothing of qlite's into the rings (the epoch), but a read
- * the kernel finishes later lands in the buffers the driver gave it.
- */
 static bool vblk_past(const struct timespec *deadline)
 {
 	struct timespec now;
@@ -660,6 +652,14 @@ static bool vblk_past(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
+/*
+ * Status 0 (device lock held, on the vCPU that wrote it): wait until every
+ * popped request is finished. The wait gives up the device lock, so the
+ * I/O thread's completions get through; they drop their requests. A
+ * request the kernel holds past VBLK_DRAIN_MS is said once: its completion
+ * still writes nothing of qlite's into the rings (the epoch), but a read
+ * the kernel finishes later lands in the buffers the driver gave it.
+ */
 static void vblk_reset(struct virtio_device *vdev)
 {
 	struct virtio_blk *blk = vdev->priv;
