@@ -15,8 +15,10 @@
  *   set (before or after the command), then the whole transfer happens,
  *   and INTRQ and the bus master's INTR bit announce the end.
  * - Errors: DRDY|ERR and the error register (ABRT, IDNF, UNC), with INTRQ.
- *   A PRD table that leaves RAM, ends early or has no end bit within 64 KiB
- *   fails the transfer (bus master ERROR, ABRT) rather than hang the guest.
+ *   A PRD entry or buffer outside RAM fails the transfer (bus master ERROR,
+ *   ABRT) rather than hang the guest. A table that ends before the transfer
+ *   (or has no end bit within 64 KiB) stops it as QEMU does: no data, no
+ *   error, no interrupt, the engine inactive (see dma_short()).
  *   The command, not the bus master's direction bit, says which way the
  *   data goes (as in QEMU); drivers set the bit to match anyway.
  * Both drives of a channel latch every task file write, as on a cable; an
