@@ -24,7 +24,7 @@
 #define EXIT_REASON_MAX		64	/* KVM_EXIT_* values are below this */
 #define STATS_HIST_BUCKETS	48	/* log2 of handler time in TSC cycles */
 #define STATS_REG_SLOTS		64	/* distinct (register, direction) pairs tracked per device */
-#define STATS_UNCLAIMED_SLOTS	32	/* distinct unclaimed (address, direction) per vCPU and bus */
+#define STATS_UNCLAIMED_SLOTS	32	/* unclaimed (address, direction) pairs per vCPU and bus */
 #define STATS_UNCLAIMED_TOP	8	/* the busiest the reports name */
 
 /* One writer increments, anyone reads: plain moves on x86, but no data race for the compiler. */

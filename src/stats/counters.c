@@ -109,7 +109,8 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 	if (!r) {
 		stat_add(&st->unclaimed[space][is_write], 1);
 		/* Which address, while the table has room; the totals stay exact either way. */
-		count_slot(st->unclaimed_addr[space], STATS_UNCLAIMED_SLOTS, (addr << 1 | is_write) + 1);
+		count_slot(st->unclaimed_addr[space], STATS_UNCLAIMED_SLOTS,
+			   (addr << 1 | is_write) + 1);
 		return;
 	}
 	rs = region_stats_get(st, space, r->id);

@@ -361,7 +361,8 @@ static void prom_device_reports(const struct stats_view *v, FILE *out)
 		const struct stats_device *d = &v->devices[i];
 
 		for (unsigned k = 0; k < d->rep.n; k++) {
-			struct label l[2] = { { "device", d->name }, { "counter", d->rep.c[k].name } };
+			struct label l[2] = { { "device", d->name },
+					      { "counter", d->rep.c[k].name } };
 
 			prom_u64(out, v, "qlite_device_stat", l, 2, d->rep.c[k].value);
 		}

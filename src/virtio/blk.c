@@ -101,7 +101,7 @@ struct virtio_blk {
 	bool resetting;		/* a reset waits for the requests in flight */
 	bool reset_timeout_told;	/* the one line about a reset that could not wait */
 	pthread_cond_t drained;	/* signalled when the last popped request is finished */
-	pthread_t io_thread;	/* where kicks and completions run (valid once io_thread_seen) */
+	pthread_t io_thread;	/* where kicks and completions run, once io_thread_seen */
 	bool io_thread_seen;
 	bool io_error_told;	/* the one line about the host failing our I/O */
 	char serial[VIRTIO_BLK_ID_BYTES];	/* NUL-padded */
@@ -212,7 +212,7 @@ static void vblk_finish(struct vblk_req *req, uint8_t status)
 	if (blk->releasing) {
 		/* Nothing: the transport is gone and the rings with it. */
 	} else if (blk->resetting || req->elem.epoch != vq->epoch || vq->broken) {
-		/* The driver resets the device, or broke the queue: the chain is not ours any more. */
+		/* The driver resets the device, or broke the queue: the chain is not ours. */
 		stat_add(&blk->stats.dropped, 1);
 	} else {
 		vblk_count_done(blk, req, status);

@@ -537,7 +537,8 @@ int virtio_mmio_attach(struct machine *m, struct virtio_device *vdev,
 	ret = machine_claim_irq(m, d->irq, d->owner, false);
 	if (ret < 0)
 		goto err_unclaim;
-	snprintf(summary, sizeof(summary), "virtio-mmio %#llx irq %u, %u queue%s, ioeventfd %s, irqfd %s",
+	snprintf(summary, sizeof(summary),
+		 "virtio-mmio %#llx irq %u, %u queue%s, ioeventfd %s, irqfd %s",
 		 (unsigned long long)d->base, d->irq, d->nr_queues, d->nr_queues == 1 ? "" : "s",
 		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
 	ret = machine_add_report(m, vdev->info->name, summary, mmio_report, d);

@@ -836,7 +836,8 @@ static int vp_add_report(struct virtio_pci *vp, const struct virtio_pci_opts *o)
 	char summary[160];
 	int ret;
 
-	snprintf(summary, sizeof(summary), "virtio-pci 00:%02x.%u, %u queue%s, ioeventfd %s, irqfd %s",
+	snprintf(summary, sizeof(summary),
+		 "virtio-pci 00:%02x.%u, %u queue%s, ioeventfd %s, irqfd %s",
 		 vp->pci.slot, vp->pci.function, vp->nr_queues, vp->nr_queues == 1 ? "" : "s",
 		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
 	ret = machine_add_report(vp->m, vp->vdev->info->name, summary, vp_report, vp);

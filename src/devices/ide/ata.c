@@ -439,7 +439,7 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	id[67] = 120;
 	id[68] = 120;
 	id[80] = 0x00f0;			/* major versions ATA-4 to ATA-7 */
-	id[81] = 0x0016;			/* minor version: ATA/ATAPI-5 T13 1321D revision 1 */
+	id[81] = 0x0016;			/* minor version: ATA/ATAPI-5 T13 1321D rev. 1 */
 	id[82] = 1 << 14 | 1 << 5;		/* NOP, write cache */
 	id[83] = 0x4000 | 1 << 13 | 1 << 12 | 1 << 10;	/* FLUSH CACHE (EXT), 48-bit */
 	id[84] = 0x4000;

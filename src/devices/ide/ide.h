@@ -137,9 +137,9 @@ struct ide_channel {
  * lock by the vCPU running the command, read by the reporter without it.
  */
 struct ide_stats {
-	uint64_t pio_reads, pio_writes, dma_reads, dma_writes;	/* READ/WRITE commands by kind */
+	uint64_t pio_reads, pio_writes, dma_reads, dma_writes;	/* READ/WRITE commands */
 	uint64_t flushes, identifies, other;			/* the rest of the commands */
-	uint64_t sectors_read, sectors_written;			/* moved to or from the image */
+	uint64_t sectors_read, sectors_written;			/* to or from the image */
 	uint64_t dma_transfers;		/* bus master runs that moved a command's data */
 	uint64_t dma_short;		/* runs whose PRD table ended before the transfer */
 	uint64_t errors;		/* commands that ended with ERR (ABRT, IDNF, UNC) */

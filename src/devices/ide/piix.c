@@ -101,7 +101,8 @@ static void ide_report(void *opaque, struct device_report *out)
 	uint64_t pio = stat_read(&st->pio_reads) + stat_read(&st->pio_writes);
 	uint64_t dma = stat_read(&st->dma_reads) + stat_read(&st->dma_writes);
 
-	snprintf(out->path, sizeof(out->path), "%s; commands on the vCPU, interrupts injected from userspace",
+	snprintf(out->path, sizeof(out->path),
+		 "%s; commands on the vCPU, interrupts injected from userspace",
 		 pio && dma ? "data through the PIO data port and bus-master DMA" :
 		 pio ? "data through the PIO data port" :
 		 dma ? "data by bus-master DMA" : "no data moved yet");
