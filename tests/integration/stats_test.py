@@ -198,7 +198,11 @@ def case_counts_agree(q, g):
         check(tr_w == uart["writes"] + 64 - outs_exits,
               f"prom: uart write transfers {tr_w} != exits {uart['writes']} + {64 - outs_exits}", res)
         check(uart["transfers"] == tr_r + tr_w, "json and prom disagree on the uart's transfers", res)
-        check(data["unclaimed"] == {"pio_reads": 5, "pio_writes": 0, "mmio_reads": 7, "mmio_writes": 3},
+        # The totals, and which addresses they were: busiest first on each bus.
+        check(data["unclaimed"] == {"pio_reads": 5, "pio_writes": 0, "mmio_reads": 7, "mmio_writes": 3,
+                                    "top": [{"bus": "pio", "addr": int(UNCLAIMED_PIO, 0), "dir": "read", "count": 5},
+                                            {"bus": "mmio", "addr": int(UNCLAIMED_MMIO, 0), "dir": "read", "count": 7},
+                                            {"bus": "mmio", "addr": int(UNCLAIMED_MMIO, 0), "dir": "write", "count": 3}]},
               f"json: unclaimed {data['unclaimed']}", res)
 
         # The table shows the same registers with the same counts.
