@@ -12,7 +12,6 @@
 enum bus_space { BUS_PIO, BUS_MMIO, BUS_NR_SPACES };
 
 #define BUS_MAX_REGIONS 256
-#define BUS_MAX_DOORBELLS 64
 #define BUS_UNMAPPED UINT64_MAX
 
 struct bus_ops {
@@ -60,7 +59,9 @@ unsigned bus_list(struct bus *bus, struct bus_region *out, unsigned max);
 /*
  * Doorbells served in userspace: a write of len bytes to addr (of value,
  * when match) signals efd instead of reaching the region under it, as
- * KVM_IOEVENTFD does in the kernel. Returns an id >= 0 or -errno.
+ * KVM_IOEVENTFD does in the kernel. As many as memory allows (the table
+ * grows); the lookup on the exit path is a binary search of a snapshot.
+ * Returns an id >= 0 or -errno (-ENOMEM).
  */
 int bus_add_doorbell(struct bus *bus, uint64_t addr, unsigned len, bool match, uint64_t value,
 		     int efd);

@@ -88,5 +88,7 @@ extern const struct bus_ops pci_msix_bar_ops;
 void pci_msix_notify(struct pci_msix *x, unsigned vector);
 /* The guest enabled MSI-X: the device signals through it, not INTx. */
 bool pci_msix_enabled(struct pci_msix *x);
+/* Do the vectors go through KVM_IRQFD (else KVM_SIGNAL_MSI from userspace)? */
+bool pci_msix_in_kernel(const struct pci_msix *x);
 
 #endif

@@ -19,10 +19,13 @@
 #include <stdio.h>
 
 #include "bus.h"
+#include "machine.h"
 
 #define EXIT_REASON_MAX		64	/* KVM_EXIT_* values are below this */
 #define STATS_HIST_BUCKETS	48	/* log2 of handler time in TSC cycles */
 #define STATS_REG_SLOTS		64	/* distinct (register, direction) pairs tracked per device */
+#define STATS_UNCLAIMED_SLOTS	32	/* unclaimed (address, direction) pairs per vCPU and bus */
+#define STATS_UNCLAIMED_TOP	8	/* the busiest the reports name */
 
 /* One writer increments, anyone reads: plain moves on x86, but no data race for the compiler. */
 static inline void stat_add(uint64_t *c, uint64_t n)
@@ -64,6 +67,8 @@ struct vcpu_stats {
 	struct stats_hist reason_time[EXIT_REASON_MAX];
 	struct region_stats *region[BUS_NR_SPACES][BUS_MAX_REGIONS];
 	uint64_t unclaimed[BUS_NR_SPACES][2];	/* reads got all-ones, writes were dropped */
+	/* Which addresses: key (addr << 1 | is_write) + 1, as reg_slot; full: only the totals. */
+	struct reg_slot unclaimed_addr[BUS_NR_SPACES][STATS_UNCLAIMED_SLOTS];
 };
 
 const char *kvm_exit_reason_name(unsigned reason);
@@ -134,6 +139,12 @@ void hw_exit_trace_record(struct hw_exit_trace *t, const uint8_t *raw, uint32_t 
 void hw_exit_trace_close(struct hw_exit_trace *t);
 const char *hw_exit_reason_name(unsigned isa, unsigned reason);
 
+/* What one device said about itself (machine_add_report), read when the view was refreshed. */
+struct stats_device {
+	char name[32];
+	struct device_report rep;
+};
+
 /* Reports (src/stats/report*.c): what a report reads. */
 struct stats_view {
 	unsigned nr_vcpus;
@@ -155,6 +166,9 @@ struct stats_view {
 	struct kvm_binary_stats *kvm_vcpu;	/* nr_vcpus of them, or NULL */
 	const char *kvm_why;			/* why layer 2 is unavailable */
 	struct hw_exit_trace *hw;
+	/* Devices' own reports (a copy: the machine frees its sources at teardown). */
+	const struct stats_device *devices;
+	unsigned nr_devices;
 };
 
 /* Totals across vCPUs, as the reports use them. */
@@ -163,6 +177,19 @@ struct stats_totals {
 	uint64_t unclaimed[BUS_NR_SPACES][2];
 };
 void stats_sum(const struct stats_view *v, struct stats_totals *t);
+/*
+ * The busiest unclaimed (address, direction) pairs of a bus over all
+ * vCPUs, most first: how many filled (at most STATS_UNCLAIMED_TOP).
+ */
+struct stats_unclaimed {
+	uint64_t addr;
+	bool write;
+	uint64_t count;
+};
+unsigned stats_unclaimed_top(const struct stats_view *v, enum bus_space s,
+			     struct stats_unclaimed top[STATS_UNCLAIMED_TOP]);
+/* Fill devices (max entries) from the machine's report sources; how many. Any thread. */
+unsigned stats_devices_read(const struct machine *m, struct stats_device *devices, unsigned max);
 
 void stats_report_table(const struct stats_view *v, FILE *out);
 /* What the interval line compares against: the totals at the previous line. */

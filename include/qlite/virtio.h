@@ -211,8 +211,9 @@ bool virtq_has_avail(struct virtq *vq);
 /* ---- the device model (src/virtio/device.c) ---- */
 
 struct virtio_device;
+struct device_report;
 
-/* What a device implements. Called with the device's lock held. */
+/* What a device implements. Called with the device's lock held (report excepted). */
 struct virtio_device_ops {
 	/* Config space, offset and len already checked against config_size. */
 	void (*config_read)(struct virtio_device *vdev, uint32_t offset, void *data, unsigned len);
@@ -222,8 +223,18 @@ struct virtio_device_ops {
 	void (*queue_notify)(struct virtio_device *vdev, unsigned q);
 	/* DRIVER_OK: features final, enabled queues live. -errno: the device needs a reset. */
 	int (*activate)(struct virtio_device *vdev);
-	/* Status 0 written: drop in-flight work; the core resets the queues after this. */
+	/*
+	 * Status 0 written: stop in-flight work. The core resets the queues
+	 * after this, and from then on the device must not touch the driver's
+	 * buffers (2.4): wait for what it cannot stop.
+	 */
 	void (*reset)(struct virtio_device *vdev);
+	/*
+	 * Optional: append the device's own counters (requests, bytes, drops)
+	 * to the exit report's entry the transport made for it. Any thread,
+	 * without the device's lock: read counters with stat_read().
+	 */
+	void (*report)(struct virtio_device *vdev, struct device_report *out);
 };
 
 /* What a transport implements: interrupt the driver (MSI-X vector, or ISR bit and INTx). */
@@ -314,6 +325,15 @@ void virtio_queue_set_enable(struct virtio_device *vdev, unsigned q, bool enable
 void virtio_queue_kick(struct virtio_device *vdev, unsigned q, uint64_t rings);
 /* Counters for the exit report; -EINVAL when q is out of range. */
 int virtio_queue_stats(struct virtio_device *vdev, unsigned q, struct virtq_stats *out);
+/*
+ * The counters of the transport's device_report (any thread, no lock):
+ * needs_reset, the device's own (ops->report), then qN.kicks,
+ * qN.interrupts and qN.suppressed for queue 0 and every queue with a
+ * nonzero one. The transport writes the path.
+ */
+void virtio_device_report(struct virtio_device *vdev, struct device_report *out);
+/* The kicks' half of a transport's path, from how many of its doorbells KVM takes. */
+const char *virtio_kicks_path(unsigned in_kernel, unsigned nr_queues);
 
 /* -- helpers for the device (lock held) -- */
 

@@ -102,6 +102,12 @@ bool pci_msix_enabled(struct pci_msix *x)
 	return enabled;
 }
 
+bool pci_msix_in_kernel(const struct pci_msix *x)
+{
+	/* The vectors were made together, alike: the first speaks for all. */
+	return x->nr_vectors && irq_event_in_kernel(x->vec[0].ev);
+}
+
 void pci_msix_cfg_written(struct pci_msix *x, unsigned offset, unsigned len)
 {
 	/* The byte with MSI-X Enable and Function Mask. */

@@ -9,6 +9,11 @@
  * region change under it) under a mutex. Old snapshots are retired, not freed,
  * until the bus is destroyed: moves are rare (BAR programming at boot), so
  * this costs little and keeps the lookup free of locks.
+ *
+ * Userspace doorbells live in the same snapshot, sorted by address, as many
+ * as devices ask for (a virtio-blk of 64 queues has 64): the table grows
+ * under the mutex, an id stays its index, and adding or removing a disabled
+ * one publishes nothing, since snapshots hold only the enabled ones.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -25,13 +30,14 @@ struct bus_doorbell {
 	uint64_t value;
 	unsigned len;
 	bool match;
+	bool used;		/* the table's slot is taken (bus->doorbells only) */
 	int efd;
 };
 
 struct bus_map {
 	unsigned nr;
 	unsigned nr_doorbells;
-	struct bus_doorbell doorbells[BUS_MAX_DOORBELLS];	/* the enabled ones */
+	struct bus_doorbell *doorbells;	/* the enabled ones, by address, after sorted[] */
 	struct bus_map *retired;	/* older snapshots, freed with the bus */
 	struct bus_region sorted[];	/* copies of the mapped regions, by base */
 };
@@ -42,8 +48,8 @@ struct bus {
 	_Atomic(struct bus_map *) map;
 	struct bus_region regions[BUS_MAX_REGIONS];
 	bool used[BUS_MAX_REGIONS];
-	struct bus_doorbell doorbells[BUS_MAX_DOORBELLS];
-	bool doorbell_used[BUS_MAX_DOORBELLS];
+	struct bus_doorbell *doorbells;	/* nr_doorbell_slots; an id is an index */
+	unsigned nr_doorbell_slots;
 };
 
 const char *bus_space_name(enum bus_space space)
@@ -78,6 +84,7 @@ void bus_destroy(struct bus *bus)
 		free(map);
 	}
 	pthread_mutex_destroy(&bus->lock);
+	free(bus->doorbells);
 	free(bus);
 }
 
@@ -107,26 +114,44 @@ static int region_cmp(const void *a, const void *b)
 	return ra->base < rb->base ? -1 : ra->base > rb->base;
 }
 
-/* Publish a new snapshot of the mapped regions. Caller holds the lock. */
+static int doorbell_cmp(const void *a, const void *b)
+{
+	const struct bus_doorbell *da = a, *db = b;
+
+	return da->addr < db->addr ? -1 : da->addr > db->addr;
+}
+
+static bool doorbell_enabled(const struct bus_doorbell *d)
+{
+	return d->used && d->addr != BUS_UNMAPPED;
+}
+
+/* Publish a new snapshot of the mapped regions and enabled doorbells. Caller holds the lock. */
 static int bus_publish(struct bus *bus)
 {
 	struct bus_map *old = atomic_load(&bus->map), *map;
-	unsigned nr = 0;
+	unsigned nr = 0, nd = 0;
 
 	for (unsigned i = 0; i < BUS_MAX_REGIONS; i++)
 		nr += bus->used[i] && bus->regions[i].base != BUS_UNMAPPED;
-	map = calloc(1, sizeof(*map) + nr * sizeof(map->sorted[0]));
-	nr = 0;
+	for (unsigned i = 0; i < bus->nr_doorbell_slots; i++)
+		nd += doorbell_enabled(&bus->doorbells[i]);
+	_Static_assert(sizeof(struct bus_region) % _Alignof(struct bus_doorbell) == 0,
+		       "the doorbells follow the regions in one allocation");
+	map = calloc(1, sizeof(*map) + nr * sizeof(map->sorted[0]) + nd * sizeof(*map->doorbells));
 	if (!map)
 		return -ENOMEM;
+	nr = 0;
 	for (unsigned i = 0; i < BUS_MAX_REGIONS; i++)
 		if (bus->used[i] && bus->regions[i].base != BUS_UNMAPPED)
 			map->sorted[nr++] = bus->regions[i];
 	qsort(map->sorted, nr, sizeof(map->sorted[0]), region_cmp);
 	map->nr = nr;
-	for (unsigned i = 0; i < BUS_MAX_DOORBELLS; i++)
-		if (bus->doorbell_used[i] && bus->doorbells[i].addr != BUS_UNMAPPED)
+	map->doorbells = (struct bus_doorbell *)&map->sorted[nr];
+	for (unsigned i = 0; i < bus->nr_doorbell_slots; i++)
+		if (doorbell_enabled(&bus->doorbells[i]))
 			map->doorbells[map->nr_doorbells++] = bus->doorbells[i];
+	qsort(map->doorbells, map->nr_doorbells, sizeof(*map->doorbells), doorbell_cmp);
 	map->retired = old;
 	atomic_store_explicit(&bus->map, map, memory_order_release);
 	return 0;
@@ -254,12 +279,22 @@ const struct bus_region *bus_region_by_id(struct bus *bus, unsigned id)
 static bool bus_ring_doorbell(struct bus *bus, uint64_t addr, const void *data, unsigned len)
 {
 	const struct bus_map *map = atomic_load_explicit(&bus->map, memory_order_acquire);
+	unsigned lo = 0, hi = map->nr_doorbells;
 	uint64_t one = 1;
 
-	for (unsigned i = 0; i < map->nr_doorbells; i++) {
+	/* The first doorbell at addr; several may share it, told apart by len and value. */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (map->doorbells[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (unsigned i = lo; i < map->nr_doorbells && map->doorbells[i].addr == addr; i++) {
 		const struct bus_doorbell *d = &map->doorbells[i];
 
-		if (d->addr != addr || d->len != len)
+		if (d->len != len)
 			continue;
 		if (d->match && le_load(data, len) != d->value)
 			continue;
@@ -300,28 +335,47 @@ static bool doorbell_addr_valid(const struct bus *bus, uint64_t addr, unsigned l
 	return range_valid(addr, len) && (bus->space != BUS_PIO || addr + len <= 0x10000);
 }
 
+/* A free slot of the doorbell table, grown when full; its index, or -ENOMEM. Lock held. */
+static int doorbell_slot(struct bus *bus)
+{
+	unsigned n = bus->nr_doorbell_slots;
+	struct bus_doorbell *t;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!bus->doorbells[i].used)
+			return i;
+	if (n >= INT32_MAX / 2)
+		return -ENOMEM;
+	t = realloc(bus->doorbells, (n ? 2 * n : 16) * sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	memset(t + n, 0, (n ? n : 16) * sizeof(*t));
+	bus->doorbells = t;
+	bus->nr_doorbell_slots = n ? 2 * n : 16;
+	return n;
+}
+
 int bus_add_doorbell(struct bus *bus, uint64_t addr, unsigned len, bool match, uint64_t value,
 		     int efd)
 {
-	int ret = -ENOSPC;
+	int ret, id;
 
 	if (efd < 0 || (len != 1 && len != 2 && len != 4 && len != 8) ||
 	    !doorbell_addr_valid(bus, addr, len))
 		return -EINVAL;
 	pthread_mutex_lock(&bus->lock);
-	for (unsigned i = 0; i < BUS_MAX_DOORBELLS; i++) {
-		if (bus->doorbell_used[i])
-			continue;
-		bus->doorbells[i] = (struct bus_doorbell){
+	ret = id = doorbell_slot(bus);
+	if (id >= 0) {
+		bus->doorbells[id] = (struct bus_doorbell){
 			.addr = addr, .len = len, .match = match, .value = value, .efd = efd,
+			.used = true,
 		};
-		bus->doorbell_used[i] = true;
-		ret = bus_publish(bus);
+		/* A disabled one is in no snapshot: nothing to publish until it moves. */
+		ret = addr == BUS_UNMAPPED ? 0 : bus_publish(bus);
 		if (ret < 0)
-			bus->doorbell_used[i] = false;
+			bus->doorbells[id].used = false;
 		else
-			ret = i;
-		break;
+			ret = id;
 	}
 	pthread_mutex_unlock(&bus->lock);
 	return ret;
@@ -332,15 +386,15 @@ int bus_move_doorbell(struct bus *bus, unsigned id, uint64_t addr)
 	uint64_t old;
 	int ret = -ENOENT;
 
-	if (id >= BUS_MAX_DOORBELLS)
-		return -EINVAL;
 	pthread_mutex_lock(&bus->lock);
-	if (bus->doorbell_used[id] && !doorbell_addr_valid(bus, addr, bus->doorbells[id].len)) {
+	if (id >= bus->nr_doorbell_slots || !bus->doorbells[id].used) {
+		ret = id >= bus->nr_doorbell_slots ? -EINVAL : -ENOENT;
+	} else if (!doorbell_addr_valid(bus, addr, bus->doorbells[id].len)) {
 		ret = -EINVAL;
-	} else if (bus->doorbell_used[id]) {
+	} else {
 		old = bus->doorbells[id].addr;
 		bus->doorbells[id].addr = addr;
-		ret = bus_publish(bus);
+		ret = old == addr ? 0 : bus_publish(bus);
 		if (ret < 0)
 			bus->doorbells[id].addr = old;
 	}
@@ -350,12 +404,13 @@ int bus_move_doorbell(struct bus *bus, unsigned id, uint64_t addr)
 
 void bus_remove_doorbell(struct bus *bus, unsigned id)
 {
-	if (id >= BUS_MAX_DOORBELLS)
-		return;
 	pthread_mutex_lock(&bus->lock);
-	if (bus->doorbell_used[id]) {
-		bus->doorbell_used[id] = false;
-		bus_publish(bus);
+	if (id < bus->nr_doorbell_slots && bus->doorbells[id].used) {
+		bool was_enabled = doorbell_enabled(&bus->doorbells[id]);
+
+		bus->doorbells[id].used = false;
+		if (was_enabled)
+			bus_publish(bus);
 	}
 	pthread_mutex_unlock(&bus->lock);
 }

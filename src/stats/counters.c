@@ -65,26 +65,39 @@ static struct region_stats *region_stats_get(struct vcpu_stats *st, enum bus_spa
 	return rs;
 }
 
-static void count_register(struct region_stats *rs, uint64_t offset, bool is_write)
+/*
+ * Count key in an open-addressed table of n slots (a power of 2): the
+ * count first, then the key with release order, so a reader that sees
+ * the key sees its first count. false when the table is full.
+ */
+static bool count_slot(struct reg_slot *slots, unsigned n, uint64_t key)
 {
-	uint64_t key = (offset << 1 | is_write) + 1;
-	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 58);	/* 6 bits: STATS_REG_SLOTS */
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 32);
 
-	for (unsigned i = 0; i < STATS_REG_SLOTS; i++) {
-		struct reg_slot *s = &rs->regs[(h + i) % STATS_REG_SLOTS];
+	for (unsigned i = 0; i < n; i++) {
+		struct reg_slot *s = &slots[(h + i) & (n - 1)];
 		uint64_t k = stat_read(&s->key);
 
 		if (k == key) {
 			stat_add(&s->count, 1);
-			return;
+			return true;
 		}
 		if (!k) {
 			stat_add(&s->count, 1);
 			__atomic_store_n(&s->key, key, __ATOMIC_RELEASE);
-			return;
+			return true;
 		}
 	}
-	stat_add(&rs->other[is_write], 1);
+	return false;
+}
+
+_Static_assert(!(STATS_REG_SLOTS & (STATS_REG_SLOTS - 1)), "a power of 2");
+_Static_assert(!(STATS_UNCLAIMED_SLOTS & (STATS_UNCLAIMED_SLOTS - 1)), "a power of 2");
+
+static void count_register(struct region_stats *rs, uint64_t offset, bool is_write)
+{
+	if (!count_slot(rs->regs, STATS_REG_SLOTS, (offset << 1 | is_write) + 1))
+		stat_add(&rs->other[is_write], 1);
 }
 
 void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
@@ -95,6 +108,9 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 	*out = NULL;
 	if (!r) {
 		stat_add(&st->unclaimed[space][is_write], 1);
+		/* Which address, while the table has room; the totals stay exact either way. */
+		count_slot(st->unclaimed_addr[space], STATS_UNCLAIMED_SLOTS,
+			   (addr << 1 | is_write) + 1);
 		return;
 	}
 	rs = region_stats_get(st, space, r->id);

@@ -26,6 +26,48 @@ void stats_sum(const struct stats_view *v, struct stats_totals *t)
 	}
 }
 
+unsigned stats_unclaimed_top(const struct stats_view *v, enum bus_space s,
+			     struct stats_unclaimed top[STATS_UNCLAIMED_TOP])
+{
+	struct region_stats m;	/* a merge table: the same keys as a register's */
+	unsigned n = 0;
+
+	memset(&m, 0, sizeof(m));
+	for (unsigned i = 0; i < v->nr_vcpus; i++)
+		for (unsigned k = 0; k < STATS_UNCLAIMED_SLOTS; k++) {
+			const struct reg_slot *slot = &v->vcpu[i]->unclaimed_addr[s][k];
+			uint64_t key = __atomic_load_n(&slot->key, __ATOMIC_ACQUIRE);
+
+			if (key)
+				stats_reg_add(&m, key, stat_read(&slot->count));
+		}
+	stats_sort_regs(&m);
+	for (; n < STATS_UNCLAIMED_TOP && m.regs[n].key; n++)
+		top[n] = (struct stats_unclaimed){ .addr = (m.regs[n].key - 1) >> 1,
+						   .write = (m.regs[n].key - 1) & 1,
+						   .count = m.regs[n].count };
+	return n;
+}
+
+unsigned stats_devices_read(const struct machine *m, struct stats_device *devices, unsigned max)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->nr_reports && n < max; i++) {
+		const struct machine_report_src *r = &m->reports[i];
+
+		if (!r->fn)
+			continue;
+		memset(&devices[n], 0, sizeof(devices[n]));
+		snprintf(devices[n].name, sizeof(devices[n].name), "%s", r->name);
+		r->fn(r->opaque, &devices[n].rep);
+		if (devices[n].rep.n > DEVICE_REPORT_MAX)
+			devices[n].rep.n = DEVICE_REPORT_MAX;
+		n++;
+	}
+	return n;
+}
+
 void stats_hist_merge(struct stats_hist *dst, const struct stats_hist *src)
 {
 	for (unsigned b = 0; b < STATS_HIST_BUCKETS; b++)
@@ -182,6 +224,23 @@ static void report_reasons(const struct stats_view *v, const struct stats_totals
 		per_s(v, t->exits));
 }
 
+/* The busiest unclaimed addresses under the totals: what a guest probed. */
+static void report_unclaimed_top(const struct stats_view *v, enum bus_space s,
+				 const struct stats_totals *t, FILE *out)
+{
+	struct stats_unclaimed top[STATS_UNCLAIMED_TOP];
+	unsigned n = stats_unclaimed_top(v, s, top);
+
+	for (unsigned i = 0; i < n; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "%#llx", (unsigned long long)top[i].addr);
+		fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%%\n", "", "", addr,
+			top[i].write ? "write" : "read", (unsigned long long)top[i].count,
+			per_s(v, top[i].count), share(top[i].count, t->exits));
+	}
+}
+
 static void report_devices(const struct stats_view *v, const struct stats_totals *t, FILE *out)
 {
 	fprintf(out, "\n    by device and register (PIO and MMIO exits; a string PIO is one exit, its elements are transfers)\n");
@@ -232,6 +291,23 @@ static void report_devices(const struct stats_view *v, const struct stats_totals
 					(unsigned long long)t->unclaimed[s][d], per_s(v, t->unclaimed[s][d]),
 					share(t->unclaimed[s][d], t->exits),
 					d ? "dropped" : "read all-ones");
+		report_unclaimed_top(v, s, t, out);
+	}
+}
+
+/* What devices said about themselves: the path their notifications take, and their counters. */
+static void report_device_reports(const struct stats_view *v, FILE *out)
+{
+	if (!v->nr_devices)
+		return;
+	fprintf(out, "\n    devices' own counters (work no exit shows: kicks and interrupts in the kernel, requests)\n");
+	for (unsigned i = 0; i < v->nr_devices; i++) {
+		const struct stats_device *d = &v->devices[i];
+
+		fprintf(out, "  %-14s %s\n", d->name, d->rep.path[0] ? d->rep.path : "-");
+		for (unsigned k = 0; k < d->rep.n; k++)
+			fprintf(out, "  %-14s   %-28s %11llu\n", "", d->rep.c[k].name,
+				(unsigned long long)d->rep.c[k].value);
 	}
 }
 
@@ -325,6 +401,7 @@ void stats_report_table(const struct stats_view *v, FILE *out)
 		fprintf(out, "tuning: %s\n", v->tuning);
 	report_reasons(v, &t, out);
 	report_devices(v, &t, out);
+	report_device_reports(v, out);
 	report_kvm(v, out);
 	report_hw(v, out);
 	fflush(out);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* The exit report as JSON (schema: docs/stats.md, "version": 2). */
+/* The exit report as JSON (schema: docs/stats.md, "version": 3). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,6 +61,48 @@ static void json_vcpus(const struct stats_view *v, FILE *out)
 	fprintf(out, "\n  ],\n");
 }
 
+/* The busiest unclaimed addresses of each bus, most first. */
+static void json_unclaimed_top(const struct stats_view *v, FILE *out)
+{
+	bool first = true;
+
+	for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
+		struct stats_unclaimed top[STATS_UNCLAIMED_TOP];
+		unsigned n = stats_unclaimed_top(v, s, top);
+
+		for (unsigned i = 0; i < n; i++) {
+			fprintf(out, "%s\n    {\"bus\": \"%s\", \"addr\": %llu, \"dir\": \"%s\", \"count\": %llu}",
+				first ? "" : ",", bus_space_name(s), (unsigned long long)top[i].addr,
+				top[i].write ? "write" : "read", (unsigned long long)top[i].count);
+			first = false;
+		}
+	}
+	if (!first)
+		fprintf(out, "\n  ");
+}
+
+/* Devices' own reports: {name, path, counters}. */
+static void json_device_reports(const struct stats_view *v, FILE *out)
+{
+	fprintf(out, "  \"device_reports\": [");
+	for (unsigned i = 0; i < v->nr_devices; i++) {
+		const struct stats_device *d = &v->devices[i];
+
+		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
+		json_str(out, d->name);
+		fprintf(out, ", \"path\": ");
+		json_str(out, d->rep.path);
+		fprintf(out, ", \"counters\": {");
+		for (unsigned k = 0; k < d->rep.n; k++) {
+			fprintf(out, "%s", k ? ", " : "");
+			json_str(out, d->rep.c[k].name);
+			fprintf(out, ": %llu", (unsigned long long)d->rep.c[k].value);
+		}
+		fprintf(out, "}}");
+	}
+	fprintf(out, "%s],\n", v->nr_devices ? "\n  " : "");
+}
+
 static void json_devices(const struct stats_view *v, const struct stats_totals *t, FILE *out)
 {
 	bool first_dev = true;
@@ -99,9 +141,11 @@ static void json_devices(const struct stats_view *v, const struct stats_totals *
 			first_dev = false;
 		}
 	}
-	fprintf(out, "\n  ],\n  \"unclaimed\": {\"pio_reads\": %llu, \"pio_writes\": %llu, \"mmio_reads\": %llu, \"mmio_writes\": %llu},\n",
+	fprintf(out, "\n  ],\n  \"unclaimed\": {\"pio_reads\": %llu, \"pio_writes\": %llu, \"mmio_reads\": %llu, \"mmio_writes\": %llu, \"top\": [",
 		(unsigned long long)t->unclaimed[BUS_PIO][0], (unsigned long long)t->unclaimed[BUS_PIO][1],
 		(unsigned long long)t->unclaimed[BUS_MMIO][0], (unsigned long long)t->unclaimed[BUS_MMIO][1]);
+	json_unclaimed_top(v, out);
+	fprintf(out, "]},\n");
 }
 
 static void json_kvm_block(const struct kvm_binary_stats *k, FILE *out)
@@ -188,7 +232,7 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 	struct stats_totals t;
 
 	stats_sum(v, &t);
-	fprintf(out, "{\n  \"version\": 2,\n  \"qlite_version\": ");
+	fprintf(out, "{\n  \"version\": 3,\n  \"qlite_version\": ");
 	json_str(out, QLITE_VERSION);
 	fprintf(out, ",\n  \"vm\": ");
 	if (v->vm_name)
@@ -205,6 +249,7 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 		(unsigned long long)t.io_transfers);
 	json_vcpus(v, out);
 	json_devices(v, &t, out);
+	json_device_reports(v, out);
 	json_kvm(v, out);
 	json_hw(v, out);
 	fprintf(out, "}\n");

@@ -346,6 +346,29 @@ static void prom_kvm_scope(const struct stats_view *v, FILE *out, const char *sc
 	}
 }
 
+/*
+ * Devices' own counters, one family: a gauge, since a device's counters
+ * mix totals (kicks) with states and the family is typed once; not named
+ * "counter", which promtool refuses for a gauge.
+ */
+static void prom_device_reports(const struct stats_view *v, FILE *out)
+{
+	if (!v->nr_devices)
+		return;
+	prom_head(out, "qlite_device_stat", "gauge",
+		  "What a device counts of its own work (kicks and interrupts in the kernel, requests), by device and counter.");
+	for (unsigned i = 0; i < v->nr_devices; i++) {
+		const struct stats_device *d = &v->devices[i];
+
+		for (unsigned k = 0; k < d->rep.n; k++) {
+			struct label l[2] = { { "device", d->name },
+					      { "counter", d->rep.c[k].name } };
+
+			prom_u64(out, v, "qlite_device_stat", l, 2, d->rep.c[k].value);
+		}
+	}
+}
+
 int stats_write_prom(const struct stats_view *v, FILE *out)
 {
 	struct stats_totals t;
@@ -396,6 +419,7 @@ int stats_write_prom(const struct stats_view *v, FILE *out)
 
 			prom_u64(out, v, "qlite_unclaimed_accesses_total", u, 2, t.unclaimed[s][d]);
 		}
+	prom_device_reports(v, out);
 	if (v->kvm_vcpu)
 		prom_kvm_scope(v, out, "vcpu", v->kvm_vcpu, v->nr_vcpus);
 	if (v->kvm_vm)

@@ -16,13 +16,22 @@
  * as iovecs already checked against RAM; a request keeps its chain and
  * iovecs until its last I/O is done, and a completion after a reset or a
  * broken queue writes nothing into the guest (the core's epoch check).
+ *
+ * A reset (status 0) waits for the requests in flight: the kernel may still
+ * be reading into the driver's buffers, and after a reset the device must
+ * not touch them (virtio 1.2, 2.4). While it waits, kicks pop nothing,
+ * requests stop after their current I/O and are dropped, not returned; the
+ * vCPU that wrote the status sleeps until the I/O thread has seen the last
+ * completion (at most VBLK_DRAIN_MS), as QEMU's blk_drain() does.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "qlite/block.h"
@@ -89,6 +98,11 @@ struct virtio_blk {
 	bool writethrough;	/* FLUSH offered, not negotiated: a write is stable when done */
 	bool no_punch, no_zero_range;	/* the file system said EOPNOTSUPP once */
 	bool releasing;		/* teardown: completions only free their requests */
+	bool resetting;		/* a reset waits for the requests in flight */
+	bool reset_timeout_told;	/* the one line about a reset that could not wait */
+	pthread_cond_t drained;	/* signalled when the last popped request is finished */
+	pthread_t io_thread;	/* where kicks and completions run, once io_thread_seen */
+	bool io_thread_seen;
 	bool io_error_told;	/* the one line about the host failing our I/O */
 	char serial[VIRTIO_BLK_ID_BYTES];	/* NUL-padded */
 	struct virtio_blk_config config;
@@ -164,8 +178,18 @@ static void vblk_batch_put(struct virtio_blk *blk, struct vblk_batch *b, unsigne
 	if (b && --b->pending)
 		return;
 	free(b);
-	if (!blk->releasing)
+	if (!blk->releasing && !blk->resetting)
 		virtio_queue_flush(&blk->vdev, q);
+}
+
+/* Requests popped and not yet finished, over all queues. */
+static unsigned vblk_popped(const struct virtio_blk *blk)
+{
+	unsigned n = 0;
+
+	for (unsigned q = 0; q < blk->info.nr_queues; q++)
+		n += blk->queues[q].inflight;
+	return n;
 }
 
 static void vblk_count_done(struct virtio_blk *blk, const struct vblk_req *req, uint8_t status)
@@ -185,13 +209,13 @@ static void vblk_finish(struct vblk_req *req, uint8_t status)
 	struct virtq *vq = virtio_queue(&blk->vdev, req->q);
 	uint32_t len = 0;
 
-	vblk_count_done(blk, req, status);
 	if (blk->releasing) {
 		/* Nothing: the transport is gone and the rings with it. */
-	} else if (req->elem.epoch != vq->epoch || vq->broken) {
-		/* The driver reset the device, or broke the queue: the chain is not ours any more. */
+	} else if (blk->resetting || req->elem.epoch != vq->epoch || vq->broken) {
+		/* The driver resets the device, or broke the queue: the chain is not ours. */
 		stat_add(&blk->stats.dropped, 1);
 	} else {
+		vblk_count_done(blk, req, status);
 		if (req->w.status) {
 			*req->w.status = status;
 			len = status == VIRTIO_BLK_S_OK ? req->w.used_len : 1;
@@ -201,6 +225,8 @@ static void vblk_finish(struct vblk_req *req, uint8_t status)
 	blk->queues[req->q].inflight--;
 	vblk_batch_put(blk, req->batch, req->q);
 	vblk_req_put(blk, req);
+	if (blk->resetting && !vblk_popped(blk))
+		pthread_cond_broadcast(&blk->drained);
 }
 
 /* ---- I/O ---- */
@@ -359,7 +385,8 @@ static bool vblk_advance(struct vblk_req *req, int res)
 	struct virtio_blk *blk = req->blk;
 	enum aio_op op = req->aio.op;
 
-	if (blk->releasing)
+	/* Teardown, or a reset waiting: no further I/O, nothing copied into the guest. */
+	if (blk->releasing || blk->resetting)
 		return false;
 	if (res == -EOPNOTSUPP && (op == AIO_DISCARD || op == AIO_WRITE_ZEROES)) {
 		/* The file system cannot: remember, and zero the range another way. */
@@ -403,7 +430,7 @@ static void vblk_resume(struct virtio_blk *blk, unsigned q)
 {
 	struct vblk_queue *bq = &blk->queues[q];
 
-	if (!bq->starved || blk->releasing || !virtio_device_live(&blk->vdev))
+	if (!bq->starved || blk->releasing || blk->resetting || !virtio_device_live(&blk->vdev))
 		return;
 	bq->starved = false;
 	vblk_serve(blk, q);
@@ -417,6 +444,8 @@ static void vblk_aio_done(struct aio_req *aio, int res)
 	unsigned q = req->q;
 
 	virtio_device_lock(&blk->vdev);
+	blk->io_thread = pthread_self();
+	blk->io_thread_seen = true;
 	blk->aio_inflight--;
 	if (vblk_advance(req, res))
 		vblk_next(req);
@@ -589,7 +618,13 @@ static void vblk_serve(struct virtio_blk *blk, unsigned q)
 
 static void vblk_queue_notify(struct virtio_device *vdev, unsigned q)
 {
-	vblk_serve(vdev->priv, q);
+	struct virtio_blk *blk = vdev->priv;
+
+	blk->io_thread = pthread_self();
+	blk->io_thread_seen = true;
+	/* A kick while a reset waits: the rings are about to go, nothing is popped. */
+	if (!blk->resetting)
+		vblk_serve(blk, q);
 }
 
 static void vblk_config_read(struct virtio_device *vdev, uint32_t offset, void *data, unsigned len)
@@ -608,17 +643,71 @@ static int vblk_activate(struct virtio_device *vdev)
 	return 0;
 }
 
+static bool vblk_past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+/*
+ * Status 0 (device lock held, on the vCPU that wrote it): wait until every
+ * popped request is finished. The wait gives up the device lock, so the
+ * I/O thread's completions get through; they drop their requests. A
+ * request the kernel holds past VBLK_DRAIN_MS is said once: its completion
+ * still writes nothing of qlite's into the rings (the epoch), but a read
+ * the kernel finishes later lands in the buffers the driver gave it.
+ */
 static void vblk_reset(struct virtio_device *vdev)
 {
 	struct virtio_blk *blk = vdev->priv;
+	/* Only the unit tests and the fuzzer reset from the loop's own thread: serve it here. */
+	bool on_io_thread = blk->io_thread_seen && pthread_equal(blk->io_thread, pthread_self());
+	struct timespec deadline;
 
-	/*
-	 * I/O in flight runs to its end (the kernel's, like a disk's DMA); its
-	 * completion then finds a new epoch and writes nothing into the guest.
-	 */
+	blk->resetting = true;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VBLK_DRAIN_MS / 1000;
+	while (vblk_popped(blk) && !vblk_past(&deadline)) {
+		if (!on_io_thread) {
+			pthread_cond_timedwait(&blk->drained, &vdev->lock, &deadline);
+			continue;
+		}
+		virtio_device_unlock(vdev);
+		event_loop_run_once(blk->m->loop, 10);
+		virtio_device_lock(vdev);
+	}
+	if (vblk_popped(blk) && !blk->reset_timeout_told) {
+		blk->reset_timeout_told = true;
+		report(-ETIMEDOUT, "%s: reset: %u requests still in flight after %u s; they are "
+		       "dropped, but a read the host finishes later still fills its buffer",
+		       blk->info.name, vblk_popped(blk), VBLK_DRAIN_MS / 1000);
+	}
+	blk->resetting = false;
 	for (unsigned q = 0; q < VIRTIO_BLK_MAX_QUEUES; q++)
 		blk->queues[q].starved = false;
 	blk->writethrough = false;
+}
+
+/* The request counters, after the transport's path and the core's queue counters. */
+static void vblk_report(struct virtio_device *vdev, struct device_report *out)
+{
+	struct virtio_blk_stats st;
+
+	virtio_blk_get_stats(vdev->priv, &st);
+	device_report_add(out, "reads", st.reads);
+	device_report_add(out, "writes", st.writes);
+	device_report_add(out, "flushes", st.flushes);
+	device_report_add(out, "discards", st.discards);
+	device_report_add(out, "write_zeroes", st.write_zeroes);
+	device_report_add(out, "get_ids", st.get_ids);
+	device_report_add(out, "read_bytes", st.read_bytes);
+	device_report_add(out, "write_bytes", st.write_bytes);
+	device_report_add(out, "errors", st.errors);
+	device_report_add(out, "bounced", st.bounced);
+	device_report_add(out, "dropped", st.dropped);
 }
 
 static const struct virtio_device_ops vblk_ops = {
@@ -626,6 +715,7 @@ static const struct virtio_device_ops vblk_ops = {
 	.queue_notify = vblk_queue_notify,
 	.activate = vblk_activate,
 	.reset = vblk_reset,
+	.report = vblk_report,
 };
 
 /* Teardown with I/O in flight: let it finish, so no worker touches freed requests. */
@@ -665,6 +755,7 @@ static void virtio_blk_release(void *state)
 	block_image_close(blk->img);
 	blk->img = NULL;
 	virtio_device_destroy(&blk->vdev);
+	pthread_cond_destroy(&blk->drained);
 	free(blk);
 }
 
@@ -725,6 +816,17 @@ static uint64_t vblk_features(bool readonly, unsigned queues)
 	return f;
 }
 
+/* A reset's deadline is on the monotonic clock: a step of the wall clock moves nothing. */
+static void vblk_cond_init(pthread_cond_t *cond)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cond, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
 int virtio_blk_create(struct machine *m, const struct virtio_blk_opts *o,
 		      struct virtio_blk **out)
 {
@@ -738,6 +840,7 @@ int virtio_blk_create(struct machine *m, const struct virtio_blk_opts *o,
 	blk = machine_alloc_device(m, sizeof(*blk), virtio_blk_release);
 	if (!blk)
 		return report(-ENOMEM, "virtio-blk: out of memory");
+	vblk_cond_init(&blk->drained);
 	blk->m = m;
 	blk->readonly = o->readonly;
 	blk->direct = o->direct;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qlite/machine.h"
 #include "qlite/stats.h"
 #include "qlite/util.h"
 #include "qlite/virtio.h"
@@ -109,7 +110,7 @@ void virtio_device_needs_reset(struct virtio_device *vdev, const char *fmt, ...)
 	char what[192];
 	va_list ap;
 
-	vdev->needs_reset_count++;
+	stat_add(&vdev->needs_reset_count, 1);	/* read by the exit report */
 	if (!(vdev->status & VIRTIO_STATUS_NEEDS_RESET)) {
 		vdev->status |= VIRTIO_STATUS_NEEDS_RESET;
 		/* 2.1.2: once DRIVER_OK, say so with a config change; before, at DRIVER_OK. */
@@ -403,4 +404,35 @@ int virtio_queue_stats(struct virtio_device *vdev, unsigned q, struct virtq_stat
 	out->interrupts = stat_read(&vq->stats.interrupts);
 	out->suppressed = stat_read(&vq->stats.suppressed);
 	return 0;
+}
+
+void virtio_device_report(struct virtio_device *vdev, struct device_report *out)
+{
+	char name[40];
+
+	device_report_add(out, "needs_reset", stat_read(&vdev->needs_reset_count));
+	if (vdev->info->ops->report)
+		vdev->info->ops->report(vdev, out);
+	/* Queue 0 always; a queue the driver never used (one of 64) adds nothing but zeroes. */
+	for (unsigned q = 0; q < vdev->info->nr_queues; q++) {
+		struct virtq_stats st;
+
+		if (virtio_queue_stats(vdev, q, &st) < 0 ||
+		    (q && !st.kicks && !st.interrupts && !st.suppressed))
+			continue;
+		snprintf(name, sizeof(name), "q%u.kicks", q);
+		device_report_add(out, name, st.kicks);
+		snprintf(name, sizeof(name), "q%u.interrupts", q);
+		device_report_add(out, name, st.interrupts);
+		snprintf(name, sizeof(name), "q%u.suppressed", q);
+		device_report_add(out, name, st.suppressed);
+	}
+}
+
+const char *virtio_kicks_path(unsigned in_kernel, unsigned nr_queues)
+{
+	if (in_kernel == nr_queues)
+		return "kicks ioeventfd (KVM)";
+	return in_kernel ? "kicks ioeventfd (KVM) on some queues, userspace exits on others" :
+			   "kicks userspace exits";
 }

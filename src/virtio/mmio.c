@@ -477,11 +477,26 @@ static int mmio_add_doorbells(struct virtio_mmio *d, bool in_kernel)
 	return 0;
 }
 
+/* The exit report's entry (any thread): how kicks and interrupts travel, then the counters. */
+static void mmio_report(void *opaque, struct device_report *out)
+{
+	struct virtio_mmio *d = opaque;
+	unsigned in_kernel = 0;
+
+	for (unsigned q = 0; q < d->nr_queues; q++)
+		in_kernel += doorbell_in_kernel(d->queues[q].db);
+	snprintf(out->path, sizeof(out->path), "%s, %s IRQ %u",
+		 virtio_kicks_path(in_kernel, d->nr_queues),
+		 d->irq_ev ? "interrupts irqfd" : "interrupts injected from userspace", d->irq);
+	virtio_device_report(d->vdev, out);
+}
+
 int virtio_mmio_attach(struct machine *m, struct virtio_device *vdev,
 		       const struct virtio_mmio_opts *o)
 {
 	const struct virtio_mmio_opts none = { 0 };
 	struct virtio_mmio *d;
+	char summary[160];
 	int ret;
 
 	if (!o)
@@ -522,6 +537,15 @@ int virtio_mmio_attach(struct machine *m, struct virtio_device *vdev,
 	ret = machine_claim_irq(m, d->irq, d->owner, false);
 	if (ret < 0)
 		goto err_unclaim;
+	snprintf(summary, sizeof(summary),
+		 "virtio-mmio %#llx irq %u, %u queue%s, ioeventfd %s, irqfd %s",
+		 (unsigned long long)d->base, d->irq, d->nr_queues, d->nr_queues == 1 ? "" : "s",
+		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
+	ret = machine_add_report(m, vdev->info->name, summary, mmio_report, d);
+	if (ret < 0) {
+		report(ret, "%s: out of memory", d->owner);
+		goto err_unclaim;
+	}
 	virtio_device_set_transport(vdev, &mmio_transport_ops, d);
 	return 0;
 

@@ -811,6 +811,41 @@ static uint64_t vp_layout(struct virtio_pci *vp, unsigned nr_vectors)
 	return pow2_roundup(vp->msix_pba + PCI_MSIX_PBA_SIZE(nr_vectors));
 }
 
+/* The exit report's entry (any thread): how kicks and interrupts travel, then the counters. */
+static void vp_report(void *opaque, struct device_report *out)
+{
+	struct virtio_pci *vp = opaque;
+	unsigned in_kernel = 0;
+	const char *kicks, *irqs;
+
+	for (unsigned q = 0; q < vp->nr_queues; q++)
+		in_kernel += doorbell_in_kernel(vp->queues[q].db);
+	kicks = virtio_kicks_path(in_kernel, vp->nr_queues);
+	if (!pci_msix_enabled(&vp->msix))
+		irqs = "interrupts injected from userspace INTx";
+	else if (pci_msix_in_kernel(&vp->msix))
+		irqs = "interrupts irqfd MSI-X";
+	else
+		irqs = "interrupts injected from userspace MSI-X";
+	snprintf(out->path, sizeof(out->path), "%s, %s", kicks, irqs);
+	virtio_device_report(vp->vdev, out);
+}
+
+static int vp_add_report(struct virtio_pci *vp, const struct virtio_pci_opts *o)
+{
+	char summary[160];
+	int ret;
+
+	snprintf(summary, sizeof(summary),
+		 "virtio-pci 00:%02x.%u, %u queue%s, ioeventfd %s, irqfd %s",
+		 vp->pci.slot, vp->pci.function, vp->nr_queues, vp->nr_queues == 1 ? "" : "s",
+		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
+	ret = machine_add_report(vp->m, vp->vdev->info->name, summary, vp_report, vp);
+	if (ret < 0)
+		return report(ret, "%s: out of memory", vp->vdev->info->name);
+	return 0;
+}
+
 int virtio_pci_attach(struct machine *m, struct virtio_device *vdev,
 		      const struct virtio_pci_opts *o, struct virtio_pci **out)
 {
@@ -879,6 +914,9 @@ int virtio_pci_attach(struct machine *m, struct virtio_device *vdev,
 	virtio_device_set_transport(vdev, &vp_transport_ops, vp);
 	/* Last: the host maps the BAR, and bar_moved places the doorbells. */
 	ret = pci_host_add_device(m->pci, &vp->pci);
+	if (ret < 0)
+		return ret;
+	ret = vp_add_report(vp, o);
 	if (ret < 0)
 		return ret;
 	if (out)

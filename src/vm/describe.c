@@ -164,6 +164,10 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, con
 			fprintf(out, "  INT%c -> irq %u", 'A' + d->cfg[0x3d] - 1, d->gsi);
 		fprintf(out, "\n");
 	}
+	/* What each device says of itself; its counters come with the exit report. */
+	for (unsigned i = 0; i < m.nr_reports; i++)
+		fprintf(out, "  dev   %-14s %s\n", m.reports[i].name,
+			m.reports[i].summary[0] ? m.reports[i].summary : "-");
 	describe_cpus(spec, out);
 	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
 		nested ? " (host KVM is nested and software-assisted)" : "");

@@ -47,6 +47,9 @@ struct vm_stats {
 	FILE *log;		/* interval lines: stderr, or the stats log file */
 	struct vm_stats_output out[NR_OUTPUTS];
 	char tuning[512];
+	/* The devices' reports, copied at each refresh: read before the machine frees them. */
+	struct stats_device *devices;
+	unsigned max_devices;
 };
 
 static void describe_tuning(struct vm *vm, char *buf, size_t len)
@@ -110,9 +113,13 @@ int vm_stats_create(struct vm *vm)
 	}
 	s->vcpu = calloc(vm->kvm.nr_vcpus, sizeof(*s->vcpu));
 	s->kvm_vcpu = calloc(vm->kvm.nr_vcpus, sizeof(*s->kvm_vcpu));
-	if (!s->vcpu || !s->kvm_vcpu) {
+	/* Devices register while the machine is assembled, before this. */
+	s->max_devices = vm->machine.nr_reports;
+	s->devices = s->max_devices ? calloc(s->max_devices, sizeof(*s->devices)) : NULL;
+	if (!s->vcpu || !s->kvm_vcpu || (s->max_devices && !s->devices)) {
 		if (s->log != stderr)
 			fclose(s->log);
+		free(s->devices);
 		free(s->vcpu);
 		free(s->kvm_vcpu);
 		free(s);
@@ -144,6 +151,7 @@ int vm_stats_create(struct vm *vm)
 		.kvm_vcpu = s->kvm_ok ? s->kvm_vcpu : NULL,
 		.kvm_why = s->kvm_why,
 		.hw = &s->hw,
+		.devices = s->devices,
 	};
 	vm->stats = s;
 	return 0;
@@ -172,6 +180,7 @@ static void vm_stats_refresh(struct vm_stats *s)
 			kvm_binary_stats_read(&s->kvm_vcpu[i]);
 	}
 	hw_exit_trace_drain(&s->hw);
+	s->view.nr_devices = stats_devices_read(&s->vm->machine, s->devices, s->max_devices);
 }
 
 static const char *write_error(int err)
@@ -304,6 +313,7 @@ void vm_stats_destroy(struct vm_stats *s)
 		close(s->timer_fd);
 	if (s->log && s->log != stderr)
 		fclose(s->log);
+	free(s->devices);
 	free(s->kvm_vcpu);
 	free(s->vcpu);
 	free(s);

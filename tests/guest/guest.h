@@ -247,6 +247,7 @@ void do_flushed(const char *word, char *arg);
 
 /* ide.c */
 void do_ide_pio(const char *word, char *arg);
+void do_ide_identify(const char *word, char *arg);
 void do_ide_dma(const char *word, char *arg);
 
 /* virtio.c */

@@ -251,6 +251,7 @@ static const struct {
 	{ "fault", do_fault },
 	{ "pci", do_pci },
 	{ "ide-pio", do_ide_pio },
+	{ "ide-identify", do_ide_identify },
 	{ "ide-dma", do_ide_dma },
 	{ "vblk", do_vblk },
 	{ "vblk-mmio", do_vblk_mmio },

@@ -28,9 +28,13 @@ reads up to 1 KiB ahead within a page, and every buffer the guest reads into is 
 `rep outsw` reaches qlite as 256 exits of one transfer each (KVM's emulator writes string PIO one
 element per exit). The transfers are checked per direction from the Prometheus output.
 
-The report has no per-queue kick or interrupt counts (the virtio core counts them,
-virtio_queue_stats(), but no report shows them yet): with ioeventfd on the kicks are only seen
-as the absence of NOTIFY exits, which is what the vblk cases assert.
+The devices' own reports ("device_reports" in the JSON, qlite_device_stat in Prometheus) are
+exact too: virtio-blk's q0.kicks is the guest's notify writes (one a request: virtio.c notifies
+after every request and never reads VIRTQ_USED_F_NO_NOTIFY), whether KVM took them (ioeventfd on,
+no NOTIFY exit) or they exited; q0.interrupts is 0 and q0.suppressed one a request, since the
+driver sets VRING_AVAIL_F_NO_INTERRUPT and has one request in flight (one flush each); and the
+path names how the kicks and interrupts travelled. The IDE report counts commands by kind and
+sectors from the same workload.
 
 Without a usable /dev/kvm a case is skipped (exit 77), except in CI (CI=true), where that is a
 failure.
@@ -183,6 +187,23 @@ def vblk_word(e, dev, n, mmio):
     return 2 * n + 1					# N writes, one FLUSH (qlite offers it), N reads
 
 
+def device_report(data, series, name, res):
+    """The JSON entry of a device's own report, its Prometheus samples checked against it."""
+    reps = [d for d in data["device_reports"] if d["name"] == name]
+    check(len(reps) == 1, f"device_reports: no single {name!r} in {[d['name'] for d in data['device_reports']]}", res)
+    rep = reps[0]
+    for c, v in rep["counters"].items():
+        have = prom_get(series, "qlite_device_stat", device=name, counter=c)
+        check(have == v, f"prom: qlite_device_stat {name} {c} = {have}, json says {v}", res)
+    print(f"  {name}: {rep['path']}: " + ", ".join(f"{c} {v}" for c, v in rep["counters"].items()))
+    return rep
+
+
+def check_counters(rep, want, res):
+    wrong = {c: (rep["counters"].get(c), v) for c, v in want.items() if rep["counters"].get(c) != v}
+    check(not wrong, f"{rep['name']} counters (measured, expected): {wrong}", res)
+
+
 def uart(e, printed):
     """Every byte the guest prints: one LSR read (THRE is always 1 under qlite) and one THR write."""
     e["uart8250", "LSR", "read"] += printed
@@ -233,7 +254,8 @@ def compare(data, series, expected, extra_transfers, res):
           "".join(f"  {k}: measured {m}, expected {x}\n" for k, m, x in wrong) +
           "".join(f"  {k}: {v} exits the model does not expect\n" for k, v in stray), res)
 
-    check(data["unclaimed"] == {"pio_reads": 0, "pio_writes": 0, "mmio_reads": 0, "mmio_writes": 0},
+    check(data["unclaimed"] == {"pio_reads": 0, "pio_writes": 0, "mmio_reads": 0, "mmio_writes": 0,
+                               "top": []},
           f"unclaimed accesses: {data['unclaimed']}", res)
     pio = mmio = 0
     for dev in data["devices"]:
@@ -290,11 +312,24 @@ def ide_case(q, g, words, dma):
             extra["ide-primary", d] += v
     uart(e, printed)
     compare(data, series, e, extra, res)
+    # The controller's report: per word IDENTIFY, the writes, FLUSH CACHE and the reads.
+    sizes = [tuple(int(x) for x in w.split("=")[1].split(",")) for w in words]
+    cmds = sum(ceil_div(n, c) for n, c in sizes)
+    sectors = sum(n for n, _ in sizes)
+    kind = "dma" if dma else "pio"
+    rep = device_report(data, series, "ide", res)
+    check_counters(rep, {f"{kind}_reads": cmds, f"{kind}_writes": cmds,
+                         ("pio" if dma else "dma") + "_reads": 0, "flushes": len(words),
+                         "identifies": len(words), "other_commands": 0, "sectors_read": sectors,
+                         "sectors_written": sectors, "dma_transfers": 2 * cmds if dma else 0,
+                         "errors": 0}, res)
+    check(rep["path"].startswith("data by bus-master DMA" if dma else "data through the PIO data port"),
+          f"ide path: {rep['path']}", res)
 
 
-def vblk_case(q, g, words, vdev, mmio, notify_exits):
+def vblk_case(q, g, words, vdev, mmio, notify_exits, irqfd=True):
     """NOTIFY_EXITS: whether a kick is a userspace exit (ioeventfd off) or not (ioeventfd on:
-    KVM signals the eventfd and the vCPU goes on)."""
+    KVM signals the eventfd and the vCPU goes on). IRQFD: the vdev's irqfd option."""
     data, series, printed, res = run_counted(q, g, " ".join(words), vdev)
     dev = "virtio-blk"
     e = Counter()
@@ -312,6 +347,27 @@ def vblk_case(q, g, words, vdev, mmio, notify_exits):
     uart(e, printed)
     print(f"  {kicks} requests, {kicks} kicks: {kicks if notify_exits else 0} NOTIFY exits")
     compare(data, series, e, Counter(), res)
+
+    # The device's own report: the kicks KVM took are counted even without exits.
+    sizes = []
+    for w in words:
+        args = [int(x, 0) for x in w.split("=")[1].split(",")]
+        sizes.append((args[1], args[2]) if mmio else (args[0], args[1]))
+    rep = device_report(data, series, dev, res)
+    moved = sum(n * size for n, size in sizes)
+    check_counters(rep, {"q0.kicks": kicks, "q0.interrupts": 0, "q0.suppressed": kicks,
+                         "needs_reset": 0, "reads": sum(n for n, _ in sizes),
+                         "writes": sum(n for n, _ in sizes), "flushes": len(words),
+                         "read_bytes": moved, "write_bytes": moved, "errors": 0, "dropped": 0}, res)
+    check(not any(c.startswith("q1.") for c in rep["counters"]), "a second queue reported", res)
+    want = "kicks userspace exits" if notify_exits else "kicks ioeventfd (KVM)"
+    # The test guest leaves MSI-X off, so a PCI device interrupts through INTx from userspace;
+    # an mmio line goes through KVM_IRQFD with irqfd on.
+    if mmio:
+        want += ", interrupts irqfd IRQ " if irqfd else ", interrupts injected from userspace IRQ "
+    else:
+        want += ", interrupts injected from userspace INTx"
+    check(rep["path"].startswith(want), f"{dev} path {rep['path']!r}, expected {want!r}...", res)
 
 
 # --- the cases (meson: tests/integration/meson.build) ---
@@ -342,7 +398,7 @@ def case_vblk_pci_no_ioeventfd(q, g):
 
 def case_vblk_pci_no_irqfd(q, g):
     """irqfd off changes no exit: the driver asks for no interrupts (VRING_AVAIL_F_NO_INTERRUPT)."""
-    vblk_case(q, g, VBLK_WORDS, "virtio-blk,file={img},irqfd=off", False, False)
+    vblk_case(q, g, VBLK_WORDS, "virtio-blk,file={img},irqfd=off", False, False, irqfd=False)
 
 
 def case_vblk_mmio(q, g):
@@ -353,7 +409,7 @@ def case_vblk_mmio(q, g):
 def case_vblk_mmio_no_ioeventfd(q, g):
     """virtio-mmio, ioeventfd and irqfd off: one QueueNotify write exit per kick."""
     vblk_case(q, g, MMIO_WORDS, "virtio-blk,file={img},transport=mmio,ioeventfd=off,irqfd=off",
-              True, True)
+              True, True, irqfd=False)
 
 
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}

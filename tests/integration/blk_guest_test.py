@@ -490,6 +490,50 @@ def qlite_scenario_case(q, g, kind, words, last_word, sectors):
     return None
 
 
+def identify_words(res, who):
+    """The 256 IDENTIFY words the guest's ide-identify printed."""
+    words = []
+    for m in re.finditer(r"^ide-identify: (\d{3}):((?: [0-9a-f]{4}){16})$", res.stdout, re.M):
+        check(int(m.group(1)) == len(words), f"{who}: ide-identify lines out of order", res)
+        words += [int(w, 16) for w in m.group(2).split()]
+    check(len(words) == 256, f"{who}: {len(words)} IDENTIFY words, not 256", res)
+    return words
+
+
+# Words that differ on purpose: the serial (10-19), firmware (23-26) and model (27-46) strings,
+# qlite's integrity word (255; QEMU leaves it 0), and the feature sets qlite does not implement,
+# which it must not claim: SMART (bit 0 of 82 and 85) and TRIM (69, 169).
+IDENTIFY_OWN = set(range(10, 20)) | set(range(23, 47)) | {69, 169, 255}
+IDENTIFY_MASK = {82: ~1 & 0xFFFF, 85: ~1 & 0xFFFF}
+
+
+def case_qemu_ide_identify(q, g):
+    """IDENTIFY DEVICE of the same image under QEMU's ide-hd and qlite's vdev ide: word by word
+    the same, but for IDENTIFY_OWN and IDENTIFY_MASK; qlite says so of the words it leaves out."""
+    why = qlite_lacks(q, g, "ide")
+    if why:
+        print(f"SKIP: {why}")
+        return SKIP
+    with tempfile.TemporaryDirectory() as d:
+        img = fresh_image(d)
+        qres = QemuRun(g, "ide-identify", machine("ide", img), d).finish()
+        check_passed(qres, "ide-identify")
+        lres = VmRun(qlite_argv(q, g, "ide-identify", "ide", img), d).finish()
+        check_passed(lres, "ide-identify")
+    want, have = identify_words(qres, "QEMU"), identify_words(lres, "qlite")
+    diff = [(w, have[w], want[w]) for w in range(256) if w not in IDENTIFY_OWN and
+            (have[w] & IDENTIFY_MASK.get(w, 0xFFFF)) != (want[w] & IDENTIFY_MASK.get(w, 0xFFFF))]
+    check(not diff, "IDENTIFY words that differ (word, qlite, QEMU): " +
+          ", ".join(f"{w}: {h:#06x} {x:#06x}" for w, h, x in diff), lres)
+    # What qlite leaves out is all QEMU has there: TRIM and SMART, nothing else.
+    check(want[69] == 0x4000 and want[169] == 1 and have[69] == 0 and have[169] == 0,
+          f"TRIM words: QEMU {want[69]:#x}/{want[169]:#x}, qlite {have[69]:#x}/{have[169]:#x}", lres)
+    check(have[82] & 1 == 0 and have[85] & 1 == 0, "qlite claims SMART", lres)
+    print(f"  {256 - len(IDENTIFY_OWN)} IDENTIFY words as QEMU's; word 47 {have[47]:#06x}, "
+          f"59 {have[59]:#06x}, 80 {have[80]:#06x}, 88 {have[88]:#06x}, 93 {have[93]:#06x}")
+    return None
+
+
 def case_qlite_ide_pio(q, g):
     """qemu_ide_pio's words under qlite's vdev ide."""
     return qlite_scenario_case(q, g, "ide", "pci ide-pio=16 ide-pio=64,8", "ide-pio", 64)

@@ -7,6 +7,7 @@ usage: guest_test.py QLITE TEST_GUEST CASE
 Each CASE is one meson test. Without a usable /dev/kvm a case is skipped
 (exit 77), except in CI (CI=true), where that is a failure.
 """
+import json
 import os
 import re
 import select
@@ -76,14 +77,27 @@ def case_reset(q, g):
 
 
 def case_unclaimed(q, g):
-    res = run(q, guest_args(g, "pio-read=0x2e0,7 pio-write=0x2e0,5 mmio-read=0xc8000000,3"))
-    check(res.returncode == 1, "guest failed", res)
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "exits.json")
+        res = run(q, guest_args(g, "pio-read=0x2e0,7 pio-write=0x2e0,5 mmio-read=0xc8000000,3",
+                                ["--stats", "--stats-json", js]))
+        check(res.returncode == 1, "guest failed", res)
+        with open(js) as f:
+            unclaimed = json.load(f)["unclaimed"]
     line = stop_line(res)
     m = re.search(r"unclaimed pio (\d+) reads (\d+) writes, mmio (\d+) reads (\d+) writes", line)
     check(m, "no unclaimed counts in the stop line", res)
     pr, pw, mr, mw = map(int, m.groups())
     check((pr, pw, mr, mw) == (7, 5, 3, 0),
           f"unclaimed counts {(pr, pw, mr, mw)} != (7, 5, 3, 0)", res)
+    # Named, busiest first per bus: the ports and the address the guest probed, nothing else.
+    want = [{"bus": "pio", "addr": 0x2e0, "dir": "read", "count": 7},
+            {"bus": "pio", "addr": 0x2e0, "dir": "write", "count": 5},
+            {"bus": "mmio", "addr": 0xc8000000, "dir": "read", "count": 3}]
+    check(unclaimed["top"] == want, f"unclaimed top {unclaimed['top']} != {want}", res)
+    for addr, d, n in (("0x2e0", "read", 7), ("0x2e0", "write", 5), ("0xc8000000", "read", 3)):
+        check(re.search(rf"^ +{addr} +{d} +{n} ", res.stderr, re.M),
+              f"the table names no {addr} {d} x{n}", res)
 
 
 def task_affinity(pid):

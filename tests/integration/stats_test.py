@@ -177,7 +177,7 @@ def case_counts_agree(q, g):
             series = parse_prom(f.read())
         table = res.stderr
         check(all(dict(pairs).get("vm") == "stats-test" for _, pairs in series), "prom: the VM's name on every series", res)
-        check(data["version"] == 2 and data["qlite_version"] == VERSION and data["vm"] == "stats-test",
+        check(data["version"] == 3 and data["qlite_version"] == VERSION and data["vm"] == "stats-test",
               f"json: version, qlite_version, vm: {data['version'], data['qlite_version'], data['vm']}", res)
         stamp = datetime.datetime.fromisoformat(data["timestamp"].replace("Z", "+00:00"))
         age = (datetime.datetime.now(datetime.timezone.utc) - stamp).total_seconds()
@@ -198,7 +198,11 @@ def case_counts_agree(q, g):
         check(tr_w == uart["writes"] + 64 - outs_exits,
               f"prom: uart write transfers {tr_w} != exits {uart['writes']} + {64 - outs_exits}", res)
         check(uart["transfers"] == tr_r + tr_w, "json and prom disagree on the uart's transfers", res)
-        check(data["unclaimed"] == {"pio_reads": 5, "pio_writes": 0, "mmio_reads": 7, "mmio_writes": 3},
+        # The totals, and which addresses they were: busiest first on each bus.
+        check(data["unclaimed"] == {"pio_reads": 5, "pio_writes": 0, "mmio_reads": 7, "mmio_writes": 3,
+                                    "top": [{"bus": "pio", "addr": int(UNCLAIMED_PIO, 0), "dir": "read", "count": 5},
+                                            {"bus": "mmio", "addr": int(UNCLAIMED_MMIO, 0), "dir": "read", "count": 7},
+                                            {"bus": "mmio", "addr": int(UNCLAIMED_MMIO, 0), "dir": "write", "count": 3}]},
               f"json: unclaimed {data['unclaimed']}", res)
 
         # The table shows the same registers with the same counts.
@@ -347,7 +351,7 @@ def case_live_files(q, g):
             scr.append(prom_get(series, "qlite_device_exits_total", register="SCR", dir="write"))
             bounds.add(tuple(dict(p)["le"] for n, p in series
                              if n == "qlite_exit_handler_seconds_bucket" and ("reason", "io") in p))
-            check(data["version"] == 2, "json: version")
+            check(data["version"] == 3, "json: version")
         out, err = p.communicate(timeout=60)
         res = subprocess.CompletedProcess(argv, p.returncode, out, err)
         check(p.returncode == 1, "guest failed", res)
@@ -506,10 +510,19 @@ def case_promtool(q, g):
         return SKIP
     with tempfile.TemporaryDirectory() as d:
         prom = os.path.join(d, "exits.prom")
+        img = os.path.join(d, "disk.img")
+        with open(img, "wb") as f:
+            f.truncate(1 << 20)
+        # A virtio-blk, so the devices' own counters (qlite_device_stat) are linted too.
         res = qlite_run(q, g, f"smp=2 pio-write={UART_SCR},100 pio-read=0x60,2 pio-read=0x64,3 "
-                              f"pio-read={UNCLAIMED_PIO},5",
-                        ["--cpus", "2", "--stats-prom", prom, "--system", 'a "quoted" name'])
+                              f"pio-read={UNCLAIMED_PIO},5 vblk=1",
+                        ["--cpus", "2", "--stats-prom", prom, "--system", 'a "quoted" name',
+                         "--vdev", f"virtio-blk,file={img}"])
         check(res.returncode == 1, "guest failed", res)
+        with open(prom) as f:
+            text = f.read()
+        check('qlite_device_stat{vm="a \\"quoted\\" name",device="virtio-blk",counter="q0.kicks"} 3\n' in text,
+              "no q0.kicks 3 of virtio-blk in the Prometheus file", res)
         with open(prom) as f:
             lint = subprocess.run([promtool, "check", "metrics"], stdin=f, capture_output=True, text=True)
         check(lint.returncode == 0 and not (lint.stdout + lint.stderr).strip(),

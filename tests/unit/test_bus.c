@@ -6,6 +6,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "qlite/bus.h"
@@ -209,6 +211,78 @@ static void test_many_regions(void **state)
 	}
 }
 
+static uint64_t efd_take(int efd)
+{
+	uint64_t n = 0;
+
+	if (read(efd, &n, sizeof(n)) != sizeof(n))
+		return 0;
+	return n;
+}
+
+/*
+ * More doorbells than the old fixed table of 64 (a virtio-blk of 64 queues
+ * beside other devices): each rings its own eventfd, found by address in
+ * the snapshot; several on one address are told apart by width and value.
+ */
+static void test_many_doorbells(void **state)
+{
+	struct bus *bus = *state;
+	enum { N = 300 };
+	int efd[N], id[N], shared = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), other;
+	struct rec a = { 0 };
+	uint16_t v;
+
+	assert_true(bus_register(bus, 0x10000, 0x10000, "notify", &rec_ops, &a) >= 0);
+	for (unsigned i = 0; i < N; i++) {
+		efd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		assert_true(efd[i] >= 0);
+		/* Added in an order that is not the address order. */
+		id[i] = bus_add_doorbell(bus, 0x10000 + 4 * ((i * 7) % N), 2, false, 0, efd[i]);
+		assert_int_equal(id[i], i);
+	}
+	for (unsigned i = 0; i < N; i++) {
+		v = i;
+		/* A write that rings returns the region under it. */
+		assert_non_null(bus_dispatch(bus, 0x10000 + 4 * ((i * 7) % N), &v, 2, true));
+	}
+	for (unsigned i = 0; i < N; i++)
+		assert_int_equal(efd_take(efd[i]), 1);
+	assert_int_equal(a.writes, 0);
+	/* Another width at a doorbell's address reaches the region. */
+	bus_dispatch(bus, 0x10000, &(uint32_t){ 0 }, 4, true);
+	assert_int_equal(a.writes, 1);
+	/* Value-matched doorbells sharing one address (as virtio-mmio's QueueNotify). */
+	assert_true(shared >= 0);
+	other = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(bus_add_doorbell(bus, 0x18000, 4, true, 5, shared) >= N);
+	assert_true(bus_add_doorbell(bus, 0x18000, 4, true, 63, other) >= N);
+	bus_dispatch(bus, 0x18000, &(uint32_t){ 63 }, 4, true);
+	bus_dispatch(bus, 0x18000, &(uint32_t){ 63 }, 4, true);
+	bus_dispatch(bus, 0x18000, &(uint32_t){ 5 }, 4, true);
+	assert_int_equal(efd_take(other), 2);
+	assert_int_equal(efd_take(shared), 1);
+	bus_dispatch(bus, 0x18000, &(uint32_t){ 7 }, 4, true);	/* no queue 7: the register */
+	assert_int_equal(a.writes, 2);
+	/* Disabled, moved, removed: the slot is taken again by the next one. */
+	assert_int_equal(bus_move_doorbell(bus, id[10], BUS_UNMAPPED), 0);
+	v = 0;
+	bus_dispatch(bus, 0x10000 + 4 * 70, &v, 2, true);
+	assert_int_equal(efd_take(efd[10]), 0);
+	assert_int_equal(a.writes, 3);
+	assert_int_equal(bus_move_doorbell(bus, id[10], 0x1fff0), 0);
+	bus_dispatch(bus, 0x1fff0, &v, 2, true);
+	assert_int_equal(efd_take(efd[10]), 1);
+	bus_remove_doorbell(bus, id[20]);
+	assert_int_equal(bus_move_doorbell(bus, id[20], 0x1000), -ENOENT);
+	assert_int_equal(bus_move_doorbell(bus, 100000, 0x1000), -EINVAL);
+	assert_int_equal(bus_add_doorbell(bus, BUS_UNMAPPED, 2, false, 0, efd[20]), id[20]);
+	for (unsigned i = 0; i < N; i++)
+		close(efd[i]);
+	close(shared);
+	close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pio_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_move_and_unmap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_doorbells, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

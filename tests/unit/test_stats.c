@@ -21,6 +21,7 @@
 #include <asm/vmx.h>
 
 #include "qlite/bus.h"
+#include "qlite/machine.h"
 #include "qlite/stats.h"
 
 static void test_hist_buckets_and_quantiles(void **state)
@@ -274,7 +275,7 @@ static void test_json_parses_back(void **state)
 	end = json_value(js);
 	assert_non_null(end);
 	assert_string_equal(ws(end), "");
-	assert_non_null(strstr(js, "\"version\": 2,\n  \"qlite_version\": \"" QLITE_VERSION "\",\n"
+	assert_non_null(strstr(js, "\"version\": 3,\n  \"qlite_version\": \"" QLITE_VERSION "\",\n"
 				   "  \"vm\": \"test vm\",\n  \"timestamp\": \"2023-11-14T22:13:20.250Z\",\n"));
 	assert_non_null(strstr(js, "\"register\": \"DATA\", \"offset\": 0, \"dir\": \"write\", \"exits\": 1000"));
 	assert_non_null(strstr(js, "\"register\": \"CTRL\", \"offset\": 4, \"dir\": \"read\", \"exits\": 501"));
@@ -698,6 +699,162 @@ static void test_hw_exit_names_are_the_kernels(void **state)
 		assert_string_equal(hw_exit_reason_name(2, svm[i].code), svm[i].name);
 }
 
+/* Two devices as the transports and the IDE register them: a path and named counters. */
+struct fake_dev {
+	const char *path;
+	uint64_t kicks;
+};
+
+static void fake_dev_report(void *opaque, struct device_report *out)
+{
+	const struct fake_dev *d = opaque;
+
+	snprintf(out->path, sizeof(out->path), "%s", d->path);
+	device_report_add(out, "q0.kicks", d->kicks);
+	device_report_add(out, "q0.interrupts", d->kicks / 2);
+}
+
+static void fill_devices(struct fixture *f, struct machine *m, struct stats_device *devs,
+			 struct fake_dev *a, struct fake_dev *b)
+{
+	memset(m, 0, sizeof(*m));
+	assert_int_equal(machine_add_report(m, "virtio-blk", "00:03.0", fake_dev_report, a), 0);
+	assert_int_equal(machine_add_report(m, "virtio-blk", "00:04.0", fake_dev_report, b), 0);
+	/* Only for `qlite check`: no entry in the exit report. */
+	assert_int_equal(machine_add_report(m, "summary-only", "x", NULL, NULL), 0);
+	f->view.devices = devs;
+	f->view.nr_devices = stats_devices_read(m, devs, 4);
+}
+
+static void test_device_reports(void **state)
+{
+	struct fixture *f = *state;
+	struct fake_dev a = { "kicks ioeventfd (KVM), interrupts irqfd MSI-X", 40 };
+	struct fake_dev b = { "kicks userspace exits, \"INTx\"", 7 };
+	struct stats_device devs[4];
+	struct machine m;
+	char *text;
+
+	fill(f);
+	fill_devices(f, &m, devs, &a, &b);
+	assert_int_equal(f->view.nr_devices, 2);
+	/* The machine makes the second name unique; the copy outlives the machine's sources. */
+	assert_string_equal(devs[1].name, "virtio-blk.1");
+	machine_release_all(&m);
+	assert_null(m.reports);
+
+	text = render(f, table_writer);
+	assert_non_null(strstr(text,
+		"  virtio-blk     kicks ioeventfd (KVM), interrupts irqfd MSI-X\n"
+		"                   q0.kicks                              40\n"
+		"                   q0.interrupts                         20\n"
+		"  virtio-blk.1   kicks userspace exits, \"INTx\"\n"
+		"                   q0.kicks                               7\n"));
+	free(text);
+
+	text = render(f, stats_write_json);
+	assert_non_null(json_value(text));
+	assert_non_null(strstr(text,
+		"  \"device_reports\": [\n"
+		"    {\"name\": \"virtio-blk\", \"path\": \"kicks ioeventfd (KVM), interrupts irqfd MSI-X\", "
+		"\"counters\": {\"q0.kicks\": 40, \"q0.interrupts\": 20}},\n"
+		"    {\"name\": \"virtio-blk.1\", \"path\": \"kicks userspace exits, \\\"INTx\\\"\", "
+		"\"counters\": {\"q0.kicks\": 7, \"q0.interrupts\": 3}}\n  ],\n"));
+	free(text);
+
+	text = render(f, stats_write_prom);
+	assert_non_null(strstr(text,
+		"# TYPE qlite_device_stat gauge\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.kicks\"} 40\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk\",counter=\"q0.interrupts\"} 20\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.kicks\"} 7\n"
+		"qlite_device_stat{vm=\"test vm\",device=\"virtio-blk.1\",counter=\"q0.interrupts\"} 3\n"));
+	assert_null(strstr(text, "summary-only"));
+	free(text);
+}
+
+/* No device reports: an empty array, and no family without samples. */
+static void test_device_reports_none(void **state)
+{
+	struct fixture *f = *state;
+	char *text;
+
+	fill(f);
+	text = render(f, stats_write_json);
+	assert_non_null(strstr(text, "  \"device_reports\": [],\n"));
+	free(text);
+	text = render(f, stats_write_prom);
+	assert_null(strstr(text, "qlite_device_stat"));
+	free(text);
+	text = render(f, table_writer);
+	assert_null(strstr(text, "devices' own counters"));
+	free(text);
+}
+
+/* A device can only add DEVICE_REPORT_MAX counters; the rest are dropped, not overrun. */
+static void test_device_report_cap(void **state)
+{
+	struct device_report r;
+	char name[16];
+
+	memset(&r, 0, sizeof(r));
+	for (unsigned i = 0; i < DEVICE_REPORT_MAX + 5; i++) {
+		snprintf(name, sizeof(name), "c%u", i);
+		device_report_add(&r, name, i);
+	}
+	assert_int_equal(r.n, DEVICE_REPORT_MAX);
+	assert_string_equal(r.c[DEVICE_REPORT_MAX - 1].name, "c47");
+}
+
+/* Unclaimed addresses by name: merged over vCPUs, busiest first, the totals exact past the table. */
+static void test_unclaimed_named(void **state)
+{
+	struct fixture *f = *state;
+	struct stats_unclaimed top[STATS_UNCLAIMED_TOP];
+	struct region_stats *rs;
+	char *text;
+	unsigned n;
+
+	fill(f);	/* 7 reads of 0x2e0 on vCPU 0 */
+	for (int i = 0; i < 5; i++)
+		pio_exit(f, 1, 0x2e0, false, 1);
+	for (int i = 0; i < 9; i++)
+		pio_exit(f, 1, 0x80, true, 1);
+	for (int i = 0; i < 3; i++)
+		stats_count_access(f->vcpu[0], BUS_MMIO, NULL, 0xc8000000, false, 1, &rs);
+	/* More distinct ports than the table holds: counted in the totals only. */
+	for (unsigned p = 0; p < STATS_UNCLAIMED_SLOTS + 8; p++)
+		stats_count_access(f->vcpu[0], BUS_PIO, NULL, 0x9000 + p, true, 1, &rs);
+
+	n = stats_unclaimed_top(&f->view, BUS_PIO, top);
+	assert_int_equal(n, STATS_UNCLAIMED_TOP);
+	assert_int_equal(top[0].addr, 0x2e0);
+	assert_false(top[0].write);
+	assert_int_equal(top[0].count, 12);
+	assert_int_equal(top[1].addr, 0x80);
+	assert_true(top[1].write);
+	assert_int_equal(top[1].count, 9);
+	assert_int_equal(top[2].count, 1);
+	n = stats_unclaimed_top(&f->view, BUS_MMIO, top);
+	assert_int_equal(n, 1);
+	assert_int_equal(top[0].addr, 0xc8000000);
+	assert_int_equal(top[0].count, 3);
+	assert_int_equal(f->vcpu[0]->unclaimed[BUS_PIO][1], STATS_UNCLAIMED_SLOTS + 8);
+
+	text = render(f, stats_write_json);
+	assert_non_null(json_value(text));
+	assert_non_null(strstr(text, "\"top\": [\n    {\"bus\": \"pio\", \"addr\": 736, \"dir\": \"read\", \"count\": 12},\n"
+				     "    {\"bus\": \"pio\", \"addr\": 128, \"dir\": \"write\", \"count\": 9},\n"));
+	assert_non_null(strstr(text, "{\"bus\": \"mmio\", \"addr\": 3355443200, \"dir\": \"read\", \"count\": 3}\n  ]},\n"));
+	free(text);
+	text = render(f, table_writer);
+	assert_non_null(strstr(text, "  (unclaimed)    pio  -                  read           12"));
+	assert_non_null(strstr(text, "                      0x2e0              read           12"));
+	assert_non_null(strstr(text, "                      0x80               write           9"));
+	assert_non_null(strstr(text, "                      0xc8000000         read            3"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -713,6 +870,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_reports, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_reports_none, setup, teardown),
+		cmocka_unit_test(test_device_report_cap),
+		cmocka_unit_test_setup_teardown(test_unclaimed_named, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_file, setup, teardown),
 		cmocka_unit_test(test_remove_stale_tmp),
 		cmocka_unit_test_setup_teardown(test_interval_write_error, setup, teardown),

@@ -16,6 +16,8 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +27,10 @@
 
 #include "fake_machine.h"
 #include "report_capture.h"
+#include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/virtio.h"
+#include "qlite/virtio_pci.h"
 #include "qlite/virtio_blk.h"
 #include "virtq_driver.h"
 
@@ -893,27 +897,193 @@ static void test_multiqueue(void **state)
 	assert_true(image_has_pattern(f, 78, 1));
 }
 
-/* A reset with I/O in flight: its completion writes nothing into the new rings or RAM. */
+/* The vCPU that writes status 0 while the I/O thread runs the loop. */
+struct resetter {
+	struct fx *f;
+	pthread_t thread;
+	atomic_bool done;
+	uint8_t seen[4096];	/* the read's buffer when the reset returned */
+};
+
+static void *reset_thread(void *opaque)
+{
+	struct resetter *r = opaque;
+
+	virtio_set_status(r->f->vdev, 0);
+	memcpy(r->seen, ram(r->f, DATA_BASE, sizeof(r->seen)), sizeof(r->seen));
+	atomic_store(&r->done, true);
+	return NULL;
+}
+
+/*
+ * A reset with I/O in flight (virtio 1.2, 2.4: after it the device must not
+ * use the driver's buffers): status 0 returns only once the read has
+ * landed, so the buffer never changes after it; the completions are dropped,
+ * a kick while the reset waits pops nothing, and no interrupt comes.
+ */
 static void test_reset_in_flight(void **state)
 {
 	struct fx *f = *state;
 	struct virtio_blk_opts o = opts_for(f);
+	struct resetter r = { .f = f };
+	uint8_t want[4096];
 
 	live_disk(f, &o);
+	memset(ram(f, DATA_BASE, 4096), 0xee, 4096);
 	request(f, 0, 0, VIRTIO_BLK_T_IN, 0, DATA_BASE, 4096);
 	request(f, 0, 1, VIRTIO_BLK_T_FLUSH, 0, 0, 0);
+	kick(f, 0);	/* queued: the batch reaches the kernel when the loop next waits */
+	assert_int_equal(pthread_create(&r.thread, NULL, reset_thread, &r), 0);
+	/* Nothing completes without the loop, so the reset cannot have returned. */
+	usleep(50 * 1000);
+	assert_false(atomic_load(&r.done));
+	/* A kick while it waits: the chain stays in the ring. */
+	request(f, 0, 2, VIRTIO_BLK_T_IN, 8, DATA_BASE + 0x8000, 512);
 	kick(f, 0);
-	virtio_set_status(f->vdev, 0);
-	go_live(f, offered(f), 1);
-	for (int i = 0; i < 50; i++)
+	for (int i = 0; i < 1000 && !atomic_load(&r.done); i++)
 		fake_run_io(f->fm, 1, 10);
+	assert_int_equal(pthread_join(r.thread, NULL), 0);
+	assert_true(r.done);
+	/* The read had finished: the buffer holds sectors 0-7 ... */
+	for (unsigned i = 0; i < sizeof(want); i++)
+		want[i] = pattern(i / 512, i % 512);
+	assert_memory_equal(r.seen, want, sizeof(want));
+	/* ... and nothing touches it, the rings or the status bytes afterwards. */
+	for (int i = 0; i < 20; i++)
+		fake_run_io(f->fm, 1, 10);
+	assert_memory_equal(ram(f, DATA_BASE, 4096), r.seen, 4096);
 	assert_int_equal(used_idx(f, 0), 0);
 	assert_int_equal(status_of(f, 0), NO_STATUS);
 	assert_int_equal(status_of(f, 1), NO_STATUS);
+	assert_int_equal(status_of(f, 2), NO_STATUS);
 	assert_int_equal(f->queue_irqs[0], 0);
 	assert_int_equal(stats(f).dropped, 2);
+	assert_int_equal(stats(f).errors, 0);
+	assert_int_equal(virtio_get_status(f->vdev), 0);
+	assert_false(logged(f, "still in flight"));
 	/* And the device serves the new rings. */
+	go_live(f, offered(f), 1);
 	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 0, DATA_BASE, 512), VIRTIO_BLK_S_OK);
+}
+
+/* The same from the loop's own thread (as the fuzzer drives it): the reset serves the loop. */
+static void test_reset_in_flight_one_thread(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	uint8_t want[4096], seen[4096];
+
+	live_disk(f, &o);
+	memset(ram(f, DATA_BASE, 4096), 0xee, 4096);
+	request(f, 0, 0, VIRTIO_BLK_T_IN, 8, DATA_BASE, 4096);
+	kick(f, 0);
+	virtio_set_status(f->vdev, 0);
+	memcpy(seen, ram(f, DATA_BASE, 4096), 4096);
+	for (unsigned i = 0; i < sizeof(want); i++)
+		want[i] = pattern(8 + i / 512, i % 512);
+	assert_memory_equal(seen, want, sizeof(want));
+	for (int i = 0; i < 20; i++)
+		fake_run_io(f->fm, 1, 10);
+	assert_memory_equal(ram(f, DATA_BASE, 4096), seen, 4096);
+	assert_int_equal(used_idx(f, 0), 0);
+	assert_int_equal(status_of(f, 0), NO_STATUS);
+	assert_int_equal(stats(f).dropped, 1);
+}
+
+/* A device's entry in the machine's reports, filled now. */
+static void read_report(struct fx *f, const char *name, struct device_report *out)
+{
+	for (unsigned i = 0; i < f->fm->m.nr_reports; i++) {
+		const struct machine_report_src *r = &f->fm->m.reports[i];
+
+		if (strcmp(r->name, name))
+			continue;
+		memset(out, 0, sizeof(*out));
+		r->fn(r->opaque, out);
+		return;
+	}
+	fail_msg("no report named %s", name);
+}
+
+static bool counter(const struct device_report *r, const char *name, uint64_t *value)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		if (!strcmp(r->c[i].name, name)) {
+			*value = r->c[i].value;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Two virtio-blk of 64 queues over PCI with ioeventfd off: 128 userspace
+ * doorbells, where the bus once had room for 64. Each queue's notify
+ * address kicks that queue, and the transport's report says how.
+ */
+static void test_many_queues_userspace_doorbells(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	struct virtio_pci_opts po = { .ioeventfd = false, .irqfd = false };
+	struct pci_host *host = pci_host_create(&f->fm->m);
+	struct virtio_blk *blk[2];
+	struct virtio_pci *vp[2];
+	struct device_report rep;
+	uint64_t bar, v;
+
+	assert_non_null(host);
+	o.readonly = true;	/* two devices on one image: shared locks */
+	o.queues = VIRTIO_BLK_MAX_QUEUES;
+	for (unsigned i = 0; i < 2; i++) {
+		assert_int_equal(virtio_blk_create(&f->fm->m, &o, &blk[i]), 0);
+		assert_int_equal(virtio_pci_attach(&f->fm->m, virtio_blk_device(blk[i]), &po, &vp[i]), 0);
+	}
+	bar = le_load(virtio_pci_function(vp[1])->cfg + 0x10, 4) & ~0xfULL;
+	for (unsigned q = 0; q < VIRTIO_BLK_MAX_QUEUES; q += VIRTIO_BLK_MAX_QUEUES - 1) {
+		uint16_t idx = q;
+
+		assert_false(virtio_pci_doorbell_in_kernel(vp[1], q));
+		assert_non_null(bus_dispatch(f->fm->m.bus[BUS_MMIO], bar + 0x3000 + 4 * q, &idx, 2,
+					     true));
+	}
+	for (int i = 0; i < 100; i++) {
+		struct virtq_stats st;
+
+		assert_int_equal(virtio_queue_stats(virtio_blk_device(blk[1]), 63, &st), 0);
+		if (st.kicks)
+			break;
+		fake_run_io(f->fm, 1, 10);
+	}
+	read_report(f, "virtio-blk.1", &rep);
+	assert_string_equal(rep.path, "kicks userspace exits, interrupts injected from userspace INTx");
+	assert_true(counter(&rep, "q0.kicks", &v) && v == 1);
+	assert_true(counter(&rep, "q63.kicks", &v) && v == 1);
+	assert_true(counter(&rep, "q63.interrupts", &v) && v == 0);
+	assert_false(counter(&rep, "q1.kicks", &v));	/* an idle queue adds nothing */
+	assert_true(counter(&rep, "needs_reset", &v) && v == 0);
+	assert_true(counter(&rep, "reads", &v) && v == 0);
+	/* The first device saw none of it. */
+	read_report(f, "virtio-blk", &rep);
+	assert_true(counter(&rep, "q0.kicks", &v) && v == 0);
+	assert_false(counter(&rep, "q63.kicks", &v));
+	pci_host_destroy(host);
+	fresh_machine(f);
+}
+
+/* A reset with nothing in flight does not wait. */
+static void test_reset_idle(void **state)
+{
+	struct fx *f = *state;
+	struct virtio_blk_opts o = opts_for(f);
+	struct timespec t0, t1;
+
+	live_disk(f, &o);
+	assert_int_equal(run1(f, VIRTIO_BLK_T_IN, 0, DATA_BASE, 512), VIRTIO_BLK_S_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	virtio_set_status(f->vdev, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1000);
+	assert_int_equal(stats(f).dropped, 0);
 }
 
 /*
@@ -1023,6 +1193,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_one_interrupt_per_batch, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_multiqueue, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_in_flight_one_thread, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_idle, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_many_queues_userspace_doorbells, fx_setup,
+						fx_teardown),
 		cmocka_unit_test_setup_teardown(test_reused_chains, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_direct, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_image_shrank, fx_setup, fx_teardown),

@@ -15,8 +15,10 @@
  *   set (before or after the command), then the whole transfer happens,
  *   and INTRQ and the bus master's INTR bit announce the end.
  * - Errors: DRDY|ERR and the error register (ABRT, IDNF, UNC), with INTRQ.
- *   A PRD table that leaves RAM, ends early or has no end bit within 64 KiB
- *   fails the transfer (bus master ERROR, ABRT) rather than hang the guest.
+ *   A PRD entry or buffer outside RAM fails the transfer (bus master ERROR,
+ *   ABRT) rather than hang the guest. A table that ends before the transfer
+ *   (or has no end bit within 64 KiB) stops it as QEMU does: no data, no
+ *   error, no interrupt, the engine inactive (see dma_short()).
  *   The command, not the bus master's direction bit, says which way the
  *   data goes (as in QEMU); drivers set the bit to match anyway.
  * Both drives of a channel latch every task file write, as on a cable; an
@@ -29,6 +31,7 @@
 #include <linux/pci_regs.h>
 
 #include "ide.h"
+#include "qlite/stats.h"
 #include "qlite/util.h"
 
 #define ATA_CMD_SIG_NSECT	0x01	/* after reset: the ATA signature in the task file */
@@ -90,6 +93,7 @@ static void ide_done(struct ide_drive *d)
 
 static void ide_fail(struct ide_drive *d, uint8_t error)
 {
+	stat_add(&d->ch->ctrl->stats.errors, 1);
 	d->xfer = XFER_NONE;
 	d->error = error;
 	d->status = ATA_DRDY | ATA_ERR;
@@ -176,6 +180,7 @@ static void pio_in_block(struct ide_drive *d)
 			ide_io_error(d, ret, false, d->lba, d->lba48);
 			return;
 		}
+		stat_add(&d->ch->ctrl->stats.sectors_read, n);
 	}
 	d->pos = 0;
 	d->end = n * IDE_SECTOR;
@@ -229,6 +234,7 @@ static void pio_out_next(struct ide_drive *d)
 		ide_io_error(d, ret, true, d->lba, d->lba48);
 		return;
 	}
+	stat_add(&d->ch->ctrl->stats.sectors_written, n);
 	d->left -= n;
 	d->lba += n;
 	if (!d->left) {
@@ -283,14 +289,30 @@ static void dma_start(struct ide_drive *d, enum ide_xfer xfer, uint64_t lba, uin
 }
 
 /*
- * The bus master could not move the data (the guest's fault: a PRD list
- * outside RAM or malformed, bus mastering off): its ERROR bit, the drive
+ * The bus master could not move the data (the guest's fault: a PRD entry
+ * or buffer outside RAM, bus mastering off): its ERROR bit, the drive
  * aborts. Nothing is logged; the guest sees the error.
  */
 static void dma_fail(struct ide_channel *ch, struct ide_drive *d)
 {
 	ch->bm_status = (ch->bm_status & ~BM_STATUS_ACTIVE) | BM_STATUS_ERROR;
 	ide_fail(d, ATA_ABRT);
+}
+
+/*
+ * The PRD table ended before the transfer did (its end bit, or no end bit
+ * within IDE_PRD_MAX entries, QEMU's fail-safe): what SFF-8038i's status
+ * table calls Interrupt 0, Active 0, Error 0, "the PRDs specified a smaller
+ * size than the IDE transfer size". As QEMU 7.2 (ide_dma_cb): nothing of
+ * the request is moved, the drive ends it ready without an error or an
+ * interrupt, and the engine stops.
+ */
+static void dma_short(struct ide_channel *ch, struct ide_drive *d)
+{
+	stat_add(&ch->ctrl->stats.dma_short, 1);
+	ch->bm_status &= ~BM_STATUS_ACTIVE;
+	d->xfer = XFER_NONE;
+	d->status = ATA_DRDY | ATA_DSC;
 }
 
 static bool dma_pending(const struct ide_drive *d)
@@ -316,6 +338,10 @@ void ide_dma_kick(struct ide_channel *ch)
 	dma_sg_init(&sg, ch->ctrl->m->mem, ch->iov, IDE_PRD_MAX);
 	ret = ide_prd_map(ch->ctrl->m->mem, ch->bm_prd, (uint64_t)d->left * IDE_SECTOR, &sg,
 			  &longer);
+	if (ret == -ENOSPC || ret == -E2BIG) {
+		dma_short(ch, d);
+		return;
+	}
 	if (ret < 0) {
 		dma_fail(ch, d);
 		return;
@@ -331,6 +357,8 @@ void ide_dma_kick(struct ide_channel *ch)
 		ide_io_error(d, ret, write, d->lba, d->lba48);
 		return;
 	}
+	stat_add(&ch->ctrl->stats.dma_transfers, 1);
+	stat_add(write ? &ch->ctrl->stats.sectors_written : &ch->ctrl->stats.sectors_read, d->left);
 	ide_done(d);
 }
 
@@ -357,7 +385,15 @@ static void put32(uint16_t *id, unsigned word, uint32_t v)
 	id[word + 1] = v >> 16;
 }
 
-/* The 512 bytes of IDENTIFY DEVICE, words little-endian as on the wire. */
+/*
+ * The 512 bytes of IDENTIFY DEVICE, words little-endian as on the wire:
+ * what QEMU 7.2's ide-hd answers for the same image, word for word
+ * (tests/integration/blk_guest_test.py compares them), but for the
+ * feature sets qlite does not implement: SMART (bit 0 of words 82 and
+ * 85) and TRIM (words 69 and 169) are not claimed. Unlike QEMU, the words
+ * are made afresh each time, so word 59 follows SET MULTIPLE MODE, and the
+ * integrity word (255) is filled.
+ */
 static void ide_identify(struct ide_drive *d, uint8_t *out)
 {
 	uint64_t sectors = d->img->sectors;
@@ -369,13 +405,18 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	id[0] = 0x0040;				/* fixed device */
 	id[1] = def_cyls;
 	id[3] = 16;
+	id[4] = 512 * 63;			/* retired: bytes per track, as QEMU fills them */
+	id[5] = 512;				/* retired: bytes per sector */
 	id[6] = 63;
 	ata_string(id, 10, 10, d->serial);
+	id[20] = 3;				/* retired: buffer type */
+	id[21] = 512;				/* retired: buffer size in sectors */
+	id[22] = 4;				/* obsolete: ECC bytes */
 	ata_string(id, 23, 4, QLITE_VERSION);
 	ata_string(id, 27, 20, "qlite HARDDISK");
 	id[47] = 0x8000 | IDE_MAX_MULTIPLE;
+	id[48] = 1;				/* doubleword I/O: the PIIX3 takes 32-bit data */
 	id[49] = 1 << 11 | 1 << 9 | 1 << 8;	/* IORDY, LBA, DMA */
-	id[50] = 0x4000;
 	id[51] = 0x0200;			/* PIO timing mode 2 (obsolete field) */
 	id[52] = 0x0200;
 	id[53] = 0x0007;			/* words 54-58, 64-70 and 88 are valid */
@@ -385,8 +426,11 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	put32(id, 57, (uint32_t)d->cyls * d->heads * d->spt);
 	id[59] = d->mult ? 0x0100 | d->mult : 0;
 	put32(id, 60, lba28);
-	/* Modes supported, and the one SET FEATURES selected. */
+	/* Modes supported, and the one SET FEATURES selected (UDMA 5 at power-on, as QEMU). */
+	id[62] = 0x0007;
 	id[63] = 0x0007;
+	if ((d->xfer_mode & 0xf8) == 0x10)
+		id[62] |= 0x100 << (d->xfer_mode & 7);
 	if ((d->xfer_mode & 0xf8) == 0x20)
 		id[63] |= 0x100 << (d->xfer_mode & 7);
 	id[64] = 0x0003;			/* PIO 3 and 4 */
@@ -394,20 +438,22 @@ static void ide_identify(struct ide_drive *d, uint8_t *out)
 	id[66] = 120;
 	id[67] = 120;
 	id[68] = 120;
-	id[80] = 0x007e;			/* ATA-1 to ATA-6 */
-	id[82] = 1 << 6 | 1 << 5 | 1 << 3;	/* look-ahead, write cache, power management */
+	id[80] = 0x00f0;			/* major versions ATA-4 to ATA-7 */
+	id[81] = 0x0016;			/* minor version: ATA/ATAPI-5 T13 1321D rev. 1 */
+	id[82] = 1 << 14 | 1 << 5;		/* NOP, write cache */
 	id[83] = 0x4000 | 1 << 13 | 1 << 12 | 1 << 10;	/* FLUSH CACHE (EXT), 48-bit */
 	id[84] = 0x4000;
-	id[85] = (d->lookahead ? 1 << 6 : 0) | (d->wcache ? 1 << 5 : 0) | 1 << 3;
+	id[85] = 1 << 14 | (d->wcache ? 1 << 5 : 0);
 	id[86] = 1 << 13 | 1 << 12 | 1 << 10;
 	id[87] = 0x4000;
 	id[88] = 0x003f;			/* UDMA 0-5 (the PIIX3 drives MWDMA) */
 	if ((d->xfer_mode & 0xf8) == 0x40)
 		id[88] |= 0x100 << (d->xfer_mode & 7);
-	/* Hardware reset result: this device's number by jumper, diagnostics passed. */
-	id[93] = 0x4000 | (d->unit ? 0x0b00 : 0x000b);
+	/* Hardware reset result: bit 0 set, 80-conductor cable detected (bit 13), as QEMU. */
+	id[93] = 0x6001;
 	put32(id, 100, sectors);
 	put32(id, 102, sectors >> 32);
+	id[106] = 0x6000;			/* one logical sector per physical sector, valid */
 	id[255] = 0x00a5;			/* integrity word: signature A5h, checksum below */
 	for (unsigned i = 0; i < 256; i++)
 		le_store(out + 2 * i, id[i], 2);
@@ -507,6 +553,8 @@ static bool xfer_mode_ok(uint8_t v)
 		return v <= 0x01;		/* PIO default mode (IORDY on or off) */
 	case 0x08:
 		return (v & 7) <= 4;		/* PIO flow control mode 0-4 */
+	case 0x10:
+		return (v & 7) <= 2;		/* single-word DMA 0-2 (word 62) */
 	case 0x20:
 		return (v & 7) <= 2;		/* multiword DMA 0-2 */
 	case 0x40:
@@ -543,7 +591,10 @@ static void cmd_set_features(struct ide_drive *d, const struct ata_cmd *c)
 		d->lookahead = false;
 		break;
 	case 0x66:	/* keep settings over a reset */
+		d->keep_settings = true;
+		break;
 	case 0xcc:	/* revert to defaults on reset */
+		d->keep_settings = false;
 		break;
 	default:
 		ide_fail(d, ATA_ABRT);
@@ -617,6 +668,28 @@ static const struct ata_cmd ata_cmds[] = {
 	CMD(0x91, "INITIALIZE DEVICE PARAMETERS", cmd_init_params, false),
 };
 
+/* Which counter a command adds to: by the data path of reads and writes, else by kind. */
+static uint64_t *ide_cmd_counter(struct ide_stats *st, const struct ata_cmd *c)
+{
+	switch (c->xfer) {
+	case XFER_PIO_IN:
+		return &st->pio_reads;
+	case XFER_PIO_OUT:
+		return &st->pio_writes;
+	case XFER_DMA_IN:
+		return &st->dma_reads;
+	case XFER_DMA_OUT:
+		return &st->dma_writes;
+	case XFER_NONE:
+		break;
+	}
+	if (c->run == cmd_flush)
+		return &st->flushes;
+	if (c->run == cmd_identify)
+		return &st->identifies;
+	return &st->other;
+}
+
 static void ide_command(struct ide_channel *ch, uint8_t opcode)
 {
 	struct ide_drive *d = selected(ch);
@@ -631,10 +704,12 @@ static void ide_command(struct ide_channel *ch, uint8_t opcode)
 	d->error = 0;
 	for (unsigned i = 0; i < ARRAY_SIZE(ata_cmds); i++) {
 		if (ata_cmds[i].opcode == opcode) {
+			stat_add(ide_cmd_counter(&ch->ctrl->stats, &ata_cmds[i]), 1);
 			ata_cmds[i].run(d, &ata_cmds[i]);
 			return;
 		}
 	}
+	stat_add(&ch->ctrl->stats.other, 1);
 	ide_fail(d, ATA_ABRT);
 }
 
@@ -672,6 +747,9 @@ static void ide_srst(struct ide_channel *ch, bool assert)
 			d->status = d->img ? ATA_BSY : 0;
 		} else {
 			ide_drive_reset(d);
+			/* Reverting to defaults, as QEMU's reset does, unless SET FEATURES 66h. */
+			if (!d->keep_settings)
+				d->mult = IDE_MAX_MULTIPLE;
 		}
 	}
 	ch->sel = 0;

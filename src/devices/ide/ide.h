@@ -99,6 +99,7 @@ struct ide_drive {
 	unsigned heads, spt, cyls;	/* CHS translation (INITIALIZE DEVICE PARAMETERS) */
 	uint8_t xfer_mode;		/* SET FEATURES 03h value */
 	bool wcache, lookahead, standby;
+	bool keep_settings;		/* SET FEATURES 66h: SRST keeps mult */
 
 	/* The command in progress. */
 	enum ide_xfer xfer;
@@ -131,8 +132,22 @@ struct ide_channel {
 	struct iovec *iov;		/* IDE_PRD_MAX entries for the DMA being mapped */
 };
 
+/*
+ * Commands and data for the exit report. Written under the controller's
+ * lock by the vCPU running the command, read by the reporter without it.
+ */
+struct ide_stats {
+	uint64_t pio_reads, pio_writes, dma_reads, dma_writes;	/* READ/WRITE commands */
+	uint64_t flushes, identifies, other;			/* the rest of the commands */
+	uint64_t sectors_read, sectors_written;			/* to or from the image */
+	uint64_t dma_transfers;		/* bus master runs that moved a command's data */
+	uint64_t dma_short;		/* runs whose PRD table ended before the transfer */
+	uint64_t errors;		/* commands that ended with ERR (ABRT, IDNF, UNC) */
+};
+
 struct ide_ctrl {
 	pthread_mutex_t lock;		/* every port, both channels, BAR4 */
+	struct ide_stats stats;
 	struct machine *m;
 	struct pci_device isa;		/* 00:01.0 PIIX3 ISA bridge, identity only */
 	struct pci_device ide;		/* 00:01.1 PIIX3 IDE */

@@ -21,6 +21,7 @@
 
 #include "ide.h"
 #include "qlite/config.h"
+#include "qlite/stats.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
 
@@ -93,6 +94,32 @@ static void piix3_ide_init(struct ide_ctrl *c)
 	ide->opaque = c;
 }
 
+/* The exit report's entry (any thread): commands by kind, data moved, and the path it took. */
+static void ide_report(void *opaque, struct device_report *out)
+{
+	const struct ide_stats *st = &((struct ide_ctrl *)opaque)->stats;
+	uint64_t pio = stat_read(&st->pio_reads) + stat_read(&st->pio_writes);
+	uint64_t dma = stat_read(&st->dma_reads) + stat_read(&st->dma_writes);
+
+	snprintf(out->path, sizeof(out->path),
+		 "%s; commands on the vCPU, interrupts injected from userspace",
+		 pio && dma ? "data through the PIO data port and bus-master DMA" :
+		 pio ? "data through the PIO data port" :
+		 dma ? "data by bus-master DMA" : "no data moved yet");
+	device_report_add(out, "pio_reads", stat_read(&st->pio_reads));
+	device_report_add(out, "pio_writes", stat_read(&st->pio_writes));
+	device_report_add(out, "dma_reads", stat_read(&st->dma_reads));
+	device_report_add(out, "dma_writes", stat_read(&st->dma_writes));
+	device_report_add(out, "flushes", stat_read(&st->flushes));
+	device_report_add(out, "identifies", stat_read(&st->identifies));
+	device_report_add(out, "other_commands", stat_read(&st->other));
+	device_report_add(out, "sectors_read", stat_read(&st->sectors_read));
+	device_report_add(out, "sectors_written", stat_read(&st->sectors_written));
+	device_report_add(out, "dma_transfers", stat_read(&st->dma_transfers));
+	device_report_add(out, "dma_short_prds", stat_read(&st->dma_short));
+	device_report_add(out, "errors", stat_read(&st->errors));
+}
+
 static struct ide_ctrl *ide_ctrl_create(struct machine *m)
 {
 	struct ide_ctrl *c;
@@ -147,7 +174,34 @@ static struct ide_ctrl *ide_ctrl_create(struct machine *m)
 	ret = pci_host_add_device(m->pci, &c->ide);
 	if (ret < 0)
 		return NULL;
+	if (machine_add_report(m, "ide", NULL, ide_report, c) < 0) {
+		report(-ENOMEM, "ide: out of memory");
+		return NULL;
+	}
 	return c;
+}
+
+/* `qlite check`'s line: where the controller is and which disks it has. */
+static void ide_report_summary(struct ide_ctrl *c)
+{
+	static const char *const place[IDE_CHANNELS][IDE_UNITS] = {
+		{ "primary master", "primary slave" }, { "secondary master", "secondary slave" },
+	};
+	struct machine *m = c->m;
+
+	for (unsigned i = 0; i < m->nr_reports; i++) {
+		char *s = m->reports[i].summary;
+		size_t len = sizeof(m->reports[i].summary), off;
+
+		if (m->reports[i].opaque != c)
+			continue;
+		off = snprintf(s, len, "PIIX3 IDE 00:%02x.%u", c->ide.slot, c->ide.function);
+		for (unsigned ch = 0; ch < IDE_CHANNELS; ch++)
+			for (unsigned u = 0; u < IDE_UNITS && off < len; u++)
+				if (c->ch[ch].drive[u].img)
+					off += snprintf(s + off, len - off, ", %s %s", place[ch][u],
+							c->ch[ch].drive[u].img->path);
+	}
 }
 
 /* A channel's ports and IRQ, and its decode-enable bit: with its first disk. */
@@ -219,15 +273,19 @@ static int ide_vdev_create(struct machine *m, const struct vdev_spec *vs)
 	d = &c->ch[chan].drive[unit];
 	d->img = img;
 	snprintf(d->serial, sizeof(d->serial), "QL%05u", 2 * chan + unit + 1);
-	/* Power-on defaults: CHS 16 heads, 63 sectors; caches on; no multiple mode. */
+	/*
+	 * Power-on defaults, as QEMU's ide-hd: CHS 16 heads, 63 sectors; caches
+	 * on; UDMA 5 selected; multiple mode on, 16 sectors a block.
+	 */
 	d->heads = 16;
 	d->spt = 63;
 	d->cyls = img->sectors / (16 * 63) < 16383 ? img->sectors / (16 * 63) : 16383;
-	d->xfer_mode = 0x22;	/* MWDMA 2: what a BIOS leaves */
+	d->xfer_mode = 0x45;
 	d->wcache = d->lookahead = true;
-	d->mult = 0;
+	d->mult = IDE_MAX_MULTIPLE;
 	ide_drive_reset(d);
 	pthread_mutex_unlock(&c->lock);
+	ide_report_summary(c);
 	return 0;
 }
 
