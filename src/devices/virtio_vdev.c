@@ -5,14 +5,19 @@
  * are read, the device built, and handed to the transport the line names.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "qlite/bus.h"
 #include "qlite/config.h"
+#include "qlite/net_vdev.h"
+#include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
 #include "qlite/virtio.h"
 #include "qlite/virtio_blk.h"
 #include "qlite/virtio_mmio.h"
+#include "qlite/virtio_net.h"
 #include "qlite/virtio_pci.h"
 
 static int virtio_opt_bool(const struct vdev_spec *vs, const char *name, const char *key, bool *v)
@@ -24,8 +29,28 @@ static int virtio_opt_bool(const struct vdev_spec *vs, const char *name, const c
 	return 0;
 }
 
-/* The options every virtio device line has: transport, ioeventfd, irqfd (and addr, irq for mmio). */
-static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct virtio_device *vdev)
+/* Where the mmio transport put vdev: "mmio 0xd0000000 irq 5". */
+static void virtio_mmio_where(struct machine *m, struct virtio_device *vdev, char *where,
+			      size_t len)
+{
+	struct bus_region r[BUS_MAX_REGIONS];
+	unsigned n = bus_list(m->bus[BUS_MMIO], r, BUS_MAX_REGIONS);
+	struct virtio_mmio_info info;
+
+	snprintf(where, len, "mmio");
+	for (unsigned i = 0; i < n; i++)
+		if (r[i].opaque == vdev->transport_priv && virtio_mmio_region_info(&r[i], &info))
+			snprintf(where, len, "mmio %#llx irq %u", (unsigned long long)info.base,
+				 info.irq);
+}
+
+/*
+ * The options every virtio device line has: transport, ioeventfd, irqfd
+ * (and addr, irq for mmio). where (may be NULL) gets where the device went:
+ * "00:04.0", or "mmio 0xd0000000 irq 5".
+ */
+static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct virtio_device *vdev,
+			 char *where, size_t where_len)
 {
 	const char *name = vdev->info->name, *transport = vdev_opt_get(vs, "transport");
 	const char *addr = vdev_opt_get(vs, "addr"), *irq = vdev_opt_get(vs, "irq");
@@ -40,9 +65,17 @@ static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct v
 	if (!transport || strcmp(transport, "mmio")) {
 		struct virtio_pci_opts po = { .ioeventfd = ioeventfd, .irqfd = irqfd };
 
+		struct virtio_pci *vp;
+
 		if (addr || irq)
 			return report(-EINVAL, "%s: addr and irq are options of transport mmio", name);
-		return virtio_pci_attach(m, vdev, &po, NULL);
+		ret = virtio_pci_attach(m, vdev, &po, &vp);
+		if (!ret && where) {
+			const struct pci_device *pd = virtio_pci_function(vp);
+
+			snprintf(where, where_len, "00:%02x.%x", pd->slot, pd->function);
+		}
+		return ret;
 	}
 	mo = (struct virtio_mmio_opts){ .ioeventfd = ioeventfd, .irqfd = irqfd };
 	/* The parser checked both are numbers; the transport checks where they may go. */
@@ -50,7 +83,10 @@ static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct v
 		mo.addr = v;
 	if (irq && !config_parse_u64(irq, &v))
 		mo.irq = v;
-	return virtio_mmio_attach(m, vdev, &mo);
+	ret = virtio_mmio_attach(m, vdev, &mo);
+	if (!ret && where)
+		virtio_mmio_where(m, vdev, where, where_len);
+	return ret;
 }
 
 #define VIRTIO_TRANSPORT_OPTS \
@@ -83,7 +119,7 @@ static int virtio_blk_vdev_create(struct machine *m, const struct vdev_spec *vs)
 	ret = virtio_blk_create(m, &o, &blk);
 	if (ret)
 		return ret;
-	return virtio_attach(m, vs, virtio_blk_device(blk));
+	return virtio_attach(m, vs, virtio_blk_device(blk), NULL, 0);
 }
 
 static const struct vdev_opt_desc virtio_blk_opts[] = {
@@ -110,4 +146,54 @@ const struct vdev_type virtio_blk_vdev = {
 		"thread's io_uring",
 	.opts = virtio_blk_opts,
 	.create = virtio_blk_vdev_create,
+};
+
+/* ---- vdev virtio-net ---- */
+
+static int virtio_net_vdev_create(struct machine *m, const struct vdev_spec *vs)
+{
+	struct virtio_net_opts o = { .mtu = 0 };
+	const char *mtu = vdev_opt_get(vs, "mtu");
+	bool mrg = true;
+	struct virtio_net *net;
+	char where[64];
+	uint64_t v;
+	int ret;
+
+	if ((ret = virtio_opt_bool(vs, "virtio-net", "mrg-rxbuf", &mrg)))
+		return ret;
+	o.no_mrg_rxbuf = !mrg;
+	if (mtu && (config_parse_u64(mtu, &v) || v < 68 || v > 65535))
+		return report(-EINVAL, "virtio-net: mtu %s: 68 to 65535", mtu);
+	if (mtu)
+		o.mtu = v;
+	ret = net_vdev_opts(m, vs, "virtio-net", &o.backend, o.mac);
+	if (ret)
+		return ret;
+	ret = virtio_net_create(m, &o, &net);
+	if (ret)
+		return ret;
+	ret = virtio_attach(m, vs, virtio_net_device(net), where, sizeof(where));
+	if (ret)
+		return ret;
+	return virtio_net_add_report(net, where);
+}
+
+static const struct vdev_opt_desc virtio_net_opts[] = {
+	NET_BACKEND_VDEV_OPTS,
+	{ "mrg-rxbuf", VDEV_OPT_BOOL,
+	  .help = "offer VIRTIO_NET_F_MRG_RXBUF: a received frame may span several receive "
+		  "buffers (default on)" },
+	{ "mtu", VDEV_OPT_NUMBER,
+	  .help = "offer VIRTIO_NET_F_MTU with this MTU, 68 to 65535 (default: not offered)" },
+	VIRTIO_TRANSPORT_OPTS,
+	{ .key = NULL }
+};
+
+const struct vdev_type virtio_net_vdev = {
+	.name = "virtio-net",
+	.help = "virtio network device (virtio 1.2, modern): one receive and one transmit queue "
+		"and a control queue, on a slirp, tap or socket backend",
+	.opts = virtio_net_opts,
+	.create = virtio_net_vdev_create,
 };
