@@ -154,8 +154,9 @@ static bool on_readable(void *opaque, int fd, uint32_t revents)
 
 		if (r < 0)
 			break;
+		/* Nothing more now, or a hold: the hold must forget the watch so resuming re-adds it. */
 		if (r == 0)
-			return s->be->reading;
+			break;
 	}
 	if (atomic_load(&s->dead) || !s->be->reading) {
 		s->rx_watched = false;
