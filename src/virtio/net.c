@@ -23,7 +23,6 @@
  * header, an RX buffer that cannot hold it) is checked here.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,13 +73,6 @@ struct virtio_net {
 	bool uc_overflow, mc_overflow;	/* a table larger than ours: accept all of that kind */
 	unsigned nr_uc, nr_mc;
 	uint8_t uc[VIRTIO_NET_MAC_TABLE][6], mc[VIRTIO_NET_MAC_TABLE][6];
-
-	/*
-	 * The thread in one of our ops (lock held) that may call
-	 * net_backend_rx_ready(): a backend that delivers the held frame right
-	 * there reaches vnet_receive() on that thread, which must not lock again.
-	 */
-	unsigned long op_thread;
 
 	struct virtio_net_stats stats;
 };
@@ -363,37 +355,21 @@ static bool vnet_rx(struct virtio_net *n, const struct iovec *iov, unsigned iovc
 	return true;
 }
 
-static unsigned long vnet_self(void)
-{
-	return (unsigned long)pthread_self();
-}
-
 /* The backend's receive callback, on the I/O thread. */
 static bool vnet_receive(void *opaque, const struct iovec *iov, unsigned iovcnt, size_t len)
 {
 	struct virtio_net *n = opaque;
-	bool nested = __atomic_load_n(&n->op_thread, __ATOMIC_RELAXED) == vnet_self();
 	bool taken;
 
-	if (!nested)
-		virtio_device_lock(&n->vdev);
+	virtio_device_lock(&n->vdev);
 	taken = vnet_rx(n, iov, iovcnt, len);
-	if (!nested)
-		virtio_device_unlock(&n->vdev);
+	virtio_device_unlock(&n->vdev);
 	return taken;
 }
 
 static const struct net_client_ops vnet_client_ops = {
 	.receive = vnet_receive,
 };
-
-/* Buffers may have come: the backend offers its held frame again (lock held). */
-static void vnet_rx_ready(struct virtio_net *n)
-{
-	__atomic_store_n(&n->op_thread, vnet_self(), __ATOMIC_RELAXED);
-	net_backend_rx_ready(n->be);
-	__atomic_store_n(&n->op_thread, 0, __ATOMIC_RELAXED);
-}
 
 /* ---- control queue ---- */
 
@@ -492,8 +468,13 @@ static void vnet_queue_notify(struct virtio_device *vdev, unsigned q)
 {
 	struct virtio_net *n = vdev->priv;
 
+	/*
+	 * Buffers may have come: the backend offers its held frame again. It
+	 * only wakes the I/O thread (net.h: never a delivery from inside), so
+	 * our lock held here is no deadlock.
+	 */
 	if (q == VIRTIO_NET_RXQ)
-		vnet_rx_ready(n);
+		net_backend_rx_ready(n->be);
 	else if (q == VIRTIO_NET_TXQ)
 		vnet_tx(n);
 	else if (q == VIRTIO_NET_CTRLQ && vnet_on(n, VIRTIO_NET_F_CTRL_VQ))
@@ -510,8 +491,10 @@ static void vnet_config_read(struct virtio_device *vdev, uint32_t offset, void *
 
 static int vnet_activate(struct virtio_device *vdev)
 {
+	struct virtio_net *n = vdev->priv;
+
 	/* Buffers made available before DRIVER_OK came without a kick we saw. */
-	vnet_rx_ready(vdev->priv);
+	net_backend_rx_ready(n->be);
 	return 0;
 }
 

@@ -231,6 +231,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.no_mrg_rxbuf = data[0] & 16;
 	if (virtio_net_create(&f.m, &o, &f.net))
 		die("create");
+	close(sv[0]);	/* the backend has its own copy */
 	f.vdev = virtio_net_device(f.net);
 	f.size = 1u << (data[1] & 7);
 	f.features = VIRTIO_F_BIT(VIRTIO_F_VERSION_1) | VIRTIO_F_BIT(VIRTIO_NET_F_MAC) |
