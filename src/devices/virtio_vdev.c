@@ -68,7 +68,8 @@ static int virtio_attach(struct machine *m, const struct vdev_spec *vs, struct v
 		struct virtio_pci *vp;
 
 		if (addr || irq)
-			return report(-EINVAL, "%s: addr and irq are options of transport mmio", name);
+			return report(-EINVAL, "%s: addr and irq are options of transport mmio",
+				      name);
 		ret = virtio_pci_attach(m, vdev, &po, &vp);
 		if (!ret && where) {
 			const struct pci_device *pd = virtio_pci_function(vp);

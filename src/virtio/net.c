@@ -315,7 +315,9 @@ static bool vnet_rx(struct virtio_net *n, const struct iovec *iov, unsigned iovc
 			stat_add(&n->stats.rx_dropped_offload, 1);
 			return true;
 		}
-		hdr.num_buffers = 0;
+		/* 5.1.6.4.1: without GUEST_CSUM the flags are zero (no DATA_VALID either). */
+		hdr.flags &= vnet_on(n, VIRTIO_NET_F_GUEST_CSUM) ?
+			     VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID : 0;
 	}
 	iov_read(iov, iovcnt, skip, dst, sizeof(dst));
 	if (!vnet_wanted(n, dst)) {
@@ -522,7 +524,7 @@ static void virtio_net_release(void *state)
 {
 	struct virtio_net *n = state;
 
-	/* The backend first: no frame may arrive once the transport (released before us) is gone. */
+	/* The backend first: no frame may come once the transport (released before us) is gone. */
 	if (n->be)
 		net_backend_close(n->be);
 	n->be = NULL;

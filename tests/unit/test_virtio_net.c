@@ -19,6 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -535,7 +540,8 @@ static void test_rx_one_chain(void **state)
 
 	/* 65535 bytes into a 64 KiB chain of four descriptors. */
 	for (unsigned i = 0; i < 4; i++)
-		big[i] = (struct seg){ RX_BASE + 0x10000 + 0x8000 * i, i < 3 ? 16384 : 16399, true };
+		big[i] = (struct seg){ RX_BASE + 0x10000 + 0x8000 * i, i < 3 ? 16384 : 16399,
+				       true };
 	chain(f, RXQ, 3, big, 4);
 	kick(f, RXQ);
 	peer_send(f, 65535, our_mac, 3);
@@ -935,6 +941,102 @@ static void test_report(void **state)
 	assert_true(seen);
 }
 
+/* The tap of test_tap_vnet_hdr up, IPv6 off (no router solicitations in the way). */
+static bool tap_up(const char *ifname)
+{
+	struct ifreq ifr = { .ifr_flags = 0 };
+	char path[96];
+	FILE *fp;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	bool ok;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	fp = fopen(path, "w");
+	if (fp) {
+		fputs("1", fp);
+		fclose(fp);
+	}
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ok = fd >= 0 && !ioctl(fd, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && !ioctl(fd, SIOCSIFFLAGS, &ifr);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * A tap with vnet headers (needs CAP_NET_ADMIN and /dev/net/tun; skipped
+ * without): the offloads are offered, and the header goes through as it
+ * is, both ways. The host's side is a packet socket on the interface.
+ */
+static void test_tap_vnet_hdr(void **state)
+{
+	struct fx *f = *state;
+	static const char ifname[] = "qlvnettest0";
+	struct virtio_net_opts o = { .mtu = 0 };
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct seg s = { TX_BASE, HDR + 200, false }, r = { RX_BASE, 2048, true };
+	struct virtio_net_hdr_v1 h;
+	uint8_t frame[200];
+	int ps, found = 0;
+
+	o.backend = (struct net_backend_opts){ .kind = NET_BACKEND_TAP, .ifname = ifname,
+					       .vnet_hdr = true };
+	memcpy(o.mac, our_mac, 6);
+	if (access("/dev/net/tun", R_OK | W_OK) ||
+	    virtio_net_create(&f->fm->m, &o, &f->net)) {
+		skip();
+		return;
+	}
+	f->vdev = virtio_net_device(f->net);
+	virtio_device_set_transport(f->vdev, &fx_transport, f);
+	assert_int_equal(offered(f) & (F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) | F(HOST_TSO6) |
+				       F(GUEST_TSO4) | F(GUEST_TSO6)),
+			 F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(GUEST_TSO4) |
+			 F(GUEST_TSO6));
+	assert_true(tap_up(ifname));
+	ll.sll_ifindex = if_nametoindex(ifname);
+	ps = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK, htons(ETH_P_ALL));
+	assert_true(ps >= 0);
+	assert_int_equal(bind(ps, (struct sockaddr *)&ll, sizeof(ll)), 0);
+	go_live(f, V1 | F(MRG_RXBUF) | F(CSUM) | F(GUEST_CSUM), 3);
+
+	/* TX: the guest's header reaches the tap, the frame the host. */
+	tx_write(f, TX_BASE, 200, 5);
+	chain(f, TXQ, 0, &s, 1);
+	kick(f, TXQ);
+	wait_used(f, TXQ, 1);
+	for (int i = 0; i < 100 && !found; i++) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(ps, f->buf, sizeof(f->buf), 0, (struct sockaddr *)&from, &fl);
+
+		if (n == 200 && from.sll_pkttype != PACKET_OUTGOING &&
+		    frame_is(f->buf, 200, our_mac, 5))
+			found = 1;
+		else if (n < 0)
+			usleep(10000);
+	}
+	assert_true(found);
+
+	/* RX: a frame the host sends out of the tap comes with the tap's header. */
+	chain(f, RXQ, 0, &r, 1);
+	kick(f, RXQ);
+	make_frame(frame, sizeof(frame), our_mac, 6);
+	assert_int_equal(sendto(ps, frame, sizeof(frame), 0, (struct sockaddr *)&ll, sizeof(ll)),
+			 sizeof(frame));
+	wait_used(f, RXQ, 1);
+	assert_int_equal(used_elem(f, RXQ, 0).len, HDR + sizeof(frame));
+	h = rx_hdr(f, RX_BASE);
+	assert_int_equal(h.num_buffers, 1);
+	assert_int_equal(h.gso_type, VIRTIO_NET_HDR_GSO_NONE);
+	assert_true(frame_is(ram(f, RX_BASE + HDR, sizeof(frame)), sizeof(frame), our_mac, 6));
+	assert_int_equal(stats(f).tx_frames, 1);
+	assert_int_equal(stats(f).rx_frames, 1);
+	close(ps);
+}
+
 /*
  * Through the MMIO transport: N frames sent with one notify and N received
  * one at a time: exact exits, kicks and interrupts with ioeventfd and irqfd
@@ -1037,6 +1139,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_in_flight, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_filter, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_report, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_tap_vnet_hdr, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counts_in_kernel, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_counts_userspace, fx_setup, fx_teardown),
 	};
