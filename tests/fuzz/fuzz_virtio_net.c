@@ -35,11 +35,11 @@
 #include "qlite/util.h"
 #include "qlite/virtio.h"
 #include "qlite/virtio_net.h"
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE	0x20000
 #define HDR		4
 #define NQ		3
-#define RING(q)		(0x4000ULL * (q))
 
 struct fuzz {
 	struct machine m;
@@ -49,8 +49,7 @@ struct fuzz {
 	uint64_t features;
 	uint16_t size;
 	int peer;
-	const uint8_t *script;
-	size_t script_len, pos;
+	struct fuzz_script s;
 };
 
 static uint8_t *ram;
@@ -61,11 +60,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_virtio_net: %s\n", what);
 	abort();
-}
-
-static uint8_t next_byte(struct fuzz *f)
-{
-	return f->pos < f->script_len ? f->script[f->pos++] : 0;
 }
 
 static void once(void)
@@ -84,27 +78,11 @@ static void once(void)
 
 static void go_live(struct fuzz *f)
 {
-	struct virtio_device *v = f->vdev;
+	uint16_t sizes[NQ] = { f->size, f->size, f->size };
 
-	virtio_set_status(v, 0);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	virtio_set_driver_features(v, 0, (uint32_t)f->features);
-	virtio_set_driver_features(v, 1, (uint32_t)(f->features >> 32));
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			     VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < NQ; q++) {
-		uint16_t size = q == VIRTIO_NET_CTRLQ && f->size > VIRTIO_NET_CTRL_QUEUE_SIZE ?
-				VIRTIO_NET_CTRL_QUEUE_SIZE : f->size;
-
-		virtio_queue_set_size(v, q, size);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_DESC, RING(q));
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_AVAIL, RING(q) + 0x800);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_USED, RING(q) + 0x1000);
-		virtio_queue_set_enable(v, q, true);
-	}
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	if (sizes[VIRTIO_NET_CTRLQ] > VIRTIO_NET_CTRL_QUEUE_SIZE)
+		sizes[VIRTIO_NET_CTRLQ] = VIRTIO_NET_CTRL_QUEUE_SIZE;
+	fuzz_virtio_go_live(f->vdev, f->features, NQ, sizes);
 }
 
 /* A frame from the outside: length and destination from the script. */
@@ -116,8 +94,8 @@ static void peer_send(struct fuzz *f)
 		{ 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
 		{ 0x52, 0x54, 0x00, 0x99, 0x99, 0x99 },
 	};
-	uint8_t sel = next_byte(f);
-	size_t len = (size_t)next_byte(f) << 8 | next_byte(f);
+	uint8_t sel = fuzz_next(&f->s);
+	size_t len = (size_t)fuzz_next(&f->s) << 8 | fuzz_next(&f->s);
 
 	/* Mostly small; 0x80 in the selector makes it up to 64 KiB. */
 	if (!(sel & 0x80))
@@ -143,27 +121,13 @@ static void peer_drain(struct fuzz *f)
 static void step(struct fuzz *f, uint8_t op)
 {
 	unsigned q = (op >> 3) % NQ;
-	struct virtq *vq = virtio_queue(f->vdev, q);
 
+	if (fuzz_virtio_step(f->vdev, f->m.loop, ram, RAM_SIZE, virtio_queue(f->vdev, q), &f->s,
+			     op))
+		return;
 	switch (op & 7) {
 	case 0:
 		virtio_queue_kick(f->vdev, q, 1);
-		break;
-	case 1:
-		event_loop_run_once(f->m.loop, 0);
-		break;
-	case 2: {
-		/* The driver rewrites a byte of RAM: descriptors, headers, frames in flight. */
-		unsigned off = (next_byte(f) << 8 | next_byte(f)) % RAM_SIZE;
-
-		ram[off] = next_byte(f);
-		break;
-	}
-	case 3:
-		/* More made available (or a rewind) without a kick. */
-		if (vq->avail)
-			__atomic_store_n(&vq->avail->idx, vq->avail->idx + (int8_t)next_byte(f),
-					 __ATOMIC_RELEASE);
 		break;
 	case 4:
 		go_live(f);
@@ -171,12 +135,6 @@ static void step(struct fuzz *f, uint8_t op)
 	case 5:
 		peer_send(f);
 		break;
-	case 6: {
-		uint8_t buf[8];
-
-		virtio_config_read(f->vdev, next_byte(f), buf, 1u << (next_byte(f) & 3));
-		break;
-	}
 	case 7:
 		peer_drain(f);
 		break;
@@ -211,12 +169,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ram)
 		once();
 	memset(ram, 0, RAM_SIZE);
-	f.script = data + HDR;
-	f.script_len = data[2] & 63;
-	if (f.script_len > size - HDR)
-		f.script_len = size - HDR;
-	image = size - HDR - f.script_len;
-	memcpy(ram, f.script + f.script_len, image < RAM_SIZE ? image : RAM_SIZE);
+	f.s.bytes = data + HDR;
+	f.s.len = data[2] & 63;
+	if (f.s.len > size - HDR)
+		f.s.len = size - HDR;
+	image = size - HDR - f.s.len;
+	memcpy(ram, f.s.bytes + f.s.len, image < RAM_SIZE ? image : RAM_SIZE);
 
 	f.gm = (struct guest_mem){ .ram_size = RAM_SIZE, .nr_slots = 1, .memfd = -1 };
 	f.gm.slots[0] = (struct guest_mem_slot){ .gpa = 0, .size = RAM_SIZE, .hva = ram };
@@ -248,8 +206,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      VIRTIO_F_BIT(VIRTIO_NET_F_CTRL_MAC_ADDR);
 	go_live(&f);
 
-	while (f.pos < f.script_len)
-		step(&f, next_byte(&f));
+	while (f.s.pos < f.s.len)
+		step(&f, fuzz_next(&f.s));
 	/* Whatever the script left: one more kick per queue, the loop, what came out. */
 	for (unsigned q = 0; q < NQ; q++)
 		virtio_queue_kick(f.vdev, q, 1);
