@@ -171,6 +171,9 @@ static int virtio_net_vdev_create(struct machine *m, const struct vdev_spec *vs)
 	ret = net_vdev_opts(m, vs, "virtio-net", &o.backend, o.mac);
 	if (ret)
 		return ret;
+	/* The offloads need the header: on unless the line says otherwise (net_vdev.h). */
+	if (o.backend.kind == NET_BACKEND_TAP && !vdev_opt_get(vs, "vnet-hdr"))
+		o.backend.vnet_hdr = true;
 	ret = virtio_net_create(m, &o, &net);
 	if (ret)
 		return ret;
