@@ -608,6 +608,27 @@ static void test_rx_mergeable(void **state)
 	assert_int_equal(stats(f).rx_frames, 3);
 }
 
+/* An RX chain through an indirect table: header and frame in two writable entries. */
+static void test_rx_indirect(void **state)
+{
+	struct fx *f = *state;
+	struct test_ring *r;
+
+	live(f, true, V1 | INDIRECT);
+	r = &f->ring[RXQ];
+	tr_set_table_desc(r, TABLE_BASE, 0, RX_BASE, HDR, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	tr_set_table_desc(r, TABLE_BASE, 1, RX_BASE + 0x800, 1514, VIRTQ_DESC_F_WRITE, 0);
+	tr_set_desc(r, 5, TABLE_BASE, 32, VIRTQ_DESC_F_INDIRECT, 0);
+	tr_make_avail(r, 5);
+	kick(f, RXQ);
+	peer_send(f, 1000, our_mac, 4);
+	wait_used(f, RXQ, 1);
+	assert_int_equal(used_elem(f, RXQ, 0).id, 5);
+	assert_int_equal(used_elem(f, RXQ, 0).len, HDR + 1000);
+	assert_int_equal(rx_hdr(f, RX_BASE).num_buffers, 1);
+	assert_true(frame_is(ram(f, RX_BASE + 0x800, 1000), 1000, our_mac, 4));
+}
+
 /* No buffers: the frame waits with the backend; a kick after buffers came delivers it. */
 static void test_rx_no_buffers(void **state)
 {
@@ -1113,6 +1134,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_hostile, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_one_chain, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_mergeable, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_rx_indirect, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_no_buffers, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_event_idx, fx_setup, fx_teardown),
 		cmocka_unit_test_setup_teardown(test_rx_hostile, fx_setup, fx_teardown),
