@@ -616,7 +616,8 @@ static void test_rx_indirect(void **state)
 
 	live(f, true, V1 | INDIRECT);
 	r = &f->ring[RXQ];
-	tr_set_table_desc(r, TABLE_BASE, 0, RX_BASE, HDR, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
+	tr_set_table_desc(r, TABLE_BASE, 0, RX_BASE, HDR, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT,
+			  1);
 	tr_set_table_desc(r, TABLE_BASE, 1, RX_BASE + 0x800, 1514, VIRTQ_DESC_F_WRITE, 0);
 	tr_set_desc(r, 5, TABLE_BASE, 32, VIRTQ_DESC_F_INDIRECT, 0);
 	tr_make_avail(r, 5);
