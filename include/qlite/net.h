@@ -47,7 +47,8 @@ struct net_backend_opts {
 	const char *path;
 	bool listen;			/* listen on path (else connect to it) */
 	int fd;				/* > 0: an open, connected socket to use instead of path
-					 * (tests pass one end of a socketpair) */
+					 * (tests pass one end of a socketpair); the backend
+					 * uses a duplicate, the caller still owns fd */
 	bool dgram;			/* SOCK_DGRAM (else SOCK_STREAM, length-prefixed) */
 };
 
@@ -70,8 +71,8 @@ struct net_backend_stats {
 };
 
 /*
- * Open a backend for a NIC. Without a loop (m->loop NULL: `qlite check`)
- * only the options are checked: *out then describes itself but opened
+ * Open a backend for a NIC. Without a loop (m->loop NULL), or on a machine
+ * marked offline (m->offline: `qlite check`), only the options are checked: *out then describes itself but opened
  * nothing, and drops (counts) what is sent. 0, or -errno after
  * one report() that names the owner and what failed ("e1000: tap qtap0:
  * /dev/net/tun: No such file or directory").

@@ -476,8 +476,15 @@ static bool on_slirp_fd(void *opaque, int fd, uint32_t revents)
 {
 	struct slirp_watch *w = opaque;
 
+	/*
+	 * slirp closed the socket and its number went to another since the
+	 * last round (from a vCPU thread): these events are not the new
+	 * socket's. The round then only refills, which replaces this watch.
+	 */
+	int sfd = fd_ino(w->sfd) == w->ino ? w->sfd : -1;
+
 	/* w may be freed by the round (its socket closed): nothing of it is used after. */
-	slirp_round(w->s, w->sfd, revents);
+	slirp_round(w->s, sfd, revents);
 	return true;
 }
 

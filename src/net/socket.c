@@ -14,7 +14,8 @@
  * A stream write the kernel takes only in part keeps the rest in a bounded
  * buffer, flushed from the I/O thread when the socket is writable; a frame
  * that does not fit is dropped and counted. A stream read keeps a partial
- * frame until the rest arrives. When the peer hangs up: one report line,
+ * frame until the rest arrives; a frame longer than NET_MAX_FRAME is passed
+ * over and counted (rx_dropped). When the peer hangs up: one report line,
  * then frames are dropped and counted and qlite runs on.
  */
 #include <errno.h>
@@ -55,6 +56,7 @@ struct net_socket {
 
 	uint8_t *rxbuf;			/* stream: bytes read, not yet delivered */
 	size_t rx_off, rx_len;
+	uint32_t rx_skip;		/* stream: bytes left of a frame too long to deliver */
 	uint8_t *dgbuf;			/* dgram: one datagram */
 };
 
@@ -72,20 +74,31 @@ static void hang_up(struct net_socket *s, const char *why, int err)
 /* Deliver the whole frames in rxbuf; false when one was held (stop reading). */
 static bool stream_parse(struct net_socket *s)
 {
-	while (s->rx_len >= HDR_LEN) {
+	for (;;) {
 		const uint8_t *p = s->rxbuf + s->rx_off;
-		uint32_t flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
+		uint32_t flen, skip = s->rx_skip < s->rx_len ? s->rx_skip : s->rx_len;
 		bool more;
 
+		s->rx_off += skip;
+		s->rx_len -= skip;
+		s->rx_skip -= skip;
+		p += skip;
+		if (s->rx_skip || s->rx_len < HDR_LEN)
+			break;
+		flen = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
 		if (flen > NET_MAX_FRAME) {
-			hang_up(s, "a frame longer than 65536 bytes: the stream is out of step", 0);
-			return false;
+			/* No NIC takes it: passed over, counted, and the stream stays in step. */
+			net_count_rx_drop(s->be);
+			s->rx_off += HDR_LEN;
+			s->rx_len -= HDR_LEN;
+			s->rx_skip = flen;
+			continue;
 		}
 		if (s->rx_len < HDR_LEN + flen)
 			break;
 		s->rx_off += HDR_LEN + flen;
 		s->rx_len -= HDR_LEN + flen;
-		/* An empty frame carries nothing for a NIC: skipped, as QEMU does. */
+		/* An empty frame carries nothing for a NIC: skipped. */
 		more = !flen || net_rx_input(s->be, p + HDR_LEN, flen);
 		if (!more)
 			return false;
@@ -152,11 +165,8 @@ static bool on_readable(void *opaque, int fd, uint32_t revents)
 	for (unsigned i = 0; i < READ_BUDGET && s->be->reading; i++) {
 		int r = s->dgram ? dgram_read(s) : stream_read(s);
 
-		if (r < 0)
-			break;
-		/* Nothing more now, or a hold: the hold must forget the watch so resuming re-adds it. */
-		if (r == 0)
-			break;
+		if (r <= 0)
+			break;		/* gone, nothing more now, or a frame held */
 	}
 	if (atomic_load(&s->dead) || !s->be->reading) {
 		s->rx_watched = false;

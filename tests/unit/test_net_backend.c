@@ -20,15 +20,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include "fake_machine.h"
 #include "report_capture.h"
+#include "unprivileged.h"
 #include "qlite/config.h"
 #include "qlite/net.h"
 #include "qlite/net_vdev.h"
@@ -475,6 +480,24 @@ static void test_socket_stream_pieces(void **state)
 	run_until_rx(fm, &n, 3);
 	assert_true(matches(n.frame[1], 60, 8));
 	assert_true(matches(n.frame[2], 60, 9));
+	/* A frame longer than any NIC takes is passed over and counted; the next one arrives. */
+	{
+		uint8_t *big = calloc(1, 4 + NET_MAX_FRAME + 1);
+		struct net_backend_stats st;
+
+		big[1] = 1;			/* 65537 bytes */
+		big[3] = 1;
+		write_all(peer, big, 4 + NET_MAX_FRAME + 1);
+		free(big);
+		fill(frame + 4, 1514, 12);
+		write_all(peer, frame, sizeof(frame));
+		run_until_rx(fm, &n, 4);
+		assert_int_equal(n.len[3], 1514);
+		assert_true(matches(n.frame[3], 1514, 12));
+		net_backend_get_stats(n.be, &st);
+		assert_int_equal(st.rx_dropped, 1);
+		assert_int_equal(st.rx_frames, 4);
+	}
 	net_backend_close(n.be);
 	close(peer);
 	nic_free(&n);
@@ -563,9 +586,59 @@ static void test_socket_hold_resume(void **state)
 	/* A call without a hold costs one atomic and wakes nobody. */
 	net_backend_rx_ready(n.be);
 	assert_int_equal(fake_run_io(fm, 1, 20), 0);
+	/* Reading goes on after a hold: frames that arrive later come through. */
+	for (unsigned i = 8; i < 10; i++) {
+		fill(buf, 100 + i, i);
+		peer_put(peer, buf, 100 + i);
+		run_until_rx(fm, &n, i + 1);
+		assert_true(matches(n.frame[i], 100 + i, i));
+	}
+	/* A hold in the middle of a later read, with a frame behind it still in the kernel. */
+	n.refuse = 1;
+	fill(buf, 70, 10);
+	peer_put(peer, buf, 70);
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.nr, 10);
+	fill(buf, 71, 11);
+	peer_put(peer, buf, 71);
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.nr, 10);		/* not read while held */
+	net_backend_rx_ready(n.be);
+	run_until_rx(fm, &n, 12);
+	assert_true(matches(n.frame[10], 70, 10));
+	assert_true(matches(n.frame[11], 71, 11));
 	net_backend_get_stats(n.be, &st);
-	assert_int_equal(st.rx_frames, 8);
+	assert_int_equal(st.rx_frames, 12);
 	assert_int_equal(st.rx_dropped, 0);
+	net_backend_close(n.be);
+	close(peer);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+/* The same over datagrams: the held one first, the rest left in the kernel until then. */
+static void test_socket_dgram_hold(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	uint8_t buf[200];
+	struct nic n = { 0 };
+	int peer;
+
+	open_pair(fm, &n, true, &peer);
+	n.refuse = 1;
+	for (unsigned i = 0; i < 3; i++) {
+		fill(buf, 60 + i, i);
+		assert_int_equal(send(peer, buf, 60 + i, 0), 60 + i);
+	}
+	fake_run_io(fm, 5, 50);
+	assert_int_equal(n.offers, 1);
+	net_backend_rx_ready(n.be);
+	run_until_rx(fm, &n, 3);
+	fill(buf, 90, 3);
+	assert_int_equal(send(peer, buf, 90, 0), 90);
+	run_until_rx(fm, &n, 4);
+	for (unsigned i = 0; i < 4; i++)
+		assert_true(matches(n.frame[i], i < 3 ? 60 + i : 90, i));
 	net_backend_close(n.be);
 	close(peer);
 	nic_free(&n);
@@ -922,6 +995,142 @@ static void test_slirp_bad_options(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* ---- tap ---- */
+
+/* As a user without CAP_NET_ADMIN: one line naming the NIC, the tap and what failed. */
+static int tap_denied(void *arg)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "qtap0" };
+	static const char *const want[][2] = {
+		/* /dev/net/tun is 0600 here (this container), 0666 on most hosts */
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: Permission denied\n", "13" },
+		{ "qlite: test-nic: tap qtap0: TUNSETIFF: Operation not permitted\n", "1" },
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: No such file or directory\n", "2" },
+	};
+	struct report_capture log;
+	struct nic n = { 0 };
+	int ret, ok = 1;
+
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	for (unsigned i = 0; i < 3; i++)
+		if (!strcmp(report_capture_text(&log), want[i][0]) && ret == -atoi(want[i][1]))
+			ok = 0;
+	if (ok)
+		fprintf(stderr, "tap_denied: %d, \"%s\"\n", ret, report_capture_text(&log));
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+	return ok;
+}
+
+static void test_tap_denied(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "an-interface-name-too-long" };
+	struct report_capture log;
+	struct nic n = { 0 };
+
+	assert_int_equal(run_unprivileged(tap_denied, NULL), 0);
+	report_capture_start(&log);
+	assert_int_equal(net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be), -EINVAL);
+	assert_string_equal(report_capture_text(&log), "qlite: test-nic: tap "
+			    "an-interface-name-too-long: an interface name has at most 15 characters\n");
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+}
+
+/* The first frame of the test pattern in the NIC's record, after skip bytes of header; or -1. */
+static int find_test_frame(struct nic *n, size_t skip)
+{
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->len[i] == skip + 60 && get16(n->frame[i] + skip + 12) == 0x88b5 &&
+		    matches(n->frame[i] + skip + 14, 46, 3))
+			return i;
+	return -1;
+}
+
+/*
+ * As root with /dev/net/tun: a tap with IFF_VNET_HDR, up, and a packet socket
+ * on it as the host side. The NIC's frames carry the 12-byte header in both
+ * directions; the host sees the bare frame.
+ */
+static void test_tap_vnet_hdr(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .vnet_hdr = true };
+	uint8_t frame[NET_VNET_HDR_LEN + 60] = { 0 }, *eth = frame + NET_VNET_HDR_LEN, buf[2048];
+	struct ifreq ifr = { 0 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct report_capture log;
+	struct nic n = { 0 };
+	char ifname[IFNAMSIZ], want[64];
+	int ret, ctl, pkt, i;
+	bool seen = false;
+
+	snprintf(ifname, sizeof(ifname), "qlnet%d", getpid() % 100000);
+	o.ifname = ifname;
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	if (ret < 0) {
+		print_message("tap: cannot create a tap here (%s): the vnet-hdr framing part is "
+			      "not run\n", report_capture_text(&log));
+		report_capture_stop(&log);
+		fake_machine_destroy(fm);
+		skip();
+	}
+	report_capture_stop(&log);
+	assert_true(net_backend_has_vnet_hdr(n.be));
+	snprintf(want, sizeof(want), "tap %s vnet-hdr", ifname);
+	assert_string_equal(net_backend_describe(n.be), want);
+
+	/* Up, and a packet socket bound to it. */
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	assert_int_equal(ioctl(ctl, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(ctl, SIOCSIFFLAGS, &ifr), 0);
+	assert_int_equal(ioctl(ctl, SIOCGIFINDEX, &ifr), 0);
+	close(ctl);
+	pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(pkt >= 0);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	assert_int_equal(bind(pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
+
+	/* NIC -> host: a vnet header (no offload) and a test frame; the host sees the frame. */
+	memset(eth, 0xff, 6);
+	memcpy(eth + 6, guest_mac, 6);
+	put16(eth + 12, 0x88b5);
+	fill(eth + 14, 46, 3);
+	assert_int_equal(net_backend_send(n.be, &(struct iovec){ frame, sizeof(frame) }, 1), 0);
+	for (int tries = 0; tries < 50 && !seen; tries++) {
+		struct pollfd pfd = { .fd = pkt, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		r = recv(pkt, buf, sizeof(buf), 0);
+		seen = r == 60 && !memcmp(buf, eth, 60);
+	}
+	assert_true(seen);
+
+	/* host -> NIC: the frame arrives behind a 12-byte header saying "no offload". */
+	assert_int_equal(send(pkt, eth, 60, 0), 60);
+	for (int tries = 0; tries < 100 && find_test_frame(&n, NET_VNET_HDR_LEN) < 0; tries++)
+		fake_run_io(fm, 1, 20);
+	i = find_test_frame(&n, NET_VNET_HDR_LEN);
+	assert_true(i >= 0);
+	assert_memory_equal(n.frame[i], (uint8_t[NET_VNET_HDR_LEN]){ 0 }, NET_VNET_HDR_LEN);
+	assert_memory_equal(n.frame[i] + NET_VNET_HDR_LEN, eth, 60);
+	close(pkt);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
 /* ---- the vdev options (src/devices/net_vdev.c) ---- */
 
 /* A vdev line's options, as the parser leaves them. */
@@ -1142,11 +1351,14 @@ int main(void)
 		cmocka_unit_test(test_socket_stream_pieces),
 		cmocka_unit_test(test_socket_stream_partial_writes),
 		cmocka_unit_test(test_socket_hold_resume),
+		cmocka_unit_test(test_socket_dgram_hold),
 		cmocka_unit_test(test_socket_peer_gone),
 		cmocka_unit_test(test_slirp_arp),
 		cmocka_unit_test(test_slirp_dhcp),
 		cmocka_unit_test(test_slirp_hostfwd),
 		cmocka_unit_test(test_slirp_bad_options),
+		cmocka_unit_test(test_tap_denied),
+		cmocka_unit_test(test_tap_vnet_hdr),
 		cmocka_unit_test(test_vdev_opts),
 		cmocka_unit_test(test_vdev_opts_errors),
 		cmocka_unit_test(test_vdev_opts_config),
