@@ -154,7 +154,7 @@ typedef void (*device_report_fn)(void *opaque, struct device_report *out);
 
 struct machine_report_src {
 	char name[32];		/* unique per machine: "virtio-blk", "e1000.1" */
-	char summary[160];	/* one line for `qlite check`: "00:03.0 mac 52:54:... backend slirp" */
+	char summary[256];	/* one line for `qlite check`: "00:03.0 mac 52:54:... backend slirp" */
 	device_report_fn fn;	/* NULL: nothing for the exit report */
 	void *opaque;
 };

@@ -97,6 +97,7 @@ int vdev_create_all(struct machine *m, const struct vm_spec *spec);
 extern const struct vdev_type isa_debug_exit_vdev;
 extern const struct vdev_type ide_vdev;
 extern const struct vdev_type virtio_blk_vdev;
+extern const struct vdev_type virtio_net_vdev;
 extern const struct vdev_type pvpanic_vdev;
 extern const struct vdev_type pvpanic_pci_vdev;
 

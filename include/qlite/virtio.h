@@ -235,6 +235,11 @@ struct virtio_device_ops {
 	 * without the device's lock: read counters with stat_read().
 	 */
 	void (*report)(struct virtio_device *vdev, struct device_report *out);
+	/*
+	 * Optional: what the device adds to its `qlite check` line after the
+	 * transport's part ("mac 52:54:00:12:34:56 backend slirp 10.0.2.0/24").
+	 */
+	void (*describe)(struct virtio_device *vdev, char *buf, size_t len);
 };
 
 /* What a transport implements: interrupt the driver (MSI-X vector, or ISR bit and INTx). */
@@ -332,6 +337,8 @@ int virtio_queue_stats(struct virtio_device *vdev, unsigned q, struct virtq_stat
  * nonzero one. The transport writes the path.
  */
 void virtio_device_report(struct virtio_device *vdev, struct device_report *out);
+/* The device's part of the summary (ops->describe) after ", ", or nothing; for the transports. */
+void virtio_device_describe(struct virtio_device *vdev, char *buf, size_t len);
 /* The kicks' half of a transport's path, from how many of its doorbells KVM takes. */
 const char *virtio_kicks_path(unsigned in_kernel, unsigned nr_queues);
 

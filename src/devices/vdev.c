@@ -18,6 +18,7 @@ static const struct vdev_type *const builtin_types[] = {
 	&isa_debug_exit_vdev,
 	&ide_vdev,
 	&virtio_blk_vdev,
+	&virtio_net_vdev,
 	&pvpanic_vdev,
 	&pvpanic_pci_vdev,
 };

@@ -5,14 +5,17 @@
  * are read, the device built, and handed to the transport the line names.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "qlite/config.h"
+#include "qlite/net_vdev.h"
 #include "qlite/util.h"
 #include "qlite/vdev.h"
 #include "qlite/virtio.h"
 #include "qlite/virtio_blk.h"
 #include "qlite/virtio_mmio.h"
+#include "qlite/virtio_net.h"
 #include "qlite/virtio_pci.h"
 
 static int virtio_opt_bool(const struct vdev_spec *vs, const char *name, const char *key, bool *v)
@@ -110,4 +113,53 @@ const struct vdev_type virtio_blk_vdev = {
 		"thread's io_uring",
 	.opts = virtio_blk_opts,
 	.create = virtio_blk_vdev_create,
+};
+
+/* ---- vdev virtio-net ---- */
+
+static int virtio_net_vdev_create(struct machine *m, const struct vdev_spec *vs)
+{
+	struct virtio_net_opts o = { .mtu = 0 };
+	const char *mtu = vdev_opt_get(vs, "mtu");
+	bool mrg = true;
+	struct virtio_net *net;
+	uint64_t v;
+	int ret;
+
+	if ((ret = virtio_opt_bool(vs, "virtio-net", "mrg-rxbuf", &mrg)))
+		return ret;
+	o.no_mrg_rxbuf = !mrg;
+	if (mtu && (config_parse_u64(mtu, &v) || v < 68 || v > 65535))
+		return report(-EINVAL, "virtio-net: mtu %s: 68 to 65535", mtu);
+	if (mtu)
+		o.mtu = v;
+	ret = net_vdev_opts(m, vs, "virtio-net", &o.backend, o.mac);
+	if (ret)
+		return ret;
+	/* The offloads need the header: on unless the line says otherwise (net_vdev.h). */
+	if (o.backend.kind == NET_BACKEND_TAP && !vdev_opt_get(vs, "vnet-hdr"))
+		o.backend.vnet_hdr = true;
+	ret = virtio_net_create(m, &o, &net);
+	if (ret)
+		return ret;
+	return virtio_attach(m, vs, virtio_net_device(net));
+}
+
+static const struct vdev_opt_desc virtio_net_opts[] = {
+	NET_BACKEND_VDEV_OPTS,
+	{ "mrg-rxbuf", VDEV_OPT_BOOL,
+	  .help = "offer VIRTIO_NET_F_MRG_RXBUF: a received frame may span several receive "
+		  "buffers (default on)" },
+	{ "mtu", VDEV_OPT_NUMBER,
+	  .help = "offer VIRTIO_NET_F_MTU with this MTU, 68 to 65535 (default: not offered)" },
+	VIRTIO_TRANSPORT_OPTS,
+	{ .key = NULL }
+};
+
+const struct vdev_type virtio_net_vdev = {
+	.name = "virtio-net",
+	.help = "virtio network device (virtio 1.2, modern): one receive and one transmit queue "
+		"and a control queue, on a slirp, tap or socket backend",
+	.opts = virtio_net_opts,
+	.create = virtio_net_vdev_create,
 };

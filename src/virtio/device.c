@@ -429,6 +429,15 @@ void virtio_device_report(struct virtio_device *vdev, struct device_report *out)
 	}
 }
 
+void virtio_device_describe(struct virtio_device *vdev, char *buf, size_t len)
+{
+	char own[128] = "";
+
+	if (vdev->info->ops->describe)
+		vdev->info->ops->describe(vdev, own, sizeof(own));
+	snprintf(buf, len, "%s%s", own[0] ? ", " : "", own);
+}
+
 const char *virtio_kicks_path(unsigned in_kernel, unsigned nr_queues)
 {
 	if (in_kernel == nr_queues)

@@ -496,7 +496,7 @@ int virtio_mmio_attach(struct machine *m, struct virtio_device *vdev,
 {
 	const struct virtio_mmio_opts none = { 0 };
 	struct virtio_mmio *d;
-	char summary[160];
+	char summary[256], own[128];
 	int ret;
 
 	if (!o)
@@ -537,10 +537,11 @@ int virtio_mmio_attach(struct machine *m, struct virtio_device *vdev,
 	ret = machine_claim_irq(m, d->irq, d->owner, false);
 	if (ret < 0)
 		goto err_unclaim;
+	virtio_device_describe(vdev, own, sizeof(own));
 	snprintf(summary, sizeof(summary),
-		 "virtio-mmio %#llx irq %u, %u queue%s, ioeventfd %s, irqfd %s",
+		 "virtio-mmio %#llx irq %u, %u queue%s, ioeventfd %s, irqfd %s%s",
 		 (unsigned long long)d->base, d->irq, d->nr_queues, d->nr_queues == 1 ? "" : "s",
-		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
+		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off", own);
 	ret = machine_add_report(m, vdev->info->name, summary, mmio_report, d);
 	if (ret < 0) {
 		report(ret, "%s: out of memory", d->owner);

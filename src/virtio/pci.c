@@ -833,13 +833,14 @@ static void vp_report(void *opaque, struct device_report *out)
 
 static int vp_add_report(struct virtio_pci *vp, const struct virtio_pci_opts *o)
 {
-	char summary[160];
+	char summary[256], own[128];
 	int ret;
 
+	virtio_device_describe(vp->vdev, own, sizeof(own));
 	snprintf(summary, sizeof(summary),
-		 "virtio-pci 00:%02x.%u, %u queue%s, ioeventfd %s, irqfd %s",
+		 "virtio-pci 00:%02x.%u, %u queue%s, ioeventfd %s, irqfd %s%s",
 		 vp->pci.slot, vp->pci.function, vp->nr_queues, vp->nr_queues == 1 ? "" : "s",
-		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off");
+		 o->ioeventfd ? "on" : "off", o->irqfd ? "on" : "off", own);
 	ret = machine_add_report(vp->m, vp->vdev->info->name, summary, vp_report, vp);
 	if (ret < 0)
 		return report(ret, "%s: out of memory", vp->vdev->info->name);

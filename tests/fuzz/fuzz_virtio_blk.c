@@ -35,13 +35,13 @@
 #include "qlite/util.h"
 #include "qlite/virtio.h"
 #include "qlite/virtio_blk.h"
+#include "fuzz_virtio.h"
 
 #define RAM_SIZE	0x10000
 #define HDR		4
 #define IMG_SECTORS	64
 #define IMG_TAIL	100		/* past the last whole sector: never reachable */
 #define IMG_BYTES	(IMG_SECTORS * 512 + IMG_TAIL)
-#define RING(q)		(0x4000ULL * (q))
 
 struct fuzz {
 	struct machine m;
@@ -51,8 +51,7 @@ struct fuzz {
 	uint64_t features;
 	unsigned nq;
 	uint16_t size;
-	const uint8_t *script;
-	size_t script_len, pos;
+	struct fuzz_script s;
 };
 
 static uint8_t *ram;
@@ -65,11 +64,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_virtio_blk: %s\n", what);
 	abort();
-}
-
-static uint8_t next_byte(struct fuzz *f)
-{
-	return f->pos < f->script_len ? f->script[f->pos++] : 0;
 }
 
 static void once(void)
@@ -112,24 +106,9 @@ static void image_check(bool readonly)
 
 static void go_live(struct fuzz *f)
 {
-	struct virtio_device *v = f->vdev;
+	const uint16_t sizes[2] = { f->size, f->size };
 
-	virtio_set_status(v, 0);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	virtio_set_driver_features(v, 0, (uint32_t)f->features);
-	virtio_set_driver_features(v, 1, (uint32_t)(f->features >> 32));
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			     VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < f->nq; q++) {
-		virtio_queue_set_size(v, q, f->size);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_DESC, RING(q));
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_AVAIL, RING(q) + 0x800);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_USED, RING(q) + 0x1000);
-		virtio_queue_set_enable(v, q, true);
-	}
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	fuzz_virtio_go_live(f->vdev, f->features, f->nq, sizes);
 }
 
 /* Popped in this epoch and not completed, over the queues that still work. */
@@ -158,28 +137,14 @@ static void drain(struct fuzz *f)
 static void step(struct fuzz *f, uint8_t op)
 {
 	unsigned q = (op >> 3) % f->nq;
-	struct virtq *vq = virtio_queue(f->vdev, q);
 
+	if (fuzz_virtio_step(f->vdev, f->m.loop, ram, RAM_SIZE, virtio_queue(f->vdev, q), &f->s,
+			     op))
+		return;
 	switch (op & 7) {
 	case 0:
 	case 7:
 		virtio_queue_kick(f->vdev, q, 1);
-		break;
-	case 1:
-		event_loop_run_once(f->m.loop, 0);
-		break;
-	case 2: {
-		/* The driver rewrites a byte of RAM: descriptors, headers, segments in flight. */
-		unsigned off = (next_byte(f) << 8 | next_byte(f)) % RAM_SIZE;
-
-		ram[off] = next_byte(f);
-		break;
-	}
-	case 3:
-		/* More made available (or a rewind) without a kick. */
-		if (vq->avail)
-			__atomic_store_n(&vq->avail->idx, vq->avail->idx + (int8_t)next_byte(f),
-					 __ATOMIC_RELEASE);
 		break;
 	case 4:
 		go_live(f);
@@ -187,12 +152,6 @@ static void step(struct fuzz *f, uint8_t op)
 	case 5:
 		drain(f);
 		break;
-	case 6: {
-		uint8_t buf[8];
-
-		virtio_config_read(f->vdev, next_byte(f), buf, 1u << (next_byte(f) & 3));
-		break;
-	}
 	}
 }
 
@@ -208,12 +167,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ram)
 		once();
 	memset(ram, 0, RAM_SIZE);
-	f.script = data + HDR;
-	f.script_len = data[2] & 63;
-	if (f.script_len > size - HDR)
-		f.script_len = size - HDR;
-	image = size - HDR - f.script_len;
-	memcpy(ram, f.script + f.script_len, image < RAM_SIZE ? image : RAM_SIZE);
+	f.s.bytes = data + HDR;
+	f.s.len = data[2] & 63;
+	if (f.s.len > size - HDR)
+		f.s.len = size - HDR;
+	image = size - HDR - f.s.len;
+	memcpy(ram, f.s.bytes + f.s.len, image < RAM_SIZE ? image : RAM_SIZE);
 	image_restore();
 
 	f.gm = (struct guest_mem){ .ram_size = RAM_SIZE, .nr_slots = 1, .memfd = -1 };
@@ -246,8 +205,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		f.features |= VIRTIO_F_BIT(VIRTIO_BLK_F_MQ);
 	go_live(&f);
 
-	while (f.pos < f.script_len)
-		step(&f, next_byte(&f));
+	while (f.s.pos < f.s.len)
+		step(&f, fuzz_next(&f.s));
 	/* Whatever the script left: one more kick per queue, and everything completes. */
 	for (unsigned q = 0; q < f.nq; q++)
 		virtio_queue_kick(f.vdev, q, 1);

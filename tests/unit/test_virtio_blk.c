@@ -213,28 +213,7 @@ static uint64_t offered(struct fx *f)
 /* The driver's side of 3.1.1: features, queues 0..nq-1 of QSIZE, DRIVER_OK. */
 static void go_live(struct fx *f, uint64_t features, unsigned nq)
 {
-	struct virtio_device *v = f->vdev;
-
-	virtio_set_status(v, 0);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	virtio_set_driver_features(v, 0, (uint32_t)features);
-	virtio_set_driver_features(v, 1, (uint32_t)(features >> 32));
-	virtio_set_status(v, S_LIVE & ~VIRTIO_STATUS_DRIVER_OK);
-	assert_true(virtio_get_status(v) & VIRTIO_STATUS_FEATURES_OK);
-	for (unsigned q = 0; q < nq; q++) {
-		struct test_ring *r = &f->ring[q];
-
-		tr_init(r, &f->gm, QSIZE, RING_BASE + q * 0x1000);
-		virtio_queue_set_size(v, q, QSIZE);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_DESC, r->desc);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_AVAIL, r->avail);
-		virtio_queue_set_addr(v, q, VIRTQ_AREA_USED, r->used);
-		virtio_queue_set_enable(v, q, true);
-		assert_true(virtio_queue(v, q)->enabled);
-	}
-	virtio_set_status(v, S_LIVE);
-	assert_true(virtio_device_live(v));
+	assert_true(tr_go_live(f->vdev, f->ring, &f->gm, features, nq, QSIZE, RING_BASE));
 }
 
 /* A disk with the usual options, live with everything it offers. */

@@ -116,3 +116,30 @@ void tr_set_avail_idx(struct test_ring *r, uint16_t idx)
 	r->avail_idx = idx;
 	__atomic_store_n(&tr_avail(r)->idx, idx, __ATOMIC_RELEASE);
 }
+
+bool tr_go_live(struct virtio_device *v, struct test_ring *r, struct guest_mem *gm,
+		uint64_t features, unsigned nq, unsigned size, uint64_t base)
+{
+	virtio_set_status(v, 0);
+	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	virtio_set_driver_features(v, 0, (uint32_t)features);
+	virtio_set_driver_features(v, 1, (uint32_t)(features >> 32));
+	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			     VIRTIO_STATUS_FEATURES_OK);
+	if (!(virtio_get_status(v) & VIRTIO_STATUS_FEATURES_OK))
+		return false;
+	for (unsigned q = 0; q < nq; q++) {
+		tr_init(&r[q], gm, size, base + q * 0x1000);
+		virtio_queue_set_size(v, q, size);
+		virtio_queue_set_addr(v, q, VIRTQ_AREA_DESC, r[q].desc);
+		virtio_queue_set_addr(v, q, VIRTQ_AREA_AVAIL, r[q].avail);
+		virtio_queue_set_addr(v, q, VIRTQ_AREA_USED, r[q].used);
+		virtio_queue_set_enable(v, q, true);
+		if (!virtio_queue(v, q)->enabled)
+			return false;
+	}
+	virtio_set_status(v, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			     VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	return virtio_device_live(v);
+}

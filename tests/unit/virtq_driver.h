@@ -36,6 +36,14 @@ void tr_set_desc(struct test_ring *r, unsigned i, uint64_t addr, uint32_t len, u
 		 uint16_t next);
 void tr_set_table_desc(struct test_ring *r, uint64_t table, unsigned i, uint64_t addr,
 		       uint32_t len, uint16_t flags, uint16_t next);
+/*
+ * The driver's side of 3.1.1 through the core's entry points, as a
+ * transport would make them: reset, features, queues 0..nq-1 of size
+ * entries with rings r[q] at base + q * 0x1000 (tr_init), DRIVER_OK.
+ * false when the device refused FEATURES_OK, a queue or DRIVER_OK.
+ */
+bool tr_go_live(struct virtio_device *v, struct test_ring *r, struct guest_mem *gm,
+		uint64_t features, unsigned nq, unsigned size, uint64_t base);
 /* Put head in the next avail slot and publish the new avail idx. */
 void tr_make_avail(struct test_ring *r, uint16_t head);
 /* Set avail->idx to any value (a hostile driver). */
