@@ -102,7 +102,8 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 		return;
 	stat_add(&rs->count[is_write], 1);
 	stat_add(&rs->transfers[is_write], count);
-	count_register(rs, addr - r->base, is_write);
+	count_register(rs, r->ops->reg_key ? r->ops->reg_key(r->opaque, addr - r->base) :
+		       addr - r->base, is_write);
 	*out = rs;
 }
 
