@@ -18,6 +18,8 @@ packages=(
 	build-essential gcc clang meson ninja-build pkg-config
 	# libraries qlite links with, the unit-test framework
 	liburing-dev libfdt-dev libcmocka-dev linux-libc-dev
+	# the slirp network backend (user-mode networking); its runtime is libslirp0
+	libslirp-dev
 	# the integration tests (python3), dtc to decode the device trees qlite writes
 	python3 device-tree-compiler
 	# the install test renders the man page (man -l, groff) and sources the bash completion

@@ -92,4 +92,12 @@ bool net_backend_has_vnet_hdr(const struct net_backend *be);
 const char *net_backend_describe(const struct net_backend *be);
 void net_backend_get_stats(const struct net_backend *be, struct net_backend_stats *out);
 
+/*
+ * The syntax of slirp's options, for the config parser (the check of a vdev
+ * option, so a bad value is a configuration error, exit status 2): 0, or
+ * -EINVAL with why filled ("\"tcp:2222\": no '-' between the host and the guest side").
+ */
+int net_hostfwd_check(const char *rules, char *why, size_t len);
+int net_slirp_net_check(const char *net, char *why, size_t len);
+
 #endif

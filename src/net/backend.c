@@ -19,7 +19,7 @@ static const struct net_kind_ops *kind_ops(enum net_backend_kind kind)
 {
 	switch (kind) {
 	case NET_BACKEND_SLIRP:
-		return NULL;	/* slirp.c comes next */
+		return &net_slirp_ops;
 	case NET_BACKEND_TAP:
 		return &net_tap_ops;
 	case NET_BACKEND_SOCKET:
@@ -37,8 +37,6 @@ int net_backend_open(struct machine *m, const struct net_backend_opts *o,
 	int ret;
 
 	*out = NULL;
-	if (o->kind == NET_BACKEND_SLIRP)	/* until src/net/slirp.c lands (next commit) */
-		return report(-ENOTSUP, "%s: backend slirp: not available yet", owner);
 	if (!kind)
 		return report(-EINVAL, "%s: unknown network backend %d", owner, (int)o->kind);
 	be = calloc(1, sizeof(*be));

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "fake_machine.h"
@@ -612,6 +614,312 @@ static void test_socket_peer_gone(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* ---- slirp ---- */
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static void eth_hdr(uint8_t *f, const uint8_t *dst, uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, guest_mac, 6);
+	put16(f + 12, type);
+}
+
+static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* "who has 10.0.2.2, tell 10.0.2.15", padded to the Ethernet minimum. */
+static size_t arp_request(uint8_t *f)
+{
+	static const uint8_t body[28] = {
+		0, 1, 8, 0, 6, 4, 0, 1,			/* Ethernet/IPv4, request */
+		0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 10, 0, 2, 15,
+		0, 0, 0, 0, 0, 0, 10, 0, 2, 2,
+	};
+
+	memset(f, 0, 60);
+	eth_hdr(f, bcast, 0x0806);
+	memcpy(f + 14, body, sizeof(body));
+	return 60;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < len; i += 2)
+		sum += get16(p + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+#define BOOTP_LEN	(236 + 312)	/* fixed part, then options as slirp's struct bootp_t */
+
+/* A DHCP DISCOVER from 0.0.0.0:68 to 255.255.255.255:67 (UDP checksum 0: none). */
+static size_t dhcp_discover(uint8_t *f)
+{
+	uint8_t *ip = f + 14, *udp = ip + 20, *bp = udp + 8;
+	size_t ip_len = 20 + 8 + BOOTP_LEN;
+
+	memset(f, 0, 14 + ip_len);
+	eth_hdr(f, bcast, 0x0800);
+	ip[0] = 0x45;
+	put16(ip + 2, ip_len);
+	ip[8] = 64;
+	ip[9] = 17;
+	memset(ip + 16, 0xff, 4);
+	put16(ip + 10, ip_csum(ip, 20));
+	put16(udp, 68);
+	put16(udp + 2, 67);
+	put16(udp + 4, 8 + BOOTP_LEN);
+	bp[0] = 1;			/* BOOTREQUEST */
+	bp[1] = 1;
+	bp[2] = 6;
+	memcpy(bp + 4, "\x12\x34\x56\x78", 4);	/* xid */
+	put16(bp + 10, 0x8000);		/* broadcast */
+	memcpy(bp + 28, guest_mac, 6);
+	memcpy(bp + 236, "\x63\x82\x53\x63", 4);
+	memcpy(bp + 240, "\x35\x01\x01\xff", 4);	/* DHCP message type DISCOVER, end */
+	return 14 + ip_len;
+}
+
+/* The first frame the NIC got of Ethertype type, or -1. */
+static int find_frame(struct nic *n, uint16_t type)
+{
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->len[i] >= 14 && get16(n->frame[i] + 12) == type)
+			return i;
+	return -1;
+}
+
+static void run_until_type(struct fake_machine *fm, struct nic *n, uint16_t type)
+{
+	for (int i = 0; i < 500 && find_frame(n, type) < 0; i++)
+		fake_run_io(fm, 1, 10);
+	assert_true(find_frame(n, type) >= 0);
+}
+
+static pthread_t io_thread;
+static bool delivered_elsewhere;
+
+static bool nic_receive_where(void *opaque, const struct iovec *iov, unsigned iovcnt, size_t len)
+{
+	if (!pthread_equal(pthread_self(), io_thread))
+		delivered_elsewhere = true;
+	return nic_receive(opaque, iov, iovcnt, len);
+}
+
+static const struct net_client_ops nic_where_ops = { .receive = nic_receive_where };
+
+static void open_slirp(struct fake_machine *fm, struct nic *n, const char *hostfwd)
+{
+	struct net_backend_opts o = { .kind = NET_BACKEND_SLIRP, .owner = "test-nic",
+				      .hostfwd = hostfwd };
+
+	io_thread = pthread_self();
+	delivered_elsewhere = false;
+	assert_int_equal(net_backend_open(&fm->m, &o, &nic_where_ops, n, &n->be), 0);
+}
+
+/* slirp answers inside slirp_input: the answer waits for the I/O thread, not the sender. */
+static void test_slirp_arp(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct nic n = { 0 };
+	uint8_t f[60];
+	const uint8_t *r;
+	int i;
+
+	open_slirp(fm, &n, NULL);
+	assert_string_equal(net_backend_describe(n.be), "slirp 10.0.2.0/24");
+	assert_int_equal(nic_send(&n, f, arp_request(f)), 0);
+	/* Nothing was delivered inside the send. */
+	assert_int_equal(n.nr, 0);
+	run_until_type(fm, &n, 0x0806);
+	i = find_frame(&n, 0x0806);
+	r = n.frame[i];
+	assert_memory_equal(r, guest_mac, 6);			/* to us */
+	assert_int_equal(get16(r + 14 + 6), 2);			/* a reply */
+	assert_memory_equal(r + 14 + 14, "\x0a\x00\x02\x02", 4);	/* 10.0.2.2 is at */
+	assert_memory_equal(r + 14 + 8, r + 6, 6);		/* ...the sender's MAC */
+	assert_memory_equal(r + 14 + 18, guest_mac, 6);
+	assert_false(delivered_elsewhere);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+static void *send_discover(void *arg)
+{
+	struct nic *n = arg;
+	uint8_t f[14 + 20 + 8 + BOOTP_LEN];
+
+	return (void *)(intptr_t)nic_send(n, f, dhcp_discover(f));
+}
+
+/* A DISCOVER from another thread (a vCPU's) gets an OFFER of 10.0.2.15 on the I/O thread. */
+static void test_slirp_dhcp(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct nic n = { 0 };
+	const uint8_t *ip, *bp, *opt;
+	pthread_t th;
+	void *ret;
+	int i;
+
+	open_slirp(fm, &n, NULL);
+	assert_int_equal(pthread_create(&th, NULL, send_discover, &n), 0);
+	pthread_join(th, &ret);
+	assert_int_equal((intptr_t)ret, 0);
+	run_until_type(fm, &n, 0x0800);
+	i = find_frame(&n, 0x0800);
+	ip = n.frame[i] + 14;
+	assert_int_equal(ip[9], 17);
+	assert_int_equal(get16(ip + 20), 67);
+	assert_int_equal(get16(ip + 22), 68);
+	bp = ip + 28;
+	assert_int_equal(bp[0], 2);				/* BOOTREPLY */
+	assert_memory_equal(bp + 4, "\x12\x34\x56\x78", 4);
+	assert_memory_equal(bp + 16, "\x0a\x00\x02\x0f", 4);	/* yiaddr 10.0.2.15 */
+	assert_memory_equal(bp + 236, "\x63\x82\x53\x63", 4);
+	for (opt = bp + 240; *opt != 0x35 && *opt != 0xff; opt += 2 + opt[1])
+		assert_true(opt < n.frame[i] + n.len[i]);
+	assert_int_equal(opt[0], 0x35);
+	assert_int_equal(opt[2], 2);				/* OFFER */
+	assert_false(delivered_elsewhere);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/*
+ * A connection to a forwarded host port: slirp's listening socket is watched
+ * on the I/O thread, and slirp heads for the guest (first asking who has
+ * 10.0.2.15, the default guest address).
+ */
+static void test_slirp_hostfwd(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	char rule[96], want[128];
+	struct nic n = { 0 };
+	const uint8_t *r;
+	int port = free_port(), fd;
+
+	snprintf(rule, sizeof(rule), "udp::%d-:53;tcp:127.0.0.1:%d-:22", port, port);
+	open_slirp(fm, &n, rule);
+	snprintf(want, sizeof(want), "slirp 10.0.2.0/24 hostfwd %s", rule);
+	assert_string_equal(net_backend_describe(n.be), want);
+	sa.sin_port = htons(port);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	run_until_type(fm, &n, 0x0806);
+	r = n.frame[find_frame(&n, 0x0806)];
+	assert_int_equal(get16(r + 14 + 6), 1);			/* a request */
+	assert_memory_equal(r + 14 + 24, "\x0a\x00\x02\x0f", 4);	/* who has 10.0.2.15 */
+	close(fd);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+/* Rules and networks that do not parse: one line naming the owner, -EINVAL, even offline. */
+static void test_slirp_bad_options(void **state)
+{
+	static const struct {
+		const char *net, *hostfwd, *msg;
+	} cases[] = {
+		{ NULL, "tcp:2222-:22",
+		  "e1000: hostfwd \"tcp:2222-:22\": the host side is not [ADDR]:PORT "
+		  "(an IPv4 address, a port 1 to 65535)" },
+		{ NULL, "tcp::2222:22",
+		  "e1000: hostfwd \"tcp::2222:22\": no '-' between the host and the guest side" },
+		{ NULL, "sctp::1-:2",
+		  "e1000: hostfwd \"sctp::1-:2\": a rule starts with tcp: or udp: "
+		  "(tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)" },
+		{ NULL, "tcp::2222-:22;udp::70000-:53",
+		  "e1000: hostfwd \"udp::70000-:53\": the host side is not [ADDR]:PORT "
+		  "(an IPv4 address, a port 1 to 65535)" },
+		{ NULL, "tcp::2222-10.0.2.x:22",
+		  "e1000: hostfwd \"tcp::2222-10.0.2.x:22\": the guest side is not [ADDR]:PORT "
+		  "(an IPv4 address, a port 1 to 65535)" },
+		{ NULL, "", "e1000: hostfwd no rule "
+		  "(tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT)" },
+		{ "10.0.2.0", NULL, "e1000: net \"10.0.2.0\" is not ADDR/PREFIX (10.0.2.0/24)" },
+		{ "10.0.2.1/24", NULL,
+		  "e1000: net \"10.0.2.1/24\": host bits are set in the network address" },
+		{ "10.0.2.0/30", NULL, "e1000: net \"10.0.2.0/30\": the prefix is 1 to 27 (room for "
+		  "the gateway .2, DNS .3 and DHCP .15-.30)" },
+		{ "10.0.2/24", NULL, "e1000: net \"10.0.2/24\": \"10.0.2\" is not an IPv4 address" },
+	};
+	struct fake_machine *fm = fake_machine_create();
+	struct nic n = { 0 };
+
+	for (unsigned offline = 0; offline < 2; offline++) {
+		fm->m.offline = offline;
+		for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct net_backend_opts o = { .kind = NET_BACKEND_SLIRP, .owner = "e1000",
+						      .net = cases[i].net,
+						      .hostfwd = cases[i].hostfwd };
+			struct report_capture log;
+			char line[300];
+
+			report_capture_start(&log);
+			assert_int_equal(net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be), -EINVAL);
+			snprintf(line, sizeof(line), "qlite: %s\n", cases[i].msg);
+			assert_string_equal(report_capture_text(&log), line);
+			report_capture_stop(&log);
+			assert_null(n.be);
+		}
+	}
+	/* The same parser serves the config language's check of the option. */
+	{
+		char why[256];
+
+		assert_int_equal(net_hostfwd_check("tcp::2222-:22;udp:127.0.0.1:5353-10.0.2.15:53",
+						   why, sizeof(why)), 0);
+		assert_int_equal(net_hostfwd_check("tcp::0-:22", why, sizeof(why)), -EINVAL);
+		assert_string_equal(why, "\"tcp::0-:22\": the host side is not [ADDR]:PORT "
+				    "(an IPv4 address, a port 1 to 65535)");
+		assert_int_equal(net_slirp_net_check("192.168.76.0/24", why, sizeof(why)), 0);
+	}
+	/* A good custom network, offline: described, nothing opened. */
+	{
+		struct net_backend_opts o = { .kind = NET_BACKEND_SLIRP, .owner = "e1000",
+					      .net = "192.168.76.0/24" };
+
+		fm->m.offline = true;
+		assert_int_equal(net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be), 0);
+		assert_string_equal(net_backend_describe(n.be), "slirp 192.168.76.0/24");
+		net_backend_close(n.be);
+	}
+	fake_machine_destroy(fm);
+}
+
 /* Offline (`qlite check`): options checked and described, nothing opened, sends dropped. */
 static void test_offline(void **state)
 {
@@ -672,6 +980,10 @@ int main(void)
 		cmocka_unit_test(test_socket_stream_partial_writes),
 		cmocka_unit_test(test_socket_hold_resume),
 		cmocka_unit_test(test_socket_peer_gone),
+		cmocka_unit_test(test_slirp_arp),
+		cmocka_unit_test(test_slirp_dhcp),
+		cmocka_unit_test(test_slirp_hostfwd),
+		cmocka_unit_test(test_slirp_bad_options),
 		cmocka_unit_test(test_offline),
 	};
 
