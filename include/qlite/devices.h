@@ -3,6 +3,7 @@
 #ifndef QLITE_DEVICES_H
 #define QLITE_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,16 @@ int rtc_create(struct machine *m);
 #define DEBUG_EXIT_BASE	0xf4
 #define DEBUG_EXIT_SIZE	4
 int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsigned size);
+
+/*
+ * Intel 82540EM (e1000) on backend o with MAC mac (src/devices/e1000/), what
+ * `vdev e1000` builds; coalesce as its `coalesce on`. 0, or -errno after one report().
+ */
+struct net_backend_opts;
+int e1000_attach(struct machine *m, const struct net_backend_opts *o, const uint8_t mac[6],
+		 bool coalesce);
+/* For the unit test: e1000's register table is sorted by offset, without overlaps. */
+bool e1000_regs_sorted(void);
 
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,

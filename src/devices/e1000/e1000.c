@@ -26,10 +26,8 @@
 #include <string.h>
 
 #include "e1000.h"
-#include "qlite/config.h"
-#include "qlite/net_vdev.h"
+#include "qlite/devices.h"
 #include "qlite/util.h"
-#include "qlite/vdev.h"
 
 #define E1000_VENDOR		0x8086
 #define E1000_DEVICE		0x100e	/* 82540EM */
@@ -298,39 +296,29 @@ static void e1000_pci_init(struct e1000_dev *d)
 	pci->opaque = d;
 }
 
-static int e1000_coalesce_opt(struct machine *m, const struct vdev_spec *vs, bool *on)
+static int e1000_coalesce_check(struct machine *m)
 {
-	const char *v = vdev_opt_get(vs, "coalesce");
-
-	*on = false;
-	if (v && config_parse_bool(v, on))
-		return report(-EINVAL, "e1000: coalesce \"%s\": on or off", v);
-	if (!*on || !m->loop)
+	if (!m->loop || m->offline)
 		return 0;	/* `qlite check` builds no VM: nothing to ask KVM */
-	if (!m->accel || !m->accel->coalesced_mmio ||
+	if (!m->accel || !m->accel->coalesced_mmio || !m->accel->coalesced_mmio_supported ||
 	    !m->accel->coalesced_mmio_supported(m->accel_ctx))
 		return report(-ENOTSUP, "e1000: coalesce on: this KVM has no coalesced MMIO "
 			      "(KVM_CAP_COALESCED_MMIO); use coalesce off");
 	return 0;
 }
 
-static int e1000_create(struct machine *m, const struct vdev_spec *vs)
+int e1000_attach(struct machine *m, const struct net_backend_opts *opts, const uint8_t mac[6],
+		 bool coalesce)
 {
-	struct net_backend_opts o = { 0 };
+	struct net_backend_opts o = *opts;
 	struct e1000_dev *d;
 	struct e1000 *s;
 	char summary[160];
-	uint8_t mac[6];
-	bool coalesce;
 	int ret;
 
 	if (!m->pci)
 		return report(-ENODEV, "e1000: the machine has no PCI host");
-	ret = net_vdev_opts(m, vs, "e1000", &o, mac);
-	if (ret < 0)
-		return ret;
-	ret = e1000_coalesce_opt(m, vs, &coalesce);
-	if (ret < 0)
+	if (coalesce && (ret = e1000_coalesce_check(m)) < 0)
 		return ret;
 	d = calloc(1, sizeof(*d));
 	if (!d || machine_adopt(m, d, e1000_release) < 0) {
@@ -340,9 +328,9 @@ static int e1000_create(struct machine *m, const struct vdev_spec *vs)
 	s = &d->s;
 	pthread_mutex_init(&s->lock, NULL);
 	s->m = m;
-	d->coalesce = coalesce;
+	d->coalesce = coalesce && m->loop && !m->offline;
 	d->zone_base = BUS_UNMAPPED;
-	memcpy(s->mac, mac, sizeof(mac));
+	memcpy(s->mac, mac, sizeof(s->mac));
 	snprintf(s->name, sizeof(s->name), "e1000");
 	e1000_pci_init(d);
 	e1000_eeprom_init(s);
@@ -364,27 +352,9 @@ static int e1000_create(struct machine *m, const struct vdev_spec *vs)
 	snprintf(summary, sizeof(summary),
 		 "00:%02x.%u mac %02x:%02x:%02x:%02x:%02x:%02x backend %s irq %u%s", s->pci.slot,
 		 s->pci.function, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5],
-		 net_backend_describe(s->be), s->pci.gsi, coalesce ? " coalesced" : "");
+		 net_backend_describe(s->be), s->pci.gsi, coalesce ? " coalesce on" : "");
 	ret = machine_add_report(m, "e1000", summary, e1000_report, d);
 	if (ret < 0)
 		return report(ret, "e1000: out of memory");
 	return 0;
 }
-
-static const struct vdev_opt_desc e1000_opts[] = {
-	NET_BACKEND_VDEV_OPTS,
-	{ "coalesce", VDEV_OPT_BOOL,
-	  .help = "KVM coalesced MMIO for the registers the driver does not wait on, as QEMU "
-		  "sets it up for e1000 (default off): their writes queue in a ring instead of "
-		  "exiting" },
-	{ .key = NULL }
-};
-
-const struct vdev_type e1000_vdev = {
-	.name = "e1000",
-	.help = "QEMU's e1000: an Intel 82540EM Gigabit Ethernet controller (PCI 8086:100e, "
-		"BAR0 registers, BAR1 I/O window, INTx) with checksum offload and TSO; Linux "
-		"drives it with e1000",
-	.opts = e1000_opts,
-	.create = e1000_create,
-};

@@ -15,6 +15,7 @@
  * and a segment size that makes progress. Otherwise the queue stops with
  * one line, and qlite runs on.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "e1000.h"
