@@ -107,6 +107,18 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 	*out = rs;
 }
 
+void stats_count_coalesced(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
+			   uint64_t addr)
+{
+	struct region_stats *rs;
+
+	stat_add(&st->coalesced, 1);
+	if (!r || !(rs = region_stats_get(st, space, r->id)))
+		return;
+	count_register(rs, (r->ops->reg_key ? r->ops->reg_key(r->opaque, addr - r->base) :
+			    addr - r->base) | STATS_COALESCED, true);
+}
+
 void vcpu_stats_free(struct vcpu_stats *st)
 {
 	for (unsigned s = 0; s < BUS_NR_SPACES; s++)

@@ -18,6 +18,7 @@ void stats_sum(const struct stats_view *v, struct stats_totals *t)
 		t->exits += stat_read(&st->exits);
 		t->run_eintr += stat_read(&st->run_eintr);
 		t->io_transfers += stat_read(&st->io_transfers);
+		t->coalesced += stat_read(&st->coalesced);
 		for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
 			t->reason[r] += stat_read(&st->reason[r]);
 		for (unsigned s = 0; s < BUS_NR_SPACES; s++)
@@ -92,8 +93,16 @@ void stats_reg_add(struct region_stats *rs, uint64_t key, uint64_t count)
 
 const char *stats_reg_name(const struct bus_region *r, uint64_t offset, char *buf, size_t len)
 {
-	const char *name = r->ops->reg_name ? r->ops->reg_name(r->opaque, offset) : NULL;
+	uint64_t off = offset & ~STATS_COALESCED;
+	const char *name = r->ops->reg_name ? r->ops->reg_name(r->opaque, off) : NULL;
 
+	if (offset & STATS_COALESCED) {
+		if (name)
+			snprintf(buf, len, "%s (coalesced)", name);
+		else
+			snprintf(buf, len, "+0x%llx (coalesced)", (unsigned long long)off);
+		return buf;
+	}
 	if (name)
 		return name;
 	snprintf(buf, len, "+0x%llx", (unsigned long long)offset);
@@ -180,6 +189,9 @@ static void report_reasons(const struct stats_view *v, const struct stats_totals
 		(unsigned long long)t->run_eintr);
 	fprintf(out, "  %-16s %11llu (%.1f per s)\n", "all", (unsigned long long)t->exits,
 		per_s(v, t->exits));
+	if (t->coalesced)
+		fprintf(out, "  %-16s %11llu (MMIO writes KVM queued in its ring, drained by qlite: "
+			"no exits; by register below)\n", "coalesced", (unsigned long long)t->coalesced);
 }
 
 static void report_devices(const struct stats_view *v, const struct stats_totals *t, FILE *out)

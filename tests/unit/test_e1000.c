@@ -1006,6 +1006,100 @@ static void test_hostile_rx(void **state)
 	assert_int_equal(c->fm->nr_stops, 0);
 }
 
+static int setup_coalesce(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	assert_non_null(c);
+	ctx_attach(c, true, true);
+	*state = c;
+	return 0;
+}
+
+/* The zones QEMU's e1000 coalesces: all of BAR0 between the registers the guest waits on. */
+static void assert_zones(struct ctx *c, uint64_t base)
+{
+	static const uint64_t zone[][2] = {
+		{ 0x0, 0x20 }, { 0x24, 0x9c }, { 0xc4, 0x4 }, { 0xcc, 0x4 }, { 0xd4, 0x4 },
+		{ 0xdc, 0x324 }, { 0x404, 0x3414 }, { 0x381c, 0x1c7e4 },
+	};
+
+	assert_int_equal(c->fm->nr_zones, ARRAY_SIZE(zone));
+	for (unsigned i = 0; i < ARRAY_SIZE(zone); i++) {
+		bool found = false;
+
+		for (unsigned k = 0; k < c->fm->nr_zones; k++)
+			found |= c->fm->zones[k].addr == base + zone[i][0] &&
+				 c->fm->zones[k].len == zone[i][1];
+		assert_true(found);
+	}
+}
+
+static void test_coalesce(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[100], got[200];
+	uint64_t moved = c->bar0 + 0x100000;
+
+	assert_zones(c, c->bar0);
+	/* TX: the descriptors' TDT write still exits (the guest waits on it), once. */
+	tx_setup(c);
+	frame_init(f, sizeof(f), MAC, 1);
+	guest_mem_write(&c->gm, TX_BUF, f, sizeof(f));
+	txd_legacy(c, TX_BUF, sizeof(f), CMD_EOP | CMD_RS);
+	c->fm->nr_exits = 0;
+	wr(c, TDT, c->tx_tail);
+	assert_int_equal(fake_exits(c->fm), 1);
+	assert_int_equal(peer_recv(c, got, sizeof(got)), (ssize_t)sizeof(f));
+	/* RX: a frame waits for buffers; the RDT write is coalesced, no exit, nothing yet. */
+	rx_setup(c, RCTL_SECRC, 0);
+	fake_coalesced_drain(c->fm);
+	peer_send(c, f, sizeof(f));
+	c->fm->nr_exits = 0;
+	c->fm->nr_coalesced = 0;
+	wr(c, RDT, 4);
+	assert_int_equal(fake_exits(c->fm), 0);
+	assert_int_equal(c->fm->nr_coalesced, 1);
+	fake_run_io(c->fm, 1, 50);
+	assert_int_equal(counter(c, "rx_frames"), 0);
+	/* The next exit (the interrupt handler's ICR read) drains it first: the frame comes. */
+	rd(c, ICR);
+	assert_int_equal(fake_exits(c->fm), 1);
+	fake_run_io(c->fm, 2, 200);
+	assert_int_equal(counter(c, "rx_frames"), 1);
+	assert_memory_equal(ram(c, RX_BUF), f, sizeof(f));
+	/* The zones follow BAR0 when the guest moves it. */
+	pci_guest_cfg_write(c->fm, c->dev->slot, 0x10, 4, (uint32_t)moved);
+	assert_zones(c, moved);
+}
+
+static void test_coalesce_unsupported(void **state)
+{
+	struct net_backend_opts o = { .kind = NET_BACKEND_SOCKET, .dgram = true };
+	struct report_capture log;
+	struct fake_machine *fm;
+	struct guest_mem gm;
+	int sv[2];
+
+	(void)state;
+	report_capture_start(&log);
+	fm = fake_machine_create();	/* no in-kernel services at all */
+	assert_int_equal(guest_mem_init(&gm, RAM_SIZE, false), 0);
+	fm->m.mem = &gm;
+	assert_non_null(pci_host_create(&fm->m));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	o.fd = sv[0];
+	assert_int_equal(e1000_attach(&fm->m, &o, MAC, true), -ENOTSUP);
+	assert_true(report_capture_has(&log, "no coalesced MMIO"));
+	assert_int_equal(report_capture_lines(&log), 1);
+	close(sv[0]);
+	close(sv[1]);
+	pci_host_destroy(fm->m.pci);
+	fake_machine_destroy(fm);
+	guest_mem_destroy(&gm);
+	report_capture_stop(&log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1025,6 +1119,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icr_ims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_coalesce, setup_coalesce, teardown),
+		cmocka_unit_test(test_coalesce_unsupported),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
