@@ -44,6 +44,12 @@ struct vdev_opt_desc {
 	const char *readonly_opt;	/* VDEV_OPT_IMAGE: the option that makes it read-only */
 	bool required;		/* the parser refuses a vdev line without it */
 	const char *help;
+	/*
+	 * Optional: the value's own syntax, checked by the parser, so a bad
+	 * value is a configuration error (exit status 2) in run and check
+	 * alike. 0, or -EINVAL with why filled ("\"tcp:22\": no '-' ...").
+	 */
+	int (*check)(const char *value, char *why, size_t len);
 };
 
 struct vdev_type {

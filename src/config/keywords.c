@@ -320,10 +320,13 @@ static int vdev_check_opt(struct config_parser *p, const struct vdev_type *t,
 			  struct vdev_opt *opt, const struct spec_origin *o)
 {
 	const struct vdev_opt_desc *d = vdev_type_opt(t, opt->key);
+	char why[256];
 	uint64_t v;
 	bool b;
 	char *s;
 
+	if (d && d->check && d->check(opt->value, why, sizeof(why)))
+		return PERR(p, o, "%s: %s", opt->key, why);
 	switch (vdev_opt_kind(t, opt->key)) {
 	case VDEV_OPT_PATH:
 	case VDEV_OPT_IMAGE:

@@ -20,16 +20,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <arpa/inet.h>
 #include <unistd.h>
 
 #include "fake_machine.h"
 #include "report_capture.h"
+#include "unprivileged.h"
+#include "qlite/config.h"
 #include "qlite/net.h"
+#include "qlite/net_vdev.h"
 #include "qlite/util.h"
 
 #define MAX_RX	256
@@ -920,6 +927,303 @@ static void test_slirp_bad_options(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* ---- tap ---- */
+
+/* As a user without CAP_NET_ADMIN: one line naming the NIC, the tap and what failed. */
+static int tap_denied(void *arg)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "qtap0" };
+	static const char *const want[][2] = {
+		/* /dev/net/tun is 0600 here (this container), 0666 on most hosts */
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: Permission denied\n", "13" },
+		{ "qlite: test-nic: tap qtap0: TUNSETIFF: Operation not permitted\n", "1" },
+		{ "qlite: test-nic: tap qtap0: /dev/net/tun: No such file or directory\n", "2" },
+	};
+	struct report_capture log;
+	struct nic n = { 0 };
+	int ret, ok = 1;
+
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	for (unsigned i = 0; i < 3; i++)
+		if (!strcmp(report_capture_text(&log), want[i][0]) && ret == -atoi(want[i][1]))
+			ok = 0;
+	if (ok)
+		fprintf(stderr, "tap_denied: %d, \"%s\"\n", ret, report_capture_text(&log));
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+	return ok;
+}
+
+static void test_tap_denied(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .ifname = "an-interface-name-too-long" };
+	struct report_capture log;
+	struct nic n = { 0 };
+
+	assert_int_equal(run_unprivileged(tap_denied, NULL), 0);
+	report_capture_start(&log);
+	assert_int_equal(net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be), -EINVAL);
+	assert_string_equal(report_capture_text(&log), "qlite: test-nic: tap "
+			    "an-interface-name-too-long: an interface name has at most 15 characters\n");
+	report_capture_stop(&log);
+	fake_machine_destroy(fm);
+}
+
+/* The first frame of the test pattern in the NIC's record, after skip bytes of header; or -1. */
+static int find_test_frame(struct nic *n, size_t skip)
+{
+	for (unsigned i = 0; i < n->nr; i++)
+		if (n->len[i] == skip + 60 && get16(n->frame[i] + skip + 12) == 0x88b5 &&
+		    matches(n->frame[i] + skip + 14, 46, 3))
+			return i;
+	return -1;
+}
+
+/*
+ * As root with /dev/net/tun: a tap with IFF_VNET_HDR, up, and a packet socket
+ * on it as the host side. The NIC's frames carry the 12-byte header in both
+ * directions; the host sees the bare frame.
+ */
+static void test_tap_vnet_hdr(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct net_backend_opts o = { .kind = NET_BACKEND_TAP, .owner = "test-nic",
+				      .vnet_hdr = true };
+	uint8_t frame[NET_VNET_HDR_LEN + 60] = { 0 }, *eth = frame + NET_VNET_HDR_LEN, buf[2048];
+	struct ifreq ifr = { 0 };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct report_capture log;
+	struct nic n = { 0 };
+	char ifname[IFNAMSIZ], want[64];
+	int ret, ctl, pkt, i;
+	bool seen = false;
+
+	snprintf(ifname, sizeof(ifname), "qlnet%d", getpid() % 100000);
+	o.ifname = ifname;
+	report_capture_start(&log);
+	ret = net_backend_open(&fm->m, &o, &nic_ops, &n, &n.be);
+	if (ret < 0) {
+		print_message("tap: cannot create a tap here (%s): the vnet-hdr framing part is "
+			      "not run\n", report_capture_text(&log));
+		report_capture_stop(&log);
+		fake_machine_destroy(fm);
+		skip();
+	}
+	report_capture_stop(&log);
+	assert_true(net_backend_has_vnet_hdr(n.be));
+	snprintf(want, sizeof(want), "tap %s vnet-hdr", ifname);
+	assert_string_equal(net_backend_describe(n.be), want);
+
+	/* Up, and a packet socket bound to it. */
+	ctl = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	assert_int_equal(ioctl(ctl, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	assert_int_equal(ioctl(ctl, SIOCSIFFLAGS, &ifr), 0);
+	assert_int_equal(ioctl(ctl, SIOCGIFINDEX, &ifr), 0);
+	close(ctl);
+	pkt = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	assert_true(pkt >= 0);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	assert_int_equal(bind(pkt, (struct sockaddr *)&sll, sizeof(sll)), 0);
+
+	/* NIC -> host: a vnet header (no offload) and a test frame; the host sees the frame. */
+	memset(eth, 0xff, 6);
+	memcpy(eth + 6, guest_mac, 6);
+	put16(eth + 12, 0x88b5);
+	fill(eth + 14, 46, 3);
+	assert_int_equal(net_backend_send(n.be, &(struct iovec){ frame, sizeof(frame) }, 1), 0);
+	for (int tries = 0; tries < 50 && !seen; tries++) {
+		struct pollfd pfd = { .fd = pkt, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, 100) != 1)
+			continue;
+		r = recv(pkt, buf, sizeof(buf), 0);
+		seen = r == 60 && !memcmp(buf, eth, 60);
+	}
+	assert_true(seen);
+
+	/* host -> NIC: the frame arrives behind a 12-byte header saying "no offload". */
+	assert_int_equal(send(pkt, eth, 60, 0), 60);
+	for (int tries = 0; tries < 100 && find_test_frame(&n, NET_VNET_HDR_LEN) < 0; tries++)
+		fake_run_io(fm, 1, 20);
+	i = find_test_frame(&n, NET_VNET_HDR_LEN);
+	assert_true(i >= 0);
+	assert_memory_equal(n.frame[i], (uint8_t[NET_VNET_HDR_LEN]){ 0 }, NET_VNET_HDR_LEN);
+	assert_memory_equal(n.frame[i] + NET_VNET_HDR_LEN, eth, 60);
+	close(pkt);
+	net_backend_close(n.be);
+	nic_free(&n);
+	fake_machine_destroy(fm);
+}
+
+/* ---- the vdev options (src/devices/net_vdev.c) ---- */
+
+/* A vdev line's options, as the parser leaves them. */
+static void spec_of(struct vdev_spec *vs, const char *const *kv)
+{
+	*vs = (struct vdev_spec){ .type = "e1000" };
+	for (; kv[0]; kv += 2)
+		vs->opts[vs->nr_opts++] = (struct vdev_opt){ (char *)kv[0], (char *)kv[1] };
+}
+
+static int vdev_opts_of(struct machine *m, const char *const *kv, struct net_backend_opts *o,
+			uint8_t mac[6])
+{
+	struct vdev_spec vs;
+
+	spec_of(&vs, kv);
+	return net_vdev_opts(m, &vs, "e1000", o, mac);
+}
+
+#define KV(...) ((const char *const[]){ __VA_ARGS__, NULL, NULL })
+
+static void test_vdev_opts(void **state)
+{
+	struct fake_machine *fm = fake_machine_create(), *fm2 = fake_machine_create();
+	struct net_backend_opts o;
+	uint8_t mac[6];
+
+	/* Defaults: slirp, and a MAC counting up per NIC of the machine. */
+	assert_int_equal(vdev_opts_of(&fm->m, KV(NULL), &o, mac), 0);
+	assert_int_equal(o.kind, NET_BACKEND_SLIRP);
+	assert_string_equal(o.owner, "e1000");
+	assert_null(o.net);
+	assert_null(o.hostfwd);
+	assert_int_equal(o.fd, 0);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_int_equal(vdev_opts_of(&fm->m, KV("backend", "slirp", "net", "10.1.0.0/16",
+						  "hostfwd", "tcp::2222-:22"), &o, mac), 0);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x57", 6);
+	assert_string_equal(o.net, "10.1.0.0/16");
+	assert_string_equal(o.hostfwd, "tcp::2222-:22");
+	assert_int_equal(vdev_opts_of(&fm->m, KV("mac", "02:AB:cd:00:00:01"), &o, mac), 0);
+	assert_memory_equal(mac, "\x02\xab\xcd\x00\x00\x01", 6);
+	assert_int_equal(vdev_opts_of(&fm->m, KV(NULL), &o, mac), 0);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x59", 6);
+	/* Another machine counts from the start. */
+	assert_int_equal(vdev_opts_of(&fm2->m, KV(NULL), &o, mac), 0);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
+
+	assert_int_equal(vdev_opts_of(&fm->m, KV("backend", "tap", "ifname", "qtap0",
+						  "vnet-hdr", "on"), &o, mac), 0);
+	assert_int_equal(o.kind, NET_BACKEND_TAP);
+	assert_string_equal(o.ifname, "qtap0");
+	assert_true(o.vnet_hdr);
+	assert_int_equal(vdev_opts_of(&fm->m, KV("backend", "socket", "listen", "/tmp/n.sock",
+						  "dgram", "on"), &o, mac), 0);
+	assert_int_equal(o.kind, NET_BACKEND_SOCKET);
+	assert_string_equal(o.path, "/tmp/n.sock");
+	assert_true(o.listen);
+	assert_true(o.dgram);
+	assert_int_equal(vdev_opts_of(&fm->m, KV("backend", "socket", "connect", "/tmp/p.sock"),
+				      &o, mac), 0);
+	assert_string_equal(o.path, "/tmp/p.sock");
+	assert_false(o.listen);
+	assert_false(o.dgram);
+	fake_machine_destroy(fm2);
+	fake_machine_destroy(fm);
+}
+
+static void test_vdev_opts_errors(void **state)
+{
+	const struct {
+		const char *const *kv;
+		const char *msg;
+	} cases[] = {
+		{ KV("ifname", "qtap0"),
+		  "e1000: ifname is an option of backend tap, not slirp (the default)" },
+		{ KV("backend", "tap", "ifname", "qtap0", "connect", "/tmp/x"),
+		  "e1000: connect is an option of backend socket, not tap" },
+		{ KV("backend", "socket", "connect", "/tmp/x", "hostfwd", "tcp::1-:2"),
+		  "e1000: hostfwd is an option of backend slirp, not socket" },
+		{ KV("backend", "slirp", "dgram", "on"),
+		  "e1000: dgram is an option of backend socket, not slirp" },
+		{ KV("backend", "socket"), "e1000: backend socket needs connect PATH or listen PATH" },
+		{ KV("backend", "socket", "connect", "/tmp/a", "listen", "/tmp/b"),
+		  "e1000: connect and listen exclude each other" },
+		{ KV("backend", "socket", "listen", "/tmp/b", "dgram", "maybe"),
+		  "e1000: dgram: \"maybe\" is not on or off" },
+		{ KV("backend", "tap"), "e1000: backend tap needs ifname NAME" },
+		{ KV("mac", "52:54:00:12:34"),
+		  "e1000: mac \"52:54:00:12:34\" is not six hex bytes with colons (52:54:00:12:34:56)" },
+		{ KV("mac", "52-54-00-12-34-56"),
+		  "e1000: mac \"52-54-00-12-34-56\" is not six hex bytes with colons "
+		  "(52:54:00:12:34:56)" },
+		{ KV("mac", "52:54:00:12:34:567"),
+		  "e1000: mac \"52:54:00:12:34:567\" is not six hex bytes with colons "
+		  "(52:54:00:12:34:56)" },
+		{ KV("mac", "53:54:00:12:34:56"),
+		  "e1000: mac \"53:54:00:12:34:56\" is a multicast address (the first byte is odd)" },
+		{ KV("mac", "00:00:00:00:00:00"),
+		  "e1000: mac \"00:00:00:00:00:00\" is no station's address" },
+		{ KV("net", "10.0.2.0/33"), "e1000: net \"10.0.2.0/33\": the prefix is 1 to 27 "
+		  "(room for the gateway .2, DNS .3 and DHCP .15-.30)" },
+		{ KV("hostfwd", "tcp::22"),
+		  "e1000: hostfwd \"tcp::22\": no '-' between the host and the guest side" },
+	};
+	struct fake_machine *fm = fake_machine_create();
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct net_backend_opts o;
+		struct report_capture log;
+		char line[300];
+		uint8_t mac[6];
+
+		report_capture_start(&log);
+		assert_int_equal(vdev_opts_of(&fm->m, cases[i].kv, &o, mac), -EINVAL);
+		snprintf(line, sizeof(line), "qlite: %s\n", cases[i].msg);
+		assert_string_equal(report_capture_text(&log), line);
+		report_capture_stop(&log);
+	}
+	fake_machine_destroy(fm);
+}
+
+/* In the config language: a bad mac, net or hostfwd is the vdev line's error (status 2). */
+static const struct vdev_opt_desc nic_opts[] = { NET_BACKEND_VDEV_OPTS, { .key = NULL } };
+static const struct vdev_type nic_type = { .name = "test-nic", .help = "a NIC", .opts = nic_opts };
+
+static void test_vdev_opts_config(void **state)
+{
+	static const struct {
+		const char *line, *err;
+	} cases[] = {
+		{ "vdev test-nic hostfwd tcp:2222-:22\n",
+		  "t.conf:1: hostfwd: \"tcp:2222-:22\": the host side is not [ADDR]:PORT "
+		  "(an IPv4 address, a port 1 to 65535)\n" },
+		{ "vdev test-nic net 10.0.2.0\n",
+		  "t.conf:1: net: \"10.0.2.0\" is not ADDR/PREFIX (10.0.2.0/24)\n" },
+		{ "vdev test-nic mac 01:00:5e:00:00:01\n",
+		  "t.conf:1: mac: \"01:00:5e:00:00:01\" is a multicast address "
+		  "(the first byte is odd)\n" },
+		{ "vdev test-nic mac 52:54:00:12:34:56 hostfwd udp::5353-:53;tcp::2222-:22\n", "" },
+	};
+
+	vdev_use_table(&nic_type, 1);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct vm_spec spec;
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *err = open_memstream(&buf, &len);
+		int ret;
+
+		vm_spec_init(&spec);
+		ret = config_parse_text(&spec, "t.conf", cases[i].line, strlen(cases[i].line), 0, err);
+		fclose(err);
+		assert_int_equal(ret, *cases[i].err ? -EINVAL : 0);
+		assert_string_equal(buf, cases[i].err);
+		free(buf);
+		vm_spec_free(&spec);
+	}
+	vdev_use_table(NULL, 0);
+}
+
 /* Offline (`qlite check`): options checked and described, nothing opened, sends dropped. */
 static void test_offline(void **state)
 {
@@ -984,6 +1288,11 @@ int main(void)
 		cmocka_unit_test(test_slirp_dhcp),
 		cmocka_unit_test(test_slirp_hostfwd),
 		cmocka_unit_test(test_slirp_bad_options),
+		cmocka_unit_test(test_tap_denied),
+		cmocka_unit_test(test_tap_vnet_hdr),
+		cmocka_unit_test(test_vdev_opts),
+		cmocka_unit_test(test_vdev_opts_errors),
+		cmocka_unit_test(test_vdev_opts_config),
 		cmocka_unit_test(test_offline),
 	};
 
