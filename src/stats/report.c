@@ -227,6 +227,14 @@ static void report_devices(const struct stats_view *v, const struct stats_totals
 				bool w = (m.regs[k].key - 1) & 1;
 				char buf[32];
 
+				/* Coalesced writes are no exits: no share of them. */
+				if (off & STATS_COALESCED) {
+					fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f      -\n",
+						"", "", stats_reg_name(r, off, buf, sizeof(buf)),
+						"write", (unsigned long long)m.regs[k].count,
+						per_s(v, m.regs[k].count));
+					continue;
+				}
 				fprintf(out, "  %-14s %-4s %-18s %-5s %11llu %10.1f %5.1f%%\n", "", "",
 					stats_reg_name(r, off, buf, sizeof(buf)), w ? "write" : "read",
 					(unsigned long long)m.regs[k].count, per_s(v, m.regs[k].count),

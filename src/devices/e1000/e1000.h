@@ -314,6 +314,10 @@ void e1000_timer_rearm(struct e1000 *s);
 /* The timer fired: serve the moderation deadlines that passed (autoneg is phy.c's). */
 void e1000_intr_expire(struct e1000 *s, uint64_t now);
 void e1000_intr_reset(struct e1000 *s);
+/* Ring base, TDLEN/RDLEN in descriptors, head and tail: usable, or the queue stops. */
+bool e1000_ring_ok(struct e1000 *s, bool tx, uint64_t base, uint32_t n);
+/* The 64/127/255/511/1023/1522-byte counter (PRC or PTC) of a frame of wire bytes. */
+void e1000_size_stat(struct e1000 *s, const uint32_t regs[6], uint32_t wire);
 /* One report() line per queue in the device's life; the queue stops. */
 void e1000_queue_stop(struct e1000 *s, bool tx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

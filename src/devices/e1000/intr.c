@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "e1000.h"
+#include "qlite/guest_mem.h"
 #include "qlite/util.h"
 
 #define DELAY_UNIT_NS	1024	/* RDTR, RADV, TIDV, TADV */
@@ -161,6 +162,37 @@ void e1000_intr_reset(struct e1000 *s)
 		s->irq_level = false;
 		pci_irq_set(&s->pci, 0);
 	}
+}
+
+bool e1000_ring_ok(struct e1000 *s, bool tx, uint64_t base, uint32_t n)
+{
+	const char *h = tx ? "TDH" : "RDH", *t = tx ? "TDT" : "RDT", *l = tx ? "TDLEN" : "RDLEN";
+	uint32_t head = e1000_reg(s, tx ? TDH : RDH), tail = e1000_reg(s, tx ? TDT : RDT);
+
+	if (!n) {
+		e1000_queue_stop(s, tx, "%s %u with %s 0", t, tail, l);
+		return false;
+	}
+	if (head >= n || tail >= n) {
+		e1000_queue_stop(s, tx, "%s %u / %s %u past the %u descriptors of %s", h, head, t,
+				 tail, n, l);
+		return false;
+	}
+	if (!guest_mem_ptr(s->m->mem, base, (uint64_t)n * DESC_SIZE)) {
+		e1000_queue_stop(s, tx, "ring %#llx+%u outside RAM", (unsigned long long)base,
+				 n * DESC_SIZE);
+		return false;
+	}
+	return true;
+}
+
+void e1000_size_stat(struct e1000 *s, const uint32_t regs[6], uint32_t wire)
+{
+	unsigned b = wire > 1023 ? 5 : wire > 511 ? 4 : wire > 255 ? 3 : wire > 127 ? 2 :
+		     wire > 64 ? 1 : 0;
+
+	if (wire >= 64)
+		e1000_stat_inc(s, regs[b]);
 }
 
 void e1000_queue_stop(struct e1000 *s, bool tx, const char *fmt, ...)

@@ -118,40 +118,16 @@ static void rx_stats(struct e1000 *s, const uint8_t *dst, uint32_t len)
 {
 	static const uint32_t prc[] = { PRC64, PRC127, PRC255, PRC511, PRC1023, PRC1522 };
 	uint32_t wire = len + ETH_FCS;
-	unsigned b = wire > 1023 ? 5 : wire > 511 ? 4 : wire > 255 ? 3 : wire > 127 ? 2 :
-		     wire > 64 ? 1 : 0;
 
 	e1000_stat_inc(s, TPR);
 	e1000_stat_inc(s, GPRC);
 	e1000_stat_add64(s, GORCL, wire);
 	e1000_stat_add64(s, TORL, wire);
-	if (wire >= 64)
-		e1000_stat_inc(s, prc[b]);
+	e1000_size_stat(s, prc, wire);
 	if (!memcmp(dst, "\xff\xff\xff\xff\xff\xff", 6))
 		e1000_stat_inc(s, BPRC);
 	else if (dst[0] & 1)
 		e1000_stat_inc(s, MPRC);
-}
-
-static bool rx_ring_check(struct e1000 *s, uint64_t base, uint32_t n)
-{
-	uint32_t head = e1000_reg(s, RDH), tail = e1000_reg(s, RDT);
-
-	if (!n) {
-		e1000_queue_stop(s, false, "RDT %u with RDLEN 0", tail);
-		return false;
-	}
-	if (head >= n || tail >= n) {
-		e1000_queue_stop(s, false, "RDH %u / RDT %u past the %u descriptors of RDLEN",
-				 head, tail, n);
-		return false;
-	}
-	if (!guest_mem_ptr(s->m->mem, base, (uint64_t)n * DESC_SIZE)) {
-		e1000_queue_stop(s, false, "ring %#llx+%u outside RAM", (unsigned long long)base,
-				 n * DESC_SIZE);
-		return false;
-	}
-	return true;
 }
 
 /* Buffers (descriptors with an address) from RDH up to RDT, counting at most want. */
@@ -265,7 +241,7 @@ static bool rx_frame(struct e1000 *s, const struct iovec *iov, unsigned iovcnt, 
 		s->rx_held = true;
 		return false;
 	}
-	if (!rx_ring_check(s, base, n)) {
+	if (!e1000_ring_ok(s, false, base, n)) {
 		e1000_count(&s->cnt.rx_dropped_no_buffer, 1);
 		return true;
 	}

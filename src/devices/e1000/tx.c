@@ -64,15 +64,12 @@ static void tx_stats(struct e1000 *s, const uint8_t *dst, uint32_t len)
 {
 	static const uint32_t ptc[] = { PTC64, PTC127, PTC255, PTC511, PTC1023, PTC1522 };
 	uint32_t wire = len + ETH_FCS;
-	unsigned b = wire > 1023 ? 5 : wire > 511 ? 4 : wire > 255 ? 3 : wire > 127 ? 2 :
-		     wire > 64 ? 1 : 0;
 
 	e1000_stat_inc(s, TPT);
 	e1000_stat_inc(s, GPTC);
 	e1000_stat_add64(s, GOTCL, wire);
 	e1000_stat_add64(s, TOTL, wire);
-	if (wire >= 64)
-		e1000_stat_inc(s, ptc[b]);
+	e1000_size_stat(s, ptc, wire);
 	if (!memcmp(dst, "\xff\xff\xff\xff\xff\xff", 6))
 		e1000_stat_inc(s, BPTC);
 	else if (dst[0] & 1)
@@ -288,27 +285,6 @@ static int tx_data(struct e1000 *s, const uint8_t *d, bool legacy)
 	return 0;
 }
 
-static bool tx_ring_check(struct e1000 *s, uint64_t base, uint32_t n)
-{
-	uint32_t head = e1000_reg(s, TDH), tail = e1000_reg(s, TDT);
-
-	if (!n) {
-		e1000_queue_stop(s, true, "TDT %u with TDLEN 0", tail);
-		return false;
-	}
-	if (head >= n || tail >= n) {
-		e1000_queue_stop(s, true, "TDH %u / TDT %u past the %u descriptors of TDLEN",
-				 head, tail, n);
-		return false;
-	}
-	if (!guest_mem_ptr(s->m->mem, base, (uint64_t)n * DESC_SIZE)) {
-		e1000_queue_stop(s, true, "ring %#llx+%u outside RAM", (unsigned long long)base,
-				 n * DESC_SIZE);
-		return false;
-	}
-	return true;
-}
-
 void e1000_tx_kick(struct e1000 *s)
 {
 	uint64_t base = (uint64_t)e1000_reg(s, TDBAH) << 32 | (e1000_reg(s, TDBAL) & ~0xfu);
@@ -316,7 +292,7 @@ void e1000_tx_kick(struct e1000 *s)
 	bool written = false, delayed = true;
 
 	if (!(e1000_reg(s, TCTL) & TCTL_EN) || s->tx_stopped ||
-	    head == e1000_reg(s, TDT) || !tx_ring_check(s, base, n))
+	    head == e1000_reg(s, TDT) || !e1000_ring_ok(s, true, base, n))
 		return;
 	while (head != e1000_reg(s, TDT) && !s->tx_stopped) {
 		uint64_t at = base + (uint64_t)head * DESC_SIZE;
