@@ -1006,6 +1006,80 @@ static void test_hostile_rx(void **state)
 	assert_int_equal(c->fm->nr_stops, 0);
 }
 
+static void test_rx_radv_rxdmt0_rxo(void **state)
+{
+	struct ctx *c = *state;
+	struct timespec t0;
+	uint8_t f[5000];
+
+	/* RDTR 50 ms restarted by each frame, RADV 4 ms from the first: RADV ends it. */
+	rx_setup(c, RCTL_SECRC | RCTL_SZ_256 | (1u << 8), 12);	/* RDMTS 1: a quarter */
+	wr(c, RDTR, 50000);
+	wr(c, RADV, 4000);
+	wr(c, IMS, ICR_RXT0);
+	fake_machine_clear_calls(c->fm);
+	frame_init(f, 100, MAC, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	peer_send(c, f, 100);
+	peer_send(c, f, 100);
+	assert_int_equal(rd(c, RDH), 2);
+	assert_int_equal(irq_edges(c), 0);
+	while (!gsi_level(c))
+		assert_true(fake_run_io(c->fm, 1, 1000) > 0);
+	assert_true(elapsed_us(&t0) >= 4096);
+	assert_true(elapsed_us(&t0) < 40000);
+	assert_int_equal(rd(c, ICR), ICR_RXT0);
+	/* Free buffers down to a quarter of the ring (4 of 16): RXDMT0 with the frame. */
+	frame_init(f, 1000, MAC, 2);
+	peer_send(c, f, 1000);		/* 4 buffers: 6 left */
+	assert_int_equal(rd(c, RDH), 6);
+	assert_int_equal(rd(c, ICR) & ICR_RXDMT0, 0);
+	peer_send(c, f, 1000);		/* 4 more: 2 left */
+	assert_int_equal(rd(c, RDH), 10);
+	assert_true(rd(c, ICS) & ICR_RXDMT0);
+	/* A frame no ring of 16 256-byte buffers can ever hold: dropped, RXO. */
+	wr(c, RCTL, RCTL_EN | RCTL_SECRC | RCTL_SZ_256 | 0x20 /* LPE */);
+	frame_init(f, sizeof(f), MAC, 3);
+	peer_send(c, f, sizeof(f));
+	assert_true(rd(c, ICR) & 0x40);
+	assert_int_equal(rd(c, 0x4010 /* MPC */), 1);
+	assert_int_equal(rd(c, RDH), 10);
+}
+
+static void test_vlan(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t f[100], tagged[104], got[200];
+
+	/* CTRL.VME: the tag goes into the descriptor on receive, out of it on transmit. */
+	wr(c, CTRL, rd(c, CTRL) | 0x40000000u);
+	rx_setup(c, RCTL_SECRC, 4);
+	frame_init(f, sizeof(f), MAC, 1);
+	memcpy(tagged, f, 12);
+	memcpy(tagged + 12, "\x81\x00\x20\x05", 4);
+	memcpy(tagged + 16, f + 12, sizeof(f) - 12);
+	peer_send(c, tagged, sizeof(tagged));
+	assert_int_equal(le_load(ram(c, RX_RING + 8), 2), sizeof(f));
+	assert_int_equal(*ram(c, RX_RING + 12), 0x0f);		/* DD EOP IXSM VP */
+	assert_int_equal(le_load(ram(c, RX_RING + 14), 2), 0x2005);
+	assert_memory_equal(ram(c, RX_BUF), f, sizeof(f));
+	/* VFE: VLAN 5 refused until its VFTA bit is set. */
+	wr(c, RCTL, RCTL_EN | RCTL_SECRC | 0x40000);
+	peer_send(c, tagged, sizeof(tagged));
+	assert_int_equal(rd(c, RDH), 1);
+	wr(c, 0x5600, 1u << 5);
+	peer_send(c, tagged, sizeof(tagged));
+	assert_int_equal(rd(c, RDH), 2);
+	/* Transmit with VLE: the special field's tag after the addresses. */
+	tx_setup(c);
+	guest_mem_write(&c->gm, TX_BUF, f, sizeof(f));
+	put_desc(c, TX_RING, TX_BUF, sizeof(f) | (uint32_t)(CMD_EOP | CMD_RS | 0x40) << 24,
+		 0x2005u << 16);
+	wr(c, TDT, 1);
+	assert_int_equal(peer_recv(c, got, sizeof(got)), sizeof(tagged));
+	assert_memory_equal(got, tagged, sizeof(tagged));
+}
+
 static int setup_coalesce(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
@@ -1117,6 +1191,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rx_held_until_rdt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_moderation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icr_ims, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_radv_rxdmt0_rxo, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce, setup_coalesce, teardown),

@@ -250,8 +250,9 @@ static int tx_data(struct e1000 *s, const uint8_t *d, bool legacy)
 		t->cso = (lower >> 16) & 0xff;
 		t->css = (upper >> 8) & 0xff;
 	}
+	/* The tag is the EOP descriptor's; segments going out before it need it already. */
 	if ((e1000_reg(s, CTRL) & CTRL_VME) && (lower & TXD_CMD_VLE) &&
-	    (lower & TXD_CMD_EOP)) {
+	    ((lower & TXD_CMD_EOP) || t->tse)) {
 		t->vlan = true;
 		t->vlan_tci = upper >> 16;
 	}
