@@ -387,7 +387,7 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | p[2] << 8 | p[3];
 }
 
-/* Ethernet + IPv4 (20) + TCP (20) or UDP (8) with len payload bytes, checksums as Linux seeds them. */
+/* Ethernet, IPv4 (20), TCP (20) or UDP (8), payload bytes; checksums seeded as Linux does. */
 static size_t build_ip(uint8_t *f, bool tcp, size_t payload, bool tso)
 {
 	size_t l4h = tcp ? 20 : 8, tot = 20 + l4h + payload;

@@ -45,6 +45,7 @@ struct e1000_dev {
 	struct e1000 s;			/* first: the engines see only this */
 	bool coalesce;
 	unsigned zones;			/* registered at zone_base */
+	bool said_zone;
 	uint64_t zone_base;
 };
 
@@ -206,9 +207,16 @@ static void e1000_coalesce_zones(struct e1000_dev *d, uint64_t base, bool assign
 
 	for (unsigned i = 0; i < E1000_COALESCE_ZONES; i++) {
 		uint32_t to = i < E1000_COALESCE_ZONES - 1 ? coalesce_excluded[i] : E1000_MMIO_SIZE;
+		int ret = to > from ? a->coalesced_mmio(d->s.m->accel_ctx, base + from, to - from,
+							assign) : 0;
 
-		if (to > from)
-			a->coalesced_mmio(d->s.m->accel_ctx, base + from, to - from, assign);
+		/* Those writes then exit as any other: said once, the device works on. */
+		if (ret < 0 && !d->said_zone) {
+			d->said_zone = true;
+			report_errno(ret, "e1000: %s coalesced MMIO %#llx+%#x",
+				     assign ? "KVM_REGISTER" : "KVM_UNREGISTER",
+				     (unsigned long long)(base + from), to - from);
+		}
 		from = to + 4;
 	}
 	d->zones = assign ? E1000_COALESCE_ZONES : 0;
@@ -246,8 +254,8 @@ static void e1000_report(void *opaque, struct device_report *out)
 	};
 
 	snprintf(out->path, sizeof(out->path), "interrupts INTx GSI %u (level)%s", s->pci.gsi,
-		 d->coalesce ? ", writes coalesced (KVM ring) but for MDIC ICR ICS IMS IMC TCTL TDT" :
-			       "");
+		 d->coalesce ?
+		 ", writes coalesced (KVM ring) but for MDIC ICR ICS IMS IMC TCTL TDT" : "");
 	for (unsigned i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		device_report_add(out, counters[i].name,
 				  __atomic_load_n((const uint64_t *)((const char *)c +

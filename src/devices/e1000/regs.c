@@ -407,7 +407,8 @@ void e1000_reset(struct e1000 *s)
 		      STATUS_SPEED_1000 | STATUS_FD | (link ? STATUS_LU : 0));
 	e1000_set_reg(s, PBA, 0x00100030);
 	e1000_set_reg(s, LEDCTL, 0x602);
-	e1000_set_reg(s, MANC, 0x00222300);	/* QEMU's: ARP, RMCP, 0298, TCO receive, to host */
+	/* QEMU's MANC: ARP, RMCP, 0298, TCO receive, to host. */
+	e1000_set_reg(s, MANC, 0x00222300);
 	e1000_set_reg(s, VET, 0x8100);
 	/* The EEPROM's address loads into the first receive address, valid. */
 	e1000_set_reg(s, RAL, mac[0] | mac[1] << 8 | mac[2] << 16 | (uint32_t)mac[3] << 24);

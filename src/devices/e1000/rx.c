@@ -82,7 +82,8 @@ static bool rx_vlan_ok(const struct e1000 *s, const uint8_t *f)
 {
 	unsigned vid;
 
-	if (!(e1000_reg(s, RCTL) & RCTL_VFE) || e1000_get_be16(f + 12) != (e1000_reg(s, VET) & 0xffff))
+	if (!(e1000_reg(s, RCTL) & RCTL_VFE) ||
+	    e1000_get_be16(f + 12) != (e1000_reg(s, VET) & 0xffff))
 		return true;
 	vid = e1000_get_be16(f + 14) & 0xfff;
 	return e1000_reg(s, VFTA + 4 * (vid >> 5)) & (1u << (vid & 31));
@@ -168,7 +169,9 @@ static void rx_write(struct e1000 *s, uint64_t base, uint32_t n, const uint8_t *
 			le_store(wb, chunk, 2);
 		}
 		/* A descriptor without a buffer is skipped, written back empty. */
-		wb[4] = RXD_STAT_DD | vlan_status | (off >= total ? RXD_STAT_EOP | RXD_STAT_IXSM : 0);
+		wb[4] = RXD_STAT_DD | vlan_status;
+		if (off >= total)
+			wb[4] |= RXD_STAT_EOP | RXD_STAT_IXSM;
 		le_store(wb + 6, vlan_tci, 2);
 		guest_mem_write(s->m->mem, at + 8, wb, sizeof(wb));
 		head = head + 1 == n ? 0 : head + 1;

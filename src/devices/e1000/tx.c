@@ -121,10 +121,12 @@ static void tso_patch(struct e1000 *s)
 
 	if (c->ip) {
 		if (c->ipcss + 6u <= n) {
+			uint16_t id = e1000_get_be16(d + c->ipcss + 4);
+
 			e1000_put_be16(d + c->ipcss + 2, (uint16_t)(n - c->ipcss));
-			e1000_put_be16(d + c->ipcss + 4, (uint16_t)(e1000_get_be16(d + c->ipcss + 4) + t->segs));
+			e1000_put_be16(d + c->ipcss + 4, (uint16_t)(id + t->segs));
 		}
-	} else if (c->ipcss + 6u <= n) {
+	} else if (c->ipcss + 40u <= n) {
 		/* IPv6 payload length: what follows the 40-byte header. */
 		e1000_put_be16(d + c->ipcss + 4, (uint16_t)(n - c->ipcss - 40));
 	}
