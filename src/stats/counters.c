@@ -68,7 +68,7 @@ static struct region_stats *region_stats_get(struct vcpu_stats *st, enum bus_spa
 static void count_register(struct region_stats *rs, uint64_t offset, bool is_write)
 {
 	uint64_t key = (offset << 1 | is_write) + 1;
-	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 58);	/* 6 bits: STATS_REG_SLOTS */
+	unsigned h = (unsigned)((key * 0x9e3779b97f4a7c15ULL) >> 57);	/* 7 bits: STATS_REG_SLOTS */
 
 	for (unsigned i = 0; i < STATS_REG_SLOTS; i++) {
 		struct reg_slot *s = &rs->regs[(h + i) % STATS_REG_SLOTS];
