@@ -65,6 +65,11 @@ struct machine_accel_ops {
 	 */
 	bool (*coalesced_mmio_supported)(void *ctx);
 	int (*coalesced_mmio)(void *ctx, uint64_t addr, uint64_t len, bool assign);
+	/*
+	 * Another thread needs the queued writes (a NIC out of buffers whose
+	 * RDT write may wait there): a vCPU is kicked to drain the ring soon.
+	 */
+	void (*coalesced_flush)(void *ctx);
 };
 
 struct machine {

@@ -165,6 +165,18 @@ static int kvm_coalesced_mmio(void *ctx, uint64_t addr, uint64_t len, bool assig
 	return 0;
 }
 
+/* Only a vCPU drains (its stats have one writer): kick the first, which drains on its EINTR. */
+static void kvm_coalesced_flush(void *ctx)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_coalesced_mmio_ring *ring = kvm->coalesced_ring;
+
+	if (!ring || !kvm->nr_vcpus || __atomic_load_n(&ring->first, __ATOMIC_ACQUIRE) ==
+					  __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	vcpu_kick(&kvm->vcpus[0]);
+}
+
 const struct machine_accel_ops kvm_accel_ops = {
 	.ioeventfd = kvm_ioeventfd,
 	.irqfd = kvm_irqfd,
@@ -172,4 +184,5 @@ const struct machine_accel_ops kvm_accel_ops = {
 	.msi_route_free = kvm_msi_route_free,
 	.coalesced_mmio_supported = kvm_coalesced_mmio_supported,
 	.coalesced_mmio = kvm_coalesced_mmio,
+	.coalesced_flush = kvm_coalesced_flush,
 };

@@ -298,6 +298,8 @@ static void *vcpu_thread(void *arg)
 			if (errno == EINTR || errno == EAGAIN) {
 				stat_add(&st->run_eintr, 1);
 				vcpu->run->immediate_exit = 0;
+				/* A kick may be the I/O thread asking for the ring. */
+				vcpu_drain_coalesced(vcpu);
 				continue;
 			}
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));

@@ -146,6 +146,14 @@ static int fake_coalesced_mmio(void *ctx, uint64_t addr, uint64_t len, bool assi
 	return -ENOENT;
 }
 
+/* Recorded only: the test plays the vCPU that drains (fake_coalesced_drain). */
+static void fake_coalesced_flush(void *ctx)
+{
+	struct fake_machine *fm = ctx;
+
+	fm->flush_requests++;
+}
+
 static const struct machine_accel_ops fake_accel_ops = {
 	.ioeventfd = fake_ioeventfd,
 	.irqfd = fake_irqfd,
@@ -153,6 +161,7 @@ static const struct machine_accel_ops fake_accel_ops = {
 	.msi_route_free = fake_msi_route_free,
 	.coalesced_mmio_supported = fake_coalesced_supported,
 	.coalesced_mmio = fake_coalesced_mmio,
+	.coalesced_flush = fake_coalesced_flush,
 };
 
 /* Like KVM: a write inside a coalesced zone joins the ring (while it has room). */

@@ -95,6 +95,7 @@ struct fake_machine {
 	unsigned ring_len;
 	unsigned nr_coalesced;		/* writes queued instead of exiting */
 	unsigned nr_drained;		/* of them, dispatched to the bus */
+	unsigned flush_requests;	/* coalesced_flush calls: someone needs the ring drained */
 };
 
 /* Every service in userspace (no accel), as on a KVM without ioeventfd/irqfd. */

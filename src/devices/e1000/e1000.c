@@ -337,6 +337,7 @@ int e1000_attach(struct machine *m, const struct net_backend_opts *opts, const u
 	pthread_mutex_init(&s->lock, NULL);
 	s->m = m;
 	d->coalesce = coalesce && m->loop && !m->offline;
+	s->coalesce = d->coalesce;
 	d->zone_base = BUS_UNMAPPED;
 	memcpy(s->mac, mac, sizeof(s->mac));
 	snprintf(s->name, sizeof(s->name), "e1000");

@@ -253,7 +253,7 @@ struct e1000 {
 	bool said_tx, said_rx;
 	bool rx_held;		/* the backend holds a frame we could not take */
 	bool want_rx_ready;	/* call net_backend_rx_ready() once the lock is dropped */
-	bool tx_busy;
+	bool coalesce;		/* BAR0 writes may wait in KVM's coalesced MMIO ring */
 
 	struct e1000_counters cnt;
 	struct e1000_tx tx;

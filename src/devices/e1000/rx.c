@@ -281,10 +281,14 @@ static bool rx_frame(struct e1000 *s, const struct iovec *iov, unsigned iovcnt, 
 bool e1000_receive(void *opaque, const struct iovec *iov, unsigned iovcnt, size_t len)
 {
 	struct e1000 *s = opaque;
-	bool taken;
+	bool taken, want_drain;
 
 	pthread_mutex_lock(&s->lock);
 	taken = rx_frame(s, iov, iovcnt, len);
+	want_drain = !taken && s->coalesce;
 	pthread_mutex_unlock(&s->lock);
+	/* The guest's RDT write may wait in the coalesced ring: have a vCPU deliver it. */
+	if (want_drain && s->m->accel && s->m->accel->coalesced_flush)
+		s->m->accel->coalesced_flush(s->m->accel_ctx);
 	return taken;
 }
