@@ -26,7 +26,7 @@ static void dev_write(void *opaque, uint64_t off, const void *data, unsigned len
 	memcpy(regs + off, data, len);
 }
 
-static const struct bus_ops ops = { dev_read, dev_write, NULL };
+static const struct bus_ops ops = { .read = dev_read, .write = dev_write };
 
 static double now_ns(void)
 {

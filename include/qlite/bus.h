@@ -20,6 +20,12 @@ struct bus_ops {
 	void (*write)(void *opaque, uint64_t offset, const void *data, unsigned len);
 	/* Optional: the register name at offset, for the exit report. */
 	const char *(*reg_name)(void *opaque, uint64_t offset);
+	/*
+	 * Optional: the offset an access at offset is counted under (an
+	 * array's entries under its first, an indirect data port under the
+	 * register it reaches); reg_name then names that key.
+	 */
+	uint64_t (*reg_key)(void *opaque, uint64_t offset);
 };
 
 struct bus_region {

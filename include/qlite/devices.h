@@ -32,6 +32,16 @@ int rtc_create(struct machine *m);
 int debug_exit_create(struct machine *m, const char *name, uint16_t base, unsigned size);
 
 /*
+ * Intel 82540EM (e1000) on backend o with MAC mac (src/devices/e1000/), what
+ * `vdev e1000` builds; coalesce as its `coalesce on`. 0, or -errno after one report().
+ */
+struct net_backend_opts;
+int e1000_attach(struct machine *m, const struct net_backend_opts *o, const uint8_t mac[6],
+		 bool coalesce);
+/* For the unit test: e1000's register table is sorted by offset, without overlaps. */
+bool e1000_regs_sorted(void);
+
+/*
  * ACPI PM1 event/control blocks and PM timer at 0x600 (QEMU's pc), SCI on IRQ 9
  * (src/devices/acpi_pm.c); the FADT (src/boot/acpi.c) points to them.
  */

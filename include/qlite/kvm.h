@@ -62,6 +62,15 @@ struct kvm {
 	pthread_mutex_t route_lock;
 	struct kvm_msi_route msi_routes[KVM_MAX_MSI_ROUTES];
 	bool have_ioeventfd, have_irqfd;
+
+	/*
+	 * KVM_CAP_COALESCED_MMIO: the ring's page in each vCPU's mapping (0: none).
+	 * The ring is one for the VM; whoever drains it holds coalesced_lock, so
+	 * the writes reach the bus in the order the guest made them.
+	 */
+	int coalesced_page;
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	pthread_mutex_t coalesced_lock;
 };
 
 /* kvm.c: bring-up. All return 0 or -errno after one message saying what failed. */
@@ -91,6 +100,8 @@ int vcpu_start(struct vcpu *vcpu, const cpu_set_t *pin);
 void vcpu_kick(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 void vcpu_dump_regs(struct vcpu *vcpu, FILE *out);
+/* Dispatch the writes waiting in the coalesced MMIO ring, counted in vcpu's stats. */
+void vcpu_drain_coalesced(struct vcpu *vcpu);
 
 /* True when the host CPU flags show neither VMX nor SVM (a nested, software-assisted KVM). */
 bool host_is_nested_soft_kvm(void);

@@ -59,6 +59,17 @@ struct machine_accel_ops {
 	/* Route an MSI through a GSI of its own: *gsi < 0 allocates one, else updates it. */
 	int (*msi_route)(void *ctx, int *gsi, uint64_t addr, uint32_t data);
 	void (*msi_route_free)(void *ctx, int gsi);
+	/*
+	 * KVM_(UN)REGISTER_COALESCED_MMIO: writes to [addr, addr + len) queue in
+	 * a ring the vCPUs drain, in order, before their next PIO/MMIO exit.
+	 */
+	bool (*coalesced_mmio_supported)(void *ctx);
+	int (*coalesced_mmio)(void *ctx, uint64_t addr, uint64_t len, bool assign);
+	/*
+	 * Another thread needs the queued writes (a NIC out of buffers whose
+	 * RDT write may wait there): a vCPU is kicked to drain the ring soon.
+	 */
+	void (*coalesced_flush)(void *ctx);
 };
 
 struct machine {

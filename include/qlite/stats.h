@@ -23,7 +23,7 @@
 
 #define EXIT_REASON_MAX		64	/* KVM_EXIT_* values are below this */
 #define STATS_HIST_BUCKETS	48	/* log2 of handler time in TSC cycles */
-#define STATS_REG_SLOTS		64	/* distinct (register, direction) pairs tracked per device */
+#define STATS_REG_SLOTS		128	/* distinct (register, direction) pairs per device (Linux e1000: ~100) */
 #define STATS_UNCLAIMED_SLOTS	32	/* unclaimed (address, direction) pairs per vCPU and bus */
 #define STATS_UNCLAIMED_TOP	8	/* the busiest the reports name */
 
@@ -69,6 +69,7 @@ struct vcpu_stats {
 	uint64_t unclaimed[BUS_NR_SPACES][2];	/* reads got all-ones, writes were dropped */
 	/* Which addresses: key (addr << 1 | is_write) + 1, as reg_slot; full: only the totals. */
 	struct reg_slot unclaimed_addr[BUS_NR_SPACES][STATS_UNCLAIMED_SLOTS];
+	uint64_t coalesced;			/* writes drained from the coalesced MMIO ring */
 };
 
 const char *kvm_exit_reason_name(unsigned reason);
@@ -82,6 +83,14 @@ void stats_hist_add(struct stats_hist *h, uint64_t cycles);
 /* Attribute one PIO/MMIO exit (count elements for string PIO) to region r; NULL r = unclaimed. */
 void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
 			uint64_t addr, bool is_write, uint32_t count, struct region_stats **out);
+/*
+ * A write KVM queued in its coalesced MMIO ring and a vCPU dispatched later:
+ * counted per register under the register's key with STATS_COALESCED set
+ * (the reports name it "REG (coalesced)"), never as an exit.
+ */
+#define STATS_COALESCED		(1ULL << 40)
+void stats_count_coalesced(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
+			   uint64_t addr);
 void vcpu_stats_free(struct vcpu_stats *st);
 
 /* Reading a histogram: the q quantile in cycles, interpolated inside its log2 bucket. */
@@ -173,7 +182,7 @@ struct stats_view {
 
 /* Totals across vCPUs, as the reports use them. */
 struct stats_totals {
-	uint64_t exits, reason[EXIT_REASON_MAX], run_eintr, io_transfers;
+	uint64_t exits, reason[EXIT_REASON_MAX], run_eintr, io_transfers, coalesced;
 	uint64_t unclaimed[BUS_NR_SPACES][2];
 };
 void stats_sum(const struct stats_view *v, struct stats_totals *t);

@@ -21,6 +21,7 @@ static const struct vdev_type *const builtin_types[] = {
 	&virtio_net_vdev,
 	&pvpanic_vdev,
 	&pvpanic_pci_vdev,
+	&e1000_vdev,
 };
 
 /* Unit tests swap in a table of their own (vdev_use_table). */

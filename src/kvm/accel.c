@@ -2,7 +2,7 @@
 /*
  * KVM's in-kernel shortcuts behind the machine's doorbells and interrupt
  * events: KVM_IOEVENTFD, KVM_IRQFD, and MSI routes in the GSI routing
- * table. KVM_SET_GSI_ROUTING replaces the whole table, so every update
+ * table; and coalesced MMIO zones (their ring is drained in vcpu.c). KVM_SET_GSI_ROUTING replaces the whole table, so every update
  * writes KVM's default IOAPIC/PIC routes again, then the MSI routes.
  */
 #include <errno.h>
@@ -145,9 +145,44 @@ static void kvm_msi_route_free(void *ctx, int gsi)
 	pthread_mutex_unlock(&kvm->route_lock);
 }
 
+static bool kvm_coalesced_mmio_supported(void *ctx)
+{
+	struct kvm *kvm = ctx;
+
+	return kvm->coalesced_page > 0;
+}
+
+static int kvm_coalesced_mmio(void *ctx, uint64_t addr, uint64_t len, bool assign)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_coalesced_mmio_zone zone = { .addr = addr, .size = (uint32_t)len };
+
+	if (kvm->coalesced_page <= 0)
+		return -ENOTSUP;
+	if (ioctl(kvm->vm_fd, assign ? KVM_REGISTER_COALESCED_MMIO :
+		  KVM_UNREGISTER_COALESCED_MMIO, &zone) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Only a vCPU drains (its stats have one writer): kick the first, which drains on its EINTR. */
+static void kvm_coalesced_flush(void *ctx)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_coalesced_mmio_ring *ring = kvm->coalesced_ring;
+
+	if (!ring || !kvm->nr_vcpus || __atomic_load_n(&ring->first, __ATOMIC_ACQUIRE) ==
+					  __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	vcpu_kick(&kvm->vcpus[0]);
+}
+
 const struct machine_accel_ops kvm_accel_ops = {
 	.ioeventfd = kvm_ioeventfd,
 	.irqfd = kvm_irqfd,
 	.msi_route = kvm_msi_route,
 	.msi_route_free = kvm_msi_route_free,
+	.coalesced_mmio_supported = kvm_coalesced_mmio_supported,
+	.coalesced_mmio = kvm_coalesced_mmio,
+	.coalesced_flush = kvm_coalesced_flush,
 };

@@ -54,6 +54,10 @@ int kvm_open(struct kvm *kvm)
 				      required_caps[i].name);
 	kvm->have_ioeventfd = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
 	kvm->have_irqfd = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQFD) > 0;
+	kvm->coalesced_page = ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+	if (kvm->coalesced_page < 0)
+		kvm->coalesced_page = 0;
+	pthread_mutex_init(&kvm->coalesced_lock, NULL);
 	kvm->run_mmap_size = ioctl(kvm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->run_mmap_size < (int)sizeof(struct kvm_run))
 		return report_errno(-(errno ? errno : EINVAL), "/dev/kvm: KVM_GET_VCPU_MMAP_SIZE");
@@ -160,6 +164,7 @@ void kvm_close(struct kvm *kvm)
 	kvm->vm_fd = kvm->kvm_fd = -1;
 	free(kvm->cpuid);
 	kvm->cpuid = NULL;
+	kvm->coalesced_ring = NULL;
 }
 
 bool host_is_nested_soft_kvm(void)

@@ -74,6 +74,11 @@ int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id)
 		vcpu->run = NULL;
 		return report_errno(-errno, "vCPU %u: mmap kvm_run", id);
 	}
+	/* The coalesced MMIO ring: a page of the vCPU mapping, the same ring for every vCPU. */
+	if (kvm->coalesced_page > 0 && !kvm->coalesced_ring &&
+	    (size_t)kvm->coalesced_page * getpagesize() < vcpu->run_size)
+		kvm->coalesced_ring = (void *)((char *)vcpu->run +
+					       (size_t)kvm->coalesced_page * getpagesize());
 	ret = vcpu_setup_cpuid(vcpu);
 	if (ret < 0)
 		return ret;
@@ -136,6 +141,35 @@ static void vcpu_count_access(struct vcpu *vcpu, enum bus_space space, const str
 		stat_add(&vcpu->stats.unclaimed[space][is_write], 1);
 }
 
+/*
+ * Writes KVM queued in the coalesced MMIO ring instead of exiting reach the
+ * bus before this vCPU's exit is handled, in order, as QEMU drains them;
+ * they are counted per register as coalesced writes, not as exits.
+ */
+void vcpu_drain_coalesced(struct vcpu *vcpu)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_coalesced_mmio_ring *ring = kvm->coalesced_ring;
+	const unsigned max = (getpagesize() - sizeof(*ring)) / sizeof(ring->coalesced_mmio[0]);
+
+	if (!ring || __atomic_load_n(&ring->first, __ATOMIC_ACQUIRE) ==
+		     __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&kvm->coalesced_lock);
+	while (ring->first != __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE)) {
+		struct kvm_coalesced_mmio e = ring->coalesced_mmio[ring->first % max];
+		enum bus_space space = e.pio ? BUS_PIO : BUS_MMIO;
+		unsigned len = e.len <= sizeof(e.data) ? e.len : sizeof(e.data);
+		const struct bus_region *r;
+
+		r = bus_dispatch(kvm->machine->bus[space], e.phys_addr, e.data, len, true);
+		if (kvm->accounting)
+			stats_count_coalesced(&vcpu->stats, space, r, e.phys_addr);
+		__atomic_store_n(&ring->first, (ring->first + 1) % max, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&kvm->coalesced_lock);
+}
+
 static void vcpu_handle_io(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -195,9 +229,11 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		vcpu_drain_coalesced(vcpu);
 		vcpu_handle_io(vcpu);
 		return true;
 	case KVM_EXIT_MMIO:
+		vcpu_drain_coalesced(vcpu);
 		vcpu_handle_mmio(vcpu);
 		return true;
 	case KVM_EXIT_INTR:
@@ -262,6 +298,8 @@ static void *vcpu_thread(void *arg)
 			if (errno == EINTR || errno == EAGAIN) {
 				stat_add(&st->run_eintr, 1);
 				vcpu->run->immediate_exit = 0;
+				/* A kick may be the I/O thread asking for the ring. */
+				vcpu_drain_coalesced(vcpu);
 				continue;
 			}
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));

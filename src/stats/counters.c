@@ -118,8 +118,21 @@ void stats_count_access(struct vcpu_stats *st, enum bus_space space, const struc
 		return;
 	stat_add(&rs->count[is_write], 1);
 	stat_add(&rs->transfers[is_write], count);
-	count_register(rs, addr - r->base, is_write);
+	count_register(rs, r->ops->reg_key ? r->ops->reg_key(r->opaque, addr - r->base) :
+		       addr - r->base, is_write);
 	*out = rs;
+}
+
+void stats_count_coalesced(struct vcpu_stats *st, enum bus_space space, const struct bus_region *r,
+			   uint64_t addr)
+{
+	struct region_stats *rs;
+
+	stat_add(&st->coalesced, 1);
+	if (!r || !(rs = region_stats_get(st, space, r->id)))
+		return;
+	count_register(rs, (r->ops->reg_key ? r->ops->reg_key(r->opaque, addr - r->base) :
+			    addr - r->base) | STATS_COALESCED, true);
 }
 
 void vcpu_stats_free(struct vcpu_stats *st)

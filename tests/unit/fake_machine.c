@@ -123,12 +123,75 @@ static void fake_msi_route_free(void *ctx, int gsi)
 			fm->routes[i] = fm->routes[--fm->nr_routes];
 }
 
+static bool fake_coalesced_supported(void *ctx)
+{
+	return true;
+}
+
+static int fake_coalesced_mmio(void *ctx, uint64_t addr, uint64_t len, bool assign)
+{
+	struct fake_machine *fm = ctx;
+
+	if (assign) {
+		assert_true(fm->nr_zones < FAKE_MAX_FDS);
+		fm->zones[fm->nr_zones++] = (struct fake_zone){ .addr = addr, .len = len };
+		return 0;
+	}
+	for (unsigned i = 0; i < fm->nr_zones; i++) {
+		if (fm->zones[i].addr == addr && fm->zones[i].len == len) {
+			fm->zones[i] = fm->zones[--fm->nr_zones];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Recorded only: the test plays the vCPU that drains (fake_coalesced_drain). */
+static void fake_coalesced_flush(void *ctx)
+{
+	struct fake_machine *fm = ctx;
+
+	fm->flush_requests++;
+}
+
 static const struct machine_accel_ops fake_accel_ops = {
 	.ioeventfd = fake_ioeventfd,
 	.irqfd = fake_irqfd,
 	.msi_route = fake_msi_route,
 	.msi_route_free = fake_msi_route_free,
+	.coalesced_mmio_supported = fake_coalesced_supported,
+	.coalesced_mmio = fake_coalesced_mmio,
+	.coalesced_flush = fake_coalesced_flush,
 };
+
+/* Like KVM: a write inside a coalesced zone joins the ring (while it has room). */
+static bool fake_kernel_coalesces(struct fake_machine *fm, uint64_t addr, unsigned len,
+				  uint64_t val)
+{
+	if (fm->ring_len == FAKE_MAX_CALLS)
+		return false;
+	for (unsigned i = 0; i < fm->nr_zones; i++) {
+		const struct fake_zone *z = &fm->zones[i];
+
+		if (addr < z->addr || addr + len > z->addr + z->len)
+			continue;
+		fm->ring[fm->ring_len] = (struct fake_coalesced){ .addr = addr, .len = len };
+		le_store(fm->ring[fm->ring_len++].data, val, len);
+		fm->nr_coalesced++;
+		return true;
+	}
+	return false;
+}
+
+void fake_coalesced_drain(struct fake_machine *fm)
+{
+	for (unsigned i = 0; i < fm->ring_len; i++) {
+		bus_dispatch(fm->m.bus[BUS_MMIO], fm->ring[i].addr, fm->ring[i].data,
+			     fm->ring[i].len, true);
+		fm->nr_drained++;
+	}
+	fm->ring_len = 0;
+}
 
 /* Like KVM: a write matching an ioeventfd signals it and never exits. */
 static bool fake_kernel_takes(struct fake_machine *fm, enum bus_space space, uint64_t addr,
@@ -204,6 +267,7 @@ uint32_t fake_pio_read(struct fake_machine *fm, uint16_t port, unsigned len)
 
 	assert_true(len == 1 || len == 2 || len == 4);
 	fm->nr_exits++;
+	fake_coalesced_drain(fm);
 	bus_dispatch(fm->m.bus[BUS_PIO], port, buf, len, false);
 	return le_load(buf, len);
 }
@@ -216,6 +280,7 @@ void fake_pio_write(struct fake_machine *fm, uint16_t port, unsigned len, uint32
 	if (fake_kernel_takes(fm, BUS_PIO, port, len, val))
 		return;
 	fm->nr_exits++;
+	fake_coalesced_drain(fm);
 	le_store(buf, val, len);
 	bus_dispatch(fm->m.bus[BUS_PIO], port, buf, len, true);
 }
@@ -226,6 +291,7 @@ uint64_t fake_mmio_read(struct fake_machine *fm, uint64_t addr, unsigned len)
 
 	assert_true(len == 1 || len == 2 || len == 4 || len == 8);
 	fm->nr_exits++;
+	fake_coalesced_drain(fm);
 	bus_dispatch(fm->m.bus[BUS_MMIO], addr, buf, len, false);
 	return le_load(buf, len);
 }
@@ -235,9 +301,11 @@ void fake_mmio_write(struct fake_machine *fm, uint64_t addr, unsigned len, uint6
 	uint8_t buf[8];
 
 	assert_true(len == 1 || len == 2 || len == 4 || len == 8);
-	if (fake_kernel_takes(fm, BUS_MMIO, addr, len, val))
+	if (fake_kernel_takes(fm, BUS_MMIO, addr, len, val) ||
+	    fake_kernel_coalesces(fm, addr, len, val))
 		return;
 	fm->nr_exits++;
+	fake_coalesced_drain(fm);
 	le_store(buf, val, len);
 	bus_dispatch(fm->m.bus[BUS_MMIO], addr, buf, len, true);
 }

@@ -49,6 +49,17 @@ struct fake_route {
 	uint32_t data;
 };
 
+struct fake_zone {
+	uint64_t addr, len;
+};
+
+/* A write the fake kernel queued in its coalesced MMIO ring. */
+struct fake_coalesced {
+	uint64_t addr;
+	unsigned len;
+	uint8_t data[8];
+};
+
 struct fake_machine {
 	struct machine m;
 
@@ -73,6 +84,18 @@ struct fake_machine {
 	struct fake_route routes[FAKE_MAX_FDS];
 	unsigned nr_routes;
 	unsigned route_writes;		/* msi_route calls that changed the table */
+	/*
+	 * Coalesced MMIO, as KVM does it: a write inside a zone joins the ring
+	 * and does not exit; the ring is drained, in order, before the next
+	 * access that exits (as a vCPU drains it before handling an exit).
+	 */
+	struct fake_zone zones[FAKE_MAX_FDS];
+	unsigned nr_zones;
+	struct fake_coalesced ring[FAKE_MAX_CALLS];
+	unsigned ring_len;
+	unsigned nr_coalesced;		/* writes queued instead of exiting */
+	unsigned nr_drained;		/* of them, dispatched to the bus */
+	unsigned flush_requests;	/* coalesced_flush calls: someone needs the ring drained */
 };
 
 /* Every service in userspace (no accel), as on a KVM without ioeventfd/irqfd. */
@@ -97,6 +120,9 @@ void fake_pci_cfg_write(struct fake_machine *fm, unsigned slot, unsigned fn, uns
  * write the fake kernel took through an ioeventfd does not.
  */
 unsigned fake_exits(const struct fake_machine *fm);
+
+/* Dispatch the queued coalesced writes now (a vCPU's next exit does it anyway). */
+void fake_coalesced_drain(struct fake_machine *fm);
 
 /* Run the I/O loop until it has served n callbacks or timeout_ms passed; returns how many. */
 int fake_run_io(struct fake_machine *fm, int n, int timeout_ms);

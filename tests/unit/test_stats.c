@@ -82,7 +82,9 @@ static const char *fake_reg_name(void *opaque, uint64_t off)
 	return off == 0 ? "DATA" : off == 4 ? "CTRL" : NULL;
 }
 
-static const struct bus_ops fake_ops = { fake_read, fake_write, fake_reg_name };
+static const struct bus_ops fake_ops = {
+	.read = fake_read, .write = fake_write, .reg_name = fake_reg_name,
+};
 
 struct fixture {
 	struct bus *bus[BUS_NR_SPACES];
@@ -855,6 +857,47 @@ static void test_unclaimed_named(void **state)
 	free(text);
 }
 
+/* A register array (as e1000's MTA) folded by reg_key, and writes drained from KVM's coalesced ring. */
+static const char *array_reg_name(void *opaque, uint64_t off)
+{
+	return off == 0x200 ? "MTA" : off == 0x18 ? "TDT" : NULL;
+}
+
+static uint64_t array_reg_key(void *opaque, uint64_t off)
+{
+	return off >= 0x200 && off < 0x400 ? 0x200 : off;
+}
+
+static const struct bus_ops array_ops = {
+	.read = fake_read, .write = fake_write, .reg_name = array_reg_name,
+	.reg_key = array_reg_key,
+};
+
+static void test_reg_key_and_coalesced(void **state)
+{
+	struct fixture *f = *state;
+	int id = bus_register(f->bus[BUS_MMIO], 0xc0000000, 0x1000, "nic", &array_ops, NULL);
+	const struct bus_region *r = bus_region_by_id(f->bus[BUS_MMIO], id);
+	struct region_stats *rs;
+	char *text;
+
+	assert_true(id >= 0);
+	/* 128 writes to 128 entries: one register, one row. */
+	for (unsigned i = 0; i < 128; i++)
+		stats_count_access(f->vcpu[0], BUS_MMIO, r, r->base + 0x200 + 4 * i, true, 1, &rs);
+	stats_count_access(f->vcpu[0], BUS_MMIO, r, r->base + 0x18, true, 1, &rs);
+	for (unsigned i = 0; i < 5; i++)
+		stats_count_coalesced(f->vcpu[1], BUS_MMIO, r, r->base + 0x204);
+	text = render(f, table_writer);
+	/* 129 exits: the coalesced writes are none of them. */
+	assert_non_null(strstr(text, "nic            mmio (all)                            129"));
+	assert_non_null(strstr(text, "MTA                write         128"));
+	assert_non_null(strstr(text, "TDT                write           1"));
+	assert_non_null(strstr(text, "MTA (coalesced)    write           5"));
+	assert_non_null(strstr(text, "coalesced                  5 (MMIO writes"));
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +912,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_prom_kvm_families, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_and_interval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_table_names_regions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reg_key_and_coalesced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_accounting_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_reports, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_reports_none, setup, teardown),
