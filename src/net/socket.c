@@ -500,6 +500,33 @@ static int socket_open(struct net_backend *be, const struct net_backend_opts *o)
 	return 0;
 }
 
+/*
+ * At close, what the NIC already completed as sent is still owed to the
+ * peer: finish the pending stream bytes, waiting up to SOCKET_CLOSE_WAIT_MS
+ * for a slow reader, and say how much was left if it never read them.
+ */
+#define SOCKET_CLOSE_WAIT_MS	2000
+
+static void tx_finish(struct net_socket *s)
+{
+	int waited = 0;
+
+	pthread_mutex_lock(&s->tx_lock);
+	while (s->tx_len && !atomic_load(&s->dead) && waited < SOCKET_CLOSE_WAIT_MS) {
+		struct pollfd pfd = { .fd = s->txfd, .events = POLLOUT };
+
+		if (tx_flush_locked(s) < 0 || !s->tx_len)
+			break;
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			break;
+		waited += 100;
+	}
+	if (s->tx_len && !atomic_load(&s->dead))
+		report(0, "%s: %s: %zu bytes of sent frames not taken by the peer within %d ms "
+		       "of closing", s->be->owner, s->be->desc, s->tx_len, SOCKET_CLOSE_WAIT_MS);
+	pthread_mutex_unlock(&s->tx_lock);
+}
+
 static void socket_close(struct net_backend *be)
 {
 	struct net_socket *s = be->priv;
@@ -510,6 +537,8 @@ static void socket_close(struct net_backend *be)
 		machine_unwatch_fd(be->m, s->fd);
 	if (s->tx_watched)
 		machine_unwatch_fd(be->m, s->txfd);
+	if (!s->dgram)
+		tx_finish(s);
 	close(s->txfd);
 	close(s->fd);
 	socket_free(s);
