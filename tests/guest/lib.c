@@ -41,6 +41,16 @@ int strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] - y[i];
+	return 0;
+}
+
 /* Decimal or 0x-prefixed hex, the whole string, no overflow. */
 bool parse_u64(const char *s, uint64_t *out)
 {

@@ -255,6 +255,11 @@ static const struct {
 	{ "vblk", do_vblk },
 	{ "vblk-mmio", do_vblk_mmio },
 	{ "flushed", do_flushed },
+	{ "nic", do_nic },
+	{ "net-tx", do_net_tx },
+	{ "net-rx", do_net_rx },
+	{ "net-echo", do_net_echo },
+	{ "net-dhcp", do_net_dhcp },
 };
 
 static void run_word(char *word)
