@@ -88,6 +88,13 @@ struct machine {
 	/* What devices tell the exit report and `qlite check` (machine_add_report). */
 	struct machine_report_src *reports;
 	unsigned nr_reports;
+	/*
+	 * `qlite check`: devices are built to be described and never run, so
+	 * they open no host resource (a network backend connects nowhere).
+	 */
+	bool offline;
+	/* NICs that took a default MAC so far (net_vdev_opts: 52:54:00:12:34:56 + n). */
+	unsigned nr_nic_macs;
 };
 
 /*

@@ -36,7 +36,8 @@ static void no_stop(struct machine *m, enum stop_reason why, int status, const c
 
 int machine_init_offline(struct machine *m)
 {
-	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop };
+	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop,
+			       .offline = true };
 	m->bus[BUS_PIO] = bus_create(BUS_PIO);
 	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
 	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;

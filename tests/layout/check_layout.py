@@ -26,6 +26,8 @@ RULES = [
     ("src/block", {"vm.h", "kvm.h", "machine.h", "pci.h", "vdev.h"} | CONFIG_HEADERS),
     ("src/stats", {"vm.h", "kvm.h"}),
     ("src/virtio", {"vm.h", "kvm.h"} | CONFIG_HEADERS),
+    # network backends serve NICs through net.h: no VM, no config language, no vdev lines
+    ("src/net", {"vm.h", "kvm.h", "vdev.h"} | CONFIG_HEADERS),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"(?:qlite/)?([^"]+)"', re.M)
 
