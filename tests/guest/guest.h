@@ -321,12 +321,15 @@ struct nic {
 	const char *word;		/* "e1000", "virtio", "virtio-mmio": for messages */
 	uint8_t mac[6];
 	uint64_t tx_bells, rx_bells;	/* doorbell writes made for frames sent, received */
+	uint32_t tx_seq, rx_seq;	/* the next test frame's number each way (net.c) */
 	/* Send one frame and wait until the device is done with it. */
 	void (*send)(struct nic *n, const void *frame, unsigned len);
 	/* The next frame's length and where it is, or -1 at deadline (TSC). */
 	int (*recv)(struct nic *n, const uint8_t **frame, uint64_t deadline);
 	/* Hand the buffer of the frame recv returned back to the device. */
 	void (*release)(struct nic *n);
+	/* Print the receive side's state, for a FAIL line that follows (a few exits). */
+	void (*rx_state)(struct nic *n);
 };
 
 void e1000_open(struct nic *n);

@@ -20,31 +20,60 @@ static uint8_t frame[ETH_MAX];
 
 /* --- the pattern (tests/integration/net_peer.py) --- */
 
-/* PROVISIONAL until net_peer.py: frame i, byte k >= 14 = (i + k) & 0xff */
-static void pattern_frame(uint8_t *f, uint64_t i, unsigned size)
+/*
+ * Test frame number SEQ of SIZE bytes: destination, source, Ethertype 0x88b5
+ * (IEEE local experimental), SEQ as 4 bytes little-endian at offset 14, then
+ * byte i (i = 0 at offset 18) is (SEQ + i) & 0xff to the end. The guest sends
+ * to the peer's default address; the peer's echo swaps the two MACs.
+ */
+#define ETH_P_TEST		0x88b5
+#define TEST_SEQ_OFF		ETH_HLEN
+#define TEST_DATA_OFF		(ETH_HLEN + 4)
+
+static const uint8_t peer_mac[6] = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc };
+
+static void pattern_frame(uint8_t *f, uint32_t seq, unsigned size)
 {
-	memset(f, 0xff, 6);
+	memcpy(f, peer_mac, 6);
 	memcpy(f + 6, nic.mac, 6);
-	f[12] = 0x88;
-	f[13] = 0xb5;
-	for (unsigned k = ETH_HLEN; k < size; k++)
-		f[k] = i + k;
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	for (unsigned i = 0; i < 4; i++)
+		f[TEST_SEQ_OFF + i] = seq >> (8 * i);
+	for (unsigned k = TEST_DATA_OFF; k < size; k++)
+		f[k] = seq + (k - TEST_DATA_OFF);
 }
 
-static void pattern_check_frame(const char *word, const uint8_t *f, unsigned len, uint64_t i)
+/* Frame F of LEN bytes must be test frame SEQ (from any addresses). */
+static void pattern_check_frame(const char *word, const uint8_t *f, unsigned len, uint32_t seq)
 {
-	for (unsigned k = ETH_HLEN; k < len; k++)
-		if (f[k] != (uint8_t)(i + k))
-			fail("%s: frame %lu byte %u reads 0x%02x, 0x%02x expected", word,
-			     (unsigned long)i, k, f[k], (uint8_t)(i + k));
+	uint32_t got = 0;
+
+	if (len < ETH_MIN || len > ETH_MAX)
+		fail("%s: frame %u has %u bytes (%u..%u expected)", word, seq, len, ETH_MIN, ETH_MAX);
+	if ((f[12] << 8 | f[13]) != ETH_P_TEST)
+		fail("%s: frame %u: Ethertype 0x%02x%02x, not 0x88b5", word, seq, f[12], f[13]);
+	for (unsigned i = 0; i < 4; i++)
+		got |= (uint32_t)f[TEST_SEQ_OFF + i] << (8 * i);
+	if (got != seq)
+		fail("%s: frame %u carries sequence number %u", word, seq, got);
+	for (unsigned k = TEST_DATA_OFF; k < len; k++)
+		if (f[k] != (uint8_t)(seq + (k - TEST_DATA_OFF)))
+			fail("%s: frame %u byte %u reads 0x%02x, 0x%02x expected", word, seq, k, f[k],
+			     (uint8_t)(seq + (k - TEST_DATA_OFF)));
 }
 
-static void echo_check(const char *word, const uint8_t *f, unsigned len, uint64_t i,
+/* The echo of test frame SEQ: the same size, addressed back to this NIC. */
+static void echo_check(const char *word, const uint8_t *f, unsigned len, uint32_t seq,
 		       unsigned size)
 {
 	if (len != size)
-		fail("%s: echo of frame %lu has %u bytes, %u sent", word, (unsigned long)i, len, size);
-	pattern_check_frame(word, f, len, i);
+		fail("%s: the echo of frame %u has %u bytes, %u were sent", word, seq, len, size);
+	if (memcmp(f, nic.mac, 6) || memcmp(f + 6, peer_mac, 6))
+		fail("%s: the echo of frame %u goes %02x:%02x:%02x:%02x:%02x:%02x <- "
+		     "%02x:%02x:%02x:%02x:%02x:%02x, not back to this NIC from the peer", word, seq,
+		     f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11]);
+	pattern_check_frame(word, f, len, seq);
 }
 
 /* --- nic= --- */
@@ -96,17 +125,19 @@ static unsigned recv_frame(const char *word, const uint8_t **f, const char *wait
 {
 	int len = nic.recv(&nic, f, tsc_deadline(NET_TIMEOUT_US));
 
-	if (len < 0)
+	if (len < 0) {
+		nic.rx_state(&nic);
 		fail("%s: %s: no frame within %u s", word, waiting_for, NET_TIMEOUT_US / 1000000);
+	}
 	return len;
 }
 
-/* "<word>: <nic> N frames of SIZE bytes, T TX and R RX register writes" and the ops line. */
-static void net_report(const char *word, uint64_t frames, uint64_t size, uint64_t tx0,
+/* "<word>: <nic> N frames B bytes, T TX and R RX doorbell writes" and the ops line. */
+static void net_report(const char *word, uint64_t frames, uint64_t bytes, uint64_t tx0,
 		       uint64_t rx0, uint64_t cycles)
 {
-	gprintf("%s: %s %lu frames of %lu bytes, %lu TX and %lu RX doorbell writes\n", word,
-		nic.word, (unsigned long)frames, (unsigned long)size,
+	gprintf("%s: %s %lu frames %lu bytes, %lu TX and %lu RX doorbell writes\n", word,
+		nic.word, (unsigned long)frames, (unsigned long)bytes,
 		(unsigned long)(nic.tx_bells - tx0), (unsigned long)(nic.rx_bells - rx0));
 	report(word, frames, cycles);
 }
@@ -131,18 +162,18 @@ void do_net_tx(const char *word, char *arg)
 	tx0 = nic.tx_bells;
 	rx0 = nic.rx_bells;
 	for (uint64_t i = 0; i < v[0]; i++) {
-		pattern_frame(frame, i, size);
+		pattern_frame(frame, nic.tx_seq++, size);
 		t0 = rdtsc();
 		nic.send(&nic, frame, size);
 		t += rdtsc() - t0;
 	}
-	net_report(word, v[0], size, tx0, rx0, t);
+	net_report(word, v[0], v[0] * size, tx0, rx0, t);
 }
 
 /* net-rx=N */
 void do_net_rx(const char *word, char *arg)
 {
-	uint64_t v[1], tx0, rx0, t = 0, t0, size = 0;
+	uint64_t v[1], tx0, rx0, t = 0, t0, bytes = 0;
 	const uint8_t *f;
 
 	args(word, arg, v, 1, 1);
@@ -155,13 +186,13 @@ void do_net_rx(const char *word, char *arg)
 		t0 = rdtsc();
 		len = recv_frame(word, &f, "waiting for a frame from the peer");
 		t += rdtsc() - t0;
-		pattern_check_frame(word, f, len, i);
-		size = len;
+		pattern_check_frame(word, f, len, nic.rx_seq++);
+		bytes += len;
 		t0 = rdtsc();
 		nic.release(&nic);
 		t += rdtsc() - t0;
 	}
-	net_report(word, v[0], size, tx0, rx0, t);
+	net_report(word, v[0], bytes, tx0, rx0, t);
 }
 
 /* net-echo=N[,SIZE] */
@@ -178,17 +209,17 @@ void do_net_echo(const char *word, char *arg)
 	for (uint64_t i = 0; i < v[0]; i++) {
 		unsigned len;
 
-		pattern_frame(frame, i, size);
+		pattern_frame(frame, nic.tx_seq++, size);
 		t0 = rdtsc();
 		nic.send(&nic, frame, size);
 		len = recv_frame(word, &f, "waiting for the echo");
 		t += rdtsc() - t0;
-		echo_check(word, f, len, i, size);
+		echo_check(word, f, len, nic.rx_seq++, size);
 		t0 = rdtsc();
 		nic.release(&nic);
 		t += rdtsc() - t0;
 	}
-	net_report(word, v[0], size, tx0, rx0, t);
+	net_report(word, v[0], v[0] * size, tx0, rx0, t);
 }
 
 /* --- net-dhcp --- */
@@ -360,9 +391,11 @@ static void dhcp_wait(const char *word, uint8_t want, struct dhcp_reply *r, uint
 		int len = nic.recv(&nic, &f, deadline);
 		bool ours;
 
-		if (len < 0)
+		if (len < 0) {
+			nic.rx_state(&nic);
 			fail("%s: no %s within %u s (%lu other frames)", word, name,
 			     NET_TIMEOUT_US / 1000000, (unsigned long)*ignored);
+		}
 		ours = dhcp_parse(f, len, r);
 		nic.release(&nic);
 		if (!ours) {

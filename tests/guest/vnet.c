@@ -80,6 +80,13 @@ static void vnet_release(struct nic *n)
 		n->rx_bells++;
 }
 
+static void vnet_rx_state(struct nic *n)
+{
+	gprintf("%s: RX queue: avail index %u, used index %u (polled up to %u), used flags 0x%x, "
+		"device status 0x%x\n", n->word, v.rx.avail_idx, rx_mem.used.idx, v.rx.used_idx,
+		rx_mem.used.flags, vt_get_status(&v.t));
+}
+
 static void vnet_init(struct nic *n)
 {
 	uint64_t have, use = VIRTIO_F_VERSION_1 | NET_F_MAC;
@@ -102,6 +109,7 @@ static void vnet_init(struct nic *n)
 	n->send = vnet_send;
 	n->recv = vnet_recv;
 	n->release = vnet_release;
+	n->rx_state = vnet_rx_state;
 	gprintf("%s: features 0x%lx, using 0x%lx, queues of %u (RX) and %u (TX)\n", n->word,
 		(unsigned long)have, (unsigned long)use, v.rx.size, v.tx.size);
 }
