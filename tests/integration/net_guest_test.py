@@ -30,7 +30,6 @@ only when `qlite check` says the device type is unknown, and fail on any other r
 """
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -40,7 +39,7 @@ import time
 
 sys.dont_write_bytecode = True
 from guest_test import SKIP, Failure, check, run_case
-from blk_guest_test import QEMU, QemuRun, VmRun, qlite_stop
+from blk_guest_test import QemuRun, VmRun, absolute, qemu_missing, qlite_stop
 import net_peer
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "net_peer.py")
@@ -254,17 +253,6 @@ def make_case(vmm, nic, mode):
 CASES = {f"{vmm}_{nic}_{mode}": make_case(vmm, nic, mode)
          for vmm in ("qemu", "qlite") for nic in ("e1000", "virtio", "mmio")
          for mode in ("tx", "rx", "echo", "dhcp")}
-
-
-def qemu_missing(case):
-    if case.startswith("qemu_") and not shutil.which(QEMU):
-        return f"{QEMU} not found (Debian: qemu-system-x86, installed by scripts/setup.sh)"
-    return None
-
-
-def absolute(case_fn):
-    """meson runs this in build/ with relative paths; the VMMs run in other directories."""
-    return lambda q, g: case_fn(os.path.abspath(q), os.path.abspath(g))
 
 
 if __name__ == "__main__":
