@@ -208,6 +208,12 @@ static void e1000_rx_state(struct nic *n)
 		rd(REG_RCTL), rd(REG_STATUS), e.rx_next, d->status, d->len);
 }
 
+/* The next nic= word: a reset stops both rings (no more DMA into them). */
+static void e1000_close(struct nic *n)
+{
+	wr(REG_CTRL, CTRL_RST);
+}
+
 void e1000_open(struct nic *n)
 {
 	int bdf = pci_find(E1000_VENDOR, E1000_DEVICE);
@@ -263,6 +269,7 @@ void e1000_open(struct nic *n)
 	n->recv = e1000_recv;
 	n->release = e1000_release;
 	n->rx_state = e1000_rx_state;
+	n->close = e1000_close;
 	gprintf("%s: 00:%02x.%x 8086:100e, BAR0 0x%lx, STATUS 0x%x, TX ring %u, RX ring %u\n",
 		n->word, bdf >> 3, bdf & 7, (unsigned long)bar.addr, st, TX_RING, RX_RING);
 }

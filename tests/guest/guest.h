@@ -330,12 +330,13 @@ struct nic {
 	void (*release)(struct nic *n);
 	/* Print the receive side's state, for a FAIL line that follows (a few exits). */
 	void (*rx_state)(struct nic *n);
+	/* Reset the device: no more DMA into the rings (the next nic= word). */
+	void (*close)(struct nic *n);
 };
 
 void e1000_open(struct nic *n);
 void vnet_open_pci(struct nic *n);
 void vnet_open_mmio(struct nic *n, uint64_t base);
-void vnet_close(struct nic *n);
 void do_nic(const char *word, char *arg);
 void do_net_tx(const char *word, char *arg);
 void do_net_rx(const char *word, char *arg);

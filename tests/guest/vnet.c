@@ -87,6 +87,12 @@ static void vnet_rx_state(struct nic *n)
 		rx_mem.used.flags, vt_get_status(&v.t));
 }
 
+/* Reset the device (its queues stop), as a driver unbinding does. */
+static void vnet_close(struct nic *n)
+{
+	vt_reset(&v.t);
+}
+
 static void vnet_init(struct nic *n)
 {
 	uint64_t have, use = VIRTIO_F_VERSION_1 | NET_F_MAC;
@@ -110,6 +116,7 @@ static void vnet_init(struct nic *n)
 	n->recv = vnet_recv;
 	n->release = vnet_release;
 	n->rx_state = vnet_rx_state;
+	n->close = vnet_close;
 	gprintf("%s: features 0x%lx, using 0x%lx, queues of %u (RX) and %u (TX)\n", n->word,
 		(unsigned long)have, (unsigned long)use, v.rx.size, v.tx.size);
 }
@@ -128,8 +135,3 @@ void vnet_open_mmio(struct nic *n, uint64_t base)
 	vnet_init(n);
 }
 
-/* Reset the device (its queues stop), as a driver unbinding does. */
-void vnet_close(struct nic *n)
-{
-	vt_reset(&v.t);
-}

@@ -21,6 +21,9 @@ qlite backend=socket,connect=PATH). For rx the frames are sent from this script 
 make_frame and Stream) once the guest has printed its 'nic:' line: QEMU drops the frames that
 arrive before its NIC takes any (the first two dozen of net_peer.py's `source` were lost there).
 
+qemu_refused: what the guest refuses (no device, the wrong device, no NIC selected, a bad SIZE),
+each a FAIL line saying so, on microvm.
+
 The qemu_* cases run qemu-system-x86_64 (-M pc -nodefaults for the PCI NICs, -M microvm with
 -global virtio-mmio.force-legacy=false for virtio-net-device, whose transport is 0xfeb02e00);
 without it they skip, and with CI=true they fail. The qlite_* cases run the same words under
@@ -253,6 +256,34 @@ def make_case(vmm, nic, mode):
 CASES = {f"{vmm}_{nic}_{mode}": make_case(vmm, nic, mode)
          for vmm in ("qemu", "qlite") for nic in ("e1000", "virtio", "mmio")
          for mode in ("tx", "rx", "echo", "dhcp")}
+
+MICROVM = ["-M", "microvm", "-global", "virtio-mmio.force-legacy=false"]
+REFUSED = [  # (QEMU arguments after the machine's, words, FAIL line)
+    ([], f"nic=virtio-mmio:{MICROVM_MMIO:#x}", r"virtio-mmio: device id 0 at 0xfeb02e00, not 1 .*no device"),
+    (["-drive", "if=none,id=d,file=null-co://,format=raw", "-device", "virtio-blk-device,drive=d"],
+     f"nic=virtio-mmio:{MICROVM_MMIO:#x}", r"virtio-mmio: device id 2 at 0xfeb02e00, not 1 \(virtio-net\)"),
+    ([], "nic=e1000", r"e1000: no e1000 \(8086:100e\) on PCI bus 0"),
+    ([], "nic=virtio", r"virtio: no virtio-net \(1af4:1041\) on PCI bus 0"),
+    ([], "nic=rtl8139", r"nic: unknown NIC 'rtl8139'"),
+    ([], "net-tx=1", r"net-tx: no NIC selected"),
+    (["-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"],
+     f"nic=virtio-mmio:{MICROVM_MMIO:#x} net-echo=1,59", r"net-echo: SIZE must be 60\.\.1514 bytes"),
+]
+
+
+def case_qemu_refused(q, g):
+    """What the guest refuses, each a FAIL naming it (microvm: no PCI, ~0.2 s a boot): no device
+    behind the transport, another device there, no PCI NIC, an unknown NIC, a net word before
+    nic=, a frame below the Ethernet minimum."""
+    for args, cmdline, why in REFUSED:
+        with tempfile.TemporaryDirectory() as d:
+            res = QemuRun(g, cmdline, MICROVM + args, d).finish(timeout=TIMEOUT)
+        check(res.returncode == 255 and re.search("^FAIL: " + why, res.stdout, re.M),
+              f"'{cmdline}': expected status 255 and 'FAIL: {why}'", res)
+        print(f"{cmdline}: " + next(l for l in res.stdout.splitlines() if l.startswith("FAIL:")))
+
+
+CASES["qemu_refused"] = case_qemu_refused
 
 
 if __name__ == "__main__":
