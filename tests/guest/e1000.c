@@ -3,12 +3,13 @@
  * e1000.c - a polled driver for the Intel 82540EM (8086:100e, QEMU's and
  * qlite's e1000) from ring 3, behind the NIC interface of net.c.
  *
- * Legacy descriptors, 16-entry TX and RX rings and their buffers in static
- * guest RAM, all interrupts masked (IMC), nothing interrupt-driven: the
- * descriptors' DD bits are polled in RAM, so waiting costs no exits.
+ * Legacy descriptors: a 16-entry TX ring with one buffer (each frame waits
+ * for its DD before the next), a 256-entry RX ring with a 2 KiB buffer each,
+ * all in static guest RAM. All interrupts masked (IMC), nothing
+ * interrupt-driven: the DD bits are polled in RAM, so waiting costs no exits.
  *
  * Register accesses (each one MMIO exit through BAR0):
- *   set-up: CTRL.RST, CTRL polled until RST clears (1 read on QEMU), IMC,
+ *   set-up: CTRL.RST, CTRL read until RST clears (once on QEMU), IMC,
  *           RAL0 and RAH0 (the MAC; from EERD words 0..2 instead when RAH0
  *           is not valid, and then written back to RAL0/RAH0), TDBAL, TDBAH,
  *           TDLEN, TDH, TDT, TCTL, RDBAL, RDBAH, RDLEN, RDH, RDT, RCTL,
@@ -91,11 +92,11 @@ struct rx_desc {
 static struct tx_desc tx_ring[TX_RING] __attribute__((aligned(4096)));
 static struct rx_desc rx_ring[RX_RING] __attribute__((aligned(4096)));
 static uint8_t tx_buf[NET_BUF_SIZE] __attribute__((aligned(4096)));
-static uint8_t rx_bufs[RX_RING][NET_BUF_SIZE] __attribute__((aligned(4096)));
 
 static struct {
 	uint64_t regs;
 	unsigned tx_tail, rx_next;
+	uint8_t (*rx_bufs)[NET_BUF_SIZE];	/* RX_RING of them, past the image (512 KiB) */
 } e;
 
 static uint32_t rd(unsigned reg)
@@ -185,7 +186,7 @@ static int e1000_recv(struct nic *n, const uint8_t **frame, uint64_t deadline)
 	if (d->len > NET_BUF_SIZE)
 		fail("%s: RX descriptor %u: length %u past the %u-byte buffer", n->word, e.rx_next,
 		     d->len, NET_BUF_SIZE);
-	*frame = rx_bufs[e.rx_next];
+	*frame = e.rx_bufs[e.rx_next];
 	return d->len;
 }
 
@@ -242,8 +243,10 @@ void e1000_open(struct nic *n)
 
 	memset(tx_ring, 0, sizeof(tx_ring));
 	memset(rx_ring, 0, sizeof(rx_ring));
+	if (!e.rx_bufs)
+		e.rx_bufs = ram_alloc(n->word, RX_RING * NET_BUF_SIZE, 4096);
 	for (unsigned i = 0; i < RX_RING; i++)
-		rx_ring[i].addr = (uintptr_t)rx_bufs[i];
+		rx_ring[i].addr = (uintptr_t)e.rx_bufs[i];
 	e.tx_tail = e.rx_next = 0;
 	wr(REG_TDBAL, (uintptr_t)tx_ring);
 	wr(REG_TDBAH, (uint64_t)(uintptr_t)tx_ring >> 32);

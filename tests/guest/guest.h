@@ -181,6 +181,9 @@ int memcmp(const void *a, const void *b, size_t n);
 bool parse_u64(const char *s, uint64_t *out);
 int split_args(char *s, uint64_t *vals, int max);
 bool phys_mapped(uint64_t addr, uint64_t len);
+extern char image_end[];		/* guest.ld: the end of .bss */
+extern uint64_t ram_top;		/* the end of the image's RAM range; 0: unknown */
+void *ram_alloc(const char *word, uint64_t size, uint64_t align);
 
 /* uart.c */
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -236,7 +239,8 @@ struct disk_times {
 	uint64_t cmds;			/* commands or requests per pass */
 };
 
-extern uint8_t disk_buf[DISK_BUF_SIZE];
+extern uint8_t *disk_buf;		/* DISK_BUF_SIZE bytes once disk_buf_alloc() ran */
+void disk_buf_alloc(const char *word);
 uint32_t disk_tag(const char *word);
 void pattern_fill(void *buf, uint64_t lba, uint64_t sectors, uint32_t tag);
 void pattern_poison(void *buf, uint64_t bytes);

@@ -115,3 +115,26 @@ bool phys_mapped(uint64_t addr, uint64_t len)
 		return false;
 	return addr + len <= gib || (addr >= 3 * gib && addr + len <= 4 * gib);
 }
+
+uint64_t ram_top;
+
+/*
+ * SIZE bytes of RAM past the image (guest.ld's image_end), ALIGN-aligned
+ * (a power of two), never given back: large buffers live there rather than
+ * in .bss, so that the image itself stays small. FAIL when the memory map
+ * says the RAM ends before.
+ */
+void *ram_alloc(const char *word, uint64_t size, uint64_t align)
+{
+	static uint64_t next;
+	uint64_t at;
+
+	if (!next)
+		next = (uintptr_t)image_end;
+	at = (next + align - 1) & ~(align - 1);
+	if ((ram_top && at + size > ram_top) || !phys_mapped(at, size))
+		fail("%s: %lu KiB at 0x%lx past the image: the RAM ends at 0x%lx", word,
+		     (unsigned long)(size >> 10), (unsigned long)at, (unsigned long)ram_top);
+	next = at + size;
+	return (void *)(uintptr_t)at;
+}

@@ -117,6 +117,7 @@ static void vblk_run(struct vblk *d, uint64_t n, uint64_t size)
 		fail("%s: N must be at least 1 and SIZE a multiple of 512 up to %u", word,
 		     DISK_BUF_SIZE);
 	tsc_ensure();
+	disk_buf_alloc(word);
 	cap = vblk_init(d);
 	if (n > cap / spr)
 		fail("%s: %lu requests of %lu bytes do not fit %lu sectors", word,

@@ -30,8 +30,9 @@
 #define TXQ			1
 
 static struct vq_mem rx_mem, tx_mem;
-static uint8_t rx_bufs[VQ_MAX][NET_BUF_SIZE] __attribute__((aligned(4096)));
 static uint8_t tx_buf[NET_BUF_SIZE] __attribute__((aligned(4096)));
+
+static uint8_t (*rx_bufs)[NET_BUF_SIZE];	/* VQ_MAX of them, past the image */
 
 static struct {
 	struct vtdev t;
@@ -105,6 +106,8 @@ static void vnet_init(struct nic *n)
 	vt_queue_setup(&v.t, &v.tx, &tx_mem, TXQ);
 	vt_driver_ok(&v.t);
 	vt_cfg_bytes(&v.t, 0, n->mac, 6);
+	if (!rx_bufs)
+		rx_bufs = ram_alloc(n->word, VQ_MAX * NET_BUF_SIZE, 4096);
 	for (unsigned i = 0; i < v.rx.size; i++) {
 		rx_mem.desc[i] = (struct vq_desc){ (uintptr_t)rx_bufs[i], NET_BUF_SIZE,
 						   VQ_DESC_F_WRITE, 0 };

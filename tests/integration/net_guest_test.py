@@ -104,7 +104,8 @@ class Peer:
         deadline = time.monotonic() + 30
         while not self._text().startswith("net_peer: listening"):
             if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise Failure(f"net_peer.py {' '.join(mode)} did not start listening: {self._text()}")
+                raise Failure(f"net_peer.py {' '.join(mode)} did not start listening: "
+                              f"{self._text()}")
             time.sleep(0.02)
 
     def _text(self):
@@ -173,7 +174,8 @@ class DelayedSource:
 
 
 def check_done(res, what):
-    check(res.returncode == 1 and "qlite-test-guest: done" in res.stdout and "FAIL" not in res.stdout,
+    passed = "qlite-test-guest: done" in res.stdout and "FAIL" not in res.stdout
+    check(res.returncode == 1 and passed,
           f"{what}: expected status 1 and done", res)
     for line in res.stdout.splitlines():
         if re.match(r"(nic|net-|e1000|virtio|qlite-test-guest: PIT)", line):
@@ -235,7 +237,8 @@ def qlite_lacks(q, g, nic):
         return f"this qlite has no {name} device ({m.group(0)})"
     check(res.returncode == 0, f"qlite check refused a device it knows: --vdev {vdev}", res)
     if nic == "mmio":
-        where = re.findall(r"^\s*mmio\s+(0x[0-9a-f]+)-0x[0-9a-f]+\s+virtio-net\s*$", res.stdout, re.M)
+        where = re.findall(r"^\s*mmio\s+(0x[0-9a-f]+)-0x[0-9a-f]+\s+virtio-net\s*$", res.stdout,
+                           re.M)
         check(where == [f"{QLITE_MMIO:#x}"], f"qlite check puts the virtio-mmio window at {where}, "
               f"not {QLITE_MMIO:#x}", res)
     return None
@@ -258,16 +261,17 @@ CASES = {f"{vmm}_{nic}_{mode}": make_case(vmm, nic, mode)
          for mode in ("tx", "rx", "echo", "dhcp")}
 
 MICROVM = ["-M", "microvm", "-global", "virtio-mmio.force-legacy=false"]
+MM = f"nic=virtio-mmio:{MICROVM_MMIO:#x}"
 REFUSED = [  # (QEMU arguments after the machine's, words, FAIL line)
-    ([], f"nic=virtio-mmio:{MICROVM_MMIO:#x}", r"virtio-mmio: device id 0 at 0xfeb02e00, not 1 .*no device"),
+    ([], MM, r"virtio-mmio: device id 0 at 0xfeb02e00, not 1 .*no device"),
     (["-drive", "if=none,id=d,file=null-co://,format=raw", "-device", "virtio-blk-device,drive=d"],
-     f"nic=virtio-mmio:{MICROVM_MMIO:#x}", r"virtio-mmio: device id 2 at 0xfeb02e00, not 1 \(virtio-net\)"),
+     MM, r"virtio-mmio: device id 2 at 0xfeb02e00, not 1 \(virtio-net\)"),
     ([], "nic=e1000", r"e1000: no e1000 \(8086:100e\) on PCI bus 0"),
     ([], "nic=virtio", r"virtio: no virtio-net \(1af4:1041\) on PCI bus 0"),
     ([], "nic=rtl8139", r"nic: unknown NIC 'rtl8139'"),
     ([], "net-tx=1", r"net-tx: no NIC selected"),
     (["-netdev", "user,id=n", "-device", "virtio-net-device,netdev=n"],
-     f"nic=virtio-mmio:{MICROVM_MMIO:#x} net-echo=1,59", r"net-echo: SIZE must be 60\.\.1514 bytes"),
+     MM + " net-echo=1,59", r"net-echo: SIZE must be 60\.\.1514 bytes"),
 ]
 
 
