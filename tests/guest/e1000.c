@@ -209,9 +209,14 @@ static void e1000_rx_state(struct nic *n)
 		rd(REG_RCTL), rd(REG_STATUS), e.rx_next, d->status, d->len);
 }
 
-/* The next nic= word: a reset stops both rings (no more DMA into them). */
+/*
+ * The next nic= word: receive and transmit off, then a reset, so that no
+ * more DMA reaches the rings (QEMU 7.2 only clears CTRL.RST, it resets nothing).
+ */
 static void e1000_close(struct nic *n)
 {
+	wr(REG_RCTL, 0);
+	wr(REG_TCTL, 0);
 	wr(REG_CTRL, CTRL_RST);
 }
 
