@@ -9,12 +9,12 @@
  * interrupt-driven: the DD bits are polled in RAM, so waiting costs no exits.
  *
  * Register accesses (each one MMIO exit through BAR0):
- *   set-up: CTRL.RST, CTRL read until RST clears (once on QEMU), IMC,
- *           RAL0 and RAH0 (the MAC; from EERD words 0..2 instead when RAH0
- *           is not valid, and then written back to RAL0/RAH0), TDBAL, TDBAH,
- *           TDLEN, TDH, TDT, TCTL, RDBAL, RDBAH, RDLEN, RDH, RDT, RCTL,
- *           CTRL.SLU, STATUS (link up; polled each ms while it is down):
- *           20 on QEMU.
+ *   set-up: RCTL and TCTL off, CTRL.RST, CTRL read until RST clears (once
+ *           on QEMU), IMC, RAL0 and RAH0 (the MAC; from EERD words 0..2
+ *           instead when RAH0 is not valid, and then written back to
+ *           RAL0/RAH0), TDBAL, TDBAH, TDLEN, TDH, TDT, TCTL, RDBAL, RDBAH,
+ *           RDLEN, RDH, RDT, RCTL, CTRL.SLU, STATUS (link up; polled each ms
+ *           while it is down): 22 on QEMU.
  *   per frame sent: one TDT write.
  *   per frame received: one RDT write (the buffer handed back).
  */
@@ -237,6 +237,9 @@ void e1000_open(struct nic *n)
 	pci_enable(bdf, PCI_CMD_MEM | PCI_CMD_MASTER);
 	e.regs = bar.addr;
 
+	/* As Linux's e1000_reset_hw: receive and transmit off first, whatever RST does. */
+	wr(REG_RCTL, 0);
+	wr(REG_TCTL, 0);
 	wr(REG_CTRL, CTRL_RST);
 	deadline = tsc_deadline(RESET_TIMEOUT_US);
 	while (rd(REG_CTRL) & CTRL_RST)
