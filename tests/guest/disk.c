@@ -17,8 +17,18 @@
 #define POISON			0xa5
 #define FLUSHED_SPIN_US		60000000	/* the test kills the VMM long before */
 
-/* 64 KiB aligned: a bus master PRD region must not cross a 64 KiB boundary. */
-uint8_t disk_buf[DISK_BUF_SIZE] __attribute__((aligned(65536)));
+/*
+ * 64 KiB aligned: a bus master PRD region must not cross a 64 KiB boundary.
+ * Past the image (ram_alloc), which keeps the image small.
+ */
+uint8_t *disk_buf;
+
+/* Each block scenario's first step: the buffer, set aside on first use. */
+void disk_buf_alloc(const char *word)
+{
+	if (!disk_buf)
+		disk_buf = ram_alloc(word, DISK_BUF_SIZE, 65536);
+}
 
 static bool stop_after_flush;
 

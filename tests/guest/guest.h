@@ -177,9 +177,13 @@ void *memcpy(void *dst, const void *src, size_t n);
 void *memset(void *dst, int c, size_t n);
 size_t strlen(const char *s);
 int strcmp(const char *a, const char *b);
+int memcmp(const void *a, const void *b, size_t n);
 bool parse_u64(const char *s, uint64_t *out);
 int split_args(char *s, uint64_t *vals, int max);
 bool phys_mapped(uint64_t addr, uint64_t len);
+extern char image_end[];		/* guest.ld: the end of .bss */
+extern uint64_t ram_top;		/* the end of the image's RAM range; 0: unknown */
+void *ram_alloc(const char *word, uint64_t size, uint64_t align);
 
 /* uart.c */
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -235,7 +239,8 @@ struct disk_times {
 	uint64_t cmds;			/* commands or requests per pass */
 };
 
-extern uint8_t disk_buf[DISK_BUF_SIZE];
+extern uint8_t *disk_buf;		/* DISK_BUF_SIZE bytes once disk_buf_alloc() ran */
+void disk_buf_alloc(const char *word);
 uint32_t disk_tag(const char *word);
 void pattern_fill(void *buf, uint64_t lba, uint64_t sectors, uint32_t tag);
 void pattern_poison(void *buf, uint64_t bytes);
@@ -250,6 +255,65 @@ void do_ide_pio(const char *word, char *arg);
 void do_ide_identify(const char *word, char *arg);
 void do_ide_dma(const char *word, char *arg);
 
+/* vtransport.c: virtio 1.x over PCI (modern) or MMIO version 2, polled split queues */
+#define VIRTIO_F_VERSION_1	(1ull << 32)
+#define VQ_MAX			16
+#define VQ_DESC_F_NEXT		1
+#define VQ_DESC_F_WRITE		2
+
+struct vq_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+/* Each part on its own page: more alignment than any transport asks for. */
+struct vq_mem {
+	struct vq_desc desc[VQ_MAX] __attribute__((aligned(4096)));
+	struct {
+		uint16_t flags, idx, ring[VQ_MAX], used_event;
+	} avail __attribute__((aligned(4096)));
+	struct {
+		uint16_t flags, idx;
+		struct {
+			uint32_t id, len;
+		} ring[VQ_MAX];
+		uint16_t avail_event;
+	} used __attribute__((aligned(4096)));
+};
+
+struct vq {
+	struct vq_mem *mem;
+	uint16_t index, size, avail_idx, used_idx;
+	uint64_t notify_addr;		/* this queue's doorbell */
+	uint64_t notifies, skipped;	/* doorbell writes made; left out for NO_NOTIFY */
+};
+
+struct vtdev {
+	const char *word, *what;	/* the scenario word; "virtio-blk", "virtio-net" */
+	bool mmio;
+	uint64_t base;				/* MMIO: the transport's registers */
+	uint64_t common, notify, device;	/* PCI: where the capabilities point */
+	uint32_t notify_len, notify_mult;
+};
+
+void vt_pci_probe(struct vtdev *d, uint16_t device);
+void vt_mmio_probe(struct vtdev *d, uint64_t base, uint32_t device_id);
+void vt_reset(const struct vtdev *d);
+uint8_t vt_get_status(const struct vtdev *d);
+uint64_t vt_begin(const struct vtdev *d);
+void vt_accept(const struct vtdev *d, uint64_t use);
+void vt_queue_setup(const struct vtdev *d, struct vq *vq, struct vq_mem *mem, unsigned q);
+bool vt_queue_enabled(const struct vtdev *d, unsigned q);
+void vt_driver_ok(const struct vtdev *d);
+uint64_t vt_cfg_read64(const struct vtdev *d, unsigned off);
+void vt_cfg_bytes(const struct vtdev *d, unsigned off, uint8_t *out, unsigned len);
+void vq_push(struct vq *vq, uint16_t head);
+void vq_notify(const struct vtdev *d, struct vq *vq);
+bool vq_kick(const struct vtdev *d, struct vq *vq);
+bool vq_poll(struct vq *vq, uint64_t deadline, uint32_t *id, uint32_t *len);
+uint16_t vq_pending(const struct vq *vq);
+
 /* virtio.c */
 void do_vblk(const char *word, char *arg);
 void do_vblk_mmio(const char *word, char *arg);
@@ -258,6 +322,36 @@ void do_vblk_mmio(const char *word, char *arg);
 void do_acpi(const char *word, char *arg);
 void do_acpi_poweroff(const char *word, char *arg);
 void do_acpi_reset(const char *word, char *arg);
+
+/* net.c: the NIC the net words use, set up by nic=; e1000.c, vnet.c drive it */
+#define NET_BUF_SIZE		2048	/* one frame and, for virtio, its header */
+#define NET_TIMEOUT_US		10000000	/* for any one frame */
+
+struct nic {
+	const char *word;		/* "e1000", "virtio", "virtio-mmio": for messages */
+	uint8_t mac[6];
+	uint64_t tx_bells, rx_bells;	/* doorbell writes made for frames sent, received */
+	uint32_t tx_seq, rx_seq;	/* the next test frame's number each way (net.c) */
+	/* Send one frame and wait until the device is done with it. */
+	void (*send)(struct nic *n, const void *frame, unsigned len);
+	/* The next frame's length and where it is, or -1 at deadline (TSC). */
+	int (*recv)(struct nic *n, const uint8_t **frame, uint64_t deadline);
+	/* Hand the buffer of the frame recv returned back to the device. */
+	void (*release)(struct nic *n);
+	/* Print the receive side's state, for a FAIL line that follows (a few exits). */
+	void (*rx_state)(struct nic *n);
+	/* Reset the device: no more DMA into the rings (the next nic= word). */
+	void (*close)(struct nic *n);
+};
+
+void e1000_open(struct nic *n);
+void vnet_open_pci(struct nic *n);
+void vnet_open_mmio(struct nic *n, uint64_t base);
+void do_nic(const char *word, char *arg);
+void do_net_tx(const char *word, char *arg);
+void do_net_rx(const char *word, char *arg);
+void do_net_echo(const char *word, char *arg);
+void do_net_dhcp(const char *word, char *arg);
 
 /* trap.c (ring 0) */
 struct trap_frame {

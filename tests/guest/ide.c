@@ -238,6 +238,7 @@ static void ide_run(const char *word, char *arg, bool dma)
 	n = v[0];
 	if (n < 1 || v[1] < 1 || v[1] > 256)
 		fail("%s: N must be at least 1 and COUNT 1..256", word);
+	disk_buf_alloc(word);
 	ide_setup(&d, word, dma);
 	if (n > d.sectors || n > LBA28_LIMIT)
 		fail("%s: %lu sectors do not fit the disk (%lu sectors, LBA28)", word,

@@ -41,6 +41,16 @@ int strcmp(const char *a, const char *b)
 	return (unsigned char)*a - (unsigned char)*b;
 }
 
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] - y[i];
+	return 0;
+}
+
 /* Decimal or 0x-prefixed hex, the whole string, no overflow. */
 bool parse_u64(const char *s, uint64_t *out)
 {
@@ -104,4 +114,27 @@ bool phys_mapped(uint64_t addr, uint64_t len)
 	if (len > 4 * gib || addr > 4 * gib - len)
 		return false;
 	return addr + len <= gib || (addr >= 3 * gib && addr + len <= 4 * gib);
+}
+
+uint64_t ram_top;
+
+/*
+ * SIZE bytes of RAM past the image (guest.ld's image_end), ALIGN-aligned
+ * (a power of two), never given back: large buffers live there rather than
+ * in .bss, so that the image itself stays small. FAIL when the memory map
+ * says the RAM ends before.
+ */
+void *ram_alloc(const char *word, uint64_t size, uint64_t align)
+{
+	static uint64_t next;
+	uint64_t at;
+
+	if (!next)
+		next = (uintptr_t)image_end;
+	at = (next + align - 1) & ~(align - 1);
+	if ((ram_top && at + size > ram_top) || !phys_mapped(at, size))
+		fail("%s: %lu KiB at 0x%lx past the image: the RAM ends at 0x%lx", word,
+		     (unsigned long)(size >> 10), (unsigned long)at, (unsigned long)ram_top);
+	next = at + size;
+	return (void *)(uintptr_t)at;
 }

@@ -9,7 +9,13 @@
 #include "guest.h"
 
 #define HVM_START_MAGIC		0x336ec578
+#define HVM_VERSION_OFF		4
 #define HVM_CMDLINE_OFF		24
+#define HVM_MEMMAP_OFF		40	/* version 1: memmap_paddr, then memmap_entries */
+#define HVM_MEMMAP_N_OFF	48
+#define MEMMAP_ENTRY		24	/* addr, size (le64), type (le32), reserved */
+#define MEMMAP_RAM		1
+#define IMAGE_BASE		0x100000
 #define I8042_STATUS		0x64
 #define I8042_CMD		0x64
 #define I8042_RESET		0xfe
@@ -259,6 +265,11 @@ static const struct {
 	{ "acpi", do_acpi },
 	{ "acpi-poweroff", do_acpi_poweroff },
 	{ "acpi-reset", do_acpi_reset },
+	{ "nic", do_nic },
+	{ "net-tx", do_net_tx },
+	{ "net-rx", do_net_rx },
+	{ "net-echo", do_net_echo },
+	{ "net-dhcp", do_net_dhcp },
 };
 
 static void run_word(char *word)
@@ -305,6 +316,33 @@ static void read_cmdline(void)
 	fail("command line longer than %u bytes", (unsigned)sizeof(cmdline) - 1);
 }
 
+/*
+ * The end of the RAM range the image is in, from hvm_start_info's memory
+ * map (version 1), read before anything reuses low memory: what
+ * ram_alloc() may hand out. Left 0 (unknown) without a map.
+ */
+static void read_memmap(void)
+{
+	const uint8_t *si = (const uint8_t *)(uintptr_t)boot_info_pa;
+	uint64_t pa;
+	uint32_t n;
+
+	if (*(const uint32_t *)(si + HVM_VERSION_OFF) < 1)
+		return;
+	pa = *(const uint64_t *)(si + HVM_MEMMAP_OFF);
+	n = *(const uint32_t *)(si + HVM_MEMMAP_N_OFF);
+	if (!pa || !phys_mapped(pa, (uint64_t)n * MEMMAP_ENTRY))
+		return;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *e = (const uint8_t *)(uintptr_t)(pa + (uint64_t)i * MEMMAP_ENTRY);
+		uint64_t addr = *(const uint64_t *)e, size = *(const uint64_t *)(e + 8);
+
+		if (*(const uint32_t *)(e + 16) == MEMMAP_RAM && addr <= IMAGE_BASE &&
+		    size > IMAGE_BASE - addr)
+			ram_top = addr + size;
+	}
+}
+
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -315,6 +353,7 @@ noreturn void guest_main(void)
 	char *p = cmdline;
 
 	read_cmdline();
+	read_memmap();
 	while (*p) {
 		char *word;
 
