@@ -259,6 +259,9 @@ void do_acpi(const char *word, char *arg);
 void do_acpi_poweroff(const char *word, char *arg);
 void do_acpi_reset(const char *word, char *arg);
 
+/* fwcfg.c */
+void do_fw_cfg(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

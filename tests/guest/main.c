@@ -259,6 +259,7 @@ static const struct {
 	{ "acpi", do_acpi },
 	{ "acpi-poweroff", do_acpi_poweroff },
 	{ "acpi-reset", do_acpi_reset },
+	{ "fw-cfg", do_fw_cfg },
 };
 
 static void run_word(char *word)
