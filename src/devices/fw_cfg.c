@@ -286,7 +286,7 @@ static void dma_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	/* QEMU takes only aligned reads; the rest read 0. */
 	memset(data, 0, len);
 	if (offset % len == 0)
-		memcpy(data, FW_CFG_DMA_SIGNATURE + offset, len);
+		memcpy(data, &FW_CFG_DMA_SIGNATURE[offset], len);
 }
 
 static void dma_write(void *opaque, uint64_t offset, const void *data, unsigned len)
