@@ -1025,6 +1025,15 @@ static void test_resources(void **state)
 	add_vdev(&spec, "e1000", 2, "irq", "24", NULL, NULL);
 	expect_resources(&spec, "r.conf:2: irq: IRQ 24: the IOAPIC has pins 0-23");
 
+	/* fw_cfg's DMA ports, on by default, and free again with `fw-cfg off`. */
+	vm_spec_init(&spec);
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x518-0x518 overlap fw-cfg (0x514-0x51b)");
+	vm_spec_init(&spec);
+	spec.fw_cfg_off = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
+	expect_resources(&spec, NULL);
+
 	/* Types not in the table: options are read by their conventional names. */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "future-dev", 2, "iobase", "0x3f8", NULL, NULL);
