@@ -60,7 +60,10 @@ struct fw_cfg;
  */
 int fw_cfg_create(struct machine *m);
 
-/* An item under a numbered key; data is copied. -EEXIST when the key has one, -EINVAL for a bad key. */
+/*
+ * An item under a numbered key; data is copied. -EEXIST when the key has
+ * one, -EINVAL for a key past the table.
+ */
 int fw_cfg_add_bytes(struct fw_cfg *fw, uint16_t key, const void *data, size_t len);
 /* Little-endian numbers, as QEMU's fw_cfg_add_i16/i32/i64. */
 int fw_cfg_add_le(struct fw_cfg *fw, uint16_t key, uint64_t value, unsigned len);

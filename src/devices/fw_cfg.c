@@ -349,7 +349,7 @@ static void fw_cfg_release(void *state)
 /* What QEMU's pc has whatever it boots. */
 static int add_fixed_items(struct fw_cfg *fw)
 {
-	static const uint8_t uuid[16];
+	static const uint8_t uuid[16], never[4] = { 0xff, 0xff, 0xff, 0xff };
 	int ret;
 
 	fw->items[0][FW_CFG_FILE_DIR] = (struct fw_cfg_item){ .data = fw->dir,
@@ -366,8 +366,7 @@ static int add_fixed_items(struct fw_cfg *fw)
 		ret = fw_cfg_add_le(fw, FW_CFG_BOOT_MENU, 0, 2);
 	/* Seconds a BIOS waits before retrying a failed boot: -1, never, QEMU's default. */
 	if (!ret)
-		ret = fw_cfg_add_file(fw, "etc/boot-fail-wait", (const uint8_t[]){ 0xff, 0xff, 0xff,
-										   0xff }, 4);
+		ret = fw_cfg_add_file(fw, "etc/boot-fail-wait", never, sizeof(never));
 	/* No device asks for a boot index. */
 	if (!ret)
 		ret = fw_cfg_add_file(fw, "bootorder", "", 0);
