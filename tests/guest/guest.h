@@ -353,6 +353,9 @@ void do_net_rx(const char *word, char *arg);
 void do_net_echo(const char *word, char *arg);
 void do_net_dhcp(const char *word, char *arg);
 
+/* fwcfg.c */
+void do_fw_cfg(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

@@ -270,6 +270,7 @@ static const struct {
 	{ "net-rx", do_net_rx },
 	{ "net-echo", do_net_echo },
 	{ "net-dhcp", do_net_dhcp },
+	{ "fw-cfg", do_fw_cfg },
 };
 
 static void run_word(char *word)

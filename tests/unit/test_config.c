@@ -143,6 +143,7 @@ static void test_defaults(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_AUTO);
 	assert_false(spec.memfd);
 	assert_false(spec.acpi_off);
+	assert_false(spec.fw_cfg_off);
 	assert_false(spec.stats);
 	assert_false(spec.stats_table);
 	assert_null(spec.kernel);
@@ -190,6 +191,7 @@ static void test_grammar_file(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_OFF);
 	assert_true(spec.memfd);
 	assert_true(spec.acpi_off);
+	assert_true(spec.fw_cfg_off);
 	assert_true(spec.stats);
 	assert_false(spec.stats_table);		/* settings alone: no table */
 	assert_int_equal(spec.stats_interval_ms, 1500);
@@ -1024,6 +1026,15 @@ static void test_resources(void **state)
 	add_vdev(&spec, "e1000", 2, "irq", "24", NULL, NULL);
 	expect_resources(&spec, "r.conf:2: irq: IRQ 24: the IOAPIC has pins 0-23");
 
+	/* fw_cfg's DMA ports, on by default, and free again with `fw-cfg off`. */
+	vm_spec_init(&spec);
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x518-0x518 overlap fw-cfg (0x514-0x51b)");
+	vm_spec_init(&spec);
+	spec.fw_cfg_off = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
+	expect_resources(&spec, NULL);
+
 	/* Types not in the table: options are read by their conventional names. */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "future-dev", 2, "iobase", "0x3f8", NULL, NULL);
@@ -1293,6 +1304,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	assert_int_equal(a->memfd, b->memfd);
 	assert_int_equal(a->accounting_off, b->accounting_off);
 	assert_int_equal(a->acpi_off, b->acpi_off);
+	assert_int_equal(a->fw_cfg_off, b->fw_cfg_off);
 	assert_int_equal(a->stats, b->stats);
 	assert_int_equal(a->stats_table, b->stats_table);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);
