@@ -119,7 +119,11 @@ slow_require_clean_stop
 
 if [ "$vmm" = qlite ]; then
 	# The registers Linux touched, by name, as the exit report lists them.
-	regs=$(awk -v devs="^($devs)" '$1 ~ devs && $3 != "(all)" { print $3 }' "$err" | sort -u | tr '\n' ' ')
+	# Register rows follow their device's "(all)" row, indented, the register first.
+	regs=$(awk -v devs="^($devs)" '
+		/^  [^ ]/ && $3 == "(all)" { cur = ($1 ~ devs); next }
+		/^  *[^ ]/ && !/^                      [^ ]/ { cur = 0 }
+		cur { print $1 }' "$err" | sort -u | tr '\n' ' ')
 	echo "registers with exits: ${regs:-none}"
 	if [ "$kind" = e1000 ]; then
 		for r in ICR IMS RDT TDT; do
@@ -128,7 +132,8 @@ if [ "$vmm" = qlite ]; then
 	else
 		[ -n "$regs" ] || fail "the exit report names no register of the virtio-net device"
 	fi
-	grep -A12 -E "^  (device|$devs)[^ ]* .*(kicks|path|tx_frames)" "$err" | head -n 30 | sed 's/^/device report| /'
+	sed -n "/devices' own counters/,/^\[/p" "$err" | grep -E -A24 "^  ($devs)" | head -n 30 |
+		sed 's/^/device report| /'
 fi
 echo "passed: $kind under $vmm: ${#milestones[@]} kernel log lines, DHCP lease at" \
      "${times[$lease_ms]} s, $vmm stopped with status 0 at $run_time s"
