@@ -14,8 +14,9 @@ the same guest work (plus the guest's own lines on the UART in between: 2 PIO pe
 
 - qlite: its exit report, snapshotted with --stats-json every 100 ms: userspace exits per device
   and register, and KVM's own counters for the VM (KVM_GET_STATS_FD, the `kvm_stats` block).
-- QEMU (-accel kvm; -M pc, or microvm for MMIO): KVM's counters over QMP query-stats, as
-  tests/integration/blk_guest_test.py reads them. QEMU has no per-register count.
+- QEMU (-accel kvm; -M pc, or microvm for MMIO; drive aio=io_uring, as qlite's backend): KVM's
+  counters over QMP query-stats, as tests/integration/blk_guest_test.py reads them. QEMU has no
+  per-register count.
 - Time: the guest's own phases (its TSC at the rate KVM_GET_TSC_KHZ reports, given as tsc-khz=N
   under both VMMs, so no PIT calibration) and the host's time between the two marks (line
   arrival, CLOCK_MONOTONIC) less the 401 ms the guest spins there.
@@ -151,7 +152,8 @@ def run_qlite(q, g, name, vdev, words, word, tmp):
 def run_qemu(g, name, qemu, words, word, tmp):
     kind, extra, devopt = qemu
     img = bg.fresh_image(tmp)
-    args = bg.machine(kind, img)
+    # Both VMMs on io_uring (qlite's backend; issue 12 compares against QEMU's aio=io_uring).
+    args = [a + ",aio=io_uring" if a.startswith("if=none,id=d,") else a for a in bg.machine(kind, img)]
     if devopt:
         args = [a + devopt if a.startswith("virtio-blk-pci,") else a for a in args]
     q = bg.QemuRun(g, wrap(words), args + extra, tmp)

@@ -13,7 +13,7 @@
 # Net benchmarks plug in here: bench/net_compare.py, called as
 #   net_compare.py QLITE TEST_GUEST --json FILE [--quick]
 # runs when it exists and qlite has both NICs (e1000, virtio-net); otherwise one line says why not.
-set -u
+set -u -o pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
@@ -70,10 +70,12 @@ run() {
 	shift
 	echo
 	echo "== $name: $*"
-	if "$@" | tee "$out/$name.txt"; then
+	"$@" | tee "$out/$name.txt"
+	local status=${PIPESTATUS[0]}
+	if [ "$status" = 0 ]; then
 		echo "($name: $((SECONDS - start)) s)"
 	else
-		echo "bench.sh: $name FAILED (status ${PIPESTATUS[0]})"
+		echo "bench.sh: $name FAILED (status $status)"
 		failed=1
 	fi
 }
@@ -81,7 +83,7 @@ run() {
 if wanted exit-cost; then
 	run exit-cost python3 "$here/bench/exit_cost.py" "$qlite" "$guest" --accounting \
 		--accounting-cost "$build/bench/accounting_cost" --json "$out/exit-cost.json" \
-		${quick:+--rounds 3 --ops 1000}
+		${quick:+--rounds 3}
 fi
 if wanted blk; then
 	run blk python3 "$here/bench/blk_compare.py" "$qlite" "$guest" --qemu \
