@@ -14,10 +14,13 @@ the same guest work (plus the guest's own lines on the UART in between: 2 PIO pe
 
 - qlite: its exit report, snapshotted with --stats-json every 100 ms: userspace exits per device
   and register, and KVM's own counters for the VM (KVM_GET_STATS_FD, the `kvm_stats` block).
-- QEMU (-accel kvm; -M pc, or microvm for MMIO): KVM's counters over QMP query-stats, as
-  tests/integration/blk_guest_test.py reads them. QEMU has no per-register count.
-- Time: the guest's own phases (TSC, calibrated against the PIT: see issue 12 on its limits) and
-  the host's time between the two marks (line arrival) less the 401 ms the guest spins there.
+- QEMU (-accel kvm; -M pc, or microvm for MMIO; drive aio=io_uring, as qlite's backend): KVM's
+  counters over QMP query-stats, as tests/integration/blk_guest_test.py reads them. QEMU has no
+  per-register count.
+- Time: the guest's own phases (its TSC at the rate KVM_GET_TSC_KHZ reports, given as tsc-khz=N
+  under both VMMs, so no PIT calibration) and the host's time between the two marks (line
+  arrival, CLOCK_MONOTONIC) less the 401 ms the guest spins there.
+- Per MiB and throughput: 8 MiB move (4 written, 4 read); MiB/s = 8 MiB / (guest write + read).
 
 The image is checked after every run. Not part of the test suite: IDE PIO alone is ~2.1 million
 exits each way (about a minute under qlite, two under QEMU on a nested software KVM).
@@ -36,11 +39,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 sys.dont_write_bytecode = True
 import blk_guest_test as bg  # noqa: E402
+sys.path.insert(0, HERE)
+import benchlib  # noqa: E402
 
 MIB4_SECTORS = 8192
 SPIN_MS = 400
 QLITE_MMIO = bg.QLITE_MMIO
 INTERVAL_S = 0.1
+MIB_MOVED = 8
+TSC_KHZ = None   # set in main(): KVM_GET_TSC_KHZ
 
 # (name, qlite --vdev, QEMU: (kind, extra args, device option) or None, words with {mmio}, word)
 RUNS = [
@@ -62,13 +69,15 @@ DISK_DEVICES = ("ide-primary", "ide-primary-ctl", "piix3-ide-bmdma", "virtio-blk
 
 
 def wrap(words):
-    return f"spin=1 spin={SPIN_MS} {words} spin=1 spin={SPIN_MS}"
+    return f"tsc-khz={TSC_KHZ} spin=1 spin={SPIN_MS} {words} spin=1 spin={SPIN_MS}"
 
 
 def guest_times(out, word):
     m = re.search(rf"^{re.escape(word)}: write (\d+) us, flush (\d+) us, read (\d+) us", out, re.M)
     if not m:
         raise bg.Failure(f"no '{word}: write ... us' line in the guest output:\n{out}")
+    if not re.search(rf"^{re.escape(word)}: \d+ ops, .*, clock cmdline$", out, re.M):
+        raise bg.Failure(f"'{word}' was not timed with the tsc-khz given:\n{out}")
     return [int(x) / 1000 for x in m.groups()]
 
 
@@ -143,7 +152,8 @@ def run_qlite(q, g, name, vdev, words, word, tmp):
 def run_qemu(g, name, qemu, words, word, tmp):
     kind, extra, devopt = qemu
     img = bg.fresh_image(tmp)
-    args = bg.machine(kind, img)
+    # Both VMMs on io_uring (qlite's backend; issue 12 compares against QEMU's aio=io_uring).
+    args = [a + ",aio=io_uring" if a.startswith("if=none,id=d,") else a for a in bg.machine(kind, img)]
     if devopt:
         args = [a + devopt if a.startswith("virtio-blk-pci,") else a for a in args]
     q = bg.QemuRun(g, wrap(words), args + extra, tmp)
@@ -191,11 +201,18 @@ def short(name):
     return name
 
 
+def mib_s(r):
+    """MiB moved per second of the guest's write + read phases (its TSC at KVM's rate)."""
+    w, _, rd = r["guest_ms"]
+    return MIB_MOVED / ((w + rd) / 1000) if w + rd > 0 else 0.0
+
+
 def report(results):
     out = []
     out.append("| device | VMM | userspace exits | disk device | pci-host | uart | KVM exits | "
-               "KVM io_exits | KVM mmio_exits | KVM insn_emulation | guest write / flush / read ms | host ms |")
-    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+               "KVM io_exits | KVM mmio_exits | KVM insn_emulation | KVM exits per MiB | "
+               "guest write / flush / read ms | MiB/s | host ms |")
+    out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for r in results:
         if r["vmm"] == "qlite":
             regs = r["regs"]
@@ -209,7 +226,7 @@ def report(results):
         g = " / ".join(fmt_ms(x) for x in r["guest_ms"])
         out.append(f"| {r['name']} | {r['vmm']} | " + " | ".join(cols) +
                    f" | {k['exits']:,} | {k['io_exits']:,} | {k['mmio_exits']:,} | {k['insn_emulation']:,}"
-                   f" | {g} | {fmt_ms(r['host_ms'])} |")
+                   f" | {k['exits'] / MIB_MOVED:,.0f} | {g} | {mib_s(r):,.1f} | {fmt_ms(r['host_ms'])} |")
     ql = [r for r in results if r["vmm"] == "qlite"]
     if not ql:
         return "\n".join(out)
@@ -251,6 +268,8 @@ def main():
     ap.add_argument("--json", help="write the raw numbers here")
     a = ap.parse_args()
     q, g = os.path.abspath(a.qlite), os.path.abspath(a.guest)
+    global TSC_KHZ
+    TSC_KHZ = benchlib.tsc_khz()
     if a.qemu and not shutil.which(bg.QEMU):
         sys.exit(f"{bg.QEMU} not found")
     results = []
@@ -268,11 +287,15 @@ def main():
                 r = run_qemu(g, name, qemu, qw, word, d)
             results.append(r)
             print(f"QEMU {name}: {r['kvm']['exits']:,} KVM exits, {fmt_ms(r['host_ms'])} ms", file=sys.stderr)
+    print(f"clock: guest ms = {benchlib.GUEST_CLOCK}, tsc-khz={TSC_KHZ}; host ms = host "
+          "CLOCK_MONOTONIC between the marks' arrival; per case qlite ran first, then QEMU")
     print(report(results))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump([dict(r, regs={" ".join(k): v for k, v in r.get("regs", {}).items()})
-                       for r in results], f, indent=1)
+            json.dump({"schema": "qlite-bench-blk-compare/1", "tsc_khz": TSC_KHZ,
+                       "clock": benchlib.GUEST_CLOCK, "mib_moved": MIB_MOVED,
+                       "results": [dict(r, regs={" ".join(k): v for k, v in r.get("regs", {}).items()},
+                                        mib_s=mib_s(r)) for r in results]}, f, indent=1)
 
 
 if __name__ == "__main__":

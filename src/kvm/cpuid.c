@@ -219,16 +219,40 @@ int cpuid_prepare(struct kvm *kvm, bool quirks, const struct cpuid_change *edits
 	return 0;
 }
 
+/*
+ * Leaf 0x40000010 (VMware's timing leaf, as QEMU's vmware-cpuid-freq fills it): the TSC rate
+ * in kHz and KVM's 1 GHz APIC bus, so a guest need not calibrate its TSC against the PIT
+ * (which reads short when the vCPU is descheduled mid-window). Only beside a visible KVM
+ * signature, whose max leaf then covers it; c has room for one more entry.
+ */
+static void add_tsc_leaf(struct vcpu *vcpu, struct kvm_cpuid2 *c)
+{
+	struct kvm_cpuid_entry2 *sig = cpuid_entry(c, 0x40000000, 0);
+	int khz;
+
+	if (!sig || cpuid_entry(c, 0x40000010, 0))
+		return;
+	khz = ioctl(vcpu->fd, KVM_GET_TSC_KHZ, 0);
+	if (khz <= 0)
+		return;
+	if (sig->eax < 0x40000010)
+		sig->eax = 0x40000010;
+	c->entries[c->nent++] = (struct kvm_cpuid_entry2){
+		.function = 0x40000010, .eax = khz, .ebx = 1000000,
+	};
+}
+
 int vcpu_setup_cpuid(struct vcpu *vcpu)
 {
 	struct kvm_cpuid2 *src = vcpu->kvm->cpuid;
 	size_t size = sizeof(*src) + src->nent * sizeof(src->entries[0]);
-	struct kvm_cpuid2 *c = malloc(size);
+	struct kvm_cpuid2 *c = malloc(size + sizeof(src->entries[0]));
 	int ret;
 
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, src, size);
+	add_tsc_leaf(vcpu, c);
 	for (unsigned i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 

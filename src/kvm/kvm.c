@@ -87,6 +87,7 @@ int kvm_create_vm(struct kvm *kvm, const struct guest_mem *mem)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
 	uint64_t identity = KVM_IDENTITY_MAP_ADDR;
+	int ret;
 
 	kvm->vm_fd = ioctl(kvm->kvm_fd, KVM_CREATE_VM, 0);
 	if (kvm->vm_fd < 0)
@@ -97,12 +98,15 @@ int kvm_create_vm(struct kvm *kvm, const struct guest_mem *mem)
 	if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0 &&
 	    ioctl(kvm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &identity) < 0)
 		return report_errno(-errno, "KVM_SET_IDENTITY_MAP_ADDR");
+	ret = kvm_map_ram(kvm, mem);
+	if (ret < 0)
+		return ret;
 	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return report_errno(-errno, "KVM_CREATE_IRQCHIP");
 	/* Speaker port 0x61 stays in the kernel too: Linux polls it in PIT calibration. */
 	if (ioctl(kvm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return report_errno(-errno, "KVM_CREATE_PIT2");
-	return kvm_map_ram(kvm, mem);
+	return 0;
 }
 
 int kvm_apply_tuning(struct kvm *kvm, unsigned exits_disable, int64_t halt_poll_ns)

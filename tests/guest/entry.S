@@ -118,6 +118,7 @@ entry64:
 	testl %edi, %edi
 	jnz 1f
 	call idt_build
+	call hv_tsc_probe
 	movb $0xff, %al
 	outb %al, $0x21
 	outb %al, $0xa1
@@ -133,6 +134,29 @@ entry64:
 	pushq $(SEL_UCODE | 3)
 	pushq $ring3_entry
 	iretq
+
+/*
+ * The hypervisor's TSC rate, CPUID 0x40000010 EAX in kHz (VMware's leaf, which
+ * KVM VMMs fill too), kept in hv_tsc_khz for timer.c. Read here because ring-3
+ * cpuid runs natively on PVM hosts and shows the host's leaves.
+ */
+hv_tsc_probe:
+	pushq %rbx
+	movl $1, %eax
+	cpuid
+	btl $31, %ecx			/* no hypervisor bit: 0x40000000 means nothing */
+	jnc 1f
+	movl $0x40000000, %eax
+	cpuid
+	cmpl $0x40000010, %eax		/* max hypervisor leaf */
+	jb 1f
+	cmpl $0x400000ff, %eax
+	ja 1f
+	movl $0x40000010, %eax
+	cpuid
+	movl %eax, hv_tsc_khz(%rip)
+1:	popq %rbx
+	ret
 
 /* Interrupt gates (DPL 0) for the 32 exception vectors. */
 idt_build:

@@ -194,6 +194,9 @@ void uart_lock_break(void);
 
 /* timer.c */
 void tsc_ensure(void);
+extern uint32_t hv_tsc_khz;	/* CPUID 0x40000010 EAX read in ring 0 at entry, 0 if absent */
+void do_tsc_khz(const char *word, char *arg);
+const char *tsc_clock(void);	/* where the TSC rate came from: cmdline, cpuid, pit... */
 uint64_t tsc_to_us(uint64_t cycles);
 uint64_t tsc_to_ns(uint64_t cycles);
 uint64_t tsc_deadline(uint64_t us);

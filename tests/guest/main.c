@@ -45,13 +45,13 @@ noreturn void fail(const char *fmt, ...)
 	guest_exit(EXIT_FAIL);
 }
 
-/* "<word>: 10 ops, 12 us, 1200 ns/op" - what benchmarks read. */
+/* "<word>: 10 ops, 12 us, 1200 ns/op, clock cmdline" - what benchmarks read. */
 void report(const char *word, uint64_t ops, uint64_t cycles)
 {
 	uint64_t ns = tsc_to_ns(cycles);
 
-	gprintf("%s: %lu ops, %lu us, %lu ns/op\n", word, (unsigned long)ops,
-		(unsigned long)(ns / 1000), (unsigned long)(ops ? ns / ops : 0));
+	gprintf("%s: %lu ops, %lu us, %lu ns/op, clock %s\n", word, (unsigned long)ops,
+		(unsigned long)(ns / 1000), (unsigned long)(ops ? ns / ops : 0), tsc_clock());
 }
 
 /* Parse the word's arguments: between min and max numbers, defaults after. */
@@ -254,6 +254,7 @@ static const struct {
 	{ "smp", do_smp },
 	{ "uart-echo", do_uart_echo },
 	{ "spin", do_spin },
+	{ "tsc-khz", do_tsc_khz },
 	{ "fault", do_fault },
 	{ "pci", do_pci },
 	{ "ide-pio", do_ide_pio },

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * timer.c - time from the TSC, calibrated once against PIT channel 2.
+ * timer.c - time from the TSC, at the rate the VMM states or calibrated once.
  *
- * rdtsc runs natively in ring 3, so waits cost no exits; the calibration
- * (10 ms of polling port 0x61, as Linux does) is done lazily by the first
- * scenario that needs time. Machines without port 0x61 (QEMU's microvm has
+ * rdtsc runs natively in ring 3, so waits cost no exits. The rate comes, in
+ * this order, from the word tsc-khz=N (the harness passes what KVM reports,
+ * the same way under every VMM), from CPUID 0x40000010 as read in ring 0 at
+ * entry (ring-3 cpuid reports the host's leaves on PVM hosts), or else from
+ * the PIT: 10 ms of polling port 0x61, as Linux does, done lazily by the
+ * first scenario that needs time. A PIT calibration reads short whenever the
+ * vCPU is descheduled inside its window, so benchmarks pass tsc-khz; report()
+ * names the source. Machines without port 0x61 (QEMU's microvm has
  * a PIT but no speaker port to gate channel 2) are calibrated on channel 0
  * instead, by latching and reading its count (3 PIO exits a sample) over
  * 20 ms, and say so. If no PIT counts, a 2 GHz TSC is assumed and said so.
@@ -22,7 +27,9 @@
 #define CAL_SPINS	10000000
 #define FALLBACK_KHZ	2000000
 
+uint32_t hv_tsc_khz;
 static uint64_t tsc_khz;
+static const char *tsc_source = "none";
 
 static uint64_t pit_calibrate(void)
 {
@@ -82,24 +89,58 @@ static uint64_t pit_ch0_calibrate(void)
 	return (t1 - t0) * PIT_HZ / (ticks * 1000);
 }
 
+static bool khz_plausible(uint64_t khz)
+{
+	return khz >= 100000 && khz <= 10000000;	/* 100 MHz..10 GHz */
+}
+
+/* tsc-khz=N: the TSC rate as the VMM (KVM_GET_TSC_KHZ) states it; wins over CPUID and PIT. */
+void do_tsc_khz(const char *word, char *arg)
+{
+	uint64_t v[1];
+
+	args(word, arg, v, 1, 1);
+	if (!khz_plausible(v[0]))
+		fail("tsc-khz: %lu kHz is outside 100 MHz..10 GHz", (unsigned long)v[0]);
+	if (hv_tsc_khz && hv_tsc_khz != v[0])
+		gprintf("qlite-test-guest: tsc-khz=%lu, CPUID 0x40000010 says %u\n",
+			(unsigned long)v[0], hv_tsc_khz);
+	tsc_khz = v[0];
+	tsc_source = "cmdline";
+}
+
 void tsc_ensure(void)
 {
 	uint64_t khz;
 
 	if (tsc_khz)
 		return;
+	if (khz_plausible(hv_tsc_khz)) {
+		tsc_khz = hv_tsc_khz;
+		tsc_source = "cpuid";
+		return;
+	}
+	tsc_source = "pit";
 	khz = pit_calibrate();
 	if (!khz) {
 		khz = pit_ch0_calibrate();
+		tsc_source = "pit-ch0";
 		gprintf("qlite-test-guest: PIT channel 2 does not count (no port 0x61?), "
 			"channel 0 gives %lu kHz\n", (unsigned long)khz);
 	}
-	if (khz < 100000 || khz > 10000000) {	/* outside 100 MHz..10 GHz */
+	if (!khz_plausible(khz)) {
 		gprintf("qlite-test-guest: PIT calibration gave %lu kHz, assuming %u kHz\n",
 			(unsigned long)khz, FALLBACK_KHZ);
 		khz = FALLBACK_KHZ;
+		tsc_source = "assumed";
 	}
 	tsc_khz = khz;
+}
+
+const char *tsc_clock(void)
+{
+	tsc_ensure();
+	return tsc_source;
 }
 
 uint64_t tsc_to_us(uint64_t cycles)

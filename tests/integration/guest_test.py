@@ -360,6 +360,26 @@ def case_triple_fault(q, g):
         check(res.returncode == 0 and "triple fault" in stop_line(res), "triple fault must stop the VM", res)
 
 
+def case_tsc_clock(q, g):
+    """The guest's TSC rate: tsc-khz=N wins; else qlite's CPUID 0x40000010 (KVM_GET_TSC_KHZ,
+    beside a visible KVM signature); else the PIT (quirks on hide the signature). The loop line
+    names the clock each time."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+    import benchlib
+    khz = benchlib.tsc_khz()
+    loop = r"^pio-write: 10 ops, \d+ us, \d+ ns/op, clock "
+    res = run(q, guest_args(g, f"tsc-khz={khz} pio-write=0x3ff,10"))
+    check(re.search(loop + "cmdline$", res.stdout, re.M), "tsc-khz=N: expected clock cmdline", res)
+    res = run(q, guest_args(g, "pio-write=0x3ff,10", ["--quirks", "off"]))
+    check(re.search(loop + "cpuid$", res.stdout, re.M), "quirks off: expected clock cpuid", res)
+    res = run(q, guest_args(g, f"tsc-khz={khz + 1000} pio-write=0x3ff,10", ["--quirks", "off"]))
+    check(f"tsc-khz={khz + 1000}, CPUID 0x40000010 says {khz}\n" in res.stdout,
+          f"CPUID 0x40000010 must hold KVM_GET_TSC_KHZ ({khz})", res)
+    check(re.search(loop + "cmdline$", res.stdout, re.M), "tsc-khz=N must win over CPUID", res)
+    res = run(q, guest_args(g, "pio-write=0x3ff,10", ["--quirks", "on"]))
+    check(re.search(loop + "pit$", res.stdout, re.M), "quirks on (no KVM signature): expected clock pit", res)
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
