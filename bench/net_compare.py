@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The same 10,000 frames sent by the test guest through each NIC, under qlite and QEMU.
 
-usage: net_compare.py QLITE TEST_GUEST [--qemu] [--frames N] [--size BYTES] [--quick]
+usage: net_compare.py QLITE TEST_GUEST [--qemu | --no-qemu] [--frames N] [--size BYTES] [--quick]
                       [--only SUBSTRING] [--json FILE]
 
 The test guest sets up the NIC (nic=e1000, nic=virtio, nic=virtio-mmio:ADDR), then sends
@@ -19,7 +19,8 @@ any size; the time per frame includes copying 1514 bytes through guest RAM twice
 buffer, then the device's read) and the socket.
 
 Runs: qlite e1000 with coalesce off and on, virtio-net PCI with ioeventfd and irqfd on and off,
-virtio-net MMIO; with --qemu QEMU 7.2 -M pc with -device e1000 (QEMU always coalesces e1000's
+virtio-net MMIO; and QEMU 7.2 (when qemu-system-x86_64 is installed, or --qemu; --no-qemu
+skips it) -M pc with -device e1000 (QEMU always coalesces e1000's
 MMIO writes but for the registers the guest waits on, like qlite's coalesce on) and
 virtio-net-pci,disable-legacy=on (ioeventfd on and off), and -M microvm with virtio-net-device.
 
@@ -33,8 +34,8 @@ virtio-net-pci,disable-legacy=on (ioeventfd on and off), and -M microvm with vir
 - The guest's doorbell writes (its 'T TX and R RX doorbell writes' line) under both VMMs: QEMU
   sets VRING_USED_F_NO_NOTIFY on TX while its bottom half runs, so a virtio guest may kick less.
 
-Not part of the test suite (about a minute with --qemu); bench.sh runs it as
-`net_compare.py QLITE TEST_GUEST --qemu --json FILE [--quick]`.
+Not part of the test suite (about 1.5 minutes with QEMU; --quick: 2,000 frames). scripts/bench.sh
+runs it as `net_compare.py QLITE TEST_GUEST --json FILE [--quick]`, so QEMU is on by default.
 """
 import argparse
 import json
@@ -207,7 +208,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("qlite")
     ap.add_argument("guest")
-    ap.add_argument("--qemu", action="store_true", help="also run each NIC under qemu-system-x86_64")
+    ap.add_argument("--qemu", action="store_true", default=None,
+                    help="also run each NIC under qemu-system-x86_64 (default: when installed)")
+    ap.add_argument("--no-qemu", dest="qemu", action="store_false", help="qlite only")
     ap.add_argument("--frames", type=int, default=FRAMES)
     ap.add_argument("--size", type=int, default=SIZE, help="frame size, 60..1514")
     ap.add_argument("--quick", action="store_true", help=f"{QUICK_FRAMES} frames")
@@ -216,7 +219,11 @@ def main():
     a = ap.parse_args()
     frames = QUICK_FRAMES if a.quick else a.frames
     q, g = os.path.abspath(a.qlite), os.path.abspath(a.guest)
-    if a.qemu and not shutil.which(bg.QEMU):
+    if a.qemu is None:
+        a.qemu = bool(shutil.which(bg.QEMU))
+        if not a.qemu:
+            print(f"{bg.QEMU} not found: qlite only", file=sys.stderr)
+    elif a.qemu and not shutil.which(bg.QEMU):
         sys.exit(f"{bg.QEMU} not found")
     results = []
     for name, vdev, nic, qemu in RUNS:
@@ -235,7 +242,9 @@ def main():
     print(report(results, frames, a.size))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"frames": frames, "size": a.size,
+            json.dump({"schema": "qlite-bench-net-compare/1", "frames": frames, "size": a.size,
+                       "clocks": {"guest_us": "guest TSC (PIT-calibrated) around the sends",
+                                  "host_ms": "host CLOCK_MONOTONIC between the marks - 401 ms"},
                        "results": [dict(r, regs={" ".join(k): v for k, v in r.get("regs", {}).items()})
                                    for r in results]}, f, indent=1)
 
