@@ -54,6 +54,7 @@ from stats_test import parse_prom, prom_get  # noqa: E402
 
 IMAGE_SIZE = 16 << 20
 WORDS_PER_SECTOR = 256
+COALESCED = " (coalesced)"	# the suffix of a register's coalesced-write row
 QLITE_MMIO = 0xFED00000	 # qlite's first virtio-mmio window (blk_guest_test checks it with qlite check)
 
 
@@ -261,7 +262,10 @@ def compare(data, series, expected, extra_transfers, res):
     for dev in data["devices"]:
         name, n = dev["device"], dev["reads"] + dev["writes"]
         check(dev["other_reads"] == 0 and dev["other_writes"] == 0, f"{name}: registers past the table", res)
-        per_dir = {d: sum(v for (dv, _, dd), v in expected.items() if dv == name and dd == d)
+        # Coalesced writes (e1000 `coalesce on`) have rows of their own but are no exits and no
+        # transfers: KVM queued them in its ring (docs/stats.md).
+        per_dir = {d: sum(v for (dv, reg, dd), v in expected.items()
+                          if dv == name and dd == d and not reg.endswith(COALESCED))
                    for d in ("read", "write")}
         check((dev["reads"], dev["writes"]) == (per_dir["read"], per_dir["write"]),
               f"{name}: reads/writes {dev['reads']}/{dev['writes']}, registers say "

@@ -181,13 +181,19 @@ def check_done(res, what):
             print("  " + line)
 
 
-def report_line(res, word, frames, nbytes):
-    """The guest's '<word>: <nic> F frames B bytes, T TX and R RX doorbell writes' lines, summed."""
-    f = b = 0
+def doorbells(out, word):
+    """The guest's '<word>: <nic> F frames B bytes, T TX and R RX doorbell writes' lines, summed:
+    (F, B, T, R)."""
+    tot = [0, 0, 0, 0]
     for m in re.finditer(rf"^{word}: \S+ (\d+) frames (\d+) bytes, (\d+) TX and (\d+) RX doorbell",
-                         res.stdout, re.M):
-        f += int(m.group(1))
-        b += int(m.group(2))
+                         out, re.M):
+        tot = [a + int(x) for a, x in zip(tot, m.groups())]
+    return tuple(tot)
+
+
+def report_line(res, word, frames, nbytes):
+    """The frames and bytes of the guest's report lines."""
+    f, b, _, _ = doorbells(res.stdout, word)
     check((f, b) == (frames, nbytes), f"{word}: the guest reports {f} frames {b} bytes, "
           f"{frames} frames {nbytes} bytes expected", res)
 
