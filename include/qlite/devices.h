@@ -41,13 +41,13 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
 
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
- * debug-exit port, PCI host bridge, and the ACPI PM device when acpi.
+ * debug-exit port, PCI host bridge, the ACPI PM device when acpi, fw_cfg (fw_cfg.h) when fw_cfg.
  */
-int platform_create(struct machine *m, bool acpi, struct uart8250 **uart);
+int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
 /* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */
 int machine_init_offline(struct machine *m);
 /* The platform on such a machine. */
-int platform_assemble_offline(struct machine *m, bool acpi, struct uart8250 **uart);
+int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart);
 
 #endif

@@ -48,6 +48,7 @@ enum stop_reason {
 #define MACHINE_EXIT_PANICKED	6
 
 struct pci_host;
+struct fw_cfg;
 
 /* KVM's in-kernel shortcuts for the services (src/kvm/accel.c); NULL: all in userspace. */
 struct machine_accel_ops {
@@ -65,6 +66,7 @@ struct machine {
 	struct bus *bus[BUS_NR_SPACES];
 	struct guest_mem *mem;
 	struct pci_host *pci;
+	struct fw_cfg *fw_cfg;	/* NULL with `fw-cfg off`; the loader fills it */
 	struct event_loop *loop;	/* the I/O thread's; exists before any device */
 	const struct machine_accel_ops *accel;
 	void *accel_ctx;

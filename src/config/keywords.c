@@ -623,6 +623,12 @@ static int kw_acpi(struct config_parser *p, const struct config_keyword *kw,
 	return parse_off(p, o, argv[0], &p->spec->acpi_off);
 }
 
+static int kw_fw_cfg(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, unsigned argc, const struct spec_origin *o)
+{
+	return parse_off(p, o, argv[0], &p->spec->fw_cfg_off);
+}
+
 static int kw_nographic(struct config_parser *p, const struct config_keyword *kw,
 			char **argv, unsigned argc, const struct spec_origin *o)
 {
@@ -787,6 +793,12 @@ const struct config_keyword config_keywords[] = {
 	  "on IRQ 9): how a guest finds its CPUs and powers off (S5: exit status 0). Default on. "
 	  "The MP table is written either way, for kernels without ACPI.",
 	  1, 1, 0, kw_acpi },
+	{ "fw-cfg", { "--fw-cfg" }, "on|off",
+	  "QEMU's firmware configuration device (fw_cfg) at ports 0x510-0x511 and its DMA "
+	  "interface at 0x514: signature, ID, RAM size, CPU counts, the kernel command line and "
+	  "the files `etc/e820`, `etc/boot-fail-wait` and `bootorder`, as QEMU's pc gives them. "
+	  "Default on, as on QEMU's pc.",
+	  1, 1, 0, kw_fw_cfg },
 	{ "stats", { "--stats" }, "[on|off] [interval DURATION] [json FILE] [prom FILE] [log FILE]",
 	  "Exit accounting reports: `on` (or `stats` alone) prints a table at exit; `interval` a "
 	  "line every DURATION on stderr, or appended to the `log` FILE; `json` and `prom` files "

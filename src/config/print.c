@@ -189,6 +189,7 @@ void config_print(const struct vm_spec *spec, FILE *out)
 	fprintf(out, "memfd %s\n", spec->memfd ? "on" : "off");
 	fprintf(out, "accounting %s\n", spec->accounting_off ? "off" : "on");
 	fprintf(out, "acpi %s\n", spec->acpi_off ? "off" : "on");
+	fprintf(out, "fw-cfg %s\n", spec->fw_cfg_off ? "off" : "on");
 	print_stats(spec, out);
 }
 

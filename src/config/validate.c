@@ -331,7 +331,7 @@ static unsigned platform_resources(const struct vm_spec *spec, struct resource *
 	struct machine m;
 	unsigned n = 0;
 
-	if (platform_assemble_offline(&m, !spec->acpi_off, &uart) == 0) {
+	if (platform_assemble_offline(&m, !spec->acpi_off, !spec->fw_cfg_off, &uart) == 0) {
 		for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
 			unsigned nr = bus_list(m.bus[s], r, BUS_MAX_REGIONS);
 

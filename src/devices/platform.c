@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
- * bridge, and with ACPI the PM device. One place creates it, so the running VM, `qlite check` and the
+ * bridge, with ACPI the PM device, and QEMU's fw_cfg unless turned off. One place creates it, so the running VM, `qlite check` and the
  * config's overlap checks all see the same machine.
  */
 #include <errno.h>
 #include <unistd.h>
 
 #include "qlite/devices.h"
+#include "qlite/fw_cfg.h"
 #include "qlite/pci.h"
 
-int platform_create(struct machine *m, bool acpi, struct uart8250 **uart)
+int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart)
 {
 	int ret;
 
@@ -31,6 +32,11 @@ int platform_create(struct machine *m, bool acpi, struct uart8250 **uart)
 		if (ret < 0)
 			return ret;
 	}
+	if (fw_cfg) {
+		ret = fw_cfg_create(m);
+		if (ret < 0)
+			return ret;
+	}
 	m->pci = pci_host_create(m);
 	return m->pci ? 0 : -ENOMEM;
 }
@@ -48,12 +54,12 @@ int machine_init_offline(struct machine *m)
 	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;
 }
 
-int platform_assemble_offline(struct machine *m, bool acpi, struct uart8250 **uart)
+int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart)
 {
 	int ret = machine_init_offline(m);
 
 	*uart = NULL;
-	return ret < 0 ? ret : platform_create(m, acpi, uart);
+	return ret < 0 ? ret : platform_create(m, acpi, fw_cfg, uart);
 }
 
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart)

@@ -12,6 +12,7 @@
 
 #include "qlite/boot.h"
 #include "qlite/cpuid.h"
+#include "qlite/fw_cfg.h"
 #include "qlite/util.h"
 #include "qlite/virtio_mmio.h"
 #include "qlite/vm.h"
@@ -46,6 +47,46 @@ static int load_image(const char *path, struct boot_image *img, uint8_t **buf)
 		return report(ret, "%s: %s", path, why);
 	*img = (struct boot_image){ .data = *buf, .len = len, .path = path };
 	return 0;
+}
+
+/*
+ * What fw_cfg tells of this boot, as QEMU's pc with -kernel: RAM size, CPUs,
+ * the command line the kernel got, and the e820 map the loaders gave it.
+ * QEMU's KERNEL_*, INITRD_* and SETUP_* items carry the images for its
+ * linuxboot option ROM to load; here the kernel is in RAM already, so there
+ * are none.
+ */
+static int fw_cfg_fill(struct fw_cfg *fw, const struct vm_spec *spec, unsigned nr_vcpus,
+		       const struct guest_mem *gm, const char *cmdline)
+{
+	struct e820_entry e[E820_MAX_ENTRIES];
+	uint8_t raw[E820_MAX_ENTRIES * sizeof(struct e820_entry)];
+	unsigned n = e820_build(gm, e, E820_MAX_ENTRIES);
+	size_t cl = strlen(cmdline) + 1;
+	int ret;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *p = raw + i * sizeof(struct e820_entry);
+
+		le_store(p, e[i].addr, 8);
+		le_store(p + 8, e[i].size, 8);
+		le_store(p + 16, e[i].type, 4);
+	}
+	ret = fw_cfg_add_le(fw, FW_CFG_RAM_SIZE, spec->ram_size, 8);
+	if (!ret)
+		ret = fw_cfg_add_le(fw, FW_CFG_NB_CPUS, nr_vcpus, 2);
+	/* QEMU's is the APIC ID limit: the CPUs' IDs are 0..n-1 here. */
+	if (!ret)
+		ret = fw_cfg_add_le(fw, FW_CFG_MAX_CPUS, nr_vcpus, 2);
+	if (!ret)
+		ret = fw_cfg_add_le(fw, FW_CFG_CMDLINE_ADDR, BOOT_CMDLINE_ADDR, 4);
+	if (!ret)
+		ret = fw_cfg_add_le(fw, FW_CFG_CMDLINE_SIZE, cl, 4);
+	if (!ret)
+		ret = fw_cfg_add_bytes(fw, FW_CFG_CMDLINE_DATA, cmdline, cl);
+	if (!ret)
+		ret = fw_cfg_add_file(fw, "etc/e820", raw, n * sizeof(struct e820_entry));
+	return ret < 0 ? report(ret, "fw-cfg: %s", strerror(-ret)) : 0;
 }
 
 _Static_assert(1 + SPEC_MAX_MODULES <= BOOT_MAX_MODULES, "the initrd and every module line");
@@ -107,6 +148,11 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	ret = boot_load_mods(gm, &kernel, mods, nr_mods, b->cmdline, &b->res);
 	if (ret < 0)
 		goto out;
+	if (m->fw_cfg) {
+		ret = fw_cfg_fill(m->fw_cfg, spec, nr_vcpus, gm, b->cmdline);
+		if (ret < 0)
+			goto out;
+	}
 	boot_regs(&b->res, &b->regs);
 	ret = boot_sregs(gm, &b->res, &b->sregs);
 	if (ret < 0)

@@ -143,6 +143,7 @@ static void test_defaults(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_AUTO);
 	assert_false(spec.memfd);
 	assert_false(spec.acpi_off);
+	assert_false(spec.fw_cfg_off);
 	assert_false(spec.stats);
 	assert_false(spec.stats_table);
 	assert_null(spec.kernel);
@@ -190,6 +191,7 @@ static void test_grammar_file(void **state)
 	assert_int_equal(spec.quirks, QUIRKS_OFF);
 	assert_true(spec.memfd);
 	assert_true(spec.acpi_off);
+	assert_true(spec.fw_cfg_off);
 	assert_true(spec.stats);
 	assert_false(spec.stats_table);		/* settings alone: no table */
 	assert_int_equal(spec.stats_interval_ms, 1500);
@@ -1292,6 +1294,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	assert_int_equal(a->memfd, b->memfd);
 	assert_int_equal(a->accounting_off, b->accounting_off);
 	assert_int_equal(a->acpi_off, b->acpi_off);
+	assert_int_equal(a->fw_cfg_off, b->fw_cfg_off);
 	assert_int_equal(a->stats, b->stats);
 	assert_int_equal(a->stats_table, b->stats_table);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);
