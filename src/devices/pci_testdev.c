@@ -69,7 +69,7 @@ struct testdev_hdr {
 	uint8_t data;
 	uint8_t pad1[3];
 	uint32_t count;
-	char name[24];
+	char name[32];	/* "portio-datamatch-eventfd" and its NUL */
 };
 
 struct iotest {
