@@ -195,9 +195,9 @@ outcome() {
 	local st=$1 log=$2 vmm=$3 summary
 	summary=$(tail -n 40 "$log" | grep -a '^SUMMARY: ' | tail -n 1 | sed 's/^SUMMARY: //;s/\r$//')
 	if [ "$st" -eq 1 ] && { [ "$vmm" = qemu ] || grep -aq 'qlite: stopped (debug-exit' "$log"; }; then
-		echo "PASS ${summary}"
+		echo "PASS${summary:+ $summary}"
 	elif [ "$st" -eq 77 ]; then
-		echo "SKIP ${summary}"
+		echo "SKIP${summary:+ $summary}"
 	elif [ "$st" -eq 124 ]; then
 		echo "FAIL timeout"
 	elif [ "$st" -eq 3 ]; then
