@@ -21,9 +21,12 @@
  *                                  and edge-triggered tests)
  *   mmio 0xff000000   IOMEM        64 KiB of device memory (emulator's
  *        +64 KiB                   MMIO instructions)
- * QEMU 7.2's validity rules hold: an access must be aligned to its size,
- * FLUSH_PAGE takes only 4 bytes and IRQ_LINE only 1; an access that breaks
- * them is dropped (a read gives 0), as QEMU's memory core drops it.
+ * QEMU 7.2's memory core splits an access into naturally aligned pieces no
+ * wider than a window takes (IRQ_LINE: bytes; the others: up to 4) and
+ * drops a piece narrower than the window's minimum (FLUSH_PAGE takes only
+ * 4 bytes; a dropped read gives 0). So an unaligned or wide access to
+ * IOPORT or IOMEM is byte-exact, and realmode's `outl` to 0x200b sets
+ * lines 11-14 from the four bytes, as on QEMU.
  *
  * IRQ_LINE is QEMU's window onto any ISA line: it claims none (the lines
  * belong to the UART, RTC, ...; the test toggles one nobody else uses). QEMU
@@ -59,12 +62,6 @@ struct pc_testdev {
 	_Atomic uint64_t flushes, flush_misses;
 };
 
-/* QEMU's memory core refuses an access unaligned to its own size. */
-static bool aligned(uint64_t offset, unsigned len)
-{
-	return !(offset & (len - 1));
-}
-
 /* ---- the scratch register (IOPORT and IOPORT_BYTE) ---- */
 
 static void ioport_read(void *opaque, uint64_t offset, void *data, unsigned len)
@@ -72,9 +69,6 @@ static void ioport_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	struct pc_testdev *t = opaque;
 	uint32_t v = atomic_load_explicit(&t->ioport_data, memory_order_relaxed);
 
-	memset(data, 0, len);
-	if (!aligned(offset, len) || len > 4)
-		return;
 	for (unsigned i = 0; i < len; i++)
 		((uint8_t *)data)[i] = v >> ((offset + i) % 4 * 8);
 }
@@ -84,8 +78,6 @@ static void ioport_write(void *opaque, uint64_t offset, const void *data, unsign
 	struct pc_testdev *t = opaque;
 	uint32_t old, v;
 
-	if (!aligned(offset, len) || len > 4)
-		return;
 	/* A read-modify-write per access, whole, against another vCPU's. */
 	old = atomic_load_explicit(&t->ioport_data, memory_order_relaxed);
 	do {
@@ -145,6 +137,7 @@ static void flush_write(void *opaque, uint64_t offset, const void *data, unsigne
 	uint32_t gpa;
 	void *page;
 
+	/* Only a whole aligned dword: QEMU drops the narrower pieces of anything else. */
 	if (offset || len != 4)
 		return;
 	memcpy(&gpa, data, 4);
@@ -176,15 +169,18 @@ static void irq_write(void *opaque, uint64_t offset, const void *data, unsigned 
 {
 	struct pc_testdev *t = opaque;
 
-	if (len != 1)
-		return;
-	if (offset >= TESTDEV_ISA_IRQS) {
-		if (!atomic_exchange(&t->said_irq, true))
-			pr_info("pc-testdev: guest set line %u, which is no ISA IRQ; ignored "
-				"(QEMU 7.2 aborts)", (unsigned)offset);
-		return;
+	/* Byte by byte, lines in address order, as QEMU splits a wider write. */
+	for (unsigned i = 0; i < len; i++) {
+		unsigned line = offset + i;
+
+		if (line >= TESTDEV_ISA_IRQS) {
+			if (!atomic_exchange(&t->said_irq, true))
+				pr_info("pc-testdev: guest set line %u, which is no ISA IRQ; "
+					"ignored (QEMU 7.2 aborts)", line);
+			continue;
+		}
+		t->m->irq_set(t->m, line, !!((const uint8_t *)data)[i]);
 	}
-	t->m->irq_set(t->m, (unsigned)offset, !!*(const uint8_t *)data);
 }
 
 static const char *irq_reg_name(void *opaque, uint64_t offset)
@@ -206,10 +202,6 @@ static void iomem_read(void *opaque, uint64_t offset, void *data, unsigned len)
 {
 	struct pc_testdev *t = opaque;
 
-	if (!aligned(offset, len)) {
-		memset(data, 0, len);
-		return;
-	}
 	memcpy(data, t->iomem + offset, len);
 }
 
@@ -217,8 +209,7 @@ static void iomem_write(void *opaque, uint64_t offset, const void *data, unsigne
 {
 	struct pc_testdev *t = opaque;
 
-	if (aligned(offset, len))
-		memcpy(t->iomem + offset, data, len);
+	memcpy(t->iomem + offset, data, len);
 }
 
 static const char *iomem_reg_name(void *opaque, uint64_t offset)

@@ -129,20 +129,20 @@ static void test_ioport_widths(void **state)
 	assert_int_equal(fake_pio_read(c->fm, 0xe0, 4), 0xdeadbe00);
 }
 
-/* QEMU's memory core drops an access unaligned to its size: a write is lost, a read is 0. */
+/* QEMU's memory core splits an unaligned access into aligned pieces: it is byte-exact. */
 static void test_ioport_unaligned(void **state)
 {
 	struct ctx *c = *state;
 
 	fake_pio_write(c->fm, 0xe0, 4, 0x11223344);
-	fake_pio_write(c->fm, 0xe1, 2, 0xffff);
-	fake_pio_write(c->fm, 0xe9, 2, 0xffff);
-	assert_int_equal(fake_pio_read(c->fm, 0xe0, 4), 0x11223344);
-	assert_int_equal(fake_pio_read(c->fm, 0xe1, 2), 0);
+	fake_pio_write(c->fm, 0xe1, 2, 0xaabb);
+	assert_int_equal(fake_pio_read(c->fm, 0xe0, 4), 0x11aabb44);
+	fake_pio_write(c->fm, 0xe9, 2, 0x1234);
+	assert_int_equal(fake_pio_read(c->fm, 0xe1, 2), 0x1234);
 	assert_int_equal(fake_pio_read(c->fm, 0xeb, 2), 0xffff);	/* straddles: nobody's */
 	/* An access past a window is unclaimed (all-ones) and changes nothing. */
 	fake_pio_write(c->fm, 0xe2, 4, 0);
-	assert_int_equal(fake_pio_read(c->fm, 0xe0, 4), 0x11223344);
+	assert_int_equal(fake_pio_read(c->fm, 0xe0, 4), 0x11123444);
 	assert_int_equal(fake_pio_read(c->fm, 0xec, 1), 0xff);
 	assert_int_equal(fake_pio_read(c->fm, 0xdf, 1), 0xff);
 }
@@ -191,11 +191,18 @@ static void test_irq_lines(void **state)
 	assert_int_equal(c->fm->irq_calls[2].gsi, 15);
 	assert_int_equal(c->fm->irq_calls[2].level, 1);
 	assert_int_equal(c->fm->irq_calls[3].gsi, 0);
-	/* Only bytes; lines 16-23 are in the window but no ISA line: said once, ignored. */
-	fake_pio_write(c->fm, 0x200e, 2, 1);
+	/* realmode's outl to 0x200b: four lines from four bytes, in address order. */
+	fake_pio_write(c->fm, 0x200b, 4, 1);
+	assert_int_equal(c->fm->nr_irq_calls, 8);
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(c->fm->irq_calls[4 + i].gsi, 11 + i);
+		assert_int_equal(c->fm->irq_calls[4 + i].level, i == 0);
+	}
+	/* Lines 16-23 are in the window but no ISA line: said once, ignored. */
+	fake_pio_write(c->fm, 0x200e, 4, 0x01010101);	/* 14, 15, then 16, 17 */
 	fake_pio_write(c->fm, 0x2010, 1, 1);
 	fake_pio_write(c->fm, 0x2017, 1, 1);
-	assert_int_equal(c->fm->nr_irq_calls, 4);
+	assert_int_equal(c->fm->nr_irq_calls, 10);
 	assert_string_equal(said(c), "qlite: pc-testdev: guest set line 16, which is no ISA IRQ; "
 			    "ignored (QEMU 7.2 aborts)\n");
 	assert_int_equal(fake_pio_read(c->fm, 0x200e, 1), 0);
@@ -216,10 +223,10 @@ static void test_iomem(void **state)
 	fake_mmio_write(c->fm, IOMEM + 0xfffe, 2, 0xbeef);
 	assert_int_equal(fake_mmio_read(c->fm, IOMEM + 0xfffe, 2), 0xbeef);
 	assert_int_equal(fake_mmio_read(c->fm, IOMEM + 0xffff, 1), 0xbe);
-	/* Unaligned: dropped, read as 0. */
+	/* Unaligned: QEMU's pieces add up to plain memory. */
 	fake_mmio_write(c->fm, IOMEM + 2, 4, 0);
-	assert_true(fake_mmio_read(c->fm, IOMEM, 8) == 0x0123456789abcdefULL);
-	assert_int_equal(fake_mmio_read(c->fm, IOMEM + 2, 4), 0);
+	assert_true(fake_mmio_read(c->fm, IOMEM, 8) == 0x012300000000cdefULL);
+	assert_int_equal(fake_mmio_read(c->fm, IOMEM + 1, 4), 0xcd);
 	/* Past the window: nobody's. */
 	assert_true(fake_mmio_read(c->fm, IOMEM + 0x10000, 4) == 0xffffffffu);
 	assert_true(fake_mmio_read(c->fm, IOMEM + 0xfffe, 4) == 0xffffffffu);
