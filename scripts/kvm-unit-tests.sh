@@ -218,7 +218,7 @@ run_qlite() {
 	} >"$log"
 	(cd "$kut" && timeout -k 5 "$to" "$qlite" run --kernel "x86/${files[i]}" \
 		--cpus "${smps[i]}" "${qlite_extra[@]}" --vdev pc-testdev --vdev pci-testdev \
-		--cmdline "$cl" </dev/null >>"$log" 2>&1)
+		--cmdline "$cl" </dev/null >>"$log" 2>&1) 2>/dev/null
 }
 
 run_qemu() {
@@ -232,7 +232,7 @@ run_qemu() {
 		-global kvm-pit.lost_tick_policy=discard -device pc-testdev \
 		-device isa-debug-exit,iobase=0xf4,iosize=0x4 -display none -serial stdio \
 		-device pci-testdev -machine accel=kvm -kernel "x86/${files[i]}" \
-		-smp "${smps[i]}" "${extra[@]}" -append "$cl" </dev/null >>"$log" 2>&1)
+		-smp "${smps[i]}" "${extra[@]}" -append "$cl" </dev/null >>"$log" 2>&1) 2>/dev/null
 }
 
 declare -A count_q=() count_e=()
