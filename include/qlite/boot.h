@@ -28,6 +28,8 @@
 #define BOOT_STRINGS_MAX	0x10000
 #define BOOT_MAX_MODULES	64	/* what the module list area holds in either protocol */
 #define EBDA_START		0x9fc00
+/* The lowest address a multiboot kernel may load at: above the IVT and qlite's boot GDT. */
+#define BOOT_LOW_KERNEL_MIN	0x1000
 #define BIOS_START		0xf0000	/* MP table lives here, the ACPI RSDP at its end */
 #define HIGH_MEM_START		0x100000
 

@@ -149,8 +149,16 @@ static int seg_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
+bool boot_fits(const struct guest_mem *gm, uint64_t start, uint64_t end, bool low_ok)
+{
+	if (end <= start || !guest_mem_ptr(gm, start, end - start))
+		return false;
+	return start >= HIGH_MEM_START || (low_ok && start >= BOOT_LOW_KERNEL_MIN &&
+					   end <= EBDA_START);
+}
+
 int elf_check_segments(const struct guest_mem *gm, const struct boot_image *img,
-		       const struct elf_hdr *h, struct elf_layout *l)
+		       const struct elf_hdr *h, bool low_ok, struct elf_layout *l)
 {
 	struct elf_seg *s;
 	unsigned n = 0;
@@ -181,10 +189,12 @@ int elf_check_segments(const struct guest_mem *gm, const struct boot_image *img,
 				     (unsigned long long)ph.p_offset, img->len);
 			goto err;
 		}
-		if (!guest_mem_ptr(gm, ph.p_paddr, ph.p_memsz) || ph.p_paddr < HIGH_MEM_START) {
-			ret = report(-ENOSPC, "%s: segment %u at %#llx..%#llx does not fit in guest RAM above 1 MiB",
+		if (ph.p_paddr + ph.p_memsz < ph.p_paddr ||
+		    !boot_fits(gm, ph.p_paddr, ph.p_paddr + ph.p_memsz, low_ok)) {
+			ret = report(-ENOSPC, "%s: segment %u at %#llx..%#llx does not fit in guest RAM %s",
 				     img->path, i, (unsigned long long)ph.p_paddr,
-				     (unsigned long long)(ph.p_paddr + ph.p_memsz));
+				     (unsigned long long)(ph.p_paddr + ph.p_memsz),
+				     low_ok ? "(0x1000..0x9fc00 or above 1 MiB)" : "above 1 MiB");
 			goto err;
 		}
 		s[n++] = (struct elf_seg){

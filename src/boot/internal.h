@@ -46,12 +46,20 @@ struct elf_layout {
 int elf_read_header(const struct boot_image *img, struct elf_hdr *h, bool quiet);
 /*
  * Check every program header before anything is written to guest RAM: the
- * PT_LOAD segments must be in the file, in RAM above 1 MiB and disjoint,
- * so that loading writes each byte of RAM at most once. Reports; on success
- * the caller frees l->segs (elf_layout_free).
+ * PT_LOAD segments must be in the file, in RAM above 1 MiB (or, with
+ * low_ok, in conventional memory: boot_fits) and disjoint, so that loading
+ * writes each byte of RAM at most once. Reports; on success the caller
+ * frees l->segs (elf_layout_free).
  */
 int elf_check_segments(const struct guest_mem *gm, const struct boot_image *img,
-		       const struct elf_hdr *h, struct elf_layout *l);
+		       const struct elf_hdr *h, bool low_ok, struct elf_layout *l);
+/*
+ * Is [start, end) RAM a kernel may be loaded into: above 1 MiB, or with
+ * low_ok also in conventional memory between the first page (real-mode
+ * IVT, qlite's boot GDT) and the EBDA, as QEMU lets multiboot kernels
+ * (kvm-unit-tests' realmode test loads at 0x8000).
+ */
+bool boot_fits(const struct guest_mem *gm, uint64_t start, uint64_t end, bool low_ok);
 void elf_layout_free(struct elf_layout *l);
 /* Copy the checked segments into RAM and clear their bss. */
 void elf_load_segments(struct guest_mem *gm, const struct boot_image *img,

@@ -95,9 +95,9 @@ int multiboot_find(const struct boot_image *img, size_t *off)
 	return bad ? -EBADMSG : -ENOEXEC;
 }
 
-static bool in_high_ram(const struct guest_mem *gm, uint64_t start, uint64_t end)
+static bool overlaps(uint64_t a, uint64_t a_end, uint64_t b, uint64_t b_end)
 {
-	return start >= HIGH_MEM_START && guest_mem_ptr(gm, start, end - start);
+	return a < b_end && b < a_end;
 }
 
 /* The a.out kludge: the file from load_addr's offset to load_end_addr, then bss. */
@@ -131,8 +131,8 @@ static int check_aout(const struct guest_mem *gm, const struct boot_image *img, 
 				      img->path, bss_end, (unsigned long long)k->end);
 		k->end = bss_end;
 	}
-	if (!in_high_ram(gm, k->start, k->end))
-		return report(-ENOSPC, "%s: multiboot image at %#llx..%#llx does not fit in guest RAM above 1 MiB",
+	if (!boot_fits(gm, k->start, k->end, true))
+		return report(-ENOSPC, "%s: multiboot image at %#llx..%#llx does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)",
 			      img->path, (unsigned long long)k->start, (unsigned long long)k->end);
 	if (entry < k->start || entry >= k->end)
 		return report(-EINVAL, "%s: multiboot entry %#x is outside the loaded image %#llx..%#llx",
@@ -155,7 +155,7 @@ static int check_elf(const struct guest_mem *gm, const struct boot_image *img,
 			      img->path);
 	if (ret < 0)
 		return ret;
-	ret = elf_check_segments(gm, img, &h, &k->elf);
+	ret = elf_check_segments(gm, img, &h, true, &k->elf);
 	if (ret < 0)
 		return ret;
 	k->entry = h.entry;
@@ -176,11 +176,16 @@ static int check_elf(const struct guest_mem *gm, const struct boot_image *img,
 	return 0;
 }
 
-/* Modules after the kernel, in order, each page-aligned (QEMU's layout); below 4 GiB. */
+/*
+ * Modules after the kernel, in order, each page-aligned (QEMU's layout); below 4 GiB.
+ * *end is the page after the last. A kernel in conventional memory has them from 1 MiB,
+ * away from the command line and strings qlite keeps there.
+ */
 static int place_modules(const struct guest_mem *gm, uint64_t kernel_end,
-			 const struct boot_module *mods, unsigned nr_mods, uint64_t *at)
+			 const struct boot_module *mods, unsigned nr_mods, uint64_t *at,
+			 uint64_t *end)
 {
-	uint64_t next = ALIGN_UP(kernel_end, 0x1000);
+	uint64_t next = ALIGN_UP(kernel_end < HIGH_MEM_START ? HIGH_MEM_START : kernel_end, 0x1000);
 
 	for (unsigned i = 0; i < nr_mods; i++) {
 		size_t len = mods[i].img.len;
@@ -191,6 +196,35 @@ static int place_modules(const struct guest_mem *gm, uint64_t kernel_end,
 		at[i] = next;
 		next = ALIGN_UP(next + len, 0x1000);
 	}
+	*end = next;
+	return 0;
+}
+
+/* The info structure, memory map and module list sit as one block (BOOT_INFO_ADDR's layout). */
+#define MB_BLOCK_SIZE	(BOOT_MODLIST_ADDR + BOOT_MODLIST_SIZE - BOOT_INFO_ADDR)
+
+/*
+ * Where the block goes: BOOT_INFO_ADDR, unless a kernel in conventional
+ * memory covers it; then after the modules, as QEMU puts its info after the
+ * kernel. The command line and strings stay at their fixed places, which
+ * such a kernel must leave free.
+ */
+static int place_info(const struct guest_mem *gm, const struct boot_image *img,
+		      const struct mb_kernel *k, uint64_t mods_end, uint64_t *info)
+{
+	*info = BOOT_INFO_ADDR;
+	if (k->start >= HIGH_MEM_START)
+		return 0;
+	if (overlaps(k->start, k->end, BOOT_CMDLINE_ADDR, BOOT_STRINGS_ADDR + BOOT_STRINGS_MAX))
+		return report(-ENOSPC, "%s: multiboot image at %#llx..%#llx covers qlite's boot command line and strings at %#x..%#x",
+			      img->path, (unsigned long long)k->start, (unsigned long long)k->end,
+			      BOOT_CMDLINE_ADDR, BOOT_STRINGS_ADDR + BOOT_STRINGS_MAX);
+	if (!overlaps(k->start, k->end, BOOT_INFO_ADDR, BOOT_INFO_ADDR + MB_BLOCK_SIZE))
+		return 0;
+	if (!guest_mem_ptr(gm, mods_end, MB_BLOCK_SIZE) || mods_end + MB_BLOCK_SIZE > PCI_HOLE_START)
+		return report(-ENOSPC, "%s: no room in guest RAM for the multiboot information at %#llx",
+			      img->path, (unsigned long long)mods_end);
+	*info = mods_end;
 	return 0;
 }
 
@@ -199,6 +233,7 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 		   struct boot_result *res)
 {
 	uint64_t mod_at[BOOT_MAX_MODULES], str_at[BOOT_MAX_MODULES], name_at = 0;
+	uint64_t mods_end = 0, info = BOOT_INFO_ADDR;
 	struct e820_entry e820[E820_MAX_ENTRIES];
 	struct mb_kernel k = { 0 };
 	struct mb_mmap *mm;
@@ -229,7 +264,10 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 	}
 	if (ret < 0)
 		return ret;
-	ret = place_modules(gm, k.end, mods, nr_mods, mod_at);
+	ret = place_modules(gm, k.end, mods, nr_mods, mod_at, &mods_end);
+	if (ret < 0)
+		goto out;
+	ret = place_info(gm, img, &k, mods_end, &info);
 	if (ret < 0)
 		goto out;
 	ret = boot_put_strings(gm, mods, nr_mods, true, "qlite", str_at, &name_at);
@@ -245,7 +283,7 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 		elf_load_segments(gm, img, &k.elf);
 	}
 
-	mbi = guest_mem_ptr(gm, BOOT_INFO_ADDR, sizeof(*mbi));
+	mbi = guest_mem_ptr(gm, info, sizeof(*mbi));
 	memset(mbi, 0, sizeof(*mbi));
 	mbi->flags = MBI_MEMORY | MBI_CMDLINE | MBI_MODS | MBI_MMAP | MBI_LOADER_NAME;
 	mbi->mem_lower = EBDA_START / 1024;
@@ -257,7 +295,8 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 	mbi->cmdline = BOOT_CMDLINE_ADDR;
 
 	if (nr_mods) {
-		struct mb_module *mod = guest_mem_ptr(gm, BOOT_MODLIST_ADDR, nr_mods * sizeof(*mod));
+		struct mb_module *mod = guest_mem_ptr(gm, info + BOOT_MODLIST_ADDR - BOOT_INFO_ADDR,
+						      nr_mods * sizeof(*mod));
 
 		boot_copy_modules(gm, mods, nr_mods, mod_at);
 		for (unsigned i = 0; i < nr_mods; i++) {
@@ -268,23 +307,23 @@ int multiboot_load(struct guest_mem *gm, const struct boot_image *img, size_t hd
 		}
 	}
 	mbi->mods_count = nr_mods;
-	mbi->mods_addr = BOOT_MODLIST_ADDR;
+	mbi->mods_addr = info + BOOT_MODLIST_ADDR - BOOT_INFO_ADDR;
 
 	n = e820_build(gm, e820, E820_MAX_ENTRIES);
-	mm = guest_mem_ptr(gm, BOOT_MEMMAP_ADDR, n * sizeof(*mm));
+	mm = guest_mem_ptr(gm, info + BOOT_MEMMAP_ADDR - BOOT_INFO_ADDR, n * sizeof(*mm));
 	for (unsigned i = 0; i < n; i++)
 		mm[i] = (struct mb_mmap){
 			.size = sizeof(*mm) - 4, .addr = e820[i].addr, .len = e820[i].size,
 			.type = e820[i].type,
 		};
-	mbi->mmap_addr = BOOT_MEMMAP_ADDR;
+	mbi->mmap_addr = info + BOOT_MEMMAP_ADDR - BOOT_INFO_ADDR;
 	mbi->mmap_length = n * sizeof(*mm);
 	mbi->boot_loader_name = name_at;
 
 	res->kind = BOOT_MULTIBOOT;
 	res->is_linux = false;
 	res->entry = k.entry;
-	res->boot_info = BOOT_INFO_ADDR;
+	res->boot_info = info;
 	res->kernel_end = k.end;
 	ret = 0;
 out:

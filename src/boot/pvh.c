@@ -94,7 +94,7 @@ int pvh_load(struct guest_mem *gm, const struct boot_image *img, const struct bo
 	if (nr_mods > BOOT_MAX_MODULES)
 		return report(-E2BIG, "%s: %u modules, at most %d", img->path, nr_mods,
 			      BOOT_MAX_MODULES);
-	ret = elf_check_segments(gm, img, &h, &l);
+	ret = elf_check_segments(gm, img, &h, false, &l);
 	if (ret < 0)
 		return ret;
 	if (!l.notes.have_entry) {

@@ -38,7 +38,14 @@
 #define PCI_DATA_OFFSET		4
 
 #define CA_ENABLE		0x80000000u
-#define CA_MASK			0x80fffffcu	/* enable, bus, device, function, register */
+/*
+ * Enable, bus, device, function, register, and bits 1:0, which PCI reserves
+ * but QEMU keeps and ORs into the CONFIG_DATA byte lane: kvm-unit-tests
+ * writes the field's own offset there (reg 2, then a 16-bit read of
+ * 0xcfc for the device ID), so qlite does what QEMU does.
+ */
+#define CA_MASK			0x80ffffffu
+#define CA_REG(ca, lane)	(((ca) & 0xff) | (lane))
 
 #define RCR_SYS_RESET		0x02	/* hard (1) or soft (0) reset when RCPU fires */
 #define RCR_RESET_CPU		0x04
@@ -293,7 +300,7 @@ static void pci_host_read(void *opaque, uint64_t offset, void *data, unsigned le
 		/* The byte lane picks the byte within the addressed dword. */
 		dev = pci_host_target(h);
 		if (dev)
-			v = pci_cfg_read(dev, (h->config_address & 0xfc) + offset - PCI_DATA_OFFSET,
+			v = pci_cfg_read(dev, CA_REG(h->config_address, offset - PCI_DATA_OFFSET),
 					 len);
 	}
 	/* Other accesses to 0xcf8..0xcfb are plain I/O nobody claims. */
@@ -318,7 +325,7 @@ static void pci_host_write(void *opaque, uint64_t offset, const void *data, unsi
 	} else if (offset >= PCI_DATA_OFFSET) {
 		dev = pci_host_target(h);
 		if (dev)
-			pci_cfg_write(dev, (h->config_address & 0xfc) + offset - PCI_DATA_OFFSET,
+			pci_cfg_write(dev, CA_REG(h->config_address, offset - PCI_DATA_OFFSET),
 				      len, v);
 	}
 	pthread_mutex_unlock(&h->lock);

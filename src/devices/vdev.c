@@ -22,6 +22,8 @@ static const struct vdev_type *const builtin_types[] = {
 	&pvpanic_vdev,
 	&pvpanic_pci_vdev,
 	&e1000_vdev,
+	&pc_testdev_vdev,
+	&pci_testdev_vdev,
 };
 
 /* Unit tests swap in a table of their own (vdev_use_table). */

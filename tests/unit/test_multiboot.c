@@ -236,6 +236,65 @@ static void test_mb_no_cmdline_no_modules(void **state)
 	guest_mem_destroy(&gm);
 }
 
+/*
+ * A kernel in conventional memory, as QEMU loads kvm-unit-tests' realmode.flat
+ * (0x8000): it covers qlite's info block, which moves after its modules (from 1 MiB);
+ * one over the command line, the first page or the EBDA is refused.
+ */
+static void test_mb_elf_low(void **state)
+{
+	static uint8_t k[E32_LEN], mod0[100];
+	struct boot_image kernel = { k, sizeof(k), "low.mb" };
+	struct boot_module mods[1] = { { .img = { mod0, sizeof(mod0), "m0" } } };
+	struct boot_result res;
+	struct guest_mem gm;
+	Elf32_Phdr ph;
+	Elf32_Ehdr eh;
+	struct mbi *mbi;
+	uint32_t *mod;
+
+	(void)state;
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	make_elf32(k, true, false, EM_386);
+	memcpy(&ph, k + sizeof(Elf32_Ehdr), sizeof(ph));
+	ph.p_paddr = ph.p_vaddr = 0x8000;
+	memcpy(k + sizeof(Elf32_Ehdr), &ph, sizeof(ph));
+	memcpy(&eh, k, sizeof(eh));
+	eh.e_entry = 0x8000 + E32_CODE_OFF - E32_LOAD_OFF;
+	memcpy(k, &eh, sizeof(eh));
+	assert_silent_ok(boot_load_mods(&gm, &kernel, mods, 1, "x", &res));
+	assert_int_equal(res.entry, 0x8000 + E32_CODE_OFF - E32_LOAD_OFF);
+	assert_int_equal(res.kernel_end, 0xa000);
+	assert_memory_equal(gp(&gm, 0x8000, 96), k + E32_LOAD_OFF, 96);
+	/* The module from 1 MiB, the info block on the page after it. */
+	assert_int_equal(res.boot_info, 0x101000);
+	mbi = gp(&gm, res.boot_info, sizeof(*mbi));
+	assert_int_equal(mbi->mods_count, 1);
+	assert_int_equal(mbi->mods_addr, 0x101000 + BOOT_MODLIST_ADDR - BOOT_INFO_ADDR);
+	assert_int_equal(mbi->mmap_addr, 0x101000 + BOOT_MEMMAP_ADDR - BOOT_INFO_ADDR);
+	mod = gp(&gm, mbi->mods_addr, 16);
+	assert_int_equal(mod[0], 0x100000);
+	assert_string_equal(gp(&gm, mbi->cmdline, 1), "low.mb x");
+	assert_int_equal(mbi->mmap_length, 3 * 24);
+
+	/* Over the command line at 0x20000, in the first page, into the EBDA. */
+	ph.p_paddr = ph.p_vaddr = 0x1f000;
+	memcpy(k + sizeof(Elf32_Ehdr), &ph, sizeof(ph));
+	eh.e_entry = 0x1f000 + E32_CODE_OFF - E32_LOAD_OFF;
+	memcpy(k, &eh, sizeof(eh));
+	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
+		       "qlite: low.mb: multiboot image at 0x1f000..0x21000 covers qlite's boot command line and strings at 0x20000..0x40000\n");
+	ph.p_paddr = ph.p_vaddr = 0;
+	memcpy(k + sizeof(Elf32_Ehdr), &ph, sizeof(ph));
+	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
+		       "qlite: low.mb: segment 0 at 0..0x2000 does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)\n");
+	ph.p_paddr = ph.p_vaddr = 0x9f000;
+	memcpy(k + sizeof(Elf32_Ehdr), &ph, sizeof(ph));
+	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
+		       "qlite: low.mb: segment 0 at 0x9f000..0xa1000 does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)\n");
+	guest_mem_destroy(&gm);
+}
+
 /* ELF segments given by virtual address: GRUB's translation of e_entry through its segment. */
 static void test_mb_elf_virtual_entry(void **state)
 {
@@ -344,15 +403,15 @@ static void test_mb_bad_headers(void **state)
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -EINVAL,
 		       "qlite: bad.mb: corrupt multiboot header: bss_end_addr 0x200100 is below the end of the loaded image 0x200200\n");
 
-	/* Past the end of RAM (overlapping it), and below 1 MiB. */
+	/* Past the end of RAM (overlapping it), and below 1 MiB into the EBDA. */
 	make_aout(k, 0, RAM + 0x1000, 0x200080);
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
-		       "qlite: bad.mb: multiboot image at 0x200000..0x4001000 does not fit in guest RAM above 1 MiB\n");
+		       "qlite: bad.mb: multiboot image at 0x200000..0x4001000 does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)\n");
 	make_aout(k, 0, 0, 0x200080);
-	le_store(k + AOUT_HDR + 12, 0x80040, 4);
-	le_store(k + AOUT_HDR + 16, 0x80000, 4);
+	le_store(k + AOUT_HDR + 12, 0x9fb40, 4);
+	le_store(k + AOUT_HDR + 16, 0x9fb00, 4);
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
-		       "qlite: bad.mb: multiboot image at 0x80000..0x80200 does not fit in guest RAM above 1 MiB\n");
+		       "qlite: bad.mb: multiboot image at 0x9fb00..0x9fd00 does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)\n");
 
 	make_aout(k, 0, 0, 0x203000);
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -EINVAL,
@@ -392,7 +451,7 @@ static void test_mb_elf_errors(void **state)
 	ph.p_paddr = RAM - 0x1000;
 	memcpy(k + sizeof(Elf32_Ehdr), &ph, sizeof(ph));
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -ENOSPC,
-		       "qlite: bad.elf: segment 0 at 0x3fff000..0x4001000 does not fit in guest RAM above 1 MiB\n");
+		       "qlite: bad.elf: segment 0 at 0x3fff000..0x4001000 does not fit in guest RAM (0x1000..0x9fc00 or above 1 MiB)\n");
 	make_elf32(k, true, false, EM_386);
 	kernel.len = 200;
 	assert_reports(boot_load(&gm, &kernel, NULL, NULL, &res), -EINVAL,
@@ -549,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_mb_elf_info),
 		cmocka_unit_test(test_mb_no_cmdline_no_modules),
 		cmocka_unit_test(test_mb_elf_virtual_entry),
+		cmocka_unit_test(test_mb_elf_low),
 		cmocka_unit_test(test_mb_aout),
 		cmocka_unit_test(test_mb_bad_headers),
 		cmocka_unit_test(test_mb_elf_errors),

@@ -158,13 +158,31 @@ static void test_config_address_register(void **state)
 	struct ctx *c = *state;
 
 	fake_pio_write(c->fm, 0xcf8, 4, 0xffffffff);
-	/* Reserved bits 30:24 and 1:0 read zero. */
-	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80fffffc);
+	/* Reserved bits 30:24 read zero; 1:0 stay, as in QEMU (see test_config_address_low_bits). */
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80ffffff);
 	/* Only dword accesses reach CONFIG_ADDRESS. */
 	fake_pio_write(c->fm, 0xcf8, 2, 0x1234);
 	fake_pio_write(c->fm, 0xcfa, 1, 0x00);
-	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80fffffc);
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80ffffff);
 	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 2), 0xffff);
+}
+
+/*
+ * kvm-unit-tests' pci_config_readw(dev, reg) writes reg unaligned into
+ * CONFIG_ADDRESS and reads 0xcfc: QEMU ORs bits 1:0 into the byte lane.
+ */
+static void test_config_address_low_bits(void **state)
+{
+	struct ctx *c = *state;
+
+	fake_pio_write(c->fm, 0xcf8, 4, 0x80000000 | (1 << 11) | 0x02);
+	assert_int_equal(fake_pio_read(c->fm, 0xcfc, 2), 0x1000);	/* device ID, not vendor */
+	assert_int_equal(fake_pio_read(c->fm, 0xcf8, 4), 0x80000802);
+	fake_pio_write(c->fm, 0xcf8, 4, 0x80000000 | (1 << 11) | 0x01);
+	assert_int_equal(fake_pio_read(c->fm, 0xcfc, 1), 0x1a);
+	/* OR, not add: lane 2 of reg 2 is still byte 2. */
+	fake_pio_write(c->fm, 0xcf8, 4, 0x80000000 | (1 << 11) | 0x02);
+	assert_int_equal(fake_pio_read(c->fm, 0xcfe, 1), 0x00);
 }
 
 static void test_byte_lanes(void **state)
@@ -772,6 +790,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_enumeration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_address_low_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_address_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_byte_lanes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_fields, setup, teardown),
