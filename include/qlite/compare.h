@@ -41,8 +41,6 @@ const struct json *json_get(const struct json *j, const char *key);
 double json_num(const struct json *j, const char *key, double def);
 /* A member's string, or NULL. */
 const char *json_str_of(const struct json *j, const char *key);
-/* s as a JSON string, quoted and escaped. */
-void json_write_str(FILE *out, const char *s);
 
 /* ---- statistics over runs (src/compare/result.c) ---- */
 

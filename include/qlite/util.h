@@ -56,6 +56,8 @@ const char *file_type_name(mode_t mode);
  * regular file (a FIFO)" (-EISDIR for a directory, -EINVAL for the rest).
  */
 int read_file(const char *path, uint8_t **buf, size_t *len, const char **why);
+/* s as a JSON string, quoted and escaped (the exit reports and qlite compare write JSON). */
+void json_write_str(FILE *out, const char *s);
 /* Create or truncate path and write len bytes; 0 or -errno, reported ("PATH: write: ..."). */
 int write_file(const char *path, const void *buf, size_t len);
 /* All of standard input (a config given as `-`), at most max bytes (else -EFBIG). */

@@ -281,19 +281,3 @@ const char *json_str_of(const struct json *j, const char *key)
 
 	return v && v->type == JSON_STRING ? v->str : NULL;
 }
-
-void json_write_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "qlite/compare.h"
+#include "qlite/util.h"
 
 /* A number in a few characters: "-" when unmeasured. */
 static const char *num(char *buf, size_t len, double x)

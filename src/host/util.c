@@ -274,3 +274,19 @@ int read_stdin(size_t max, uint8_t **bufp, size_t *lenp, const char **why)
 		*why = strerror(-ret);
 	return ret;
 }
+
+void json_write_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}

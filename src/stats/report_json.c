@@ -6,23 +6,8 @@
 #include <time.h>
 
 #include "qlite/stats.h"
+#include "qlite/util.h"
 #include "stats_internal.h"
-
-static void json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
 
 static void json_hist(FILE *out, const struct stats_view *v, const struct stats_hist *h)
 {
@@ -89,13 +74,13 @@ static void json_device_reports(const struct stats_view *v, FILE *out)
 		const struct stats_device *d = &v->devices[i];
 
 		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
-		json_str(out, d->name);
+		json_write_str(out, d->name);
 		fprintf(out, ", \"path\": ");
-		json_str(out, d->rep.path);
+		json_write_str(out, d->rep.path);
 		fprintf(out, ", \"counters\": {");
 		for (unsigned k = 0; k < d->rep.n; k++) {
 			fprintf(out, "%s", k ? ", " : "");
-			json_str(out, d->rep.c[k].name);
+			json_write_str(out, d->rep.c[k].name);
 			fprintf(out, ": %llu", (unsigned long long)d->rep.c[k].value);
 		}
 		fprintf(out, "}}");
@@ -117,7 +102,7 @@ static void json_devices(const struct stats_view *v, const struct stats_totals *
 			if (!r || !stats_region_merge(v, s, id, &m))
 				continue;
 			fprintf(out, "%s\n    {\"device\": ", first_dev ? "" : ",");
-			json_str(out, r->name);
+			json_write_str(out, r->name);
 			fprintf(out, ", \"bus\": \"%s\", \"base\": %llu, \"size\": %llu, \"reads\": %llu, \"writes\": %llu, \"transfers\": %llu, \"handler\": ",
 				bus_space_name(s), (unsigned long long)r->base, (unsigned long long)r->len,
 				(unsigned long long)m.count[0], (unsigned long long)m.count[1],
@@ -130,7 +115,7 @@ static void json_devices(const struct stats_view *v, const struct stats_totals *
 				char buf[32];
 
 				fprintf(out, "%s\n      {\"register\": ", first ? "" : ",");
-				json_str(out, stats_reg_name(r, off, buf, sizeof(buf)));
+				json_write_str(out, stats_reg_name(r, off, buf, sizeof(buf)));
 				fprintf(out, ", \"offset\": %llu, \"dir\": \"%s\", \"exits\": %llu}",
 					(unsigned long long)off, (m.regs[k].key - 1) & 1 ? "write" : "read",
 					(unsigned long long)m.regs[k].count);
@@ -159,7 +144,7 @@ static void json_kvm_block(const struct kvm_binary_stats *k, FILE *out)
 		if (!kvm_binary_stats_value(k, d, &val))
 			continue;
 		fprintf(out, "%s", first ? "" : ", ");
-		json_str(out, k->name[d]);
+		json_write_str(out, k->name[d]);
 		fprintf(out, ": %llu", (unsigned long long)val);
 		first = false;
 	}
@@ -171,7 +156,7 @@ static void json_kvm(const struct stats_view *v, FILE *out)
 	fprintf(out, "  \"kvm_stats\": {");
 	if (!v->kvm_vcpu) {
 		fprintf(out, "\"available\": false, \"why\": ");
-		json_str(out, v->kvm_why ? v->kvm_why : "not opened");
+		json_write_str(out, v->kvm_why ? v->kvm_why : "not opened");
 		fprintf(out, "},\n");
 		return;
 	}
@@ -196,7 +181,7 @@ static void json_hw(const struct stats_view *v, FILE *out)
 	fprintf(out, "  \"hardware_exits\": {");
 	if (!stats_hw_usable(v, why, sizeof(why))) {
 		fprintf(out, "\"available\": false, \"why\": ");
-		json_str(out, why);
+		json_write_str(out, why);
 		fprintf(out, "}\n");
 		return;
 	}
@@ -207,7 +192,7 @@ static void json_hw(const struct stats_view *v, FILE *out)
 		if (!v->hw->count[r])
 			continue;
 		fprintf(out, "%s", first ? "" : ", ");
-		json_str(out, hw_exit_reason_name(v->hw->isa, r));
+		json_write_str(out, hw_exit_reason_name(v->hw->isa, r));
 		fprintf(out, ": %llu", (unsigned long long)v->hw->count[r]);
 		first = false;
 	}
@@ -233,17 +218,17 @@ int stats_write_json(const struct stats_view *v, FILE *out)
 
 	stats_sum(v, &t);
 	fprintf(out, "{\n  \"version\": 3,\n  \"qlite_version\": ");
-	json_str(out, QLITE_VERSION);
+	json_write_str(out, QLITE_VERSION);
 	fprintf(out, ",\n  \"vm\": ");
 	if (v->vm_name)
-		json_str(out, v->vm_name);
+		json_write_str(out, v->vm_name);
 	else
 		fprintf(out, "null");
 	fprintf(out, ",\n  \"timestamp\": ");
 	json_timestamp(out, v->wall_time);
 	fprintf(out, ",\n  \"elapsed_s\": %.3f,\n  \"clock\": \"rdtsc\",\n  \"tsc_per_ns\": %.4f,\n  \"accounting\": %s,\n  \"tuning\": ",
 		v->elapsed_s, v->tsc_per_ns, v->accounting_off ? "false" : "true");
-	json_str(out, v->tuning ? v->tuning : "");
+	json_write_str(out, v->tuning ? v->tuning : "");
 	fprintf(out, ",\n  \"exits\": %llu,\n  \"interrupted\": %llu,\n  \"io_transfers\": %llu,\n",
 		(unsigned long long)t.exits, (unsigned long long)t.run_eintr,
 		(unsigned long long)t.io_transfers);
