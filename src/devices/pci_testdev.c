@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qlite/devices.h"
@@ -247,7 +248,11 @@ static void pci_testdev_release(void *state)
 {
 	struct pci_testdev *d = state;
 
+	for (unsigned i = 0; i < TESTDEV_NR_TESTS; i++)
+		if (d->tests[i].db)
+			doorbell_remove(d->tests[i].db);
 	pthread_mutex_destroy(&d->lock);
+	free(d);
 }
 
 static int test_init(struct pci_testdev *d, unsigned i)
