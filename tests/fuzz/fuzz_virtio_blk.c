@@ -186,8 +186,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ret = virtio_blk_create(&f.m, &o, &f.blk);
 	if (ret == -EINVAL && o.direct)
 		goto out;		/* this tmpfs refuses O_DIRECT */
-	if (ret)
-		die("create");
+	if (ret) {
+		fprintf(stderr, "fuzz_virtio_blk: create: %s\n", strerror(-ret));
+		abort();
+	}
 	f.vdev = virtio_blk_device(f.blk);
 	f.nq = o.queues;
 	f.size = 1u << (data[1] & 7);
