@@ -137,8 +137,16 @@ err_free:
 
 void block_image_close(struct block_image *img)
 {
+	struct flock unlock = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
 	if (!img)
 		return;
+	/*
+	 * Unlock before closing: io_uring may hold a reference to the file a
+	 * moment after its last completion, and an OFD lock lives as long as
+	 * the open file does, so a disk reopened at once could find it locked.
+	 */
+	fcntl(img->fd, F_OFD_SETLK, &unlock);
 	close(img->fd);
 	free(img->bounce);
 	free(img->path);
