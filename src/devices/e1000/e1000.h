@@ -316,8 +316,16 @@ void e1000_intr_expire(struct e1000 *s, uint64_t now);
 void e1000_intr_reset(struct e1000 *s);
 /* Ring base, TDLEN/RDLEN in descriptors, head and tail: usable, or the queue stops. */
 bool e1000_ring_ok(struct e1000 *s, bool tx, uint64_t base, uint32_t n);
-/* The 64/127/255/511/1023/1522-byte counter (PRC or PTC) of a frame of wire bytes. */
-void e1000_size_stat(struct e1000 *s, const uint32_t regs[6], uint32_t wire);
+#define ETH_FCS		4	/* the CRC the wire adds to every frame; counted in the statistics */
+
+/* The statistics registers one direction counts a frame in. */
+struct e1000_frame_stats {
+	uint32_t total, good, octets_lo, total_octets_lo, broadcast, multicast;
+	uint32_t size[6];	/* the 64/127/255/511/1023/1522-byte counters */
+};
+/* Count a frame of len bytes (without FCS) to dst in one direction's statistics. */
+void e1000_count_frame(struct e1000 *s, const struct e1000_frame_stats *r, const uint8_t *dst,
+		       uint32_t len);
 /* One report() line per queue in the device's life; the queue stops. */
 void e1000_queue_stop(struct e1000 *s, bool tx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -14,6 +14,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "e1000.h"
@@ -186,13 +187,23 @@ bool e1000_ring_ok(struct e1000 *s, bool tx, uint64_t base, uint32_t n)
 	return true;
 }
 
-void e1000_size_stat(struct e1000 *s, const uint32_t regs[6], uint32_t wire)
+void e1000_count_frame(struct e1000 *s, const struct e1000_frame_stats *r, const uint8_t *dst,
+		       uint32_t len)
 {
+	uint32_t wire = len + ETH_FCS;
 	unsigned b = wire > 1023 ? 5 : wire > 511 ? 4 : wire > 255 ? 3 : wire > 127 ? 2 :
 		     wire > 64 ? 1 : 0;
 
+	e1000_stat_inc(s, r->total);
+	e1000_stat_inc(s, r->good);
+	e1000_stat_add64(s, r->octets_lo, wire);
+	e1000_stat_add64(s, r->total_octets_lo, wire);
 	if (wire >= 64)
-		e1000_stat_inc(s, regs[b]);
+		e1000_stat_inc(s, r->size[b]);
+	if (!memcmp(dst, "\xff\xff\xff\xff\xff\xff", 6))
+		e1000_stat_inc(s, r->broadcast);
+	else if (dst[0] & 1)
+		e1000_stat_inc(s, r->multicast);
 }
 
 void e1000_queue_stop(struct e1000 *s, bool tx, const char *fmt, ...)

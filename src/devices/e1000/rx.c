@@ -27,7 +27,6 @@
 
 #define ETH_ZLEN	60
 #define ETH_HLEN	14
-#define ETH_FCS		4
 #define VLAN_HLEN	4
 #define RX_MAX_SHORT	(ETH_HLEN + VLAN_HLEN + 1500)	/* past this LPE is needed */
 #define RX_MAX_LONG	(16384 - ETH_FCS)		/* past this no frame is taken */
@@ -115,21 +114,10 @@ static bool rx_addr_ok(const struct e1000 *s, const uint8_t *dst)
 	return e1000_reg(s, MTA + 4 * (f >> 5)) & (1u << (f & 31));
 }
 
-static void rx_stats(struct e1000 *s, const uint8_t *dst, uint32_t len)
-{
-	static const uint32_t prc[] = { PRC64, PRC127, PRC255, PRC511, PRC1023, PRC1522 };
-	uint32_t wire = len + ETH_FCS;
-
-	e1000_stat_inc(s, TPR);
-	e1000_stat_inc(s, GPRC);
-	e1000_stat_add64(s, GORCL, wire);
-	e1000_stat_add64(s, TORL, wire);
-	e1000_size_stat(s, prc, wire);
-	if (!memcmp(dst, "\xff\xff\xff\xff\xff\xff", 6))
-		e1000_stat_inc(s, BPRC);
-	else if (dst[0] & 1)
-		e1000_stat_inc(s, MPRC);
-}
+static const struct e1000_frame_stats rx_stats = {
+	TPR, GPRC, GORCL, TORL, BPRC, MPRC,
+	{ PRC64, PRC127, PRC255, PRC511, PRC1023, PRC1522 },
+};
 
 /* Buffers (descriptors with an address) from RDH up to RDT, counting at most want. */
 static uint32_t rx_free_buffers(struct e1000 *s, uint64_t base, uint32_t n, uint32_t want)
@@ -267,7 +255,7 @@ static bool rx_frame(struct e1000 *s, const struct iovec *iov, unsigned iovcnt, 
 	rx_write(s, base, n, frame, total, vlan_status, vlan_tci);
 	if (s->rx_stopped)
 		return true;
-	rx_stats(s, frame, size);
+	e1000_count_frame(s, &rx_stats, frame, size);
 	e1000_count(&s->cnt.rx_frames, 1);
 	e1000_count(&s->cnt.rx_bytes, size);
 	e1000_rx_interrupt(s);

@@ -23,7 +23,6 @@
 #include "qlite/util.h"
 
 #define ETH_ZLEN	60
-#define ETH_FCS		4
 #define VLAN_HLEN	4
 
 static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t n)
@@ -60,21 +59,10 @@ static void put_csum(uint8_t *data, uint32_t n, uint32_t sloc, uint32_t css, uin
 	e1000_put_be16(data + sloc, sum ? sum : 0xffff);
 }
 
-static void tx_stats(struct e1000 *s, const uint8_t *dst, uint32_t len)
-{
-	static const uint32_t ptc[] = { PTC64, PTC127, PTC255, PTC511, PTC1023, PTC1522 };
-	uint32_t wire = len + ETH_FCS;
-
-	e1000_stat_inc(s, TPT);
-	e1000_stat_inc(s, GPTC);
-	e1000_stat_add64(s, GOTCL, wire);
-	e1000_stat_add64(s, TOTL, wire);
-	e1000_size_stat(s, ptc, wire);
-	if (!memcmp(dst, "\xff\xff\xff\xff\xff\xff", 6))
-		e1000_stat_inc(s, BPTC);
-	else if (dst[0] & 1)
-		e1000_stat_inc(s, MPTC);
-}
+static const struct e1000_frame_stats tx_stats = {
+	TPT, GPTC, GOTCL, TOTL, BPTC, MPTC,
+	{ PTC64, PTC127, PTC255, PTC511, PTC1023, PTC1522 },
+};
 
 /* The frame in tx.data goes out: padding, the VLAN tag, the vnet header. */
 static void tx_send(struct e1000 *s)
@@ -108,7 +96,7 @@ static void tx_send(struct e1000 *s)
 	len += t->vlan ? VLAN_HLEN : 0;
 	e1000_count(&s->cnt.tx_frames, 1);
 	e1000_count(&s->cnt.tx_bytes, len);
-	tx_stats(s, t->data, len);
+	e1000_count_frame(s, &tx_stats, t->data, len);
 }
 
 /* One TSO segment: patch the headers for segment t->segs, then sum. */
