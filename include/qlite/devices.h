@@ -17,6 +17,8 @@ struct uart8250 *uart8250_create(struct machine *m, uint16_t base, unsigned gsi,
 void uart8250_destroy(struct uart8250 *u);
 /* Feed received bytes; returns how many fit in the receive FIFO (the rest must be retried). */
 size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len);
+/* Receive a break (a zero byte with LSR.BI); false when the FIFO is full (retry on rx space). */
+bool uart8250_send_break(struct uart8250 *u);
 /* An eventfd that becomes readable when the receive FIFO has room again. */
 int uart8250_rx_space_fd(struct uart8250 *u);
 

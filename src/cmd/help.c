@@ -21,7 +21,7 @@ static const char run_usage[] =
 	"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
 	"Kernels: an ELF with a PVH note (64- or 32-bit), a bzImage, or a multiboot v1 kernel\n"
 	"(ELF32 or a.out kludge; --initrd is its first module, --module \"PATH ARGS\" adds more).\n"
-	"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	"Console: Ctrl-A x quits, Ctrl-A b sends a break (Linux: SysRq), Ctrl-A Ctrl-A sends Ctrl-A.\n"
 	"Exit status: the guest's (debug-exit: (v << 1) | 1; reset or power-off: 0; a panic\n"
 	"reported through pvpanic: 6), 128+N on signal N, 1 when the VM could not be built,\n"
 	"2 for a bad command line or config, 4 when an output could not be written.\n";
@@ -82,7 +82,7 @@ void cmd_usage(FILE *out)
 		"  qlite run --kernel vmlinux --initrd initrd.cpio.gz --cmdline \"console=ttyS0\" \\\n"
 		"            --ram 256M --cpus 2 --cpu-cluster 0,1\n"
 		"Kernels: PVH ELF (64- or 32-bit), bzImage, multiboot v1 (ELF32 or a.out kludge).\n"
-		"Console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.\n"
+		"Console: Ctrl-A x quits, Ctrl-A b sends a break (Linux: SysRq), Ctrl-A Ctrl-A sends Ctrl-A.\n"
 		"'qlite COMMAND --help' says more about a command.\n");
 }
 
@@ -201,7 +201,7 @@ static void help_man(FILE *out)
 		".TP\n"
 		"\\fBrun\\fR [\\fIFILE.conf\\fR|\\fB\\-\\fR] [\\fIOPTION\\fR]...\n"
 		"Build the VM and run it. The guest's serial console is the terminal (raw mode when\n"
-		"it is one): \\fBCtrl-A x\\fR quits, \\fBCtrl-A Ctrl-A\\fR sends a Ctrl-A. At every stop\n"
+		"it is one): \\fBCtrl-A x\\fR quits, \\fBCtrl-A b\\fR sends a break (a Linux guest's SysRq), \\fBCtrl-A Ctrl-A\\fR sends a Ctrl-A. At every stop\n"
 		"qlite prints one line: why it stopped, how long it ran, the exits by reason and the\n"
 		"accesses no device claimed.\n"
 		".TP\n"

@@ -11,6 +11,11 @@
  * holds fewer bytes than the trigger level is reported at once, so the guest
  * never waits for input that has already arrived.
  *
+ * A break (uart8250_send_break(), the console's Ctrl-A b) arrives as the
+ * 16550 receives one: a zero byte in the FIFO whose LSR.BI shows when that
+ * byte reaches the top, so a guest that reads LSR before each byte (Linux
+ * does, for its SysRq) ties the break to the right place in the stream.
+ *
  * The interrupt output is not gated by MCR.OUT2 (as it is on PC boards):
  * guests that poll never care, and guests that use interrupts set OUT2.
  *
@@ -109,6 +114,7 @@ struct uart8250 {
 	bool tx_drop_warned;
 
 	uint8_t rx_fifo[UART_FIFO_SIZE];
+	uint8_t rx_err[UART_FIFO_SIZE];	/* LSR error bits carried by each FIFO byte */
 	unsigned rx_head, rx_count;
 	uint8_t rbr_last;	/* what RBR reads when the FIFO is empty */
 };
@@ -120,10 +126,16 @@ static unsigned uart_rx_depth(const struct uart8250 *u)
 	return (u->fcr & FCR_ENABLE) ? UART_FIFO_SIZE : 1;
 }
 
+/* LSR as the guest reads it: the errors of the byte at the top of the FIFO show too. */
+static uint8_t uart_lsr(const struct uart8250 *u)
+{
+	return u->lsr | (u->rx_count ? u->rx_err[u->rx_head] : 0);
+}
+
 /* The highest priority pending interrupt, as IIR bits 3:0 report it. */
 static uint8_t uart_pending_iid(const struct uart8250 *u)
 {
-	if ((u->ier & IER_ELSI) && (u->lsr & LSR_ERRORS))
+	if ((u->ier & IER_ELSI) && (uart_lsr(u) & LSR_ERRORS))
 		return IIR_RLSI;
 	if ((u->ier & IER_ERBFI) && u->rx_count) {
 		if ((u->fcr & FCR_ENABLE) &&
@@ -169,14 +181,17 @@ static void uart_rx_clear(struct uart8250 *u)
 	uart_signal_rx_space(u);
 }
 
-/* Queue one received byte; a full FIFO drops it and flags an overrun. */
-static void uart_rx_push(struct uart8250 *u, uint8_t c)
+/* Queue one received byte and its errors; a full FIFO drops it and flags an overrun. */
+static void uart_rx_push(struct uart8250 *u, uint8_t c, uint8_t err)
 {
+	unsigned tail = (u->rx_head + u->rx_count) % UART_FIFO_SIZE;
+
 	if (u->rx_count >= uart_rx_depth(u)) {
 		u->lsr |= LSR_OE;
 		return;
 	}
-	u->rx_fifo[(u->rx_head + u->rx_count) % UART_FIFO_SIZE] = c;
+	u->rx_fifo[tail] = c;
+	u->rx_err[tail] = err;
 	u->rx_count++;
 	u->lsr |= LSR_DR;
 }
@@ -278,8 +293,11 @@ static uint8_t uart_read_reg(struct uart8250 *u, unsigned reg)
 	case UART_MCR:
 		return u->mcr;
 	case UART_LSR:
-		v = u->lsr;
+		v = uart_lsr(u);
+		/* Reading LSR reports the errors once, the top byte's included. */
 		u->lsr &= ~LSR_ERRORS;
+		if (u->rx_count)
+			u->rx_err[u->rx_head] = 0;
 		return v;
 	case UART_MSR:
 		v = u->msr;
@@ -316,7 +334,7 @@ static void uart_write_reg(struct uart8250 *u, unsigned reg, uint8_t v)
 		u->thr_ipending = false;
 		uart_update_irq(u);	/* the guest sees the edge of the next THRE */
 		if (u->mcr & MCR_LOOP)
-			uart_rx_push(u, v);
+			uart_rx_push(u, v, 0);
 		else
 			uart_tx(u, v);
 		/* The byte left at once: THR is empty again. */
@@ -455,13 +473,32 @@ size_t uart8250_receive(struct uart8250 *u, const uint8_t *buf, size_t len)
 		goto out;
 	}
 	while (n < len && u->rx_count < uart_rx_depth(u))
-		uart_rx_push(u, buf[n++]);
+		uart_rx_push(u, buf[n++], 0);
 	if (n < len)
 		u->rx_waiting = true;
 	uart_update_irq(u);
 out:
 	pthread_mutex_unlock(&u->lock);
 	return n;
+}
+
+bool uart8250_send_break(struct uart8250 *u)
+{
+	bool sent = true;
+
+	pthread_mutex_lock(&u->lock);
+	if (u->mcr & MCR_LOOP)
+		goto out;	/* disconnected from the line, as for bytes */
+	if (u->rx_count >= uart_rx_depth(u)) {
+		u->rx_waiting = true;
+		sent = false;
+		goto out;
+	}
+	uart_rx_push(u, 0, LSR_BI);
+	uart_update_irq(u);
+out:
+	pthread_mutex_unlock(&u->lock);
+	return sent;
 }
 
 int uart8250_rx_space_fd(struct uart8250 *u)

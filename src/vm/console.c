@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Console input: stdin -> UART receive FIFO, with QEMU's Ctrl-A escapes. */
+/* Console input: stdin -> UART receive FIFO, with QEMU's Ctrl-A escapes (x, b, Ctrl-A). */
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -55,38 +55,35 @@ static void console_raw_mode(int fd)
 	}
 }
 
-/* Strip the escapes out of buf[off..len) in place; act on them. */
-static void console_filter(struct console *con)
-{
-	size_t out = con->off;
-
-	for (size_t i = con->off; i < con->len; i++) {
-		uint8_t c = con->buf[i];
-
-		if (con->escape) {
-			con->escape = false;
-			if (c == 'x' || c == 'X') {
-				con->m->request_stop(con->m, STOP_USER_QUIT, 0, NULL);
-				con->len = con->off = 0;
-				return;
-			}
-			if (c != CTRL_A)
-				continue;	/* unknown escape: swallowed, like QEMU */
-		} else if (c == CTRL_A) {
-			con->escape = true;
-			continue;
-		}
-		con->buf[out++] = c;
-	}
-	con->len = out;
-}
-
-/* Push what fits into the FIFO; true when everything went. */
+/*
+ * Feed buf[off..len) to the UART, acting on the escapes on the way (QEMU's: Ctrl-A x quits,
+ * Ctrl-A b sends a break, Ctrl-A Ctrl-A sends a Ctrl-A, anything else after Ctrl-A is
+ * swallowed). Byte by byte, so a break keeps its place among the bytes around it. True when
+ * everything went; false when the FIFO is full (off stays on the byte to retry).
+ */
 static bool console_flush(struct console *con)
 {
-	con->off += uart8250_receive(con->uart, con->buf + con->off, con->len - con->off);
-	if (con->off < con->len)
-		return false;
+	for (; con->off < con->len; con->off++) {
+		uint8_t c = con->buf[con->off];
+
+		if (con->escape) {
+			if (c == 'x' || c == 'X') {
+				con->m->request_stop(con->m, STOP_USER_QUIT, 0, NULL);
+				break;
+			}
+			if (c == 'b' || c == 'B') {
+				if (!uart8250_send_break(con->uart))
+					return false;
+			} else if (c == CTRL_A && !uart8250_receive(con->uart, &c, 1)) {
+				return false;
+			}
+			con->escape = false;
+		} else if (c == CTRL_A) {
+			con->escape = true;
+		} else if (!uart8250_receive(con->uart, &c, 1)) {
+			return false;
+		}
+	}
 	con->off = con->len = 0;
 	return true;
 }
@@ -121,7 +118,6 @@ static bool console_on_input(void *opaque, int fd, uint32_t revents)
 		return false;	/* EOF or error: the guest keeps running without input */
 	con->off = 0;
 	con->len = n;
-	console_filter(con);
 	if (console_flush(con))
 		return true;
 	/* The guest is slower than the keyboard: stop reading until the FIFO drains. */

@@ -189,6 +189,7 @@ void *ram_alloc(const char *word, uint64_t size, uint64_t align);
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vgprintf(const char *fmt, va_list ap);
 void uart_putc(char c);
+#define UART_BREAK	0x100	/* uart_getc(): a break arrived */
 int uart_getc(uint64_t timeout_us);
 void uart_lock_break(void);
 

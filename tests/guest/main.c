@@ -203,7 +203,10 @@ static void do_uart_echo(const char *word, char *arg)
 		if (c < 0)
 			fail("uart-echo: no byte %lu of %lu within %u s", (unsigned long)i + 1,
 			     (unsigned long)v[0], UART_ECHO_TIMEOUT_US / 1000000);
-		uart_putc(c);
+		if (c == UART_BREAK)
+			gprintf("[break]");
+		else
+			uart_putc(c);
 	}
 	uart_putc('\n');
 }

@@ -13,6 +13,7 @@
 #define UART_THR	0
 #define UART_LSR	5
 #define LSR_DR		0x01
+#define LSR_BI		0x10
 #define LSR_THRE	0x20
 #define THRE_SPINS	1000000	/* a missing UART must not hang the guest */
 
@@ -43,14 +44,22 @@ void uart_putc(char c)
 	outb(COM1 + UART_THR, c);
 }
 
-/* A byte from COM1, or -1 if none arrived within timeout_us. */
+/*
+ * A byte from COM1, UART_BREAK for a break (the zero byte whose LSR shows BI), or -1 if none
+ * arrived within timeout_us.
+ */
 int uart_getc(uint64_t timeout_us)
 {
 	uint64_t deadline = tsc_deadline(timeout_us);
+	uint8_t lsr;
 
-	while (!(inb(COM1 + UART_LSR) & LSR_DR)) {
+	while (!((lsr = inb(COM1 + UART_LSR)) & LSR_DR)) {
 		if (rdtsc() > deadline)
 			return -1;
+	}
+	if (lsr & LSR_BI) {
+		inb(COM1 + UART_RBR);
+		return UART_BREAK;
 	}
 	return inb(COM1 + UART_RBR);
 }

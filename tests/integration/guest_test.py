@@ -146,6 +146,53 @@ def case_uart_input(q, g):
     check("hello" in p.stdout, "echoed bytes missing", p)
 
 
+def paced_break(argv, what):
+    """Types Z, then Ctrl-A b, then Y into argv's stdin, each after the guest echoed the one
+    before (so a break never waits in a FIFO behind a byte: QEMU's UART flags BI at once, not
+    when its byte reaches the top), and returns the output."""
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    out = b""
+    try:
+        for send, echo in ((b"Z", b"Z"), (b"\x01b", b"Z[break]"), (b"Y", b"Z[break]Y\n")):
+            p.stdin.write(send)
+            p.stdin.flush()
+            deadline = time.monotonic() + 60
+            while not out.endswith(echo):
+                left = deadline - time.monotonic()
+                check(left > 0 and select.select([p.stdout], [], [], left)[0],
+                      f"{what}: no '{echo.decode()}' echoed; output:\n{out.decode(errors='replace')}")
+                chunk = os.read(p.stdout.fileno(), 4096)
+                check(chunk, f"{what} ended early; output:\n{out.decode(errors='replace')}")
+                out += chunk
+        p.stdin.close()
+        p.wait(timeout=60)
+        out += p.stdout.read()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return p.returncode, out.decode(errors="replace")
+
+
+def case_uart_break(q, g):
+    """Ctrl-A b on the console sends a break: the guest's UART shows LSR.BI with a zero byte,
+    between the bytes typed before and after it (Linux takes this for its serial SysRq)."""
+    status, out = paced_break([q, "run"] + guest_args(g, "uart-echo=3"), "qlite")
+    check(status == 1 and "Z[break]Y\n" in out, f"qlite: status {status}, output:\n{out}")
+
+
+def case_qemu_uart_break(q, g):
+    """The same under QEMU (-serial mon:stdio, whose Ctrl-A b is the escape qlite copies)."""
+    if not shutil.which("qemu-system-x86_64"):
+        raise Failure("qemu-system-x86_64 not found (Debian: qemu-system-x86, scripts/setup.sh)")
+    status, out = paced_break(["qemu-system-x86_64", "-accel", "kvm", "-M", "pc", "-m", "64",
+                               "-display", "none", "-serial", "mon:stdio", "-no-reboot",
+                               "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+                               "-kernel", g, "-append", "uart-echo=3"], "QEMU")
+    check(status == 1 and "Z[break]Y\n" in out, f"QEMU: status {status}, output:\n{out}")
+
+
 def case_console_tty(q, g):
     """On a terminal: raw mode (keys reach the guest unechoed), Ctrl-A x quits, the terminal is restored."""
     import pty

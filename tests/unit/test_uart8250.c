@@ -166,6 +166,43 @@ static void test_rx_fifo_and_overrun(void **state)
 	assert_int_equal(rd(c, LSR) & 0x01, 0);
 }
 
+/* A break is a zero byte whose BI shows in LSR when it reaches the top of the FIFO. */
+static void test_break_in_stream(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t a = 'a', b = 'b';
+
+	wr(c, FCR, 0x01);
+	wr(c, IER, 0x05);			/* RX data and line status */
+	assert_int_equal(uart8250_receive(c->u, &a, 1), 1);
+	assert_true(uart8250_send_break(c->u));
+	assert_int_equal(uart8250_receive(c->u, &b, 1), 1);
+
+	assert_int_equal(rd(c, IIR) & 0x0f, 0x04);	/* 'a' on top: data, no line status yet */
+	assert_int_equal(rd(c, LSR) & 0x1f, 0x01);
+	assert_int_equal(rd(c, RBR), 'a');
+	assert_int_equal(rd(c, IIR) & 0x0f, 0x06);	/* the break on top: line status */
+	assert_int_equal(rd(c, LSR) & 0x1f, 0x11);	/* BI and DR; the read reports it once */
+	assert_int_equal(rd(c, LSR) & 0x1f, 0x01);
+	assert_int_equal(rd(c, RBR), 0);
+	assert_int_equal(rd(c, LSR) & 0x1f, 0x01);
+	assert_int_equal(rd(c, RBR), 'b');
+	assert_int_equal(rd(c, LSR) & 0x1f, 0);
+	assert_int_equal(rd(c, IIR) & 0x0f, 0x01);
+
+	/* A full FIFO refuses the break (the console retries on room), no overrun. */
+	wr(c, FCR, 0x00);
+	assert_int_equal(uart8250_receive(c->u, &a, 1), 1);
+	assert_false(uart8250_send_break(c->u));
+	assert_int_equal(rd(c, LSR) & 0x1f, 0x01);
+	assert_int_equal(rd(c, RBR), 'a');
+
+	/* In loopback the line is disconnected: the break is lost, as bytes are. */
+	wr(c, MCR, 0x10);
+	assert_true(uart8250_send_break(c->u));
+	assert_int_equal(rd(c, LSR) & 0x1f, 0);
+}
+
 static void test_rx_space_eventfd(void **state)
 {
 	struct ctx *c = *state;
@@ -316,6 +353,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tx_to_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_full_pipe_does_not_block, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_fifo_and_overrun, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_break_in_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rx_space_eventfd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fifo_iir_and_trigger, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iir_priorities, setup, teardown),
