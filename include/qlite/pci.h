@@ -73,6 +73,12 @@ struct pci_device {
 	/* Optional: called after a config write the host applied (capabilities, MSI). */
 	void (*cfg_written)(struct pci_device *dev, unsigned offset, unsigned len);
 	/*
+	 * Optional: called, with the host's lock held, before a guest's config
+	 * read of [offset, offset + len) is served from cfg[]: for bytes that
+	 * are an access made at read time (virtio's PCI config access window).
+	 */
+	void (*cfg_read)(struct pci_device *dev, unsigned offset, unsigned len);
+	/*
 	 * Optional: BAR bar now decodes at base, or stopped decoding (base is
 	 * BUS_UNMAPPED: decoding off, being sized, or left off the bus after an
 	 * overlap). Called only on a change, with the host's lock held, from the

@@ -298,10 +298,13 @@ static void pci_host_read(void *opaque, uint64_t offset, void *data, unsigned le
 		v = h->rcr;
 	} else if (offset >= PCI_DATA_OFFSET) {
 		/* The byte lane picks the byte within the addressed dword. */
+		unsigned reg = CA_REG(h->config_address, offset - PCI_DATA_OFFSET);
+
 		dev = pci_host_target(h);
+		if (dev && dev->cfg_read && reg < PCI_CFG_SIZE && len <= PCI_CFG_SIZE - reg)
+			dev->cfg_read(dev, reg, len);
 		if (dev)
-			v = pci_cfg_read(dev, CA_REG(h->config_address, offset - PCI_DATA_OFFSET),
-					 len);
+			v = pci_cfg_read(dev, reg, len);
 	}
 	/* Other accesses to 0xcf8..0xcfb are plain I/O nobody claims. */
 	pthread_mutex_unlock(&h->lock);

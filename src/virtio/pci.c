@@ -648,38 +648,36 @@ static bool vp_window(const struct virtio_pci *vp, uint64_t *offset, unsigned *l
 }
 
 /*
- * pci_device has no hook for config reads, so pci_cfg_data is filled when
- * the driver points the window somewhere (SeaBIOS sets bar, offset, length,
- * then reads): a peek, so moving the window never clears the ISR. A write
- * to pci_cfg_data is carried out at once, as a BAR write.
+ * The window (4.1.4.9): a driver read of pci_cfg_data is a BAR read made
+ * then, side effects included (reading the ISR through it acknowledges
+ * the interrupt); a write to it is a BAR write. An invalid window reads 0
+ * and drops writes.
  */
-static void vp_window_written(struct virtio_pci *vp, unsigned offset, unsigned len)
+static void vp_cfg_read(struct pci_device *dev, unsigned offset, unsigned len)
 {
-	unsigned cap = vp->cfg_cap, data = cap + VP_CFG_DATA;
+	struct virtio_pci *vp = dev->opaque;
+	unsigned data = vp->cfg_cap + VP_CFG_DATA;
 	uint8_t *window = vp->pci.cfg + data;
 	uint64_t where;
-	bool valid;
 	unsigned n;
 
-	if (offset >= data + 4 || offset + len <= cap + VIRTIO_PCI_CAP_BAR)
+	if (offset >= data + 4 || offset + len <= data)
 		return;
-	valid = vp_window(vp, &where, &n);
-	if (offset + len > data) {
-		if (valid)
-			vp_write(vp, where, window, n);
-		return;
-	}
 	memset(window, 0, 4);
-	if (valid)
-		vp_read(vp, where, window, n, true);
+	if (vp_window(vp, &where, &n))
+		vp_read(vp, where, window, n, false);
 }
 
 static void vp_cfg_written(struct pci_device *dev, unsigned offset, unsigned len)
 {
 	struct virtio_pci *vp = dev->opaque;
+	unsigned data = vp->cfg_cap + VP_CFG_DATA;
+	uint64_t where;
+	unsigned n;
 
 	pci_msix_cfg_written(&vp->msix, offset, len);
-	vp_window_written(vp, offset, len);
+	if (offset < data + 4 && offset + len > data && vp_window(vp, &where, &n))
+		vp_write(vp, where, vp->pci.cfg + data, n);
 }
 
 /* ---- set-up ---- */
@@ -891,6 +889,7 @@ int virtio_pci_attach(struct machine *m, struct virtio_device *vdev,
 		.ops = &vp_bar_ops, .opaque = vp,
 	};
 	vp->pci.cfg_written = vp_cfg_written;
+	vp->pci.cfg_read = vp_cfg_read;
 	vp->pci.bar_moved = vp_bar_moved;
 	vp->pci.opaque = vp;
 
