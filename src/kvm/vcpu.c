@@ -88,6 +88,9 @@ int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id)
 	ret = vcpu_setup_fpu_msrs(vcpu);
 	if (ret < 0)
 		return report_errno(ret, "vCPU %u: KVM_SET_FPU", id);
+	ret = vcpu_save_reset_state(vcpu);
+	if (ret < 0)
+		return report_errno(ret, "vCPU %u: reading its reset state", id);
 	return 0;
 }
 
@@ -98,6 +101,8 @@ void vcpu_destroy(struct vcpu *vcpu)
 	if (vcpu->fd > 0)
 		close(vcpu->fd);
 	vcpu_stats_free(&vcpu->stats);
+	free(vcpu->reset);
+	vcpu->reset = NULL;
 	vcpu->run = NULL;
 	vcpu->fd = -1;
 }
@@ -289,9 +294,17 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&kvm->stopping)) {
 		struct vcpu_stats *st = &vcpu->stats;
-		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
-		uint64_t t_exit = kvm->accounting ? stats_clock() : 0;
+		uint64_t t_exit;
 		unsigned reason;
+		int ret;
+
+		/* ACPI S3: park before entering the guest again (sleep.c). */
+		if (vcpu_sleep_due(vcpu)) {
+			vcpu_sleep(vcpu);
+			continue;
+		}
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		t_exit = kvm->accounting ? stats_clock() : 0;
 
 		stat_add(&st->exits, 1);
 		if (ret < 0) {
