@@ -3,7 +3,8 @@
  * vCPU threads: one per vCPU, named qlite-vcpu-N, pinned before the first
  * KVM_RUN. The run loop counts every exit, sends PIO/MMIO to the buses and
  * turns stop-worthy exits into a stop request; it never takes a lock on the
- * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU).
+ * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU). While
+ * the machine sleeps (ACPI S3) it parks before KVM_RUN (sleep.c).
  */
 #include <errno.h>
 #include <signal.h>
