@@ -216,20 +216,32 @@ void do_acpi_reset(const char *word, char *arg)
 	wait_for_vmm("acpi-reset", 1);
 }
 
+/* A sleep word's start: no argument, the tables, PM1a_CNT and the SLP_TYP of state ("_S5_"). */
+static unsigned sleep_setup(const char *word, char *arg, const char *state, struct acpi_found *f,
+			    uint16_t *cnt)
+{
+	if (arg)
+		fail("%s: takes no argument", word);
+	acpi_find(f);
+	*cnt = le32(f->fadt + 64);
+	return slp_typ(f->fadt, state);
+}
+
+/* SLP_TYP typ with SLP_EN, the other bits of PM1a_CNT as they are. */
+static void enter_sleep(uint16_t cnt, unsigned typ)
+{
+	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
+}
+
 void do_acpi_poweroff(const char *word, char *arg)
 {
 	struct acpi_found f;
-	unsigned typ;
 	uint16_t cnt;
+	unsigned typ = sleep_setup(word, arg, "_S5_", &f, &cnt);
 
-	if (arg)
-		fail("%s: takes no argument", word);
-	acpi_find(&f);
-	cnt = le32(f.fadt + 64);
-	typ = slp_typ(f.fadt, "_S5_");
 	gprintf("acpi-poweroff: SLP_TYP %u | SLP_EN to 0x%x\n", typ, cnt);
 	tsc_ensure();
-	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
+	enter_sleep(cnt, typ);
 	wait_for_vmm("acpi-poweroff", 1);
 }
 
@@ -277,17 +289,11 @@ void do_acpi_s3(const char *word, char *arg)
 {
 	volatile uint8_t *flag = (volatile uint8_t *)(uintptr_t)S3_FLAG;
 	struct acpi_found f;
-	uint16_t evt, cnt;
-	uint32_t facs;
-	unsigned typ;
+	uint16_t cnt;
+	unsigned typ = sleep_setup(word, arg, "_S3_", &f, &cnt);
+	uint16_t evt = le32(f.fadt + 56);
+	uint32_t facs = le32(f.fadt + 36);
 
-	if (arg)
-		fail("%s: takes no argument", word);
-	acpi_find(&f);
-	evt = le32(f.fadt + 56);
-	cnt = le32(f.fadt + 64);
-	facs = le32(f.fadt + 36);
-	typ = slp_typ(f.fadt, "_S3_");
 	if (!phys_mapped(facs, 64) || !sig_is((const uint8_t *)(uintptr_t)facs, "FACS"))
 		fail("acpi-s3: no FACS at 0x%x", facs);
 	if (s3_stub_end - s3_stub_start > 0x100)
@@ -312,7 +318,7 @@ void do_acpi_s3(const char *word, char *arg)
 	rtc_write(RTC_B, rtc_read(RTC_B) | RTC_B_AIE);
 	*flag = 0;
 	barrier();
-	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
+	enter_sleep(cnt, typ);
 	barrier();
 	*flag = 1;
 	wait_for_vmm("acpi-s3", 3);
