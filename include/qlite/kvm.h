@@ -134,7 +134,8 @@ void vcpu_drain_coalesced(struct vcpu *vcpu);
  * kick every vCPU out of KVM_RUN); kvm_wake() with vCPU 0's entry state,
  * once (the others wait for a SIPI); kvm_sleep_release() when the VM stops,
  * so that parked vCPUs leave. vcpu_save_reset_state() at creation, after
- * qlite's set-up; vcpu_sleep() on the vCPU's thread when vcpu_sleep_due().
+ * qlite's set-up; vcpu_sleep() on the vCPU's thread when vcpu_sleep_due(),
+ * after a KVM_RUN with immediate_exit returned EINTR (no exit pending).
  */
 void kvm_sleep(struct kvm *kvm);
 void kvm_wake(struct kvm *kvm, const struct kvm_regs *regs, const struct kvm_sregs *sregs);

@@ -2,10 +2,10 @@
 /*
  * ACPI S3 for the vCPU threads. The PM device's SLP_EN write asks the
  * machine to sleep; the VM starts a sleep generation here and kicks every
- * vCPU out of KVM_RUN. Each vCPU thread, before it would enter the guest
- * again, parks: first a KVM_RUN with immediate_exit set, which completes
- * the exit in hand (on the vCPU that wrote SLP_EN, that write: its OUT is
- * the last instruction run) without running another, then a wait. The wake
+ * vCPU out of KVM_RUN. Each vCPU thread then enters KVM_RUN with
+ * immediate_exit set, which completes the exit in hand (on the vCPU that
+ * wrote SLP_EN, that write: its OUT is the last instruction run) and
+ * returns EINTR without running another (vcpu.c); there it parks. The wake
  * (an enabled event, on the I/O thread) brings vCPU 0's state at the OS's
  * waking vector; once every vCPU has parked, each resets itself: vCPU 0 to
  * that state, the others to their reset state waiting for a SIPI, as after
@@ -90,7 +90,7 @@ static int vcpu_reset(struct vcpu *vcpu, const struct kvm_regs *regs,
 		   ioctl(vcpu->fd, KVM_SET_REGS, &r->regs) < 0) {
 		return -errno;
 	}
-	/* The LAPIC after the APIC base (in the sregs) it lives at. */
+	/* The LAPIC after the APIC base (in the sregs) that places it. */
 	if (ioctl(vcpu->fd, KVM_SET_FPU, &r->fpu) < 0 ||
 	    ioctl(vcpu->fd, KVM_SET_LAPIC, &r->lapic) < 0 ||
 	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &r->events) < 0 ||
@@ -107,11 +107,6 @@ void vcpu_sleep(struct vcpu *vcpu)
 	uint64_t gen;
 	bool stop;
 	int ret;
-
-	/* KVM's API: re-entering with immediate_exit completes the exit and returns EINTR. */
-	vcpu->run->immediate_exit = 1;
-	ioctl(vcpu->fd, KVM_RUN, 0);
-	vcpu->run->immediate_exit = 0;
 
 	pthread_mutex_lock(&kvm->sleep_lock);
 	gen = atomic_load(&kvm->sleep_gen);

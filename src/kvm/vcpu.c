@@ -3,8 +3,8 @@
  * vCPU threads: one per vCPU, named qlite-vcpu-N, pinned before the first
  * KVM_RUN. The run loop counts every exit, sends PIO/MMIO to the buses and
  * turns stop-worthy exits into a stop request; it never takes a lock on the
- * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU). While
- * the machine sleeps (ACPI S3) it parks before KVM_RUN (sleep.c).
+ * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU). When
+ * the machine sleeps (ACPI S3) it parks between two KVM_RUNs (sleep.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -299,11 +299,12 @@ static void *vcpu_thread(void *arg)
 		unsigned reason;
 		int ret;
 
-		/* ACPI S3: park before entering the guest again (sleep.c). */
-		if (vcpu_sleep_due(vcpu)) {
-			vcpu_sleep(vcpu);
-			continue;
-		}
+		/*
+		 * ACPI S3 (sleep.c): KVM finishes the exit in hand (or hands back
+		 * the next part of a string I/O) and runs no guest instruction.
+		 */
+		if (vcpu_sleep_due(vcpu))
+			vcpu->run->immediate_exit = 1;
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		t_exit = kvm->accounting ? stats_clock() : 0;
 
@@ -314,6 +315,9 @@ static void *vcpu_thread(void *arg)
 				vcpu->run->immediate_exit = 0;
 				/* A kick may be the I/O thread asking for the ring. */
 				vcpu_drain_coalesced(vcpu);
+				/* No exit pending, no guest code run since: where a vCPU parks. */
+				if (vcpu_sleep_due(vcpu))
+					vcpu_sleep(vcpu);
 				continue;
 			}
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));
