@@ -6,7 +6,8 @@
  * always reads 1, the enables keep only their bits, TMR_STS and RTC_STS are
  * write-1-to-clear and with their enables raise the SCI (TMR_STS when the
  * timer's top bit toggles), and the PM timer counts at 3.579545 MHz, checked
- * against CLOCK_MONOTONIC read around it.
+ * against CLOCK_MONOTONIC read around it. Last, the RTC and the PM device
+ * on one machine: the alarm wakes the sleeping machine within its second.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -296,6 +297,40 @@ static void test_timer_sts_without_sci(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* The whole path on one machine: the RTC's alarm (its timer on the I/O loop) wakes the PM device. */
+static void test_s3_rtc_alarm_wakes(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct timespec t0, t1;
+	long ms;
+
+	assert_non_null(fm);
+	assert_int_equal(rtc_create(&fm->m), 0);
+	assert_int_equal(acpi_pm_create(&fm->m), 0);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_RTC);
+	/* Alarm at any time, AIE: the next second boundary. */
+	for (unsigned reg = 1; reg <= 5; reg += 2) {
+		fake_pio_write(fm, 0x70, 1, reg);
+		fake_pio_write(fm, 0x71, 1, 0xc0);
+	}
+	fake_pio_write(fm, 0x70, 1, 0x0c);
+	fake_pio_read(fm, 0x71, 1);
+	fake_pio_write(fm, 0x70, 1, 0x0b);
+	fake_pio_write(fm, 0x71, 1, 0x22);
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write);
+	assert_int_equal(fm->nr_sleeps, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 10 && !fm->nr_wakes; i++)
+		fake_run_io(fm, 1, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_int_equal(fm->nr_wakes, 1);
+	assert_true(ms <= 1100);
+	assert_int_equal(fm->irq_level[8], 1);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_RTC | ACPI_PM1_WAK);
+	fake_machine_destroy(fm);
+}
+
 static void test_names_and_claims(void **state)
 {
 	struct fake_machine *fm = *state;
@@ -335,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names_and_claims, setup, teardown),
 		cmocka_unit_test(test_timer_sci),
 		cmocka_unit_test(test_timer_sts_without_sci),
+		cmocka_unit_test(test_s3_rtc_alarm_wakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
