@@ -296,7 +296,7 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count)
 	ret = machine_pm_listen(m, pm_event, pm);
 	if (ret < 0)
 		return report(ret, "acpi-pm: another device listens to the machine's PM events");
-	snprintf(summary, sizeof(summary), "pio %#x-%#x, SCI irq %u, PM timer %u-bit",
+	snprintf(summary, sizeof(summary), "pio %#x-%#x, SCI irq %u, PM timer %u-bit, S3 (RTC wake) and S5",
 		 ACPI_PM_BASE, ACPI_PM_BASE + ACPI_PM_LEN - 1, ACPI_SCI_IRQ, ACPI_PM_TIMER_BITS);
 	return machine_add_report(m, "acpi-pm", summary, acpi_pm_report, pm);
 }
