@@ -3,7 +3,8 @@
  * ACPI as qlite writes it (src/boot/acpi.c) and the power-management device
  * the tables describe (src/devices/acpi_pm.c): the PM1a event and control
  * blocks and the PM timer at the ports of QEMU's pc (PIIX4 PM), the SCI on
- * ISA IRQ 9, and the S5 sleep type that powers the VM off.
+ * ISA IRQ 9, the S3 sleep type (suspend to RAM, woken by the RTC alarm) and
+ * the S5 one that powers the VM off.
  */
 #ifndef QLITE_ACPI_H
 #define QLITE_ACPI_H
@@ -41,6 +42,8 @@
 #define ACPI_PM1_CNT_SLP_EN	(1u << 13)
 /* The DSDT's \_S5 and what the PM1 control block takes as "power off" (QEMU's value too). */
 #define ACPI_S5_SLP_TYP		0
+/* The DSDT's \_S3, suspend to RAM (QEMU's PIIX4 value too). */
+#define ACPI_S3_SLP_TYP		1
 
 /*
  * Where the tables go: the RSDP in the BIOS area's F segment, where Linux
@@ -71,6 +74,20 @@ struct acpi_tables {
  * out lists them. Reports its errors; -ENOSPC when the area is not RAM.
  */
 int acpi_write(struct guest_mem *gm, unsigned nr_cpus, struct acpi_tables *out);
+
+/*
+ * Where the OS wants to resume after S3, as the FACS at facs says (ACPI 6.5,
+ * 5.2.10): X_Firmware_Waking_Vector when not 0, entered in 32-bit protected
+ * mode (a 64-bit environment is not offered: 64BIT_WAKE_SUPPORTED_F is
+ * clear), else Firmware_Waking_Vector in real mode; NONE when both are 0.
+ * -EINVAL, reported, for a FACS no longer there or a vector qlite cannot
+ * enter (outside RAM, a real-mode one at or above 1 MiB, 64BIT_WAKE_F).
+ */
+struct acpi_wake {
+	enum { ACPI_WAKE_NONE, ACPI_WAKE_REAL, ACPI_WAKE_PROTECTED32 } mode;
+	uint64_t addr;
+};
+int acpi_waking_vector(const struct guest_mem *gm, uint64_t facs, struct acpi_wake *out);
 
 /* A checksum byte that makes len bytes at p sum to 0 (mod 256). */
 uint8_t acpi_checksum(const void *p, size_t len);

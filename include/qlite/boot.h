@@ -120,6 +120,13 @@ int initrd_place(const struct guest_mem *gm, uint64_t kernel_end, uint64_t limit
 void boot_regs(const struct boot_result *res, struct kvm_regs *regs);
 int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_sregs *sregs);
 
+/*
+ * The BSP's state at the OS's ACPI waking vector (src/boot/wake.c): regs and
+ * sregs hold the vCPU's reset state on entry and the waking state on return.
+ */
+struct acpi_wake;
+void boot_wake_regs(const struct acpi_wake *w, struct kvm_regs *regs, struct kvm_sregs *sregs);
+
 /* MP table for nr_cpus CPUs, the IOAPIC, ISA IRQs and PCI INTx routes; reports its errors. */
 struct pci_host;
 int mptable_write(struct guest_mem *gm, unsigned nr_cpus, const struct pci_host *pci);

@@ -25,7 +25,7 @@ int uart8250_rx_space_fd(struct uart8250 *u);
 /* i8042 keyboard controller, enough for reboot=k: a 0xfe command resets the VM. */
 int i8042_create(struct machine *m);
 
-/* MC146818 CMOS RTC at 0x70/0x71 with the host's time. */
+/* MC146818 CMOS RTC at 0x70/0x71 with the host's time; its interrupts on IRQ 8. */
 int rtc_create(struct machine *m);
 
 /* QEMU isa-debug-exit compatible: writing v stops the VM with exit status (v << 1) | 1. */

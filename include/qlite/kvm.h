@@ -22,6 +22,15 @@
 
 struct kvm;
 
+/* A vCPU as qlite set it up at creation: what it is reset to on a wake from S3 (sleep.c). */
+struct vcpu_reset_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu;
+	struct kvm_lapic_state lapic;
+	struct kvm_vcpu_events events;
+};
+
 struct vcpu {
 	struct kvm *kvm;
 	unsigned id;
@@ -33,6 +42,8 @@ struct vcpu {
 	atomic_int tid;			/* host thread id, for affinity checks and reports */
 	struct vcpu_stats stats;
 	struct region_stats *cur_region;	/* the device this exit went to, for its handler time */
+	struct vcpu_reset_state *reset;	/* NULL until vcpu_create has set it up */
+	uint64_t slept;			/* the last sleep generation it took part in */
 };
 
 /* One routed interrupt of KVM's GSI routing table (an MSI behind an irqfd). */
@@ -71,6 +82,21 @@ struct kvm {
 	int coalesced_page;
 	struct kvm_coalesced_mmio_ring *coalesced_ring;
 	pthread_mutex_t coalesced_lock;
+
+	/*
+	 * ACPI S3 (sleep.c). Each sleep is a generation: every vCPU parks in it
+	 * before its next KVM_RUN, and none leaves before all have parked and
+	 * the wake came (so vCPU 0 cannot run on while another still runs the
+	 * code from before the sleep). Under sleep_lock but sleep_gen, which
+	 * the vCPU loops read on every pass.
+	 */
+	pthread_mutex_t sleep_lock;
+	pthread_cond_t sleep_cond;
+	_Atomic uint64_t sleep_gen;
+	uint64_t wake_gen, all_asleep_gen;
+	unsigned asleep;		/* vCPUs parked in sleep_gen */
+	struct kvm_regs wake_regs;	/* vCPU 0's entry at the waking vector */
+	struct kvm_sregs wake_sregs;
 };
 
 /* kvm.c: bring-up. All return 0 or -errno after one message saying what failed. */
@@ -102,6 +128,21 @@ void vcpu_destroy(struct vcpu *vcpu);
 void vcpu_dump_regs(struct vcpu *vcpu, FILE *out);
 /* Dispatch the writes waiting in the coalesced MMIO ring, counted in vcpu's stats. */
 void vcpu_drain_coalesced(struct vcpu *vcpu);
+
+/*
+ * sleep.c: ACPI S3 for the vCPU threads. kvm_sleep() from any thread (then
+ * kick every vCPU out of KVM_RUN); kvm_wake() with vCPU 0's entry state,
+ * once (the others wait for a SIPI); kvm_sleep_release() when the VM stops,
+ * so that parked vCPUs leave. vcpu_save_reset_state() at creation, after
+ * qlite's set-up; vcpu_sleep() on the vCPU's thread when vcpu_sleep_due(),
+ * after a KVM_RUN with immediate_exit returned EINTR (no exit pending).
+ */
+void kvm_sleep(struct kvm *kvm);
+void kvm_wake(struct kvm *kvm, const struct kvm_regs *regs, const struct kvm_sregs *sregs);
+void kvm_sleep_release(struct kvm *kvm);
+int vcpu_save_reset_state(struct vcpu *vcpu);
+bool vcpu_sleep_due(struct vcpu *vcpu);
+void vcpu_sleep(struct vcpu *vcpu);
 
 /* True when the host CPU flags show neither VMX nor SVM (a nested, software-assisted KVM). */
 bool host_is_nested_soft_kvm(void);

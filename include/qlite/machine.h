@@ -19,6 +19,9 @@
  *   async I/O                  readv/writev/fdatasync/fallocate on the
  *                              loop's io_uring (or its worker pool where
  *                              io_uring is denied), completed on the I/O thread
+ *   power-management events    a device's wake-capable event (the RTC alarm)
+ *                              reaches the one device that decides about
+ *                              waking (ACPI PM), neither knowing the other
  * Every function returns 0 or a negative errno; none prints.
  */
 #ifndef QLITE_MACHINE_H
@@ -49,6 +52,11 @@ enum stop_reason {
 
 struct pci_host;
 struct fw_cfg;
+
+/* Events that may wake a sleeping machine (the ACPI fixed wake events). */
+enum machine_pm_event {
+	PM_EVENT_RTC_ALARM,	/* the RTC asserted its interrupt (RTC_STS) */
+};
 
 /* KVM's in-kernel shortcuts for the services (src/kvm/accel.c); NULL: all in userspace. */
 struct machine_accel_ops {
@@ -92,6 +100,19 @@ struct machine {
 	 */
 	void (*request_stop)(struct machine *m, enum stop_reason why, int exit_status,
 			     const char *detail);
+	/*
+	 * ACPI S3, asked for by the PM device. sleep: no vCPU runs another guest
+	 * instruction until wake (the vCPU whose write asked stops right after
+	 * it); never blocks, safe from a vCPU's PIO handler. wake: what firmware
+	 * does on a wake event: vCPU 0 enters the OS's waking vector (the FACS),
+	 * the others wait for a SIPI; RAM and devices keep their state. The PM
+	 * device calls them in turn, never wake without a sleep before it.
+	 */
+	void (*sleep)(struct machine *m);
+	void (*wake)(struct machine *m);
+	/* The power-management events' listener (machine_pm_listen), NULL: none. */
+	void (*pm_listener)(void *opaque, enum machine_pm_event ev);
+	void *pm_listener_opaque;
 
 	/* Device states the machine frees at teardown (see machine_adopt). */
 	struct machine_owned *owned;
@@ -237,6 +258,17 @@ static inline int machine_timer_create(struct machine *m, void (*fn)(void *opaqu
 {
 	return event_loop_timer_create(m->loop, fn, opaque, out);
 }
+
+/* ---- power-management events ---- */
+
+/*
+ * The device that decides about waking (ACPI PM) listens, at construction;
+ * one listener per machine, -EBUSY for a second.
+ */
+int machine_pm_listen(struct machine *m, void (*fn)(void *opaque, enum machine_pm_event ev),
+		      void *opaque);
+/* A device's event, from any thread, with no lock of the device held; nothing without a listener. */
+void machine_pm_event(struct machine *m, enum machine_pm_event ev);
 
 /* ---- asynchronous block I/O ---- */
 

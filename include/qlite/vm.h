@@ -31,6 +31,7 @@ struct vm {
 	bool nested_soft_kvm;		/* host CPU shows neither VMX nor SVM */
 	bool quirks;			/* nested-KVM workarounds applied */
 	bool guest_is_linux;
+	uint64_t facs;			/* guest-physical address of the FACS; 0 with `acpi off` */
 	struct vm_stats *stats;		/* reporters (src/vm/stats.c), NULL without --stats */
 
 	struct guest_mem mem;

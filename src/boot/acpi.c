@@ -2,7 +2,7 @@
 /*
  * ACPI tables (ACPI 6.5): how a guest with ACPI finds its CPUs, the IOAPIC,
  * the PM device (src/devices/acpi_pm.c), how PCI INTx is routed and how to
- * power off (\_S5). The RSDP (revision 2) sits in the BIOS area's F segment,
+ * sleep (\_S3) and power off (\_S5). The RSDP (revision 2) sits in the BIOS area's F segment,
  * where Linux and kvm-unit-tests scan; PVH start_info and the zero page
  * also carry its address (boot_set_rsdp). The rest lives in the E segment:
  * FACS, DSDT, FADT, MADT, RSDT, XSDT. The DSDT is AML written here byte by
@@ -102,6 +102,9 @@ struct acpi_facs {
 } __attribute__((packed));
 
 _Static_assert(sizeof(struct acpi_facs) == 64, "FACS is 64 bytes");
+
+/* ospm_flags: a 64-bit waking environment, which flags' 64BIT_WAKE_SUPPORTED_F (clear) refuses. */
+#define FACS_OSPM_64BIT_WAKE	(1u << 0)
 
 struct madt_lapic {
 	uint8_t type, length, uid, apic_id;
@@ -381,15 +384,19 @@ static void pci0_prt(struct aml *a)
 	aml_wrap(a, &package_op, 1, &body);
 }
 
-/* The DSDT's definition block: \_S5 and Scope (\_SB) { Device (PCI0) { ... } }. */
+/* The DSDT's definition block: \_S3, \_S5 and Scope (\_SB) { Device (PCI0) { ... } }. */
 static int dsdt_body(struct aml *a)
 {
 	static const uint8_t scope_op = AML_SCOPE;
 	static const uint8_t device_op[] = { AML_EXT_PREFIX, AML_DEVICE };
+	static const uint64_t s3[4] = { ACPI_S3_SLP_TYP, ACPI_S3_SLP_TYP, 0, 0 };
 	static const uint64_t s5[4] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
 	struct aml sb = { 0 }, pci0 = { 0 };
 
-	/* Name (_S5, Package (4) { SLP_TYPa, SLP_TYPb, 0, 0 }) */
+	/* Name (_S3, Package (4) { SLP_TYPa, SLP_TYPb, 0, 0 }), and _S5 the same way */
+	aml_byte(a, AML_NAME);
+	aml_name(a, "_S3_");
+	aml_package_ints(a, s3, 4);
 	aml_byte(a, AML_NAME);
 	aml_name(a, "_S5_");
 	aml_package_ints(a, s5, 4);
@@ -650,5 +657,38 @@ int acpi_write(struct guest_mem *gm, unsigned nr_cpus, struct acpi_tables *out)
 		memset(out, 0, sizeof(*out));
 		return report(ret, "ACPI tables do not fit in the BIOS area");
 	}
+	return 0;
+}
+
+int acpi_waking_vector(const struct guest_mem *gm, uint64_t facs_addr, struct acpi_wake *out)
+{
+	const struct acpi_facs *facs = guest_mem_ptr(gm, facs_addr, sizeof(*facs));
+	struct acpi_facs f;
+
+	*out = (struct acpi_wake){ ACPI_WAKE_NONE, 0 };
+	if (!facs)
+		return report(-EINVAL, "ACPI wake: no FACS at %#llx", (unsigned long long)facs_addr);
+	/* One copy, checked and used: the FACS is in the guest's RAM, its to write. */
+	memcpy(&f, facs, sizeof(f));
+	if (memcmp(f.sig, "FACS", 4) || f.length < sizeof(f))
+		return report(-EINVAL, "ACPI wake: the FACS at %#llx was overwritten",
+			      (unsigned long long)facs_addr);
+	if (f.x_waking_vector) {
+		/* ACPI 6.5, 5.2.10: 64BIT_WAKE_F only where the FACS offers it, and it does not. */
+		if (f.ospm_flags & FACS_OSPM_64BIT_WAKE)
+			return report(-EINVAL, "ACPI wake: the guest asked for a 64-bit waking environment, which the FACS does not offer");
+		if (f.x_waking_vector > UINT32_MAX || !guest_mem_ptr(gm, f.x_waking_vector, 1))
+			return report(-EINVAL, "ACPI wake: X_Firmware_Waking_Vector %#llx is not in RAM below 4 GiB",
+				      (unsigned long long)f.x_waking_vector);
+		*out = (struct acpi_wake){ ACPI_WAKE_PROTECTED32, f.x_waking_vector };
+		return 0;
+	}
+	if (!f.waking_vector)
+		return 0;
+	/* Real mode: CS = vector >> 4 must fit its 16 bits. */
+	if (f.waking_vector >= 0x100000 || !guest_mem_ptr(gm, f.waking_vector, 1))
+		return report(-EINVAL, "ACPI wake: Firmware_Waking_Vector %#x is not in RAM below 1 MiB",
+			      f.waking_vector);
+	*out = (struct acpi_wake){ ACPI_WAKE_REAL, f.waking_vector };
 	return 0;
 }

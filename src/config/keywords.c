@@ -788,9 +788,10 @@ const struct config_keyword config_keywords[] = {
 	  "run). Default on; `off` exists to measure what the accounting itself costs.",
 	  1, 1, 0, kw_accounting },
 	{ "acpi", { "--acpi" }, "on|off",
-	  "ACPI tables (RSDP, RSDT, XSDT, FADT, FACS, MADT, a DSDT with `_S5` and the PCI root) "
-	  "and the PM device they describe (PM1 event and control blocks, PM timer at 0x600, SCI "
-	  "on IRQ 9): how a guest finds its CPUs and powers off (S5: exit status 0). Default on. "
+	  "ACPI tables (RSDP, RSDT, XSDT, FADT, FACS, MADT, a DSDT with `_S3`, `_S5` and the PCI "
+	  "root) and the PM device they describe (PM1 event and control blocks, PM timer at 0x600, "
+	  "SCI on IRQ 9): how a guest finds its CPUs, powers off (S5: exit status 0) and "
+	  "suspends to RAM (S3, woken by the RTC alarm at the FACS waking vector). Default on. "
 	  "The MP table is written either way, for kernels without ACPI.",
 	  1, 1, 0, kw_acpi },
 	{ "fw-cfg", { "--fw-cfg" }, "on|off",

@@ -3,11 +3,16 @@
  * The ACPI power-management registers the FADT points to (src/boot/acpi.c),
  * at the ports of QEMU's pc (PIIX4 PM):
  *   0x600  PM1_STS  status, write 1 to clear: TMR_STS, set when the timer's
- *                   most significant bit toggles (no other event source here:
- *                   the FADT says the buttons are not fixed hardware)
- *   0x602  PM1_EN   enables; TMR_EN with TMR_STS raises the SCI
- *   0x604  PM1_CNT  SCI_EN reads 1 (no SMI_CMD: always in ACPI mode);
- *                   SLP_TYP = S5 with SLP_EN powers the VM off with status 0
+ *                   most significant bit toggles; RTC_STS, set when the RTC
+ *                   raises its interrupt (a machine PM event); WAK_STS, set
+ *                   when an enabled event wakes the machine from S3 (the FADT
+ *                   says the buttons are not fixed hardware)
+ *   0x602  PM1_EN   enables; TMR_EN or RTC_EN with its status raises the SCI,
+ *                   RTC_EN also lets the RTC wake the machine
+ *   0x604  PM1_CNT  SCI_EN reads 1 (no SMI_CMD: always in ACPI mode); with
+ *                   SLP_EN, SLP_TYP = S5 powers the VM off with status 0, and
+ *                   SLP_TYP = S3 puts it to sleep (machine->sleep) until an
+ *                   enabled wake event (machine->wake)
  *   0x608  PM_TMR   3.579545 MHz, 32 bits (TMR_VAL_EXT), from CLOCK_MONOTONIC
  * The SCI is ISA IRQ 9, level-triggered, active high, as the MADT says.
  * Accesses of any width are taken byte by byte, as the hardware decodes them.
@@ -33,6 +38,8 @@
 			 ACPI_PM1_RTC)
 #define PM1_CNT_BM_RLS	(1u << 1)
 #define PM1_CNT_KEPT	(ACPI_PM1_CNT_SLP_TYP | PM1_CNT_BM_RLS)
+#define PM1_STS_LATCHED	(ACPI_PM1_RTC | ACPI_PM1_WAK)	/* the others are computed */
+#define PM1_WAKE_EVENTS	ACPI_PM1_RTC	/* enables that can wake from S3 */
 #define TMR_MSB		(1ULL << (ACPI_PM_TIMER_BITS - 1))
 
 struct acpi_pm {
@@ -40,13 +47,14 @@ struct acpi_pm {
 	pthread_mutex_t lock;		/* vCPUs' accesses against the timer's callback */
 	struct timespec t0;		/* the timer counts from here... */
 	uint64_t tick0;			/* ...starting at this count */
-	uint16_t en, cnt;
+	uint16_t sts, en, cnt;		/* sts: the latched bits (PM1_STS_LATCHED) */
 	uint64_t tmr_cleared;		/* ticks when TMR_STS was last cleared */
 	bool sci;
+	bool sleeping;			/* in S3, between machine->sleep and ->wake */
 	struct loop_timer *timer;	/* wakes the SCI when TMR_EN waits for a toggle */
 	bool armed;			/* so that writes with TMR_EN clear cost no syscall */
-	_Atomic uint64_t sci_raised, sleeps_ignored;
-	atomic_bool said_sleep;
+	_Atomic uint64_t sci_raised, sleeps_ignored, s3_sleeps, s3_wakes;
+	atomic_bool said_sleep, said_no_wake;
 };
 
 static uint64_t pm_ticks(const struct acpi_pm *pm)
@@ -76,7 +84,7 @@ static void sci_update(struct acpi_pm *pm)
 {
 	uint64_t now = pm_ticks(pm);
 	bool sts = tmr_sts(pm, now);
-	bool level = sts && (pm->en & ACPI_PM1_TMR);
+	bool level = ((sts ? ACPI_PM1_TMR : 0) | pm->sts) & pm->en;
 
 	if (level != pm->sci) {
 		pm->sci = level;
@@ -113,7 +121,7 @@ static void pm_read(void *opaque, uint64_t offset, void *data, unsigned len)
 
 	pthread_mutex_lock(&pm->lock);
 	now = pm_ticks(pm);
-	le_store(regs + PM_STS, tmr_sts(pm, now) ? ACPI_PM1_TMR : 0, 2);
+	le_store(regs + PM_STS, (tmr_sts(pm, now) ? ACPI_PM1_TMR : 0) | pm->sts, 2);
 	le_store(regs + PM_EN, pm->en, 2);
 	le_store(regs + PM_CNT, pm->cnt | ACPI_PM1_CNT_SCI_EN, 2);
 	le_store(regs + PM_TMR, now & (TMR_MSB * 2 - 1), 4);
@@ -121,7 +129,21 @@ static void pm_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	memcpy(data, regs + offset, len);
 }
 
-static void pm_sleep(struct acpi_pm *pm, unsigned typ)
+/* Under the lock: SLP_TYP = S3 with SLP_EN. */
+static void pm_enter_s3(struct acpi_pm *pm)
+{
+	if (pm->sleeping)
+		return;		/* another vCPU's write, before it stopped: asleep already */
+	pm->sleeping = true;
+	atomic_fetch_add_explicit(&pm->s3_sleeps, 1, memory_order_relaxed);
+	if (!(pm->en & PM1_WAKE_EVENTS) && !atomic_exchange(&pm->said_no_wake, true))
+		pr_info("acpi-pm: guest entered S3 with no wake event enabled (PM1_EN %#x): it sleeps until qlite is stopped",
+			pm->en);
+	pm->m->sleep(pm->m);
+}
+
+/* Any other sleep type than S3, outside the lock. */
+static void pm_sleep_other(struct acpi_pm *pm, unsigned typ)
 {
 	char detail[96];
 
@@ -130,11 +152,30 @@ static void pm_sleep(struct acpi_pm *pm, unsigned typ)
 		pm->m->request_stop(pm->m, STOP_POWEROFF, 0, detail);
 		return;
 	}
-	/* Only \_S5 is declared: another sleep state is not one this machine has. */
+	/* Only \_S3 and \_S5 are declared: another sleep state is not one this machine has. */
 	atomic_fetch_add_explicit(&pm->sleeps_ignored, 1, memory_order_relaxed);
 	if (!atomic_exchange(&pm->said_sleep, true))
-		pr_info("acpi-pm: guest asked for sleep type %u; only S5 (type %u) exists, ignored",
-			typ, ACPI_S5_SLP_TYP);
+		pr_info("acpi-pm: guest asked for sleep type %u; only S3 (type %u) and S5 (type %u) exist, ignored",
+			typ, ACPI_S3_SLP_TYP, ACPI_S5_SLP_TYP);
+}
+
+/* A machine PM event (the RTC's interrupt): its status, and a wake when enabled. */
+static void pm_event(void *opaque, enum machine_pm_event ev)
+{
+	struct acpi_pm *pm = opaque;
+
+	if (ev != PM_EVENT_RTC_ALARM)
+		return;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= ACPI_PM1_RTC;
+	if (pm->sleeping && (pm->en & ACPI_PM1_RTC)) {
+		pm->sleeping = false;
+		pm->sts |= ACPI_PM1_WAK;
+		atomic_fetch_add_explicit(&pm->s3_wakes, 1, memory_order_relaxed);
+		pm->m->wake(pm->m);
+	}
+	sci_update(pm);
+	pthread_mutex_unlock(&pm->lock);
 }
 
 /* The bytes of [offset, offset + len) that fall in the 2-byte register at reg. */
@@ -160,11 +201,12 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, unsigned l
 	int sleep_typ = -1;
 
 	pthread_mutex_lock(&pm->lock);
-	if (reg_part(offset, len, data, PM_STS, &val, &mask) && (val & ACPI_PM1_TMR)) {
+	if (reg_part(offset, len, data, PM_STS, &val, &mask)) {
 		uint64_t now = pm_ticks(pm);
 
-		if (tmr_sts(pm, now))
+		if ((val & ACPI_PM1_TMR) && tmr_sts(pm, now))
 			pm->tmr_cleared = now;
+		pm->sts &= ~(val & PM1_STS_LATCHED);
 	}
 	if (reg_part(offset, len, data, PM_EN, &val, &mask))
 		pm->en = ((pm->en & ~mask) | (val & mask)) & PM1_EN_WRITABLE;
@@ -174,9 +216,12 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, unsigned l
 			sleep_typ = (pm->cnt & ACPI_PM1_CNT_SLP_TYP) >> ACPI_PM1_CNT_SLP_TYP_SHIFT;
 	}
 	sci_update(pm);
+	/* Under the lock, so that a wake event cannot come between deciding and sleeping. */
+	if (sleep_typ == ACPI_S3_SLP_TYP)
+		pm_enter_s3(pm);
 	pthread_mutex_unlock(&pm->lock);
-	if (sleep_typ >= 0)
-		pm_sleep(pm, sleep_typ);
+	if (sleep_typ >= 0 && sleep_typ != ACPI_S3_SLP_TYP)
+		pm_sleep_other(pm, sleep_typ);
 }
 
 static const char *pm_reg_name(void *opaque, uint64_t offset)
@@ -203,6 +248,10 @@ static void acpi_pm_report(void *opaque, struct device_report *out)
 		 ACPI_SCI_IRQ, ACPI_PM_TIMER_BITS);
 	device_report_add(out, "sci_raised",
 			  atomic_load_explicit(&pm->sci_raised, memory_order_relaxed));
+	device_report_add(out, "s3_sleeps",
+			  atomic_load_explicit(&pm->s3_sleeps, memory_order_relaxed));
+	device_report_add(out, "s3_wakes",
+			  atomic_load_explicit(&pm->s3_wakes, memory_order_relaxed));
 	device_report_add(out, "sleeps_ignored",
 			  atomic_load_explicit(&pm->sleeps_ignored, memory_order_relaxed));
 }
@@ -244,7 +293,10 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count)
 	ret = machine_claim_irq(m, ACPI_SCI_IRQ, "acpi-pm (SCI)", false);
 	if (ret < 0)
 		return report(ret, "acpi-pm: cannot claim IRQ %u (the SCI)", ACPI_SCI_IRQ);
-	snprintf(summary, sizeof(summary), "pio %#x-%#x, SCI irq %u, PM timer %u-bit",
+	ret = machine_pm_listen(m, pm_event, pm);
+	if (ret < 0)
+		return report(ret, "acpi-pm: another device listens to the machine's PM events");
+	snprintf(summary, sizeof(summary), "pio %#x-%#x, SCI irq %u, PM timer %u-bit, S3 (RTC wake) and S5",
 		 ACPI_PM_BASE, ACPI_PM_BASE + ACPI_PM_LEN - 1, ACPI_SCI_IRQ, ACPI_PM_TIMER_BITS);
 	return machine_add_report(m, "acpi-pm", summary, acpi_pm_report, pm);
 }

@@ -44,11 +44,12 @@ int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 *
 static void no_irq(struct machine *m, unsigned gsi, int level) { }
 static void no_msi(struct machine *m, uint64_t addr, uint32_t data) { }
 static void no_stop(struct machine *m, enum stop_reason why, int status, const char *detail) { }
+static void no_sleep(struct machine *m) { }
 
 int machine_init_offline(struct machine *m)
 {
 	*m = (struct machine){ .irq_set = no_irq, .msi_send = no_msi, .request_stop = no_stop,
-			       .offline = true };
+			       .sleep = no_sleep, .wake = no_sleep, .offline = true };
 	m->bus[BUS_PIO] = bus_create(BUS_PIO);
 	m->bus[BUS_MMIO] = bus_create(BUS_MMIO);
 	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;

@@ -14,17 +14,22 @@
  * part's update cycle, so a guest that waits for UIP == 0 then reads the
  * time has the whole window to read a stable value.
  *
- * Interrupts: there is no timer here, so nothing raises GSI 8. The periodic,
- * alarm and update-ended flags of register C are computed when register C is
- * read, from how far the clock moved since the previous read, so a guest
- * polling C (hwclock's busy-wait fallback) still sees them; guests waiting for
- * the RTC interrupt (hwclock --rtc with UIE) fall back to polling or time out.
+ * Interrupts, as the chip raises them: register C latches the periodic,
+ * alarm and update-ended flags as time passes them, IRQF says that one of
+ * them is on with its enable (register B), and IRQF drives GSI 8 until the
+ * guest reads C, which clears it all. The flags are brought up to date on
+ * every access (from the time passed since the previous one, so a guest that
+ * polls C sees them whether or not it enabled the interrupt) and by a timer
+ * on the I/O thread, armed only while an enabled flag is still clear, for
+ * the next event that would set one. Each rise of the line is a power-
+ * management event (ACPI RTC_STS, a wake from S3: machine_pm_event).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "qlite/devices.h"
@@ -75,8 +80,11 @@
 /* The update cycle takes 1984 us; UIP rises 244 us before it. */
 #define UIP_WINDOW_NS	244000
 
+#define RTC_GSI		8
+
 #define NSEC		1000000000LL
 #define RTC_MAX_SECONDS	(INT64_MAX / NSEC / 2)
+#define RTC_NEVER	INT64_MAX
 
 struct rtc {
 	pthread_mutex_t lock;
@@ -84,7 +92,12 @@ struct rtc {
 	uint8_t index;
 	uint8_t cmos[RTC_NR_REGS];
 	int64_t offset_ns;	/* guest time - host CLOCK_REALTIME */
-	int64_t c_read_ns;	/* guest time of the previous register C read */
+	int64_t scan_ns;	/* guest time up to which register C's flags are latched */
+	uint8_t c;		/* PF, AF, UF latched since the guest last read C */
+	bool irq;		/* GSI 8's level: IRQF */
+	struct loop_timer *timer;	/* the next event that would raise IRQF */
+	bool armed;
+	int64_t deadline;	/* guest time the timer is armed for */
 };
 
 static int64_t host_now_ns(void)
@@ -189,7 +202,9 @@ static void rtc_adopt_time(struct rtc *r)
 		return;
 	/* Keep the host's phase within the second: the guest set whole seconds. */
 	r->offset_ns = (int64_t)t * NSEC + (host % NSEC) - host;
-	r->c_read_ns = rtc_now_ns(r);
+	/* The jump is no passage of time: no update or alarm for the seconds skipped. */
+	r->scan_ns = rtc_now_ns(r);
+	r->deadline = RTC_NEVER;	/* the timer's deadline moved with the clock */
 }
 
 static bool alarm_match(uint8_t alarm, unsigned value, const struct rtc *r, bool hour)
@@ -199,21 +214,43 @@ static bool alarm_match(uint8_t alarm, unsigned value, const struct rtc *r, bool
 	return (hour ? rtc_decode_hour(r, alarm) : rtc_decode(r, alarm)) == value;
 }
 
-/* Did the alarm time come up in a second of (from, to]? */
-static bool rtc_alarm_passed(const struct rtc *r, int64_t from, int64_t to)
+/* The first value >= v below n that an alarm byte matches; n when none does. */
+static unsigned alarm_next(const struct rtc *r, uint8_t alarm, unsigned v, unsigned n, bool hour)
 {
-	/* The alarm matches once a day at most: a day of seconds covers every case. */
-	if (to - from > 86400)
-		from = to - 86400;
-	for (int64_t s = from + 1; s <= to; s++) {
-		int64_t day_sec = s - floor_div(s, 86400) * 86400;
+	while (v < n && !alarm_match(alarm, v, r, hour))
+		v++;
+	return v;
+}
 
-		if (alarm_match(r->cmos[REG_SEC_ALARM], day_sec % 60, r, false) &&
-		    alarm_match(r->cmos[REG_MIN_ALARM], day_sec / 60 % 60, r, false) &&
-		    alarm_match(r->cmos[REG_HOUR_ALARM], day_sec / 3600, r, true))
-			return true;
+/*
+ * The first second after `after` whose time of day the alarm matches, or
+ * RTC_NEVER. A match, if any, comes within a day; each step jumps to the
+ * next hour, minute or second that can match, so a day takes a few dozen.
+ */
+static int64_t rtc_next_alarm(const struct rtc *r, int64_t after)
+{
+	int64_t t = after + 1;
+
+	while (t <= after + 86400) {
+		int64_t day = floor_div(t, 86400) * 86400;
+		unsigned ds = t - day, h = ds / 3600, m = ds / 60 % 60, s = ds % 60, v;
+
+		v = alarm_next(r, r->cmos[REG_HOUR_ALARM], h, 24, true);
+		if (v != h) {
+			t = day + v * 3600;	/* v == 24: tomorrow */
+			continue;
+		}
+		v = alarm_next(r, r->cmos[REG_MIN_ALARM], m, 60, false);
+		if (v != m) {
+			t = day + h * 3600 + v * 60;
+			continue;
+		}
+		v = alarm_next(r, r->cmos[REG_SEC_ALARM], s, 60, false);
+		if (v == s)
+			return t;
+		t = day + h * 3600 + m * 60 + v;
 	}
-	return false;
+	return RTC_NEVER;
 }
 
 /* Periodic interrupt period from the rate select bits, 0 when off. */
@@ -228,25 +265,104 @@ static int64_t rtc_period_ns(const struct rtc *r)
 	return (NSEC << (rate - 1)) / 32768;
 }
 
-/* Register C, computed from the time elapsed since it was last read; reading clears it. */
+/* Latch the flags of the events in (scan_ns, now]. */
+static void rtc_scan(struct rtc *r, int64_t now)
+{
+	int64_t prev = r->scan_ns, period = rtc_period_ns(r);
+	int64_t s_now = floor_div(now, NSEC), s_prev = floor_div(prev, NSEC);
+
+	if (now <= prev)
+		return;
+	r->scan_ns = now;
+	if (period && floor_div(now, period) != floor_div(prev, period))
+		r->c |= C_PF;
+	/* No update cycles run while SET holds the clock. */
+	if (!(r->cmos[REG_B] & B_SET) && s_now != s_prev) {
+		r->c |= C_UF;
+		if (rtc_next_alarm(r, s_prev) <= s_now)
+			r->c |= C_AF;
+	}
+}
+
+/* IRQF: a latched flag with its interrupt enabled. */
+static bool rtc_irqf(const struct rtc *r)
+{
+	uint8_t b = r->cmos[REG_B];
+
+	return ((r->c & C_PF) && (b & B_PIE)) || ((r->c & C_AF) && (b & B_AIE)) ||
+	       ((r->c & C_UF) && (b & B_UIE));
+}
+
+/* When the next event would set a flag that is enabled and still clear (guest ns), or RTC_NEVER. */
+static int64_t rtc_next_event(const struct rtc *r)
+{
+	int64_t period = rtc_period_ns(r), s_scan = floor_div(r->scan_ns, NSEC), next = RTC_NEVER;
+	uint8_t b = r->cmos[REG_B];
+
+	if ((b & B_PIE) && period)
+		next = (floor_div(r->scan_ns, period) + 1) * period;
+	if (b & B_SET)
+		return next;
+	if ((b & B_UIE) && (s_scan + 1) * NSEC < next)
+		next = (s_scan + 1) * NSEC;
+	if ((b & B_AIE) && (s_scan + 1) * NSEC < next) {
+		int64_t s = rtc_next_alarm(r, s_scan);
+
+		if (s != RTC_NEVER && s * NSEC < next)
+			next = s * NSEC;
+	}
+	return next;
+}
+
+/*
+ * Under the lock, after the flags or the enables changed: GSI 8 follows
+ * IRQF, and the timer waits for the next event only while the line is low
+ * (a high line stays high until C is read). True when the line rose.
+ */
+static bool rtc_update(struct rtc *r)
+{
+	bool level = rtc_irqf(r), rose = level && !r->irq;
+	int64_t next = level ? RTC_NEVER : rtc_next_event(r);
+
+	if (level != r->irq) {
+		r->irq = level;
+		r->m->irq_set(r->m, RTC_GSI, level);
+	}
+	if (r->timer && next != RTC_NEVER) {
+		int64_t left = next - rtc_now_ns(r);
+
+		if (r->armed && next == r->deadline)
+			return rose;
+		/* 0 would cancel; a wake-up before the event finds nothing and re-arms. */
+		r->armed = !loop_timer_arm(r->timer, left > 0 ? (uint64_t)left + 1 : 1);
+		r->deadline = next;
+	} else if (r->armed) {
+		loop_timer_arm(r->timer, 0);
+		r->armed = false;
+	}
+	return rose;
+}
+
+static void rtc_timer_fired(void *opaque)
+{
+	struct rtc *r = opaque;
+	bool rose;
+
+	pthread_mutex_lock(&r->lock);
+	r->armed = false;
+	rtc_scan(r, rtc_now_ns(r));
+	rose = rtc_update(r);
+	pthread_mutex_unlock(&r->lock);
+	if (rose)
+		machine_pm_event(r->m, PM_EVENT_RTC_ALARM);
+}
+
+/* Register C: the latched flags and IRQF; reading clears them and lowers the line. */
 static uint8_t rtc_read_c(struct rtc *r)
 {
-	int64_t now = rtc_now_ns(r), prev = r->c_read_ns, period = rtc_period_ns(r);
-	int64_t s_now = floor_div(now, NSEC), s_prev = floor_div(prev, NSEC);
-	uint8_t c = 0, b = r->cmos[REG_B];
+	uint8_t c = r->c | (rtc_irqf(r) ? C_IRQF : 0);
 
-	r->c_read_ns = now;
-	if (period && floor_div(now, period) != floor_div(prev, period))
-		c |= C_PF;
-	/* No update cycles run while SET holds the clock. */
-	if (!(b & B_SET) && s_now != s_prev) {
-		c |= C_UF;
-		if (rtc_alarm_passed(r, s_prev, s_now))
-			c |= C_AF;
-	}
-	if (((c & C_PF) && (b & B_PIE)) || ((c & C_AF) && (b & B_AIE)) ||
-	    ((c & C_UF) && (b & B_UIE)))
-		c |= C_IRQF;
+	r->c = 0;
 	return c;
 }
 
@@ -329,13 +445,19 @@ static void rtc_read(void *opaque, uint64_t offset, void *data, unsigned len)
 {
 	struct rtc *r = opaque;
 	uint8_t *b = data;
+	bool rose = false;
 
 	pthread_mutex_lock(&r->lock);
-	if (offset == 0)
+	if (offset == 0) {
 		b[0] = r->index;
-	else
+	} else {
+		rtc_scan(r, rtc_now_ns(r));
 		b[0] = rtc_read_reg(r, r->index & ~RTC_NMI_MASK);
+		rose = rtc_update(r);
+	}
 	pthread_mutex_unlock(&r->lock);
+	if (rose)
+		machine_pm_event(r->m, PM_EVENT_RTC_ALARM);
 	for (unsigned i = 1; i < len; i++)
 		b[i] = 0xff;
 }
@@ -344,13 +466,20 @@ static void rtc_write(void *opaque, uint64_t offset, const void *data, unsigned 
 {
 	struct rtc *r = opaque;
 	uint8_t v = *(const uint8_t *)data;
+	bool rose = false;
 
 	pthread_mutex_lock(&r->lock);
-	if (offset == 0)
+	if (offset == 0) {
 		r->index = v;
-	else
+	} else {
+		/* Events before the write happened under the old settings. */
+		rtc_scan(r, rtc_now_ns(r));
 		rtc_write_reg(r, r->index & ~RTC_NMI_MASK, v);
+		rose = rtc_update(r);
+	}
 	pthread_mutex_unlock(&r->lock);
+	if (rose)
+		machine_pm_event(r->m, PM_EVENT_RTC_ALARM);
 }
 
 static const char *rtc_reg_name(void *opaque, uint64_t offset)
@@ -368,6 +497,7 @@ static void rtc_release(void *state)
 {
 	struct rtc *r = state;
 
+	loop_timer_destroy(r->timer);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -385,10 +515,16 @@ int rtc_create(struct machine *m)
 	r->cmos[REG_SEC_ALARM] = 0xff;
 	r->cmos[REG_MIN_ALARM] = 0xff;
 	r->cmos[REG_HOUR_ALARM] = 0xff;
-	r->c_read_ns = rtc_now_ns(r);
+	r->scan_ns = rtc_now_ns(r);
 	pthread_mutex_init(&r->lock, NULL);
-
-	/* GSI 8 is not claimed: nothing here drives it (see the top of the file). */
+	if (m->loop) {
+		ret = machine_timer_create(m, rtc_timer_fired, r, &r->timer);
+		if (ret < 0)
+			return report(ret, "rtc: timer: %s", strerror(-ret));
+	}
 	ret = machine_claim(m, BUS_PIO, RTC_INDEX_PORT, 2, "rtc", &rtc_ops, r);
+	if (ret < 0)
+		return ret;
+	ret = machine_claim_irq(m, RTC_GSI, "rtc", false);
 	return ret < 0 ? ret : 0;
 }

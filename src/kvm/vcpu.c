@@ -3,7 +3,8 @@
  * vCPU threads: one per vCPU, named qlite-vcpu-N, pinned before the first
  * KVM_RUN. The run loop counts every exit, sends PIO/MMIO to the buses and
  * turns stop-worthy exits into a stop request; it never takes a lock on the
- * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU).
+ * PIO/MMIO path (the bus lookup is lock-free, counters are per vCPU). When
+ * the machine sleeps (ACPI S3) it parks between two KVM_RUNs (sleep.c).
  */
 #include <errno.h>
 #include <signal.h>
@@ -88,6 +89,9 @@ int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id)
 	ret = vcpu_setup_fpu_msrs(vcpu);
 	if (ret < 0)
 		return report_errno(ret, "vCPU %u: KVM_SET_FPU", id);
+	ret = vcpu_save_reset_state(vcpu);
+	if (ret < 0)
+		return report_errno(ret, "vCPU %u: reading its reset state", id);
 	return 0;
 }
 
@@ -98,6 +102,8 @@ void vcpu_destroy(struct vcpu *vcpu)
 	if (vcpu->fd > 0)
 		close(vcpu->fd);
 	vcpu_stats_free(&vcpu->stats);
+	free(vcpu->reset);
+	vcpu->reset = NULL;
 	vcpu->run = NULL;
 	vcpu->fd = -1;
 }
@@ -289,9 +295,18 @@ static void *vcpu_thread(void *arg)
 
 	while (!atomic_load(&kvm->stopping)) {
 		struct vcpu_stats *st = &vcpu->stats;
-		int ret = ioctl(vcpu->fd, KVM_RUN, 0);
-		uint64_t t_exit = kvm->accounting ? stats_clock() : 0;
+		uint64_t t_exit;
 		unsigned reason;
+		int ret;
+
+		/*
+		 * ACPI S3 (sleep.c): KVM finishes the exit in hand (or hands back
+		 * the next part of a string I/O) and runs no guest instruction.
+		 */
+		if (vcpu_sleep_due(vcpu))
+			vcpu->run->immediate_exit = 1;
+		ret = ioctl(vcpu->fd, KVM_RUN, 0);
+		t_exit = kvm->accounting ? stats_clock() : 0;
 
 		stat_add(&st->exits, 1);
 		if (ret < 0) {
@@ -300,6 +315,9 @@ static void *vcpu_thread(void *arg)
 				vcpu->run->immediate_exit = 0;
 				/* A kick may be the I/O thread asking for the ring. */
 				vcpu_drain_coalesced(vcpu);
+				/* No exit pending, no guest code run since: where a vCPU parks. */
+				if (vcpu_sleep_due(vcpu))
+					vcpu_sleep(vcpu);
 				continue;
 			}
 			snprintf(what, sizeof(what), "KVM_RUN: %s", strerror(errno));

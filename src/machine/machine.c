@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The machine's bookkeeping (device states freed at teardown, interrupt
- * lines and ranges claimed) and its simplest service, fd watches on the
- * I/O thread's loop. Doorbells and interrupt events have files of their own.
+ * lines and ranges claimed) and its simplest services: fd watches on the
+ * I/O thread's loop, and power-management events handed from the device
+ * that has them (the RTC) to the one that listens (ACPI PM). Doorbells and
+ * interrupt events have files of their own.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -126,4 +128,20 @@ int machine_watch_fd(struct machine *m, int fd, uint32_t events, event_fn fn, vo
 void machine_unwatch_fd(struct machine *m, int fd)
 {
 	event_loop_remove(m->loop, fd);
+}
+
+int machine_pm_listen(struct machine *m, void (*fn)(void *opaque, enum machine_pm_event ev),
+		      void *opaque)
+{
+	if (m->pm_listener)
+		return -EBUSY;
+	m->pm_listener = fn;
+	m->pm_listener_opaque = opaque;
+	return 0;
+}
+
+void machine_pm_event(struct machine *m, enum machine_pm_event ev)
+{
+	if (m->pm_listener)
+		m->pm_listener(m->pm_listener_opaque, ev);
 }

@@ -7,7 +7,9 @@
  * timers and disk I/O). The loop exists before the devices, which get it
  * through the machine. Whoever wants the VM stopped asks the machine
  * (request_stop); the main thread then kicks every vCPU out of KVM_RUN,
- * joins them, and prints the stop line.
+ * joins them, and prints the stop line. ACPI S3 is the machine's sleep and
+ * wake: the vCPUs park (src/kvm/sleep.c) while the I/O thread runs on, and
+ * the wake plays the firmware's part (the FACS's waking vector).
  */
 #include <errno.h>
 #include <poll.h>
@@ -79,6 +81,37 @@ static void vm_machine_request_stop(struct machine *m, enum stop_reason why, int
 		vm_request_stop(vm, why, exit_status, "guest %s", stop_names[why]);
 }
 
+static void vm_machine_sleep(struct machine *m)
+{
+	struct vm *vm = m->opaque;
+
+	kvm_sleep(&vm->kvm);
+	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
+		vcpu_kick(&vm->kvm.vcpus[i]);
+}
+
+/* What firmware does on a wake from S3: vCPU 0 to the OS's waking vector. */
+static void vm_machine_wake(struct machine *m)
+{
+	struct vm *vm = m->opaque;
+	const struct vcpu_reset_state *bsp = vm->kvm.vcpus[0].reset;
+	struct kvm_regs regs = bsp->regs;
+	struct kvm_sregs sregs = bsp->sregs;
+	struct acpi_wake w;
+
+	if (!vm->facs || acpi_waking_vector(&vm->mem, vm->facs, &w) < 0) {
+		vm_request_stop(vm, STOP_ERROR, 1, "woke from ACPI S3 with no waking vector qlite can enter");
+		return;
+	}
+	if (w.mode == ACPI_WAKE_NONE) {
+		/* Firmware given no vector boots afresh: a reset, which ends qlite. */
+		vm_request_stop(vm, STOP_RESET, 0, "woke from ACPI S3, the FACS's waking vectors are 0: reset");
+		return;
+	}
+	boot_wake_regs(&w, &regs, &sregs);
+	kvm_wake(&vm->kvm, &regs, &sregs);
+}
+
 static void vm_machine_irq_set(struct machine *m, unsigned gsi, int level)
 {
 	kvm_irq_line(&((struct vm *)m->opaque)->kvm, gsi, level);
@@ -113,6 +146,9 @@ static int vm_load_kernel(struct vm *vm)
 	if (ret < 0)
 		goto out;
 	vm->guest_is_linux = b.is_linux;
+	for (unsigned i = 0; i < b.acpi.n; i++)
+		if (!strcmp(b.acpi.t[i].sig, "FACS"))
+			vm->facs = b.acpi.t[i].addr;
 	if (ioctl(bsp->fd, KVM_SET_SREGS, &b.sregs) < 0 || ioctl(bsp->fd, KVM_SET_REGS, &b.regs) < 0)
 		ret = report_errno(-errno, "vCPU 0: setting the boot registers");
 out:
@@ -150,6 +186,8 @@ static int vm_create_machine(struct vm *vm)
 	m->irq_set = vm_machine_irq_set;
 	m->msi_send = vm_machine_msi_send;
 	m->request_stop = vm_machine_request_stop;
+	m->sleep = vm_machine_sleep;
+	m->wake = vm_machine_wake;
 	vm->kvm.machine = m;
 	return vm_assemble_devices(m, vm->spec, &vm->uart);
 }
@@ -167,6 +205,8 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 	kvm->accounting = !spec->accounting_off;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&kvm->print_lock, NULL);
+	pthread_mutex_init(&kvm->sleep_lock, NULL);
+	pthread_cond_init(&kvm->sleep_cond, NULL);
 	pthread_mutex_init(&kvm->route_lock, NULL);
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
@@ -337,6 +377,7 @@ int vm_run(struct vm *vm)
 	if (!atomic_load(&vm->kvm.stopping))
 		event_loop_run(vm->loop);
 
+	kvm_sleep_release(&vm->kvm);
 	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
 		vcpu_kick(&vm->kvm.vcpus[i]);
 	for (unsigned i = 0; i < vm->kvm.nr_vcpus; i++)
@@ -378,5 +419,7 @@ void vm_destroy(struct vm *vm)
 		close(vm->stop_efd);
 	pthread_mutex_destroy(&kvm->route_lock);
 	pthread_mutex_destroy(&kvm->print_lock);
+	pthread_cond_destroy(&kvm->sleep_cond);
+	pthread_mutex_destroy(&kvm->sleep_lock);
 	pthread_mutex_destroy(&vm->stop_lock);
 }

@@ -13,11 +13,34 @@
  * `acpi-reset`: write the FADT's RESET_VALUE to its RESET_REG (system I/O),
  * as Linux's reboot=acpi does; the VMM resets, and still running after 1 s
  * FAILs.
+ * `acpi-s3`: suspend to RAM and be woken by the RTC alarm, as an OS does:
+ * copy a real-mode stub to S3_STUB and put it in the FACS's waking vector,
+ * enable RTC_EN, arm the alarm for the next second (AIE), write the DSDT's
+ * _S3 SLP_TYP with SLP_EN. The stub says `acpi-s3: resumed in real mode` on
+ * COM1 and writes the byte at S3_FLAG to the debug-exit port: 0 (status 1,
+ * as `done`) when the OUT to PM1a_CNT was the last instruction before the
+ * sleep, 1 (status 3) when the vCPU ran on past it. Not asleep 3 s later
+ * FAILs.
  */
 #include "guest.h"
 
 #define SLP_EN		(1u << 13)
 #define SLP_TYP_SHIFT	10
+#define PM1_RTC		(1u << 10)	/* RTC_STS, RTC_EN */
+#define PM1_WAK		(1u << 15)	/* WAK_STS */
+#define RTC_INDEX	0x70
+#define RTC_DATA	0x71
+#define RTC_SEC_ALARM	0x01
+#define RTC_MIN_ALARM	0x03
+#define RTC_HOUR_ALARM	0x05
+#define RTC_A		0x0a
+#define RTC_B		0x0b
+#define RTC_C		0x0c
+#define RTC_A_UIP	0x80
+#define RTC_B_AIE	0x20
+#define RTC_ANY		0xc0		/* an alarm byte that matches every value */
+#define S3_STUB		0x18000		/* the waking vector: CS 0x1800, IP 0 */
+#define S3_FLAG		(S3_STUB + 0x100)
 
 struct acpi_found {
 	uint64_t rsdp;
@@ -139,8 +162,8 @@ void do_acpi(const char *word, char *arg)
 		(unsigned long)pm_timer_khz(tmr, le32(f.fadt + 112) & (1u << 8)));
 }
 
-/* SLP_TYPa of \_S5 in the DSDT: Name (_S5_, Package (N) { TYP, ... }), TYP an integer. */
-static unsigned s5_slp_typ(const uint8_t *fadt)
+/* SLP_TYPa of a sleep state (name "_S5_") in the DSDT: Name (name, Package (N) { TYP, ... }). */
+static unsigned slp_typ(const uint8_t *fadt, const char *name)
 {
 	const uint8_t *d = table(le32(fadt + 40), "DSDT");
 	uint32_t len = le32(d + 4);
@@ -148,27 +171,27 @@ static unsigned s5_slp_typ(const uint8_t *fadt)
 	for (uint32_t i = 36; i + 9 < len; i++) {
 		const uint8_t *p = d + i;
 
-		/* NameOp "_S5_" PackageOp PkgLength(1 byte) NumElements */
-		if (p[0] != 0x08 || !sig_is(p + 1, "_S5_") || p[5] != 0x12 || (p[6] & 0xc0))
+		/* NameOp NAME PackageOp PkgLength(1 byte) NumElements */
+		if (p[0] != 0x08 || !sig_is(p + 1, name) || p[5] != 0x12 || (p[6] & 0xc0))
 			continue;
 		if (p[8] == 0x00 || p[8] == 0x01)	/* ZeroOp, OneOp */
 			return p[8];
 		if (p[8] == 0x0a)			/* BytePrefix */
 			return p[9];
-		fail("acpi: _S5's SLP_TYP is not a small integer (op 0x%x)", p[8]);
+		fail("acpi: %s's SLP_TYP is not a small integer (op 0x%x)", name, p[8]);
 	}
-	fail("acpi: no _S5 in the DSDT");
+	fail("acpi: no %s in the DSDT", name);
 }
 
-static noreturn void wait_for_vmm(const char *what)
+static noreturn void wait_for_vmm(const char *what, unsigned seconds)
 {
 	uint64_t end;
 
 	tsc_ensure();
-	end = tsc_deadline(1000000);
+	end = tsc_deadline(seconds * 1000000ULL);
 	while (rdtsc() < end)
 		cpu_relax();
-	fail("%s: still running 1 s later", what);
+	fail("%s: still running %u s later", what, seconds);
 }
 
 void do_acpi_reset(const char *word, char *arg)
@@ -190,22 +213,113 @@ void do_acpi_reset(const char *word, char *arg)
 	gprintf("acpi-reset: 0x%x to port 0x%x\n", value, le32(gas + 4));
 	tsc_ensure();
 	outb(le32(gas + 4), value);
-	wait_for_vmm("acpi-reset");
+	wait_for_vmm("acpi-reset", 1);
+}
+
+/* A sleep word's start: no argument, the tables, PM1a_CNT and the SLP_TYP of state ("_S5_"). */
+static unsigned sleep_setup(const char *word, char *arg, const char *state, struct acpi_found *f,
+			    uint16_t *cnt)
+{
+	if (arg)
+		fail("%s: takes no argument", word);
+	acpi_find(f);
+	*cnt = le32(f->fadt + 64);
+	return slp_typ(f->fadt, state);
+}
+
+/* SLP_TYP typ with SLP_EN, the other bits of PM1a_CNT as they are. */
+static void enter_sleep(uint16_t cnt, unsigned typ)
+{
+	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
 }
 
 void do_acpi_poweroff(const char *word, char *arg)
 {
 	struct acpi_found f;
-	unsigned typ;
 	uint16_t cnt;
+	unsigned typ = sleep_setup(word, arg, "_S5_", &f, &cnt);
 
-	if (arg)
-		fail("%s: takes no argument", word);
-	acpi_find(&f);
-	cnt = le32(f.fadt + 64);
-	typ = s5_slp_typ(f.fadt);
 	gprintf("acpi-poweroff: SLP_TYP %u | SLP_EN to 0x%x\n", typ, cnt);
 	tsc_ensure();
-	outw(cnt, (inw(cnt) & ~(7u << SLP_TYP_SHIFT)) | typ << SLP_TYP_SHIFT | SLP_EN);
-	wait_for_vmm("acpi-poweroff");
+	enter_sleep(cnt, typ);
+	wait_for_vmm("acpi-poweroff", 1);
+}
+
+/*
+ * The waking vector's code, real mode at S3_STUB: print, then the flag byte to the
+ * debug-exit port (the stub's offsets are from its start: CS = S3_STUB >> 4, IP 0).
+ */
+extern const char s3_stub_start[], s3_stub_end[];
+asm(".pushsection .rodata\n"
+    ".code16\n"
+    "s3_stub_start:\n"
+    "	cld\n"
+    "	mov %cs, %ax\n"
+    "	mov %ax, %ds\n"
+    "	mov $(s3_stub_msg - s3_stub_start), %si\n"
+    "	mov $0x3f8, %dx\n"
+    "1:	lodsb\n"
+    "	test %al, %al\n"
+    "	jz 2f\n"
+    "	out %al, %dx\n"
+    "	jmp 1b\n"
+    "2:	mov (0x100), %al\n"
+    "	mov $0xf4, %dx\n"
+    "	out %al, %dx\n"
+    "3:	hlt\n"
+    "	jmp 3b\n"
+    "s3_stub_msg: .asciz \"acpi-s3: resumed in real mode\\n\"\n"
+    "s3_stub_end:\n"
+    ".code64\n"
+    ".popsection\n");
+
+static uint8_t rtc_read(uint8_t reg)
+{
+	outb(RTC_INDEX, reg);
+	return inb(RTC_DATA);
+}
+
+static void rtc_write(uint8_t reg, uint8_t v)
+{
+	outb(RTC_INDEX, reg);
+	outb(RTC_DATA, v);
+}
+
+void do_acpi_s3(const char *word, char *arg)
+{
+	volatile uint8_t *flag = (volatile uint8_t *)(uintptr_t)S3_FLAG;
+	struct acpi_found f;
+	uint16_t cnt;
+	unsigned typ = sleep_setup(word, arg, "_S3_", &f, &cnt);
+	uint16_t evt = le32(f.fadt + 56);
+	uint32_t facs = le32(f.fadt + 36);
+
+	if (!phys_mapped(facs, 64) || !sig_is((const uint8_t *)(uintptr_t)facs, "FACS"))
+		fail("acpi-s3: no FACS at 0x%x", facs);
+	if (s3_stub_end - s3_stub_start > 0x100)
+		fail("acpi-s3: the stub is %ld bytes", (long)(s3_stub_end - s3_stub_start));
+	memcpy((void *)(uintptr_t)S3_STUB, s3_stub_start, s3_stub_end - s3_stub_start);
+	*(volatile uint32_t *)(uintptr_t)(facs + 12) = S3_STUB;	/* Firmware_Waking_Vector */
+	gprintf("acpi-s3: waking vector 0x%x, SLP_TYP %u | SLP_EN to 0x%x, RTC_EN at 0x%x\n",
+		S3_STUB, typ, cnt, evt + 2);
+	tsc_ensure();
+	/* As an OS: clear the wake and RTC status, enable the RTC's wake event. */
+	outw(evt, PM1_WAK | PM1_RTC);
+	outw(evt + 2, PM1_RTC);
+	/* Just after an update cycle, the alarm for "any second" is a whole second away. */
+	while (!(rtc_read(RTC_A) & RTC_A_UIP))
+		;
+	while (rtc_read(RTC_A) & RTC_A_UIP)
+		;
+	rtc_read(RTC_C);
+	rtc_write(RTC_SEC_ALARM, RTC_ANY);
+	rtc_write(RTC_MIN_ALARM, RTC_ANY);
+	rtc_write(RTC_HOUR_ALARM, RTC_ANY);
+	rtc_write(RTC_B, rtc_read(RTC_B) | RTC_B_AIE);
+	*flag = 0;
+	barrier();
+	enter_sleep(cnt, typ);
+	barrier();
+	*flag = 1;
+	wait_for_vmm("acpi-s3", 3);
 }

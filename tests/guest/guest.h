@@ -326,6 +326,7 @@ void do_vblk_mmio(const char *word, char *arg);
 void do_acpi(const char *word, char *arg);
 void do_acpi_poweroff(const char *word, char *arg);
 void do_acpi_reset(const char *word, char *arg);
+void do_acpi_s3(const char *word, char *arg);
 
 /* net.c: the NIC the net words use, set up by nic=; e1000.c, vnet.c drive it */
 #define NET_BUF_SIZE		2048	/* one frame and, for virtio, its header */

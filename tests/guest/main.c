@@ -269,6 +269,7 @@ static const struct {
 	{ "acpi", do_acpi },
 	{ "acpi-poweroff", do_acpi_poweroff },
 	{ "acpi-reset", do_acpi_reset },
+	{ "acpi-s3", do_acpi_s3 },
 	{ "nic", do_nic },
 	{ "net-tx", do_net_tx },
 	{ "net-rx", do_net_rx },

@@ -50,6 +50,23 @@ static void fake_request_stop(struct machine *m, enum stop_reason why, int exit_
 	}
 }
 
+static void fake_sleep(struct machine *m)
+{
+	struct fake_machine *fm = to_fake(m);
+
+	/* The PM device never asks twice without a wake between. */
+	assert_int_equal(fm->nr_sleeps, fm->nr_wakes);
+	fm->nr_sleeps++;
+}
+
+static void fake_wake(struct machine *m)
+{
+	struct fake_machine *fm = to_fake(m);
+
+	assert_int_equal(fm->nr_sleeps, fm->nr_wakes + 1);
+	fm->nr_wakes++;
+}
+
 /* ---- the fake kernel ---- */
 
 static int fake_ioeventfd(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
@@ -229,6 +246,8 @@ struct fake_machine *fake_machine_create(void)
 	fm->m.irq_set = fake_irq_set;
 	fm->m.msi_send = fake_msi_send;
 	fm->m.request_stop = fake_request_stop;
+	fm->m.sleep = fake_sleep;
+	fm->m.wake = fake_wake;
 	return fm;
 }
 

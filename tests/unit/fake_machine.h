@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * A machine for device unit tests: two real buses, a real I/O loop, fake
- * interrupt and stop services that record every call, and a fake "kernel"
+ * interrupt, stop and sleep/wake services that record every call, and a fake "kernel"
  * for the in-kernel paths of doorbells and interrupt events: it records
  * KVM_IOEVENTFD/KVM_IRQFD/MSI-route calls and, like KVM, signals an
  * ioeventfd when a guest write matches one (fake_pio_write/fake_mmio_write).
@@ -75,6 +75,7 @@ struct fake_machine {
 	int stop_status;
 	char stop_detail[256];
 	unsigned nr_exits;		/* accesses that reached the bus (fake_exits) */
+	unsigned nr_sleeps, nr_wakes;	/* machine->sleep and ->wake calls */
 
 	/* The fake kernel (m.accel is set by fake_machine_create_accel only). */
 	struct fake_ioeventfd ioeventfds[FAKE_MAX_FDS];

@@ -2,9 +2,11 @@
 /*
  * The ACPI tables for 1, 2 and 8 CPUs, read as a guest reads them: from the
  * RSDP found by scanning the BIOS area, through the XSDT and the RSDT, to
- * the FADT (its ports and flags), the FACS, the DSDT (_S5, PCI0, _PRT) and
- * the MADT (one enabled local APIC per CPU, the IOAPIC, the SCI override).
- * Every signature, length and checksum is checked on the way.
+ * the FADT (its ports and flags), the FACS, the DSDT (_S3, _S5, PCI0, _PRT)
+ * and the MADT (one enabled local APIC per CPU, the IOAPIC, the SCI
+ * override). Every signature, length and checksum is checked on the way.
+ * Then the waking vector the FACS hands back after S3, and the BSP state
+ * qlite enters it with.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -118,6 +120,9 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 		/* Name (_S5, Package (4) { ACPI_S5_SLP_TYP, ... }), the type a Zero. */
 		static const uint8_t s5[] = { 0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04,
 					       ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
+		/* Name (_S3, Package (4) { One, One, Zero, Zero }): QEMU's S3 type. */
+		static const uint8_t s3[] = { 0x08, '_', 'S', '3', '_', 0x12, 0x06, 0x04,
+					       0x01, 0x01, 0, 0 };
 		/* Name (_HID, EisaId ("PNP0A03")) */
 		static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D',
 					       0x0c, 0x41, 0xd0, 0x0a, 0x03 };
@@ -125,6 +130,8 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 		static const uint8_t prt_3b[] = { 0x12, 0x0b, 0x04, 0x0c, 0xff, 0xff, 0x03, 0x00,
 						  0x01, 0x00, 0x0a, 20 };
 
+		assert_int_equal(ACPI_S3_SLP_TYP, 1);
+		assert_non_null(find_in(dsdt, len, s3, sizeof(s3)));
 		assert_non_null(find_in(dsdt, len, s5, sizeof(s5)));
 		assert_non_null(find_in(dsdt, len, "PCI0", 4));
 		assert_non_null(find_in(dsdt, len, hid, sizeof(hid)));
@@ -304,6 +311,93 @@ static void test_checksum(void **state)
 	assert_int_equal(sum(b, 5), 0);
 }
 
+/* The FACS after the guest wrote its waking vectors, read as the wake reads it. */
+static int waking_vector(struct guest_mem *gm, uint64_t facs, uint32_t vec, uint64_t xvec,
+			 uint32_t ospm_flags, struct acpi_wake *w)
+{
+	uint8_t *f = guest_mem_ptr(gm, facs, 64);
+
+	le_store(f + 12, vec, 4);
+	le_store(f + 24, xvec, 8);
+	le_store(f + 36, ospm_flags, 4);
+	return acpi_waking_vector(gm, facs, w);
+}
+
+static void test_waking_vector(void **state)
+{
+	struct guest_mem gm;
+	struct acpi_tables t;
+	struct acpi_wake w;
+	struct report_capture c;
+	struct kvm_regs regs = { .rip = 0xfff0, .rdx = 0x600 };
+	/* KVM's reset state: CS f000 at ffff0000, caches off. */
+	struct kvm_sregs sregs = {
+		.cs = { .base = 0xffff0000, .limit = 0xffff, .selector = 0xf000, .type = 0xb,
+			.present = 1, .s = 1 },
+		.ds = { .limit = 0xffff, .type = 3, .present = 1, .s = 1 },
+		.cr0 = 0x60000010,
+	};
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	uint64_t facs = 0;
+
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	assert_int_equal(acpi_write(&gm, 1, &t), 0);
+	for (unsigned i = 0; i < t.n; i++)
+		if (!strcmp(t.t[i].sig, "FACS"))
+			facs = t.t[i].addr;
+	assert_int_not_equal(facs, 0);
+
+	/* Nothing written yet: no vector (the firmware would boot afresh). */
+	assert_int_equal(acpi_waking_vector(&gm, facs, &w), 0);
+	assert_int_equal(w.mode, ACPI_WAKE_NONE);
+
+	/* Real mode: CS:IP = (vector >> 4):(vector & 0xf), the rest as reset, caches on. */
+	assert_int_equal(waking_vector(&gm, facs, 0x9a123, 0, 0, &w), 0);
+	assert_int_equal(w.mode, ACPI_WAKE_REAL);
+	assert_int_equal(w.addr, 0x9a123);
+	r = regs;
+	s = sregs;
+	boot_wake_regs(&w, &r, &s);
+	assert_int_equal(s.cs.selector, 0x9a12);
+	assert_int_equal(s.cs.base, 0x9a120);
+	assert_int_equal(s.cs.limit, 0xffff);
+	assert_int_equal(r.rip, 3);
+	assert_int_equal(r.rflags, 2);				/* interrupts off */
+	assert_int_equal(r.rdx, 0x600);
+	assert_int_equal(s.cr0, 0x10);
+	assert_memory_equal(&s.ds, &sregs.ds, sizeof(s.ds));
+
+	/* X_Firmware_Waking_Vector wins: 32-bit flat protected mode, paging off. */
+	assert_int_equal(waking_vector(&gm, facs, 0x1000, 0x123456, 0, &w), 0);
+	assert_int_equal(w.mode, ACPI_WAKE_PROTECTED32);
+	r = regs;
+	s = sregs;
+	boot_wake_regs(&w, &r, &s);
+	assert_int_equal(r.rip, 0x123456);
+	assert_int_equal(s.cr0, 0x11);
+	assert_int_equal(s.cs.base, 0);
+	assert_int_equal(s.cs.limit, 0xffffffff);
+	assert_true(s.cs.db && s.cs.g && s.ss.db && s.ds.type == 3);
+
+	/* What qlite cannot enter: said, and refused. */
+	report_capture_start(&c);
+	assert_int_equal(waking_vector(&gm, facs, 0x100000, 0, 0, &w), -EINVAL);
+	assert_true(report_capture_has(&c, "not in RAM below 1 MiB"));
+	assert_int_equal(waking_vector(&gm, facs, 0, 0x123456, 1, &w), -EINVAL);
+	assert_true(report_capture_has(&c, "64-bit waking environment"));
+	assert_int_equal(waking_vector(&gm, facs, 0, 1ULL << 32, 0, &w), -EINVAL);
+	assert_int_equal(waking_vector(&gm, facs, 0, RAM, 0, &w), -EINVAL);
+	assert_true(report_capture_has(&c, "not in RAM below 4 GiB"));
+	memcpy(guest_mem_ptr(&gm, facs, 4), "XXXX", 4);
+	assert_int_equal(waking_vector(&gm, facs, 0x1000, 0, 0, &w), -EINVAL);
+	assert_true(report_capture_has(&c, "was overwritten"));
+	assert_int_equal(acpi_waking_vector(&gm, RAM - 8, &w), -EINVAL);
+	assert_true(report_capture_has(&c, "no FACS at"));
+	report_capture_stop(&c);
+	guest_mem_destroy(&gm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +407,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_eisaid),
 		cmocka_unit_test(test_checksum),
+		cmocka_unit_test(test_waking_vector),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The ACPI PM device on the fake machine: S5 through PM1a_CNT powers off
- * with status 0 (and another sleep type does nothing), SCI_EN always reads
- * 1, the enables keep only their bits, TMR_STS is write-1-to-clear and with
- * TMR_EN raises the SCI when the timer's top bit toggles, and the PM timer
- * counts at 3.579545 MHz, checked against CLOCK_MONOTONIC read around it.
+ * with status 0, S3 puts the machine to sleep until an RTC alarm with RTC_EN
+ * wakes it (WAK_STS, RTC_STS), another sleep type does nothing, SCI_EN
+ * always reads 1, the enables keep only their bits, TMR_STS and RTC_STS are
+ * write-1-to-clear and with their enables raise the SCI (TMR_STS when the
+ * timer's top bit toggles), and the PM timer counts at 3.579545 MHz, checked
+ * against CLOCK_MONOTONIC read around it. Last, the RTC and the PM device
+ * on one machine: the alarm wakes the sleeping machine within its second.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,7 +77,7 @@ static void test_other_sleep_types(void **state)
 
 	report_capture_start(&c);
 	for (unsigned typ = 0; typ < 8; typ++)
-		if (typ != ACPI_S5_SLP_TYP)
+		if (typ != ACPI_S5_SLP_TYP && typ != ACPI_S3_SLP_TYP)
 			fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2,
 				       typ << ACPI_PM1_CNT_SLP_TYP_SHIFT | ACPI_PM1_CNT_SLP_EN);
 	/* Said once, whatever the guest repeats. */
@@ -82,9 +85,96 @@ static void test_other_sleep_types(void **state)
 	assert_true(report_capture_has(&c, "acpi-pm: guest asked for sleep type"));
 	report_capture_stop(&c);
 	assert_int_equal(fm->nr_stops, 0);
+	assert_int_equal(fm->nr_sleeps, 0);
 	/* A SLP_EN in a write to the status register is no sleep. */
 	fake_pio_write(fm, ACPI_PM1_EVT_BLK, 4, 0xffffffff);
 	assert_int_equal(fm->nr_stops, 0);
+	assert_int_equal(fm->nr_sleeps, 0);
+}
+
+/* The exit report's counter name of the device's report, or ~0 when absent. */
+static uint64_t report_counter(struct fake_machine *fm, const char *name)
+{
+	struct device_report out = { 0 };
+
+	for (unsigned i = 0; i < fm->m.nr_reports; i++)
+		if (!strcmp(fm->m.reports[i].name, "acpi-pm"))
+			fm->m.reports[i].fn(fm->m.reports[i].opaque, &out);
+	for (unsigned i = 0; i < out.n; i++)
+		if (!strcmp(out.c[i].name, name))
+			return out.c[i].value;
+	return ~0ULL;
+}
+
+static const uint16_t s3_write = ACPI_S3_SLP_TYP << ACPI_PM1_CNT_SLP_TYP_SHIFT | ACPI_PM1_CNT_SLP_EN;
+
+/* S3 with RTC_EN: the machine sleeps; the RTC's event wakes it with WAK_STS and RTC_STS. */
+static void test_s3_rtc_wake(void **state)
+{
+	struct fake_machine *fm = *state;
+
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_RTC);
+	/* ACPICA writes SLP_TYP first: no sleep without SLP_EN. */
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write & ~ACPI_PM1_CNT_SLP_EN);
+	assert_int_equal(fm->nr_sleeps, 0);
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write);
+	assert_int_equal(fm->nr_sleeps, 1);
+	assert_int_equal(fm->nr_stops, 0);
+	/* A second SLP_EN while asleep (another vCPU's, before it stopped) is the same sleep. */
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write);
+	assert_int_equal(fm->nr_sleeps, 1);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), 0);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+
+	machine_pm_event(&fm->m, PM_EVENT_RTC_ALARM);
+	assert_int_equal(fm->nr_wakes, 1);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_RTC | ACPI_PM1_WAK);
+	/* RTC_STS with RTC_EN is an SCI too, once awake. */
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 1);
+	/* Another alarm while awake wakes nothing. */
+	machine_pm_event(&fm->m, PM_EVENT_RTC_ALARM);
+	assert_int_equal(fm->nr_wakes, 1);
+	/* Write 1 to clear, each bit alone; WAK_STS has no enable and raises nothing. */
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK, 2, ACPI_PM1_RTC);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_WAK);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 1, 1, ACPI_PM1_WAK >> 8);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), 0);
+	/* The device sleeps again, and is counted. */
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK + 1, 1, s3_write >> 8);
+	machine_pm_event(&fm->m, PM_EVENT_RTC_ALARM);
+	assert_int_equal(fm->nr_sleeps, 2);
+	assert_int_equal(fm->nr_wakes, 2);
+	assert_int_equal(report_counter(fm, "s3_sleeps"), 2);
+	assert_int_equal(report_counter(fm, "s3_wakes"), 2);
+	assert_int_equal(report_counter(fm, "sleeps_ignored"), 0);
+	assert_int_equal(fm->nr_stops, 0);
+}
+
+/* S3 with no wake event enabled: said once; the RTC's event sets RTC_STS and wakes nothing. */
+static void test_s3_without_wake_event(void **state)
+{
+	struct fake_machine *fm = *state;
+	struct report_capture c;
+
+	report_capture_start(&c);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_TMR);
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write);
+	assert_int_equal(fm->nr_sleeps, 1);
+	assert_true(report_capture_has(&c, "acpi-pm: guest entered S3 with no wake event enabled"));
+	assert_int_equal(report_capture_lines(&c), 1);
+	report_capture_stop(&c);
+	machine_pm_event(&fm->m, PM_EVENT_RTC_ALARM);
+	assert_int_equal(fm->nr_wakes, 0);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_RTC);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 0);
+	/* Enabling RTC_EN now raises the SCI for the status already there (no wake: past event). */
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_RTC);
+	assert_int_equal(fm->irq_level[ACPI_SCI_IRQ], 1);
+	assert_int_equal(fm->nr_wakes, 0);
+	/* The next alarm wakes it. */
+	machine_pm_event(&fm->m, PM_EVENT_RTC_ALARM);
+	assert_int_equal(fm->nr_wakes, 1);
 }
 
 static void test_registers(void **state)
@@ -207,6 +297,40 @@ static void test_timer_sts_without_sci(void **state)
 	fake_machine_destroy(fm);
 }
 
+/* The whole path on one machine: the RTC's alarm (its timer on the I/O loop) wakes the PM device. */
+static void test_s3_rtc_alarm_wakes(void **state)
+{
+	struct fake_machine *fm = fake_machine_create();
+	struct timespec t0, t1;
+	long ms;
+
+	assert_non_null(fm);
+	assert_int_equal(rtc_create(&fm->m), 0);
+	assert_int_equal(acpi_pm_create(&fm->m), 0);
+	fake_pio_write(fm, ACPI_PM1_EVT_BLK + 2, 2, ACPI_PM1_RTC);
+	/* Alarm at any time, AIE: the next second boundary. */
+	for (unsigned reg = 1; reg <= 5; reg += 2) {
+		fake_pio_write(fm, 0x70, 1, reg);
+		fake_pio_write(fm, 0x71, 1, 0xc0);
+	}
+	fake_pio_write(fm, 0x70, 1, 0x0c);
+	fake_pio_read(fm, 0x71, 1);
+	fake_pio_write(fm, 0x70, 1, 0x0b);
+	fake_pio_write(fm, 0x71, 1, 0x22);
+	fake_pio_write(fm, ACPI_PM1_CNT_BLK, 2, s3_write);
+	assert_int_equal(fm->nr_sleeps, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 10 && !fm->nr_wakes; i++)
+		fake_run_io(fm, 1, 1500);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_int_equal(fm->nr_wakes, 1);
+	assert_true(ms <= 1100);
+	assert_int_equal(fm->irq_level[8], 1);
+	assert_int_equal(fake_pio_read(fm, ACPI_PM1_EVT_BLK, 2), ACPI_PM1_RTC | ACPI_PM1_WAK);
+	fake_machine_destroy(fm);
+}
+
 static void test_names_and_claims(void **state)
 {
 	struct fake_machine *fm = *state;
@@ -239,11 +363,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_s5_powers_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_s5_byte_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_sleep_types, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_rtc_wake, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_s3_without_wake_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_registers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timer_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_and_claims, setup, teardown),
 		cmocka_unit_test(test_timer_sci),
 		cmocka_unit_test(test_timer_sts_without_sci),
+		cmocka_unit_test(test_s3_rtc_alarm_wakes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
