@@ -185,6 +185,13 @@ def case_qlite_multiboot_bios(q, mb, aout, pvh):
     passed(res, "multiboot", "multiboot firmware state")
     got = [l for l in guest_lines(res.stdout) if l in BIOS_LINES or l.startswith(("pic ", "irq"))]
     check(got == BIOS_LINES, f"firmware state {got} != {BIOS_LINES}", res)
+    chk = qlite(q, "check", ["--kernel", mb, "--ram", "64M"])
+    check(chk.returncode == 0 and "\nbios: pic vectors 0x08 0x70, masks b8 8e, elcr 00 0c; pit "
+          "channel 0 mode 2 count 65536; real-mode IVT, handlers at 0xff000\n" in chk.stdout,
+          "qlite check says what a multiboot kernel finds", chk)
+    chk = qlite(q, "check", ["--kernel", pvh, "--ram", "64M"])
+    check(chk.returncode == 0 and "\nbios:" not in chk.stdout, "a PVH kernel finds no BIOS state",
+          chk)
 
 
 def case_qemu_multiboot_bios(q, mb, aout, pvh):
