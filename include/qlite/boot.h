@@ -31,6 +31,12 @@
 /* The lowest address a multiboot kernel may load at: above the IVT and qlite's boot GDT. */
 #define BOOT_LOW_KERNEL_MIN	0x1000
 #define BIOS_START		0xf0000	/* MP table lives here, the ACPI RSDP at its end */
+/* A multiboot kernel's BIOS state (bios.c): the IVT at 0, the BDA, real-mode handlers. */
+#define BIOS_IVT_SIZE		0x400
+#define BIOS_BDA_ADDR		0x400
+#define BIOS_BDA_SIZE		0x100
+#define BIOS_STUBS_ADDR		0xff000	/* F000:F000, above the RSDP at 0xfe000 */
+#define BIOS_STUBS_SIZE		0x100
 #define HIGH_MEM_START		0x100000
 
 #define E820_MAX_ENTRIES	8
@@ -126,6 +132,48 @@ int boot_sregs(struct guest_mem *gm, const struct boot_result *res, struct kvm_s
  */
 struct acpi_wake;
 void boot_wake_regs(const struct acpi_wake *w, struct kvm_regs *regs, struct kvm_sregs *sregs);
+
+/*
+ * What SeaBIOS leaves for a multiboot kernel under QEMU (bios.c): the PICs'
+ * vectors, masks and ELCR, PIT channel 0, and in RAM a real-mode IVT whose
+ * vectors reach handlers in the BIOS area, and the BDA's tick count.
+ */
+#define BIOS_IRQ0_VECTOR	0x08
+#define BIOS_IRQ8_VECTOR	0x70
+#define BIOS_TICKS_PER_DAY	0x1800b0	/* 18.2 Hz ticks a BIOS counts in a day */
+
+struct machine;
+struct machine_pic_setup;
+struct machine_pit_setup;
+extern const struct machine_pic_setup bios_pic;
+extern const struct machine_pit_setup bios_pit;
+
+/* One instruction of a handler: its bytes and what they are (objdump -M intel, i8086). */
+#define BIOS_INSN_MAX		9
+struct bios_insn {
+	uint8_t len;
+	uint8_t bytes[BIOS_INSN_MAX];
+	const char *text;
+};
+
+enum { BIOS_STUB_IRET, BIOS_STUB_MASTER, BIOS_STUB_SLAVE, BIOS_STUB_TIMER, BIOS_NR_STUBS };
+
+/* A handler at BIOS_STUBS_ADDR + offset: its instructions in order. */
+struct bios_stub {
+	const char *name;
+	uint16_t offset;
+	const struct bios_insn *insns;
+	unsigned nr;
+};
+extern const struct bios_stub bios_stubs[BIOS_NR_STUBS];
+size_t bios_stub_len(const struct bios_stub *s);
+
+/* The IVT, the handlers and the BDA (ticks since midnight) in gm; reports -ENOSPC. */
+int bios_write(struct guest_mem *gm, uint32_t ticks);
+/* The BDA tick count at a time of day, as a BIOS sets it from the RTC. */
+uint32_t bios_ticks_at(uint64_t seconds_since_midnight);
+/* bios_pic and bios_pit through m's accel ops; none (qlite check): nothing to do. Reports. */
+int bios_setup_chips(struct machine *m);
 
 /* MP table for nr_cpus CPUs, the IOAPIC, ISA IRQs and PCI INTx routes; reports its errors. */
 struct pci_host;

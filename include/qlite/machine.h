@@ -58,6 +58,22 @@ enum machine_pm_event {
 	PM_EVENT_RTC_ALARM,	/* the RTC asserted its interrupt (RTC_STS) */
 };
 
+/*
+ * The legacy 8259 pair as firmware leaves it before a boot (src/boot/bios.c):
+ * [0] the master, [1] the slave; each as after ICW1-ICW4 (8086 mode) and OCW1.
+ */
+struct machine_pic_setup {
+	uint8_t vector_base[2];	/* ICW2: the vector of IRQ 0 and of IRQ 8 */
+	uint8_t imr[2];		/* OCW1: a set bit masks the line */
+	uint8_t elcr[2];	/* edge/level control (ports 0x4d0-0x4d1): a set bit is level */
+};
+
+/* 8254 channel 0 as firmware programs it: lobyte/hibyte access, binary counting. */
+struct machine_pit_setup {
+	uint8_t mode;		/* 0-5 */
+	uint16_t count;		/* the reload value; 0 is 65536 */
+};
+
 /* KVM's in-kernel shortcuts for the services (src/kvm/accel.c); NULL: all in userspace. */
 struct machine_accel_ops {
 	/* KVM_IOEVENTFD: the kernel signals efd on a matching write instead of exiting. */
@@ -79,6 +95,12 @@ struct machine_accel_ops {
 	 * RDT write may wait there): a vCPU is kicked to drain the ring soon.
 	 */
 	void (*coalesced_flush)(void *ctx);
+	/*
+	 * The in-kernel PICs and PIT channel 0 as firmware leaves them (a
+	 * multiboot kernel's boot): before any vCPU runs.
+	 */
+	int (*pic_setup)(void *ctx, const struct machine_pic_setup *pic);
+	int (*pit_setup)(void *ctx, const struct machine_pit_setup *pit);
 };
 
 struct machine {

@@ -76,7 +76,8 @@ struct vm_boot {
 /*
  * Read spec's kernel and initrd and load them into gm with the boot
  * structures, the MP table and (unless `acpi off`) the ACPI tables (nr_vcpus, m's PCI devices; m's virtio-mmio
- * devices on a Linux command line): the one path of `qlite run` and of
+ * devices on a Linux command line), and for a multiboot kernel the BIOS
+ * state (src/boot/bios.c; the chips through m's accel ops): the one path of `qlite run` and of
  * `qlite check` (scratch RAM, no KVM), so both refuse the same kernels
  * with the same message. 0 or -errno, reported once. vm_boot_free() after
  * either.

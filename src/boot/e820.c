@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The e820 map every boot path hands the guest. The EBDA and BIOS area
- * below 1 MiB are reserved because the MP table lives there.
+ * below 1 MiB are reserved because the MP table, the ACPI tables and a
+ * multiboot kernel's BIOS handlers (bios.c) live there.
  */
 #include "qlite/boot.h"
 

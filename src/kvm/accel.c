@@ -3,7 +3,8 @@
  * KVM's in-kernel shortcuts behind the machine's doorbells and interrupt
  * events: KVM_IOEVENTFD, KVM_IRQFD, and MSI routes in the GSI routing
  * table; and coalesced MMIO zones (their ring is drained in vcpu.c). KVM_SET_GSI_ROUTING replaces the whole table, so every update
- * writes KVM's default IOAPIC/PIC routes again, then the MSI routes.
+ * writes KVM's default IOAPIC/PIC routes again, then the MSI routes. And the
+ * PICs' and PIT's state as firmware leaves it, for a multiboot kernel.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -177,6 +178,66 @@ static void kvm_coalesced_flush(void *ctx)
 	vcpu_kick(&kvm->vcpus[0]);
 }
 
+/*
+ * Each PIC as after firmware's ICW1-ICW4 (8086 mode, no auto-EOI) and OCW1:
+ * what the kernel's state holds after those writes, from its reset state.
+ */
+static int kvm_pic_setup(void *ctx, const struct machine_pic_setup *s)
+{
+	struct kvm *kvm = ctx;
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct kvm_irqchip chip = {
+			.chip_id = i ? KVM_IRQCHIP_PIC_SLAVE : KVM_IRQCHIP_PIC_MASTER,
+		};
+		struct kvm_pic_state *p = &chip.chip.pic;
+
+		if (ioctl(kvm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+			return -errno;
+		p->elcr = s->elcr[i] & p->elcr_mask;
+		p->last_irr = 0;
+		p->irr &= p->elcr;
+		p->isr = 0;
+		p->imr = s->imr[i];
+		p->irq_base = s->vector_base[i] & 0xf8;
+		p->priority_add = 0;
+		p->read_reg_select = 0;
+		p->poll = 0;
+		p->special_mask = 0;
+		p->init_state = 0;
+		p->auto_eoi = 0;
+		p->rotate_on_auto_eoi = 0;
+		p->special_fully_nested_mode = 0;
+		p->init4 = 1;
+		if (ioctl(kvm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* i8254.c's access states: lobyte then hibyte, as firmware's control word 0x34/0x36 asks. */
+#define PIT_RW_WORD0	3
+
+static int kvm_pit_setup(void *ctx, const struct machine_pit_setup *s)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_pit_state2 st;
+	struct kvm_pit_channel_state *c = &st.channels[0];
+
+	if (ioctl(kvm->vm_fd, KVM_GET_PIT2, &st) < 0)
+		return -errno;
+	*c = (struct kvm_pit_channel_state){
+		.count = s->count ? s->count : 0x10000,
+		.read_state = PIT_RW_WORD0,
+		.write_state = PIT_RW_WORD0,
+		.rw_mode = PIT_RW_WORD0,
+		.mode = s->mode,
+		.gate = 1,
+	};
+	/* The kernel reloads each channel's count and starts channel 0's timer. */
+	return ioctl(kvm->vm_fd, KVM_SET_PIT2, &st) < 0 ? -errno : 0;
+}
+
 const struct machine_accel_ops kvm_accel_ops = {
 	.ioeventfd = kvm_ioeventfd,
 	.irqfd = kvm_irqfd,
@@ -185,4 +246,6 @@ const struct machine_accel_ops kvm_accel_ops = {
 	.coalesced_mmio_supported = kvm_coalesced_mmio_supported,
 	.coalesced_mmio = kvm_coalesced_mmio,
 	.coalesced_flush = kvm_coalesced_flush,
+	.pic_setup = kvm_pic_setup,
+	.pit_setup = kvm_pit_setup,
 };

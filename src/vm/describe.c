@@ -172,6 +172,11 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, con
 	fprintf(out, "quirks: %s%s\n", quirks ? "on" : "off",
 		nested ? " (host KVM is nested and software-assisted)" : "");
 	describe_acpi(&boot.acpi, out);
+	if (boot.res.kind == BOOT_MULTIBOOT)
+		fprintf(out, "bios: pic vectors %#04x %#04x, masks %02x %02x, elcr %02x %02x; pit channel 0 mode %u count %u; real-mode IVT, handlers at %#x\n",
+			bios_pic.vector_base[0], bios_pic.vector_base[1], bios_pic.imr[0],
+			bios_pic.imr[1], bios_pic.elcr[0], bios_pic.elcr[1], bios_pit.mode,
+			bios_pit.count ? bios_pit.count : 0x10000, BIOS_STUBS_ADDR);
 	fprintf(out, "cmdline: %s\n", boot.cmdline);
 	if (dtb_path)
 		ret = vm_write_dtb(spec, &m, &ram, boot.cmdline, dtb_path);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "qlite/boot.h"
 #include "qlite/cpuid.h"
@@ -89,6 +90,21 @@ static int fw_cfg_fill(struct fw_cfg *fw, const struct vm_spec *spec, unsigned n
 	return ret < 0 ? report(ret, "fw-cfg: %s", strerror(-ret)) : 0;
 }
 
+/*
+ * A multiboot kernel gets the state SeaBIOS leaves under QEMU (src/boot/bios.c):
+ * the IVT, its handlers and the BDA, with the tick count of the time of day
+ * the RTC shows (the host's UTC); and, on a VM (not `qlite check`), the
+ * PICs and the PIT. PVH and Linux kernels program the chips themselves and
+ * keep the reset state they always had here (under QEMU, SeaBIOS runs
+ * before them too: docs/design.md, "Boot").
+ */
+static int load_bios_state(struct machine *m, struct guest_mem *gm)
+{
+	int ret = bios_write(gm, bios_ticks_at(time(NULL) % 86400));
+
+	return ret < 0 ? ret : bios_setup_chips(m);
+}
+
 _Static_assert(1 + SPEC_MAX_MODULES <= BOOT_MAX_MODULES, "the initrd and every module line");
 
 /* The kernel's modules as files read: the initrd first (none when empty), then module lines. */
@@ -150,6 +166,11 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 		goto out;
 	if (m->fw_cfg) {
 		ret = fw_cfg_fill(m->fw_cfg, spec, nr_vcpus, gm, b->cmdline);
+		if (ret < 0)
+			goto out;
+	}
+	if (b->res.kind == BOOT_MULTIBOOT) {
+		ret = load_bios_state(m, gm);
 		if (ret < 0)
 			goto out;
 	}

@@ -10,7 +10,9 @@ sizes and map, command line, modules) and print it on COM1: `cmdline: ...`, `loa
 `mod N: SIZE bytes, sum SUM, 'STRING'`, then `qlite-boot32: ok` and a write of 0 to the
 debug-exit port at 0xf4 (status 1), or `FAIL why` and the check's number. The qemu_* cases boot
 the same guests with the same modules under qemu-system-x86_64 -M pc, the reference, and require
-the same lines (all but the boot loader's name) and status.
+the same lines (all but the boot loader's name) and status. The *_multiboot_bios cases have the
+multiboot guest check the firmware state (`bios=1 irq14=1`, with pc-testdev): the PICs, PIT
+channel 0, the IVT, and in real mode the BDA tick count and a slave IRQ's acknowledgement.
 
 Without a usable /dev/kvm every case is skipped (exit 77); without qemu-system-x86_64 the qemu_*
 cases are. In CI (CI=true) both are failures.
@@ -33,10 +35,11 @@ def qlite(q, sub, args, timeout=60):
                           text=True, errors="replace", timeout=timeout)
 
 
-def qemu(kernel, append, initrd=None):
+def qemu(kernel, append, initrd=None, extra=()):
     argv = [QEMU, "-accel", "kvm", "-M", "pc", "-nodefaults", "-m", "64", "-display", "none",
             "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
-            "-kernel", kernel, "-append", append] + (["-initrd", initrd] if initrd else [])
+            "-kernel", kernel, "-append", append] + (["-initrd", initrd] if initrd else []) + \
+        list(extra)
     res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                          errors="replace", timeout=QEMU_TIMEOUT)
     errors = [l for l in res.stderr.splitlines() if l.startswith(QEMU + ":") and "warning:" not in l]
@@ -144,12 +147,12 @@ def case_qlite_refused(q, mb, aout, pvh):
                       f"qlite {sub} {name}: status 1 and one line '{line}'", res)
 
 
-def compare(q, kernel, kind, append, mods):
+def compare(q, kernel, kind, append, mods, qlite_extra=(), qemu_extra=()):
     """The same guest, command line and modules under QEMU and qlite: the same lines."""
-    args = ["--kernel", kernel, "--cmdline", append, "--ram", "64M"]
+    args = ["--kernel", kernel, "--cmdline", append, "--ram", "64M"] + list(qlite_extra)
     if mods:
         args += ["--initrd", mods[0]] + sum((["--module", m] for m in mods[1:]), [])
-    ref = qemu(kernel, append, ",".join(mods) if mods else None)
+    ref = qemu(kernel, append, ",".join(mods) if mods else None, qemu_extra)
     res = qlite(q, "run", args)
     passed(ref, kind, "QEMU")
     passed(res, kind, "qlite")
@@ -162,6 +165,39 @@ def case_qemu_multiboot(q, mb, aout, pvh):
     with tempfile.TemporaryDirectory() as d:
         (p0, _), (p1, _), _ = write_modules(d)
         compare(q, mb, "multiboot", "hello mods=2", [p0, f"{p1} arg=1"])
+
+
+# What the multiboot guest's `bios=1 irq14=1` prints when the firmware state is SeaBIOS's
+# (tests/guest/boot32/boot32.c, bios()): the PICs' masks and ELCR, PIT channel 0's mode 2, the
+# IRQ vectors, the BDA tick count moving in real mode, IRQ 14 served on both PICs.
+BIOS_LINES = [
+    "pic imr b8 8e, elcr 00 0c, pit channel 0 34",
+    "irq vectors in segment f000",
+    "real mode: the BDA tick count moves",
+    "irq 14: slave irr 40, then isr 00 00, irr 00",
+]
+
+
+def case_qlite_multiboot_bios(q, mb, aout, pvh):
+    """A multiboot kernel finds SeaBIOS's state: PICs, PIT, IVT and handlers, BDA ticks."""
+    res = qlite(q, "run", ["--kernel", mb, "--cmdline", "bios=1 irq14=1", "--ram", "64M",
+                           "--vdev", "pc-testdev"])
+    passed(res, "multiboot", "multiboot firmware state")
+    got = [l for l in guest_lines(res.stdout) if l in BIOS_LINES or l.startswith(("pic ", "irq"))]
+    check(got == BIOS_LINES, f"firmware state {got} != {BIOS_LINES}", res)
+    chk = qlite(q, "check", ["--kernel", mb, "--ram", "64M"])
+    check(chk.returncode == 0 and "\nbios: pic vectors 0x08 0x70, masks b8 8e, elcr 00 0c; pit "
+          "channel 0 mode 2 count 65536; real-mode IVT, handlers at 0xff000\n" in chk.stdout,
+          "qlite check says what a multiboot kernel finds", chk)
+    chk = qlite(q, "check", ["--kernel", pvh, "--ram", "64M"])
+    check(chk.returncode == 0 and "\nbios:" not in chk.stdout, "a PVH kernel finds no BIOS state",
+          chk)
+
+
+def case_qemu_multiboot_bios(q, mb, aout, pvh):
+    """The same lines under QEMU, where SeaBIOS ran before the kernel."""
+    compare(q, mb, "multiboot", "bios=1 irq14=1", [], ["--vdev", "pc-testdev"],
+            ["-device", "pc-testdev"])
 
 
 def case_qemu_aout(q, mb, aout, pvh):

@@ -171,6 +171,29 @@ static void fake_coalesced_flush(void *ctx)
 	fm->flush_requests++;
 }
 
+/* Recorded, or failed with chip_setup_error. */
+static int fake_pic_setup(void *ctx, const struct machine_pic_setup *pic)
+{
+	struct fake_machine *fm = ctx;
+
+	if (fm->chip_setup_error)
+		return fm->chip_setup_error;
+	fm->pic = *pic;
+	fm->nr_pic_setups++;
+	return 0;
+}
+
+static int fake_pit_setup(void *ctx, const struct machine_pit_setup *pit)
+{
+	struct fake_machine *fm = ctx;
+
+	if (fm->chip_setup_error)
+		return fm->chip_setup_error;
+	fm->pit = *pit;
+	fm->nr_pit_setups++;
+	return 0;
+}
+
 static const struct machine_accel_ops fake_accel_ops = {
 	.ioeventfd = fake_ioeventfd,
 	.irqfd = fake_irqfd,
@@ -179,6 +202,8 @@ static const struct machine_accel_ops fake_accel_ops = {
 	.coalesced_mmio_supported = fake_coalesced_supported,
 	.coalesced_mmio = fake_coalesced_mmio,
 	.coalesced_flush = fake_coalesced_flush,
+	.pic_setup = fake_pic_setup,
+	.pit_setup = fake_pit_setup,
 };
 
 /* Like KVM: a write inside a coalesced zone joins the ring (while it has room). */

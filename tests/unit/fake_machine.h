@@ -97,6 +97,11 @@ struct fake_machine {
 	unsigned nr_coalesced;		/* writes queued instead of exiting */
 	unsigned nr_drained;		/* of them, dispatched to the bus */
 	unsigned flush_requests;	/* coalesced_flush calls: someone needs the ring drained */
+	/* The legacy chips' firmware state, as last handed over; how many times; errno to fail with. */
+	struct machine_pic_setup pic;
+	struct machine_pit_setup pit;
+	unsigned nr_pic_setups, nr_pit_setups;
+	int chip_setup_error;
 };
 
 /* Every service in userspace (no accel), as on a KVM without ioeventfd/irqfd. */

@@ -7,7 +7,9 @@
  * at 0xf4: 0 when every check passed (status 1), else the failed check's
  * number. Ring 0 may be emulated at ~1 M instructions/s: it does little.
  *
- * Command line words it reads: mods=N (the number of modules expected).
+ * Command line words it reads: mods=N (the number of modules expected);
+ * multiboot only: bios=1 (check the firmware state: bios() below) and
+ * irq14=1 (with it, raise IRQ 14 through pc-testdev).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,7 +20,7 @@
 
 enum check {
 	CHECK_MAGIC = 2, CHECK_CR0, CHECK_FLAGS, CHECK_MEM, CHECK_MMAP, CHECK_CMDLINE,
-	CHECK_MODS, CHECK_AOUT,
+	CHECK_MODS, CHECK_AOUT, CHECK_BIOS,
 };
 
 struct mb_info {
@@ -67,6 +69,14 @@ static volatile uint32_t bss_word;
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
 }
 
 static void con_puts(const char *s)
@@ -222,6 +232,88 @@ static void pvh(const struct pvh_info *si)
 	}
 }
 
+#ifdef MULTIBOOT
+/* The real-mode probe of entry.S, run at RM_ADDR (a copy of rm_start..rm_end). */
+#define RM_ADDR		0x3000
+extern char rm_start[], rm_end[], rm_irq14[], rm_out[];
+
+struct rm_result {
+	uint32_t ticks;			/* BDA tick count moves seen (3 when the timer works) */
+	uint8_t irr_raised;		/* the slave's IRR after IRQ 14's edge */
+	uint8_t isr[2];			/* master, slave after the interrupt was served */
+	uint8_t irr_after;
+};
+
+static void putx8(uint8_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+	char buf[3] = { hex[v >> 4], hex[v & 15], '\0' };
+
+	con_puts(buf);
+}
+
+static inline char *rm_copy(const char *p)
+{
+	return (char *)RM_ADDR + (p - rm_start);
+}
+
+/* An IVT entry's segment. */
+static uint16_t ivt_segment(unsigned v)
+{
+	return *(const volatile uint16_t *)(4 * v + 2);
+}
+
+/*
+ * What the firmware left (`bios` on the command line; `irq14` also raises
+ * IRQ 14 through pc-testdev): the PICs' masks and ELCR, PIT channel 0's
+ * control word, IRQ vectors in the
+ * BIOS segment, and in real mode the timer counting in the BDA and a slave
+ * IRQ acknowledged on both PICs. Each printed, for the test to compare.
+ */
+static void bios(bool irq14)
+{
+	const struct rm_result *r = (const struct rm_result *)rm_copy(rm_out);
+	bool in_bios = true;
+
+	con_puts("pic imr ");
+	putx8(inb(0x21));
+	con_puts(" ");
+	putx8(inb(0xa1));
+	con_puts(", elcr ");
+	putx8(inb(0x4d0));
+	con_puts(" ");
+	putx8(inb(0x4d1));
+	/* Read-back of channel 0's status: access, mode and BCD bits (the control word's). */
+	outb(0x43, 0xe2);
+	con_puts(", pit channel 0 ");
+	putx8(inb(0x40) & 0x3f);
+	con_puts("\n");
+	for (unsigned v = 0; v < 8; v++)
+		in_bios &= ivt_segment(0x08 + v) == 0xf000 && ivt_segment(0x70 + v) == 0xf000;
+	expect(in_bios, CHECK_BIOS, "IRQ vectors 0x08-0x0f, 0x70-0x77 not in segment f000");
+	con_puts("irq vectors in segment f000\n");
+
+	for (char *s = rm_start, *d = rm_copy(rm_start); s < rm_end; )
+		*d++ = *s++;
+	*rm_copy(rm_irq14) = irq14;
+	((void (*)(void))RM_ADDR)();
+	expect(r->ticks >= 3, CHECK_BIOS, "the BDA tick count did not move 3 times in real mode");
+	con_puts("real mode: the BDA tick count moves\n");
+	if (!irq14)
+		return;
+	con_puts("irq 14: slave irr ");
+	putx8(r->irr_raised);
+	con_puts(", then isr ");
+	putx8(r->isr[0]);
+	con_puts(" ");
+	putx8(r->isr[1]);
+	con_puts(", irr ");
+	putx8(r->irr_after);
+
+	con_puts("\n");
+}
+#endif
+
 void boot32_main(uint32_t eax, uint32_t ebx)
 {
 	uint32_t cr0;
@@ -238,5 +330,9 @@ void boot32_main(uint32_t eax, uint32_t ebx)
 		pvh((const struct pvh_info *)ebx);
 	else
 		multiboot((const struct mb_info *)ebx);
+#ifdef MULTIBOOT
+	if (cmdline_uint((const char *)((const struct mb_info *)ebx)->cmdline, "bios", 0))
+		bios(cmdline_uint((const char *)((const struct mb_info *)ebx)->cmdline, "irq14", 0));
+#endif
 	finish(0, "");
 }
