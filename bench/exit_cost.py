@@ -3,7 +3,7 @@
 """Exit round trips from ring 3, userspace and in-kernel, qlite and QEMU run by run.
 
 usage: exit_cost.py QLITE TEST_GUEST [--ops N] [--repeat K] [--rounds R] [--no-qemu] [--accounting]
-                    [--accounting-cost BIN] [--json FILE]
+                    [--accounting-cost BIN] [--no-hist] [--json FILE]
 
 One guest boot runs every loop below K times (--repeat), each N accesses long, and keeps the
 fastest of the K for each loop: a loop the host descheduled the vCPU in is left out, a run where
@@ -12,6 +12,11 @@ and once under QEMU (-accel kvm -M pc, same guest), the order alternating round 
 host that gets busier or quieter moves both. With --accounting a round adds a qlite run with
 `--accounting off` next to the one with it on (order alternating): the median of those pairs'
 ratios is the accounting's cost; --accounting-cost BIN adds its in-process figure.
+
+Histograms: after its K passes each boot runs every loop once more with the guest's `hist` word,
+which times each access on its own (rdtsc around it) into quarter-octave buckets of cycles; the
+buckets of all runs are summed per VMM and loop, and printed as percentiles and, for one
+userspace and one in-kernel loop, as the histogram itself (--no-hist: none).
 
 Clock: the guest's TSC at the rate KVM_GET_TSC_KHZ reports (`tsc-khz=N` on its command line,
 the same for both VMMs); each loop's line must say `clock cmdline`, else the run is refused.
@@ -43,22 +48,72 @@ LOOPS = [
     ("MMIO write 0xfee000b0 (LAPIC EOI, none pending)", "in-kernel", "mmio-write=0xfee000b0,{n}"),
 ]
 LINE = re.compile(r"^([a-z-]+): (\d+) ops, \d+ us, (\d+) ns/op, clock (\S+)", re.M)
+HIST = re.compile(r"^([a-z-]+): hist cycles((?: \d+:\d+)*)$", re.M)
+PERCENTILES = (50, 90, 99, 99.9)
 TARGET = 0.8   # issue 12: userspace PIO/MMIO round trip <= 0.8x QEMU's
 
 
-def run(argv, repeat, timeout=600):
-    """ns per access of each loop: the fastest of its REPEAT passes (the words come in passes)."""
+def run(argv, repeat, hist, timeout=600):
+    """ns per access of each loop: the fastest of its REPEAT passes (the words come in passes);
+    with hist, each loop's histogram from the pass after them ({cycles: count})."""
     res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                          errors="replace", timeout=timeout)
     got = LINE.findall(res.stdout)
-    if len(got) != len(LOOPS) * repeat or "qlite-test-guest: done" not in res.stdout:
-        raise RuntimeError(f"{argv[0]}: expected {len(LOOPS) * repeat} loop lines:\n"
-                           f"{res.stdout}{res.stderr}")
+    hists = HIST.findall(res.stdout)
+    want = len(LOOPS) * (repeat + hist)
+    if (len(got) != want or len(hists) != len(LOOPS) * hist or
+            "qlite-test-guest: done" not in res.stdout):
+        raise RuntimeError(f"{argv[0]}: expected {want} loop lines and {len(LOOPS) * hist} "
+                           f"histograms:\n{res.stdout}{res.stderr}")
     for word, _, _, clock in got:
         if clock != "cmdline":
             raise RuntimeError(f"{word} was timed with clock {clock}, not the tsc-khz given")
-    ns = [int(x[2]) for x in got]
-    return [min(ns[i::len(LOOPS)]) for i in range(len(LOOPS))], res
+    ns = [int(x[2]) for x in got[:len(LOOPS) * repeat]]
+    buckets = [{int(lo): int(n) for lo, n in (b.split(":") for b in h[1].split())} for h in hists]
+    return [min(ns[i::len(LOOPS)]) for i in range(len(LOOPS))], buckets
+
+
+def hist_sum(hists):
+    out = {}
+    for h in hists:
+        for lo, n in h.items():
+            out[lo] = out.get(lo, 0) + n
+    return dict(sorted(out.items()))
+
+
+def hist_percentile(h, p):
+    """The lower bound of the bucket holding the p-th percentile sample."""
+    total, seen = sum(h.values()), 0
+    for lo, n in h.items():
+        seen += n
+        if seen * 100 >= p * total:
+            return lo
+    return None
+
+
+def octaves(h):
+    """Quarter-octave buckets folded into octaves: {2^k: count}."""
+    out = {}
+    for lo, n in h.items():
+        k = 1 << (lo.bit_length() - 1) if lo else 0
+        out[k] = out.get(k, 0) + n
+    return out
+
+
+def print_hist(name, hv, khz):
+    """One loop's histogram, octave by octave, each VMM's share of its samples as a bar."""
+    print(f"\n{name}: share of accesses per octave of cycles (all runs' samples)")
+    oct_ = {v: octaves(h) for v, h in hv.items()}
+    total = {v: sum(h.values()) for v, h in hv.items()}
+    keys = sorted(set().union(*oct_.values()))
+    print("| cycles | from us | " + " | ".join(f"{v} | {v} share" for v in hv) + " |")
+    print("|--:|--:|" + "--:|:--|" * len(hv))
+    for k in keys:
+        cells = [f"{k:,}-{2 * k - 1:,}", f"{k / khz * 1000:,.1f}"]
+        for v in hv:
+            share = oct_[v].get(k, 0) / total[v]
+            cells += [f"{100 * share:.2f}%", "#" * round(40 * share) or "."]
+        print("| " + " | ".join(cells) + " |")
 
 
 def userspace_exits(res):
@@ -100,11 +155,14 @@ def main():
     ap.add_argument("--accounting", action="store_true",
                     help="also a qlite --accounting off run each round, paired with the on run")
     ap.add_argument("--accounting-cost", help="bench/accounting_cost binary: ns per exit in-process")
+    ap.add_argument("--no-hist", action="store_true", help="no per-access histogram pass")
     ap.add_argument("--json", help="write the numbers here")
     a = ap.parse_args()
 
     khz = benchlib.tsc_khz()
-    cmdline = f"tsc-khz={khz} " + " ".join([w.format(n=a.ops) for _, _, w in LOOPS] * a.repeat)
+    hist = 0 if a.no_hist else 1
+    words = [w.format(n=a.ops) for _, _, w in LOOPS]
+    cmdline = f"tsc-khz={khz} " + " ".join(words * a.repeat + (["hist"] + words) * hist)
     qlite = [a.qlite, "run", "--kernel", a.guest, "--ram", "64M", "--cmdline", cmdline]
     vmms = {"qlite": qlite}
     if not a.no_qemu and shutil.which("qemu-system-x86_64"):
@@ -114,11 +172,13 @@ def main():
     in_kernel = check_in_kernel(a.qlite, a.guest, khz, a.ops)
 
     runs = {v: [] for v in vmms}
+    hists = {v: [] for v in vmms}
     order = list(vmms)
     for r in range(a.rounds):
         for v in (order if r % 2 == 0 else order[::-1]):
-            ns, _ = run(vmms[v], a.repeat)
+            ns, h = run(vmms[v], a.repeat, hist)
             runs[v].append(ns)
+            hists[v].append(h)
         print(f"round {r + 1}/{a.rounds}: " + ", ".join(
             f"{v} {runs[v][-1][0]} ns" for v in order) + " (first loop)", file=sys.stderr)
 
@@ -130,6 +190,10 @@ def main():
             d["ratio_median"] = d["ns"]["qlite"]["median"] / d["ns"]["QEMU"]["median"]
             d["ratio_min"] = d["ns"]["qlite"]["min"] / d["ns"]["QEMU"]["min"]
             d["ratio_rounds"] = benchlib.spread([q[i] / e[i] for q, e in zip(runs["qlite"], runs["QEMU"])])
+        if hist:
+            d["hist_cycles"] = {v: hist_sum(h[i] for h in hists[v]) for v in vmms}
+            d["hist_percentiles"] = {v: {str(p): hist_percentile(d["hist_cycles"][v], p)
+                                         for p in PERCENTILES} for v in vmms}
         if "qlite accounting off" in vmms:
             d["accounting_on_off"] = statistics.median(
                 on[i] / off[i] for on, off in zip(runs["qlite"], runs["qlite accounting off"]))
@@ -154,6 +218,19 @@ def main():
             rr = d["ratio_rounds"]
             row += f" | {d['ratio_median']:.2f} | {rr['min']:.2f}-{rr['max']:.2f}"
         print(row + " |")
+    if hist:
+        print(f"\nPer-access round trips (the histogram pass: {a.ops} accesses a loop, timed one by one, "
+              f"{a.rounds} runs summed), cycles at the lower bound of the quarter-octave bucket "
+              "holding each percentile:")
+        print("| loop | " + " | ".join(f"{v} p{p}" for v in vs for p in PERCENTILES) + " |")
+        print("|---|" + "--:|" * (len(vs) * len(PERCENTILES)))
+        for d in loops:
+            print(f"| {d['name']} | " + " | ".join(
+                f"{d['hist_percentiles'][v][str(p)]:,}" for v in vs for p in PERCENTILES) + " |")
+        for kind in ("userspace", "in-kernel"):
+            d = next(x for x in loops if x["kind"] == kind)
+            print_hist(d["name"], {v: d["hist_cycles"][v] for v in vs}, khz)
+        print()
     print(f"in-kernel check: qlite's userspace exits for a loop of {a.ops} less a loop of 1: " +
           ", ".join(f"{k.split(' (')[0]} {v:+}" for k, v in in_kernel.items()))
     if "QEMU" in vmms:
@@ -180,6 +257,7 @@ def main():
             json.dump({"schema": "qlite-bench-exit-cost/1", "host": platform.uname()._asdict(),
                        "tsc_khz": khz, "clock": benchlib.GUEST_CLOCK, "ops": a.ops, "rounds": a.rounds,
                        "repeat": a.repeat,
+                       "hist": bool(hist),
                        "loops": loops, "in_kernel_check": in_kernel, "accounting": acct,
                        "runs": runs}, f, indent=1)
     return 0

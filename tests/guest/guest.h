@@ -185,6 +185,12 @@ extern char image_end[];		/* guest.ld: the end of .bss */
 extern uint64_t ram_top;		/* the end of the image's RAM range; 0: unknown */
 void *ram_alloc(const char *word, uint64_t size, uint64_t align);
 
+/* hist.c: `hist` turns per-access histograms on for the following pio-/mmio- loops. */
+extern bool hist_on;
+void hist_reset(void);
+void hist_add(uint64_t cycles);
+void hist_print(const char *word);
+
 /* uart.c */
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vgprintf(const char *fmt, va_list ap);

@@ -146,6 +146,24 @@ def case_uart_input(q, g):
     check("hello" in p.stdout, "echoed bytes missing", p)
 
 
+def case_hist(q, g):
+    """`hist` times each access of the loops after it: one bucket line per loop, the counts add
+    up to the loop's accesses, the bounds are quarter-octave lower bounds, and the loop before
+    `hist` prints none."""
+    res = run(q, guest_args(g, "pio-read=0x3ff,10 hist pio-read=0x3ff,50 mmio-read=0xfee00030,30"))
+    check(res.returncode == 1, "hist run failed", res)
+    got = re.findall(r"^([a-z-]+): hist cycles((?: \d+:\d+)+)$", res.stdout, re.M)
+    check([w for w, _ in got] == ["pio-read", "mmio-read"], f"hist lines {got}", res)
+    for (word, buckets), n in zip(got, (50, 30)):
+        pairs = [tuple(map(int, b.split(":"))) for b in buckets.split()]
+        check(sum(c for _, c in pairs) == n, f"{word}: {pairs} does not add up to {n}", res)
+        for lo, _ in pairs:
+            top = lo.bit_length() - 1
+            check(lo < 4 or lo >> max(top - 2, 0) in (4, 5, 6, 7) and lo % (1 << (top - 2)) == 0,
+                  f"{word}: {lo} is no quarter-octave bound", res)
+        check([lo for lo, _ in pairs] == sorted(lo for lo, _ in pairs), f"{word}: unsorted", res)
+
+
 def paced_break(argv, what):
     """Types Z, then Ctrl-A b, then Y into argv's stdin, each after the guest echoed the one
     before (so a break never waits in a FIFO behind a byte: QEMU's UART flags BI at once, not
