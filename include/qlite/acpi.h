@@ -70,10 +70,11 @@ struct acpi_tables {
 
 /*
  * Write RSDP, RSDT, XSDT, FADT, FACS, MADT (nr_cpus local APICs, the IOAPIC)
- * and the DSDT (\_S5, \_SB.PCI0 with its resources and INTx routes) into gm;
- * out lists them. Reports its errors; -ENOSPC when the area is not RAM.
+ * and the DSDT (\_S3, \_S5, \_SB.PCI0 with its resources and INTx routes,
+ * the ISA devices: COM1, RTC, keyboard and mouse, and fw_cfg when fw_cfg)
+ * into gm; out lists them. Reports its errors; -ENOSPC when the area is not RAM.
  */
-int acpi_write(struct guest_mem *gm, unsigned nr_cpus, struct acpi_tables *out);
+int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, struct acpi_tables *out);
 
 /*
  * Where the OS wants to resume after S3, as the FACS at facs says (ACPI 6.5,

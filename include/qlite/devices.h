@@ -23,9 +23,16 @@ bool uart8250_send_break(struct uart8250 *u);
 int uart8250_rx_space_fd(struct uart8250 *u);
 
 /* i8042 keyboard controller, enough for reboot=k: a 0xfe command resets the VM. */
+#define I8042_DATA_PORT		0x60
+#define I8042_CMD_PORT		0x64
+#define I8042_KBD_GSI		1
+#define I8042_AUX_GSI		12
 int i8042_create(struct machine *m);
 
 /* MC146818 CMOS RTC at 0x70/0x71 with the host's time; its interrupts on IRQ 8. */
+#define RTC_INDEX_PORT		0x70
+#define RTC_NR_PORTS		2
+#define RTC_GSI			8
 int rtc_create(struct machine *m);
 
 /* QEMU isa-debug-exit compatible: writing v stops the VM with exit status (v << 1) | 1. */

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "qlite/acpi.h"
+#include "qlite/devices.h"
+#include "qlite/fw_cfg.h"
 #include "qlite/pci.h"
 #include "qlite/platform.h"
 #include "qlite/util.h"
@@ -230,6 +232,7 @@ static void aml_free(struct aml *a)
 enum {
 	AML_ZERO = 0x00, AML_ONE = 0x01, AML_NAME = 0x08, AML_BYTE_PREFIX = 0x0a,
 	AML_WORD_PREFIX = 0x0b, AML_DWORD_PREFIX = 0x0c, AML_QWORD_PREFIX = 0x0e,
+	AML_STRING_PREFIX = 0x0d,
 	AML_SCOPE = 0x10, AML_BUFFER = 0x11, AML_PACKAGE = 0x12, AML_EXT_PREFIX = 0x5b,
 	AML_DEVICE = 0x82, AML_ROOT_CHAR = 0x5c,
 };
@@ -297,6 +300,15 @@ static void aml_name_int(struct aml *a, const char *name, uint64_t v)
 	aml_int(a, v);
 }
 
+/* Name (name, "s") */
+static void aml_name_string(struct aml *a, const char *name, const char *s)
+{
+	aml_byte(a, AML_NAME);
+	aml_name(a, name);
+	aml_byte(a, AML_STRING_PREFIX);
+	aml_bytes(a, s, strlen(s) + 1);
+}
+
 /* Package (N) { ints... } */
 static void aml_package_ints(struct aml *a, const uint64_t *v, unsigned n)
 {
@@ -340,28 +352,51 @@ static void res_dword_mem(struct aml *a, uint32_t min, uint32_t max)
 	aml_bytes(a, d, sizeof(d));
 }
 
-/* Name (_CRS, ResourceTemplate () { ... }): bus 0, the I/O space, the BAR window. */
-static void pci0_crs(struct aml *a)
+/* IO (Decode16, port, port, 1, len) */
+static void res_io(struct aml *a, uint16_t port, uint8_t len)
+{
+	const uint8_t d[8] = { 0x47, 0x01, port & 0xff, port >> 8, port & 0xff, port >> 8, 1, len };
+
+	aml_bytes(a, d, sizeof(d));
+}
+
+/* IRQNoFlags () { irq }: an ISA line, edge-triggered, active high. */
+static void res_irq(struct aml *a, unsigned irq)
+{
+	const uint8_t d[3] = { 0x22, (1u << irq) & 0xff, (1u << irq) >> 8 };
+
+	aml_bytes(a, d, sizeof(d));
+}
+
+/* Name (_CRS, ResourceTemplate () { res... }), and res is consumed. */
+static void aml_crs(struct aml *a, struct aml *res)
 {
 	static const uint8_t buffer_op = AML_BUFFER;
-	static const uint8_t cfg_io[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
 	static const uint8_t end_tag[] = { 0x79, 0x00 };
-	struct aml res = { 0 }, body = { 0 };
+	struct aml body = { 0 };
 
-	res_word_addr(&res, 2, 0, 0, 0xff);			/* bus numbers */
-	aml_bytes(&res, cfg_io, sizeof(cfg_io));		/* 0xcf8-0xcff, the host's */
-	res_word_addr(&res, 1, 0x03, 0x0000, 0x0cf7);		/* I/O, entire range */
-	res_word_addr(&res, 1, 0x03, 0x0d00, 0xffff);
-	res_dword_mem(&res, PCI_MMIO_WINDOW_START, PCI_MMIO_WINDOW_END - 1);
-	aml_bytes(&res, end_tag, sizeof(end_tag));
-	if (res.nomem)
+	aml_bytes(res, end_tag, sizeof(end_tag));
+	if (res->nomem)
 		body.nomem = true;
-	aml_int(&body, res.len);
-	aml_bytes(&body, res.b, res.len);
-	aml_free(&res);
+	aml_int(&body, res->len);
+	aml_bytes(&body, res->b, res->len);
+	aml_free(res);
 	aml_byte(a, AML_NAME);
 	aml_name(a, "_CRS");
 	aml_wrap(a, &buffer_op, 1, &body);
+}
+
+/* _CRS: bus 0, the I/O space, the BAR window. */
+static void pci0_crs(struct aml *a)
+{
+	struct aml res = { 0 };
+
+	res_word_addr(&res, 2, 0, 0, 0xff);			/* bus numbers */
+	res_io(&res, 0xcf8, 8);					/* the host's */
+	res_word_addr(&res, 1, 0x03, 0x0000, 0x0cf7);		/* I/O, entire range */
+	res_word_addr(&res, 1, 0x03, 0x0d00, 0xffff);
+	res_dword_mem(&res, PCI_MMIO_WINDOW_START, PCI_MMIO_WINDOW_END - 1);
+	aml_crs(a, &res);
 }
 
 /* Name (_PRT, Package () { { 0xSSSSFFFF, pin, 0, GSI }... }): every slot, straight to GSIs. */
@@ -384,8 +419,63 @@ static void pci0_prt(struct aml *a)
 	aml_wrap(a, &package_op, 1, &body);
 }
 
-/* The DSDT's definition block: \_S3, \_S5 and Scope (\_SB) { Device (PCI0) { ... } }. */
-static int dsdt_body(struct aml *a)
+/*
+ * The ISA devices every VM has, described as QEMU's pc describes them, so an
+ * OS finds them through ACPI (Linux's PnP) rather than by probing: name, _HID
+ * (an EISA ID, or a string), two I/O ranges at most, an IRQ or none.
+ */
+struct isa_node {
+	const char *name, *hid;
+	uint16_t port[2];
+	uint8_t len[2];
+	int irq;
+	bool fw_cfg;	/* only with fw_cfg, which says _STA 0xb: present, not shown */
+};
+
+static const struct isa_node isa_nodes[] = {
+	{ "COM1", "PNP0501", { UART_COM1_BASE }, { 8 }, UART_COM1_GSI, false },
+	{ "RTC_", "PNP0B00", { RTC_INDEX_PORT }, { RTC_NR_PORTS }, RTC_GSI, false },
+	{ "KBD_", "PNP0303", { I8042_DATA_PORT, I8042_CMD_PORT }, { 1, 1 }, I8042_KBD_GSI, false },
+	{ "MOU_", "PNP0F13", { 0 }, { 0 }, I8042_AUX_GSI, false },
+	/* the selector, data and DMA ports: 0x510-0x51b */
+	{ "FWCF", "QEMU0002", { FW_CFG_PORT_SEL }, { FW_CFG_PORT_DMA + 8 - FW_CFG_PORT_SEL }, -1,
+	  true },
+};
+
+/* Device (name) { _HID, [_UID for COM1], [_STA], _CRS } for each node, into the scope sb. */
+static void isa_nodes_add(struct aml *sb, bool fw_cfg)
+{
+	static const uint8_t device_op[] = { AML_EXT_PREFIX, AML_DEVICE };
+
+	for (size_t i = 0; i < ARRAY_SIZE(isa_nodes); i++) {
+		const struct isa_node *n = &isa_nodes[i];
+		struct aml dev = { 0 }, res = { 0 };
+
+		if (n->fw_cfg && !fw_cfg)
+			continue;
+		aml_name(&dev, n->name);
+		if (strlen(n->hid) == 7)
+			aml_name_int(&dev, "_HID", acpi_eisaid(n->hid));
+		else
+			aml_name_string(&dev, "_HID", n->hid);
+		if (n->port[0] == UART_COM1_BASE)
+			aml_name_int(&dev, "_UID", 1);
+		if (n->fw_cfg)
+			aml_name_int(&dev, "_STA", 0xb);
+		for (unsigned r = 0; r < 2 && n->len[r]; r++)
+			res_io(&res, n->port[r], n->len[r]);
+		if (n->irq >= 0)
+			res_irq(&res, n->irq);
+		aml_crs(&dev, &res);
+		aml_wrap(sb, device_op, sizeof(device_op), &dev);
+	}
+}
+
+/*
+ * The DSDT's definition block: \_S3, \_S5 and Scope (\_SB) { Device (PCI0) { ... }
+ * and the ISA devices }.
+ */
+static int dsdt_body(struct aml *a, bool fw_cfg)
 {
 	static const uint8_t scope_op = AML_SCOPE;
 	static const uint8_t device_op[] = { AML_EXT_PREFIX, AML_DEVICE };
@@ -410,6 +500,7 @@ static int dsdt_body(struct aml *a)
 
 	aml_name(&sb, "\\_SB_");
 	aml_wrap(&sb, device_op, sizeof(device_op), &pci0);
+	isa_nodes_add(&sb, fw_cfg);
 	aml_wrap(a, &scope_op, 1, &sb);
 	return a->nomem ? -ENOMEM : 0;
 }
@@ -420,6 +511,7 @@ struct acpi_writer {
 	struct guest_mem *gm;
 	uint64_t next;		/* next free guest-physical address in the E segment */
 	struct acpi_tables *out;
+	bool fw_cfg;		/* the DSDT describes fw_cfg's ports */
 };
 
 static void *acpi_alloc(struct acpi_writer *w, size_t len, size_t align, uint64_t *gpa)
@@ -558,11 +650,11 @@ static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 	return 0;
 }
 
-static int write_dsdt(struct acpi_writer *w, uint64_t *gpa)
+static int write_dsdt(struct acpi_writer *w, bool fw_cfg, uint64_t *gpa)
 {
 	struct aml body = { 0 };
 	struct acpi_header *h;
-	int ret = dsdt_body(&body);
+	int ret = dsdt_body(&body, fw_cfg);
 
 	if (ret < 0) {
 		aml_free(&body);
@@ -615,7 +707,7 @@ static int write_all(struct acpi_writer *w, unsigned nr_cpus)
 	*facs = (struct acpi_facs){ .length = sizeof(*facs), .version = 2 };
 	memcpy(facs->sig, "FACS", 4);
 	acpi_note(w, "FACS", 4, facs_at, sizeof(*facs));
-	ret = write_dsdt(w, &dsdt_at);
+	ret = write_dsdt(w, w->fw_cfg, &dsdt_at);
 	if (!ret)
 		ret = write_fadt(w, facs_at, dsdt_at, &tables[0]);
 	if (!ret)
@@ -638,10 +730,10 @@ static int write_all(struct acpi_writer *w, unsigned nr_cpus)
 	return 0;
 }
 
-int acpi_write(struct guest_mem *gm, unsigned nr_cpus, struct acpi_tables *out)
+int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, struct acpi_tables *out)
 {
 	uint8_t *area = guest_mem_ptr(gm, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
-	struct acpi_writer w = { .gm = gm, .next = ACPI_TABLES_START, .out = out };
+	struct acpi_writer w = { .gm = gm, .next = ACPI_TABLES_START, .out = out, .fw_cfg = fw_cfg };
 	int ret;
 
 	memset(out, 0, sizeof(*out));

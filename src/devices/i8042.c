@@ -20,11 +20,7 @@
 #include "qlite/devices.h"
 #include "qlite/util.h"
 
-#define I8042_DATA_PORT		0x60
-#define I8042_CMD_PORT		0x64
 
-#define I8042_KBD_GSI		1
-#define I8042_AUX_GSI		12
 
 /* Status register */
 #define STR_OBF		0x01	/* output buffer full */

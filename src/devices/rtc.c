@@ -35,7 +35,6 @@
 #include "qlite/devices.h"
 #include "qlite/util.h"
 
-#define RTC_INDEX_PORT	0x70
 #define RTC_DATA_PORT	0x71
 #define RTC_NR_REGS	128
 #define RTC_NMI_MASK	0x80
@@ -80,7 +79,6 @@
 /* The update cycle takes 1984 us; UIP rises 244 us before it. */
 #define UIP_WINDOW_NS	244000
 
-#define RTC_GSI		8
 
 #define NSEC		1000000000LL
 #define RTC_MAX_SECONDS	(INT64_MAX / NSEC / 2)
@@ -522,7 +520,7 @@ int rtc_create(struct machine *m)
 		if (ret < 0)
 			return report(ret, "rtc: timer: %s", strerror(-ret));
 	}
-	ret = machine_claim(m, BUS_PIO, RTC_INDEX_PORT, 2, "rtc", &rtc_ops, r);
+	ret = machine_claim(m, BUS_PIO, RTC_INDEX_PORT, RTC_NR_PORTS, "rtc", &rtc_ops, r);
 	if (ret < 0)
 		return ret;
 	ret = machine_claim_irq(m, RTC_GSI, "rtc", false);

@@ -181,7 +181,7 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	ret = mptable_write(gm, nr_vcpus, m->pci);
 	if (ret < 0 || spec->acpi_off)
 		goto out;
-	ret = acpi_write(gm, nr_vcpus, &b->acpi);
+	ret = acpi_write(gm, nr_vcpus, m->fw_cfg != NULL, &b->acpi);
 	if (ret < 0)
 		goto out;
 	ret = boot_set_rsdp(gm, &b->res, b->acpi.rsdp);

@@ -66,6 +66,10 @@ def one(cpus, d):
                          ("PM1A Control Block Address", "00000604"),
                          ("PM Timer Block Address", "00000608"), ("SCI Interrupt", "0009")]:
         expect(re.search(rf"{field} : {value}\b", facp), f"{cpus} CPUs: FADT {field} {value}", facp)
+    dsdt = open(os.path.join(d, "dsdt.dsl")).read()
+    for hid in ('EisaId ("PNP0A03")', 'EisaId ("PNP0501")', 'EisaId ("PNP0B00")',
+                'EisaId ("PNP0303")', 'EisaId ("PNP0F13")', '"QEMU0002"'):
+        expect(f"Name (_HID, {hid}" in dsdt, f"{cpus} CPUs: the DSDT has a device {hid}", dsdt)
     # The DSDT compiles back: what qlite wrote is AML that ASL describes exactly.
     rc, log = iasl(["-p", "dsdt2", "dsdt.dsl"], d)
     expect(rc == 0 and re.search(r"\b0 Errors, 0 Warnings\b", log),

@@ -141,6 +141,68 @@ static void check_fadt(struct guest_mem *gm, const uint8_t *f)
 	}
 }
 
+/* The DSDT of tables written with or without fw_cfg, and its length. */
+static const uint8_t *dsdt_of(struct guest_mem *gm, bool fw_cfg, size_t *len)
+{
+	struct acpi_tables t;
+	const uint8_t *d;
+
+	assert_int_equal(acpi_write(gm, 1, fw_cfg, &t), 0);
+	for (unsigned i = 0; i < t.n; i++) {
+		if (strcmp(t.t[i].sig, "DSDT"))
+			continue;
+		d = table(gm, t.t[i].addr, "DSDT");
+		*len = le_load(d + 4, 4);
+		return d;
+	}
+	fail_msg("no DSDT listed");
+	return NULL;
+}
+
+/* The ISA devices in \_SB, with QEMU's _HIDs and the ports and IRQs the devices claim. */
+static void test_isa_nodes(void **state)
+{
+	/* Device (COM1) { Name (_HID, EisaId ("PNP0501")), Name (_UID, One), _CRS ... */
+	static const uint8_t com1[] = { 'C', 'O', 'M', '1', 0x08, '_', 'H', 'I', 'D',
+					0x0c, 0x41, 0xd0, 0x05, 0x01, 0x08, '_', 'U', 'I', 'D', 0x01 };
+	/* ... IO (Decode16, 0x3f8, 0x3f8, 1, 8), IRQNoFlags () { 4 }, EndTag */
+	static const uint8_t com1_crs[] = { 0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,
+					    0x22, 0x10, 0x00, 0x79, 0x00 };
+	static const uint8_t rtc_crs[] = { 0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02,
+					   0x22, 0x00, 0x01, 0x79, 0x00 };
+	static const uint8_t kbd_crs[] = { 0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,
+					   0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01,
+					   0x22, 0x02, 0x00, 0x79, 0x00 };
+	static const uint8_t mou_crs[] = { 0x22, 0x00, 0x10, 0x79, 0x00 };
+	/* Device (FWCF) { Name (_HID, "QEMU0002"), Name (_STA, 0x0B), IO 0x510-0x51b } */
+	static const uint8_t fwcf[] = { 'F', 'W', 'C', 'F', 0x08, '_', 'H', 'I', 'D', 0x0d,
+					'Q', 'E', 'M', 'U', '0', '0', '0', '2', 0x00,
+					0x08, '_', 'S', 'T', 'A', 0x0a, 0x0b };
+	static const uint8_t fwcf_crs[] = { 0x47, 0x01, 0x10, 0x05, 0x10, 0x05, 0x01, 0x0c,
+					    0x79, 0x00 };
+	struct guest_mem gm;
+	const uint8_t *d;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	d = dsdt_of(&gm, true, &len);
+	assert_non_null(find_in(d, len, com1, sizeof(com1)));
+	assert_non_null(find_in(d, len, com1_crs, sizeof(com1_crs)));
+	assert_non_null(find_in(d, len, rtc_crs, sizeof(rtc_crs)));
+	assert_non_null(find_in(d, len, kbd_crs, sizeof(kbd_crs)));
+	assert_non_null(find_in(d, len, mou_crs, sizeof(mou_crs)));
+	assert_non_null(find_in(d, len, fwcf, sizeof(fwcf)));
+	assert_non_null(find_in(d, len, fwcf_crs, sizeof(fwcf_crs)));
+
+	/* fw-cfg off: no FWCF, the rest as before. */
+	d = dsdt_of(&gm, false, &len);
+	assert_null(find_in(d, len, "FWCF", 4));
+	assert_null(find_in(d, len, "QEMU0002", 8));
+	assert_non_null(find_in(d, len, com1, sizeof(com1)));
+	guest_mem_destroy(&gm);
+}
+
 static void check_madt(const uint8_t *m, unsigned cpus)
 {
 	uint32_t len = le_load(m + 4, 4);
@@ -206,7 +268,7 @@ static void check_tables(unsigned cpus)
 	/* As the VM writes them: the MP table first, then ACPI. */
 	report_capture_start(&c);
 	assert_int_equal(mptable_write(&gm, cpus, NULL), 0);
-	ret = acpi_write(&gm, cpus, &t);
+	ret = acpi_write(&gm, cpus, true, &t);
 	assert_string_equal(report_capture_text(&c), "");
 	report_capture_stop(&c);
 	assert_int_equal(ret, 0);
@@ -277,8 +339,8 @@ static void test_errors(void **state)
 
 	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
 	report_capture_start(&c);
-	assert_int_equal(acpi_write(&gm, 255, &t), -EINVAL);
-	assert_int_equal(acpi_write(&gm, 0, &t), -EINVAL);
+	assert_int_equal(acpi_write(&gm, 255, true, &t), -EINVAL);
+	assert_int_equal(acpi_write(&gm, 0, true, &t), -EINVAL);
 	assert_true(report_capture_has(&c, "qlite: ACPI tables: 255 CPUs"));
 	assert_int_equal(report_capture_lines(&c), 2);
 	report_capture_stop(&c);
@@ -287,7 +349,7 @@ static void test_errors(void **state)
 
 	assert_int_equal(guest_mem_init(&gm, 512 * KiB, false), 0);
 	report_capture_start(&c);
-	assert_int_equal(acpi_write(&gm, 1, &t), -ENOSPC);
+	assert_int_equal(acpi_write(&gm, 1, true, &t), -ENOSPC);
 	assert_string_equal(report_capture_text(&c), "qlite: ACPI tables: BIOS area not in RAM\n");
 	report_capture_stop(&c);
 	guest_mem_destroy(&gm);
@@ -342,7 +404,7 @@ static void test_waking_vector(void **state)
 	uint64_t facs = 0;
 
 	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
-	assert_int_equal(acpi_write(&gm, 1, &t), 0);
+	assert_int_equal(acpi_write(&gm, 1, true, &t), 0);
 	for (unsigned i = 0; i < t.n; i++)
 		if (!strcmp(t.t[i].sig, "FACS"))
 			facs = t.t[i].addr;
@@ -408,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_eisaid),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_waking_vector),
+		cmocka_unit_test(test_isa_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
 # with CONFIG_ACPI and serial SysRq (scripts/build-guest-kernel.sh --acpi: guest/vmlinux-acpi)
 # boots with 2 vCPUs and no disk, `root=/dev/sda rootwait`, so it ends up idle, waiting for its
 # root device. The early log must show the RSDP at 0xfe000, the tables, the PM timer at 0x608, the
-# IOAPIC, the SCI's override and "Using ACPI (MADT) for SMP configuration", 2 CPUs allowed. Then
+# IOAPIC, the SCI's override and "Using ACPI (MADT) for SMP configuration", 2 CPUs allowed, and
+# PnP must find the DSDT's ISA devices (COM1, RTC, keyboard, mouse, fw_cfg). Then
 # the test types Ctrl-A b, o on the console: a break and 'o' are SysRq's power-off, which runs the
 # kernel's own kernel_power_off() (no user space runs on the nested, software KVM hosts), and that
 # enters S5 through the FADT's PM1a control block with \_S5's sleep type. qlite must stop by
@@ -93,6 +94,7 @@ want=(
 	'ACPI: APIC 0x'
 	'ACPI: Using ACPI \(MADT\) for SMP configuration information'
 	'smpboot: Allowing 2 CPUs, 0 hotplug CPUs'
+	'pnp: PnP ACPI: found [1-9][0-9]* devices'
 	'sysrq: Power Off'
 	'reboot: Power down'
 )
