@@ -56,7 +56,7 @@ struct fx {
 	struct test_ring ring[4];
 	char path[64];
 	int fd;				/* the test's own view of the image */
-	unsigned queue_irqs[4], config_irqs;
+	struct test_irqs irqs;
 	struct report_capture log;	/* what report() printed */
 };
 
@@ -65,25 +65,6 @@ struct seg {
 	uint64_t gpa;
 	uint32_t len;
 	bool write;			/* device-writable */
-};
-
-static void fx_queue_interrupt(struct virtio_device *vdev, unsigned q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->queue_irqs[q]++;
-}
-
-static void fx_config_interrupt(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fx_transport = {
-	.queue_interrupt = fx_queue_interrupt,
-	.config_interrupt = fx_config_interrupt,
 };
 
 static uint8_t *ram(struct fx *f, uint64_t gpa, uint64_t len)
@@ -200,7 +181,7 @@ static int create(struct fx *f, const struct virtio_blk_opts *o)
 	if (ret)
 		return ret;
 	f->vdev = virtio_blk_device(f->blk);
-	virtio_device_set_transport(f->vdev, &fx_transport, f);
+	virtio_device_set_transport(f->vdev, &test_counting_transport, &f->irqs);
 	return 0;
 }
 
@@ -822,7 +803,7 @@ static void test_one_interrupt_per_batch(void **state)
 	wait_used(f, 0, k);
 	/* Let anything late run: still one. */
 	fake_run_io(f->fm, 1, 50);
-	assert_int_equal(f->queue_irqs[0], 1);
+	assert_int_equal(f->irqs.queue[0], 1);
 	for (unsigned i = 0; i < k; i++)
 		assert_int_equal(status_of(f, i), VIRTIO_BLK_S_OK);
 	assert_int_equal(virtio_queue_stats(f->vdev, 0, &st), 0);
@@ -836,7 +817,7 @@ static void test_one_interrupt_per_batch(void **state)
 	kick(f, 0);
 	wait_used(f, 0, k + 3);
 	fake_run_io(f->fm, 1, 50);
-	assert_int_equal(f->queue_irqs[0], 2);
+	assert_int_equal(f->irqs.queue[0], 2);
 
 	/* EVENT_IDX, the driver polling (used_event left behind): no interrupt, counted. */
 	go_live(f, V1 | F(FLUSH) | EV_IDX, 1);
@@ -846,7 +827,7 @@ static void test_one_interrupt_per_batch(void **state)
 	kick(f, 0);
 	wait_used(f, 0, k);
 	fake_run_io(f->fm, 1, 50);
-	assert_int_equal(f->queue_irqs[0], 2);
+	assert_int_equal(f->irqs.queue[0], 2);
 	assert_int_equal(virtio_queue_stats(f->vdev, 0, &st), 0);
 	assert_int_equal(st.suppressed, 1);
 }
@@ -869,9 +850,9 @@ static void test_multiqueue(void **state)
 	wait_used(f, 1, 1);
 	assert_int_equal(status_of(f, 0), VIRTIO_BLK_S_OK);
 	assert_int_equal(status_of(f, 1), VIRTIO_BLK_S_OK);
-	assert_int_equal(f->queue_irqs[0], 0);
-	assert_int_equal(f->queue_irqs[1], 1);
-	assert_int_equal(f->queue_irqs[2], 1);
+	assert_int_equal(f->irqs.queue[0], 0);
+	assert_int_equal(f->irqs.queue[1], 1);
+	assert_int_equal(f->irqs.queue[2], 1);
 	assert_false(image_has_pattern(f, 77, 1));
 	assert_true(image_has_pattern(f, 78, 1));
 }
@@ -935,7 +916,7 @@ static void test_reset_in_flight(void **state)
 	assert_int_equal(status_of(f, 0), NO_STATUS);
 	assert_int_equal(status_of(f, 1), NO_STATUS);
 	assert_int_equal(status_of(f, 2), NO_STATUS);
-	assert_int_equal(f->queue_irqs[0], 0);
+	assert_int_equal(f->irqs.queue[0], 0);
 	assert_int_equal(stats(f).dropped, 2);
 	assert_int_equal(stats(f).errors, 0);
 	assert_int_equal(virtio_get_status(f->vdev), 0);

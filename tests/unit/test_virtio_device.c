@@ -42,7 +42,7 @@ struct tdev {
 	bool hold;			/* pop one chain and keep it */
 	struct iovec out_iov[4], in_iov[4];
 	struct virtq_elem e;
-	unsigned queue_irqs[2], config_irqs;
+	struct test_irqs irqs;
 	struct report_capture log;	/* what report() printed */
 };
 
@@ -112,25 +112,6 @@ static const struct virtio_device_info tdev_info = {
 	.ops = &tdev_ops,
 };
 
-static void tr_queue_interrupt(struct virtio_device *vdev, unsigned q)
-{
-	struct tdev *t = vdev->transport_priv;
-
-	t->queue_irqs[q]++;
-}
-
-static void tr_config_interrupt(struct virtio_device *vdev)
-{
-	struct tdev *t = vdev->transport_priv;
-
-	t->config_irqs++;
-}
-
-static const struct virtio_transport_ops transport = {
-	.queue_interrupt = tr_queue_interrupt,
-	.config_interrupt = tr_config_interrupt,
-};
-
 static int setup(void **state)
 {
 	struct tdev *t = calloc(1, sizeof(*t));
@@ -139,7 +120,7 @@ static int setup(void **state)
 	assert_int_equal(guarded_mem_init(&t->gm, RAM_SIZE), 0);
 	report_capture_start(&t->log);
 	assert_int_equal(virtio_device_init(&t->vdev, &tdev_info, &t->gm, t), 0);
-	virtio_device_set_transport(&t->vdev, &transport, t);
+	virtio_device_set_transport(&t->vdev, &test_counting_transport, &t->irqs);
 	virtq_elem_init(&t->e, t->out_iov, 4, t->in_iov, 4);
 	memcpy(t->config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
 	*state = t;
@@ -335,11 +316,11 @@ static void test_config(void **state)
 	/* A change before DRIVER_OK: new generation, no interrupt yet. */
 	virtio_config_changed(&t->vdev);
 	assert_int_equal(virtio_get_config_generation(&t->vdev), 1);
-	assert_int_equal(t->config_irqs, 0);
+	assert_int_equal(t->irqs.config, 0);
 	go_live(t, V1);
 	virtio_config_changed(&t->vdev);
 	assert_int_equal(virtio_get_config_generation(&t->vdev), 2);
-	assert_int_equal(t->config_irqs, 1);
+	assert_int_equal(t->irqs.config, 1);
 }
 
 static void test_kick_to_interrupt(void **state)
@@ -359,12 +340,12 @@ static void test_kick_to_interrupt(void **state)
 	assert_int_equal(t->notifies, 1);
 	assert_int_equal(tr_used(r)->idx, 1);
 	assert_int_equal(tr_used(r)->ring[0].len, 64);
-	assert_int_equal(t->queue_irqs[0], 1);
+	assert_int_equal(t->irqs.queue[0], 1);
 
 	/* The driver polls: used_event stays behind, no interrupt for the next one. */
 	tr_make_avail(r, 0);
 	virtio_queue_kick(&t->vdev, 0, 1);
-	assert_int_equal(t->queue_irqs[0], 1);
+	assert_int_equal(t->irqs.queue[0], 1);
 	assert_int_equal(virtio_queue_stats(&t->vdev, 0, &st), 0);
 	assert_int_equal(st.kicks, 4);
 	assert_int_equal(st.interrupts, 1);
@@ -398,7 +379,7 @@ static void test_broken_ring(void **state)
 	virtio_queue_kick(&t->vdev, 0, 1);
 	assert_true(virtio_get_status(&t->vdev) & VIRTIO_STATUS_NEEDS_RESET);
 	assert_false(virtio_device_live(&t->vdev));
-	assert_int_equal(t->config_irqs, 1);
+	assert_int_equal(t->irqs.config, 1);
 	assert_int_equal(log_lines(t), 1);
 	assert_true(logged(t, "qlite: test-dev: queue 0: avail ring entry 0 names head 9 "
 				       "of 8; device needs reset\n"));
@@ -411,7 +392,7 @@ static void test_broken_ring(void **state)
 	tr_set_desc(&t->ring[0], 0, RAM_SIZE - 4, 8, 0, 0);
 	virtio_queue_kick(&t->vdev, 0, 1);
 	assert_true(virtio_get_status(&t->vdev) & VIRTIO_STATUS_NEEDS_RESET);
-	assert_int_equal(t->config_irqs, 2);
+	assert_int_equal(t->irqs.config, 2);
 	assert_int_equal(log_lines(t), 1);
 	assert_int_equal(t->vdev.needs_reset_count, 2);
 	assert_int_equal(tr_used(&t->ring[0])->idx, 0);
@@ -427,9 +408,9 @@ static void test_broken_at_setup(void **state)
 	virtio_queue_set_enable(&t->vdev, 1, true);
 	assert_false(virtio_queue(&t->vdev, 1)->enabled);
 	assert_true(virtio_get_status(&t->vdev) & VIRTIO_STATUS_NEEDS_RESET);
-	assert_int_equal(t->config_irqs, 0);
+	assert_int_equal(t->irqs.config, 0);
 	virtio_set_status(&t->vdev, S_ACK | S_DRIVER | S_FEAT | S_OK);
-	assert_int_equal(t->config_irqs, 1);
+	assert_int_equal(t->irqs.config, 1);
 	assert_int_equal(t->activates, 0);
 	assert_true(logged(t, "test-dev: queue 1: size 12 is not a power of 2 up to 16"));
 
@@ -451,7 +432,7 @@ static void test_activate_fails(void **state)
 	virtio_set_status(&t->vdev, S_ACK | S_DRIVER | S_FEAT | S_OK);
 	assert_int_equal(virtio_get_status(&t->vdev),
 			 S_ACK | S_DRIVER | S_FEAT | S_OK | VIRTIO_STATUS_NEEDS_RESET);
-	assert_int_equal(t->config_irqs, 1);
+	assert_int_equal(t->irqs.config, 1);
 	assert_true(logged(t, "test-dev: cannot activate: No space left on device"));
 }
 
@@ -473,7 +454,7 @@ static void test_stale_after_reset(void **state)
 	virtio_queue_flush(&t->vdev, 0);
 	virtio_device_unlock(&t->vdev);
 	assert_int_equal(tr_used(&t->ring[0])->idx, 0);
-	assert_int_equal(t->queue_irqs[0], 0);
+	assert_int_equal(t->irqs.queue[0], 0);
 }
 
 int main(void)

@@ -62,7 +62,7 @@ struct fx {
 	struct virtio_device *vdev;
 	struct test_ring ring[3];
 	int peer;			/* the other end of the backend's socket */
-	unsigned queue_irqs[3], config_irqs;
+	struct test_irqs irqs;
 	struct report_capture log;
 	uint8_t buf[70000];
 };
@@ -72,25 +72,6 @@ struct seg {
 	uint64_t gpa;
 	uint32_t len;
 	bool write;
-};
-
-static void fx_queue_interrupt(struct virtio_device *vdev, unsigned q)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->queue_irqs[q]++;
-}
-
-static void fx_config_interrupt(struct virtio_device *vdev)
-{
-	struct fx *f = vdev->transport_priv;
-
-	f->config_irqs++;
-}
-
-static const struct virtio_transport_ops fx_transport = {
-	.queue_interrupt = fx_queue_interrupt,
-	.config_interrupt = fx_config_interrupt,
 };
 
 static uint8_t *ram(struct fx *f, uint64_t gpa, uint64_t len)
@@ -180,7 +161,7 @@ static void create(struct fx *f, const struct virtio_net_opts *o)
 	assert_int_equal(virtio_net_create(&f->fm->m, o, &f->net), 0);
 	close(o->backend.fd);
 	f->vdev = virtio_net_device(f->net);
-	virtio_device_set_transport(f->vdev, &fx_transport, f);
+	virtio_device_set_transport(f->vdev, &test_counting_transport, &f->irqs);
 }
 
 static uint64_t offered(struct fx *f)
@@ -413,7 +394,7 @@ static void test_tx_batch(void **state)
 		assert_int_equal(peer_recv(f), 100 + i);
 		assert_true(frame_is(f->buf, 100 + i, our_mac, i));
 	}
-	assert_int_equal(f->queue_irqs[TXQ], 1);
+	assert_int_equal(f->irqs.queue[TXQ], 1);
 	assert_int_equal(qstats(f, TXQ).kicks, 1);
 	assert_int_equal(qstats(f, TXQ).interrupts, 1);
 }
@@ -581,7 +562,7 @@ static void test_rx_mergeable(void **state)
 	memcpy(p + 2048 - HDR, ram(f, RX_BASE + 0x2000, 3000 - 2048 + HDR), 3000 - 2048 + HDR);
 	assert_true(frame_is(p, 3000, our_mac, 7));
 	/* One interrupt for the frame, not one per chain. */
-	assert_int_equal(f->queue_irqs[RXQ], 1);
+	assert_int_equal(f->irqs.queue[RXQ], 1);
 
 	/* The next frame takes the fourth chain alone. */
 	peer_send(f, 200, our_mac, 8);
@@ -698,7 +679,7 @@ static void test_rx_event_idx(void **state)
 		peer_send(f, 60, our_mac, i);
 		wait_used(f, RXQ, i + 1);
 	}
-	assert_int_equal(f->queue_irqs[RXQ], 1);
+	assert_int_equal(f->irqs.queue[RXQ], 1);
 	st = qstats(f, RXQ);
 	assert_int_equal(st.interrupts, 1);
 	assert_int_equal(st.suppressed, 4);
@@ -1009,7 +990,7 @@ static void test_tap_vnet_hdr(void **state)
 		return;
 	}
 	f->vdev = virtio_net_device(f->net);
-	virtio_device_set_transport(f->vdev, &fx_transport, f);
+	virtio_device_set_transport(f->vdev, &test_counting_transport, &f->irqs);
 	assert_int_equal(offered(f) & (F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) | F(HOST_TSO6) |
 				       F(GUEST_TSO4) | F(GUEST_TSO6)),
 			 F(CSUM) | F(GUEST_CSUM) | F(HOST_TSO4) | F(HOST_TSO6) | F(GUEST_TSO4) |

@@ -28,6 +28,26 @@ int guarded_mem_init(struct guest_mem *gm, uint64_t size)
 	return 0;
 }
 
+static void count_queue_interrupt(struct virtio_device *vdev, unsigned q)
+{
+	struct test_irqs *irqs = vdev->transport_priv;
+
+	if (q < TEST_IRQS_MAX_QUEUES)
+		irqs->queue[q]++;
+}
+
+static void count_config_interrupt(struct virtio_device *vdev)
+{
+	struct test_irqs *irqs = vdev->transport_priv;
+
+	irqs->config++;
+}
+
+const struct virtio_transport_ops test_counting_transport = {
+	.queue_interrupt = count_queue_interrupt,
+	.config_interrupt = count_config_interrupt,
+};
+
 bool elem_in_ram(const struct guest_mem *gm, const struct virtq_elem *e)
 {
 	const struct dma_sg *sgs[] = { &e->out, &e->in };

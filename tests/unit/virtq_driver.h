@@ -20,6 +20,18 @@ int guarded_mem_init(struct guest_mem *gm, uint64_t size);
 /* Every iovec of the element lies inside gm's RAM. */
 bool elem_in_ram(const struct guest_mem *gm, const struct virtq_elem *e);
 
+/*
+ * The transport the device-side unit tests attach (no PCI, no MMIO): it
+ * counts the device's interrupts in the struct test_irqs given as its
+ * transport_priv.
+ */
+#define TEST_IRQS_MAX_QUEUES	8
+struct test_irqs {
+	unsigned queue[TEST_IRQS_MAX_QUEUES];
+	unsigned config;
+};
+extern const struct virtio_transport_ops test_counting_transport;
+
 struct test_ring {
 	struct guest_mem *gm;
 	unsigned size;
