@@ -19,8 +19,9 @@
 #
 # Outcome, as kvm-unit-tests' runner decides it: the guest's debug-exit status
 # (v << 1) | 1 is 1 for PASS, 77 for SKIP, anything else FAIL; 124 is a
-# timeout. Tests for another arch, for TCG only, or whose `check` the host
-# fails are SKIP for both VMMs without running.
+# timeout; QEMU's status 1 with an error line of its own (not a warning) is a
+# FAIL (QEMU did not start). Tests for another arch, for TCG only, or whose
+# `check` the host fails are SKIP for both VMMs without running.
 #
 # What qlite gets for QEMU's command line: -kernel X.flat -> --kernel, -smp N
 # -> --cpus N, -append/test_args -> --cmdline, -m N -> --ram NM, the test
@@ -33,7 +34,7 @@
 set -u
 
 usage() {
-	sed -n '5,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,24p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -190,11 +191,22 @@ map_params() {
 	done
 }
 
+# QEMU's own complaint in a log, warnings aside: it also exits 1 when it cannot start (an
+# unknown -cpu property), the status a passing test gives, so kvm-unit-tests' runner counts
+# status 1 with such a line on stderr as a failure.
+qemu_error() {
+	grep -a '^qemu-system-x86_64: ' "$1" | grep -aiv warning | head -n 1 |
+		sed 's/^qemu-system-x86_64: //;s/\r$//'
+}
+
 # outcome STATUS LOGFILE VMM -> "PASS|FAIL|SKIP detail"
 outcome() {
-	local st=$1 log=$2 vmm=$3 summary
+	local st=$1 log=$2 vmm=$3 summary err=""
 	summary=$(tail -n 40 "$log" | grep -a '^SUMMARY: ' | tail -n 1 | sed 's/^SUMMARY: //;s/\r$//')
-	if [ "$st" -eq 1 ] && { [ "$vmm" = qemu ] || grep -aq 'qlite: stopped (debug-exit' "$log"; }; then
+	[ "$vmm" = qemu ] && [ "$st" -eq 1 ] && err=$(qemu_error "$log")
+	if [ -n "$err" ]; then
+		echo "FAIL QEMU error: $err"
+	elif [ "$st" -eq 1 ] && { [ "$vmm" = qemu ] || grep -aq 'qlite: stopped (debug-exit' "$log"; }; then
 		echo "PASS${summary:+ $summary}"
 	elif [ "$st" -eq 77 ]; then
 		echo "SKIP${summary:+ $summary}"
