@@ -16,7 +16,7 @@
 #define TSS_LIMIT		(TSS_SIZE + IOMAP_SIZE)	/* + the 0xff byte ending the map */
 #define TSS_STRIDE		8304	/* TSS + map + end byte, 16-byte aligned */
 #define NUM_VECTORS		32	/* the exceptions, each with a stub in entry.S */
-#define IDT_VECTORS		256	/* the IDT's size: irq.c adds a gate for the benchmarks' vector */
+#define IDT_VECTORS		256	/* the IDT's size: irq.c adds its vector's gate */
 #define EXC_STUB_SIZE		16
 
 #define SEL_KCODE		0x08

@@ -40,7 +40,7 @@ void irq_spurious(void);
 void irq_gp_entry(void);
 void irq_sti(void);
 void irq_cli(void);
-uint64_t irq_gp_chain;			/* the exception stub irq_gp_entry passes other #GPs to */
+uint64_t irq_gp_chain;			/* entry.S's #GP stub: irq_gp_entry passes others on */
 
 volatile uint64_t irq_tsc;		/* the TSC when the handler last ran */
 volatile uint32_t irq_count;		/* how many times it ran */
@@ -171,11 +171,13 @@ void irq_ioapic_route(const char *word, uint64_t base, unsigned pin, bool on)
 		fail("%s: IOAPIC 0x%lx is not mapped or not aligned", word, (unsigned long)base);
 	pins = (ioapic_read(base, IOAPIC_VER) >> 16 & 0xff) + 1;
 	if (pin >= pins)
-		fail("%s: IOAPIC 0x%lx has %u pins, no pin %u", word, (unsigned long)base, pins, pin);
+		fail("%s: IOAPIC 0x%lx has %u pins, no pin %u", word, (unsigned long)base, pins,
+		     pin);
 	if (!on) {
 		ioapic_write(base, IOAPIC_REDTBL + 2 * pin, RTE_MASKED);
 		return;
 	}
-	ioapic_write(base, IOAPIC_REDTBL + 2 * pin + 1, mmio_read32(LAPIC_BASE + LAPIC_ID) & 0xff000000);
+	ioapic_write(base, IOAPIC_REDTBL + 2 * pin + 1,
+		     mmio_read32(LAPIC_BASE + LAPIC_ID) & 0xff000000);
 	ioapic_write(base, IOAPIC_REDTBL + 2 * pin, IRQ_VECTOR);
 }

@@ -222,7 +222,8 @@ static void kick_one(struct vblk *d, bool irq, uint32_t *out)
 	blk_req.sector = 0;
 	blk_req.status = 0xff;
 	desc[0] = (struct vq_desc){ (uintptr_t)&blk_req, 16, VQ_DESC_F_NEXT, 1 };
-	desc[1] = (struct vq_desc){ (uintptr_t)blk_id, BLK_ID_BYTES, VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2 };
+	desc[1] = (struct vq_desc){ (uintptr_t)blk_id, BLK_ID_BYTES,
+				    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2 };
 	desc[2] = (struct vq_desc){ (uintptr_t)&blk_req.status, 1, VQ_DESC_F_WRITE, 0 };
 	vq_interrupts(&d->vq, irq);
 	vq_push(&d->vq, 0);
@@ -243,7 +244,8 @@ static void kick_one(struct vblk *d, bool irq, uint32_t *out)
 		cpu_relax();
 	}
 	if (!vq_poll(&d->vq, 0, &id, &len) || vq_pending(&d->vq) || id != 0)
-		fail("%s: GET_ID: the used ring moved by more than one, or names descriptor %u", d->t.word, id);
+		fail("%s: GET_ID: the used ring moved by more than one, or names descriptor %u",
+		     d->t.word, id);
 	barrier();
 	if (blk_req.status != BLK_S_OK || len < 1 || len > BLK_ID_BYTES + 1)
 		fail("%s: GET_ID: status %u, used length %u", d->t.word, blk_req.status, len);
@@ -259,7 +261,7 @@ static void kick_one(struct vblk *d, bool irq, uint32_t *out)
 		out[K_DOORBELL] = clamp32(t1 - t0);
 		out[K_POLL] = clamp32(used - t0);
 		if (irq_count != seen)
-			fail("%s: an interrupt although the driver asked for none (VRING_AVAIL_F_NO_INTERRUPT)",
+			fail("%s: an interrupt although the driver asked for none (NO_INTERRUPT)",
 			     d->t.word);
 	}
 }
