@@ -3,7 +3,7 @@
 """The same minimal Linux kernel booted under qlite and QEMU, timed from exec to its log lines.
 
 usage: linux_boot.py QLITE [--kernel VMLINUX] [--runs N] [--until NAME | --until-line REGEX]
-                     [--no-qemu] [--timeout S] [--log-dir DIR] [--json FILE]
+                     [--no-qemu | --no-qlite] [--timeout S] [--log-dir DIR] [--json FILE]
 
 Issue 12's slow Linux benchmark. One boot per VMM and run, qlite and QEMU alternating run by run,
 1 vCPU, 256 MiB, an e1000 on user-mode networking (qlite: `vdev e1000` on its slirp backend, as
@@ -135,9 +135,10 @@ def boot(vmm, av, targets, timeout, log_path):
                 print(f"  {vmm}: {name} at {t:.1f} s", file=sys.stderr)
             if not pending:
                 break
-            if FATAL.search(line):
+            if FATAL.search(line) and not fatal:
+                # Keep what follows (a panic's trace, QEMU's register dump) for 3 s more.
                 fatal.append(line.strip())
-                break
+                threading.Timer(3, proc.kill).start()
     finally:
         timer.cancel()
         if proc.poll() is None:
@@ -187,6 +188,7 @@ def main():
                     help="stop each boot at this milestone (default init)")
     ap.add_argument("--until-line", metavar="REGEX", help="stop at the first line matching REGEX instead")
     ap.add_argument("--no-qemu", action="store_true", help="qlite only")
+    ap.add_argument("--no-qlite", action="store_true", help="QEMU only (e.g. to repeat its boot)")
     ap.add_argument("--timeout", type=float, default=1500, help="seconds per boot (default 1500)")
     ap.add_argument("--log-dir", help="keep each boot's console log here")
     ap.add_argument("--json", help="write the numbers here")
@@ -196,7 +198,9 @@ def main():
     if not os.path.isfile(a.kernel):
         sys.exit(f"{a.kernel}: no such file (copy /work/shared/guest-kernel/vmlinux-6.1.192-min "
                  "there, or scripts/get-guest.sh --min)")
-    vmms = ["qlite"] if a.no_qemu else ["qlite", "QEMU"]
+    vmms = [v for v, off in (("qlite", a.no_qlite), ("QEMU", a.no_qemu)) if not off]
+    if not vmms:
+        ap.error("--no-qemu and --no-qlite leave nothing to run")
     if not a.no_qemu and not shutil.which(QEMU):
         sys.exit(f"{QEMU} not found (--no-qemu to run qlite alone)")
     with open("/proc/cpuinfo") as f:
