@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The same 4 MiB written, flushed and read back through each block device, under qlite and QEMU.
 
-usage: blk_compare.py QLITE TEST_GUEST [--qemu] [--only SUBSTRING] [--json FILE]
+usage: blk_compare.py QLITE TEST_GUEST [--qemu] [--only SUBSTRING] [--runs N] [--json FILE]
 
 What issue 9 asks to see: why IDE takes many more exits than virtio-blk. The test guest writes
 4 MiB from LBA 0 (IDE: 8192 sectors, 256 a command; virtio-blk: 32 requests of 128 KiB), flushes,
@@ -21,16 +21,21 @@ the same guest work (plus the guest's own lines on the UART in between: 2 PIO pe
   under both VMMs, so no PIT calibration) and the host's time between the two marks (line
   arrival, CLOCK_MONOTONIC) less the 401 ms the guest spins there.
 - Per MiB and throughput: 8 MiB move (4 written, 4 read); MiB/s = 8 MiB / (guest write + read).
+- --runs N (default 1): N rounds, each running every case under qlite and then QEMU, so the two
+  alternate run by run; the counts and the guest's phases are the medians over the runs, MiB/s
+  and host ms are given as min / median / max.
 
 The image is checked after every run. Not part of the test suite: IDE PIO alone is ~2.1 million
 exits each way (about a minute under qlite, two under QEMU on a nested software KVM).
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -138,7 +143,8 @@ def run_qlite(q, g, name, vdev, words, word, tmp):
         res = vm.finish(timeout=600)
     bg.check(len(marks) == 2 and res.returncode == 1 and "qlite-test-guest: done" in res.stdout,
              f"{name}: qlite run failed", res)
-    bg.check_image(img, word, MIB4_SECTORS, res)
+    with contextlib.redirect_stdout(sys.stderr):   # its verdict line: progress, not the table
+        bg.check_image(img, word, MIB4_SECTORS, res)
     (t1, a), (t2, b) = marks
     ra, ta, ka = flat(a)
     rb, tb, kb = flat(b)
@@ -182,7 +188,8 @@ def run_qemu(g, name, qemu, words, word, tmp):
         res = q.finish(timeout=600)
     bg.check(deltas is not None and res.returncode == 1 and "qlite-test-guest: done" in res.stdout,
              f"{name}: QEMU run failed", res)
-    bg.check_image(img, word, MIB4_SECTORS, res)
+    with contextlib.redirect_stdout(sys.stderr):   # its verdict line: progress, not the table
+        bg.check_image(img, word, MIB4_SECTORS, res)
     return {"vmm": "QEMU", "name": name, "kvm": deltas,
             "host_ms": (t_marks[1] - t_marks[0]) * 1000 - SPIN_MS - 1,
             "guest_ms": guest_times(res.stdout, word), "uart_bytes": bg.uart_bytes(res.stdout)}
@@ -207,8 +214,37 @@ def mib_s(r):
     return MIB_MOVED / ((w + rd) / 1000) if w + rd > 0 else 0.0
 
 
+def median_of(runs):
+    """One record for a case's runs: every count and time the median over them; MiB/s and host
+    ms also as min / median / max (`spread`)."""
+    med = statistics.median
+    r = dict(runs[0])
+    for part in ("regs", "totals", "kvm"):
+        if part in r:
+            keys = {k for x in runs for k in x[part]}
+            r[part] = {k: med([x[part].get(k, 0) for x in runs]) for k in keys}
+    r["guest_ms"] = [med([x["guest_ms"][i] for x in runs]) for i in range(3)]
+    r["host_ms"] = med([x["host_ms"] for x in runs])
+    r["uart_bytes"] = med([x["uart_bytes"] for x in runs])
+    r["spread"] = {"mib_s": benchlib.spread([mib_s(x) for x in runs]),
+                   "host_ms": benchlib.spread([x["host_ms"] for x in runs])}
+    r["runs"] = runs
+    return r
+
+
+def fmt_spread(s, f):
+    return f(s["median"]) if s["n"] == 1 else " / ".join(f(s[k]) for k in ("min", "median", "max"))
+
+
+def num(x):
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
+
+
 def report(results):
     out = []
+    if results and len(results[0]["runs"]) > 1:
+        out += [f"{len(results[0]['runs'])} runs per case and VMM: counts and guest ms are the medians, "
+                "MiB/s and host ms min / median / max", ""]
     out.append("| device | VMM | userspace exits | disk device | pci-host | uart | KVM exits | "
                "KVM io_exits | KVM mmio_exits | KVM insn_emulation | KVM exits per MiB | "
                "guest write / flush / read ms | MiB/s | host ms |")
@@ -219,14 +255,16 @@ def report(results):
             disk = sum(v for (d, _, _), v in regs.items() if d in DISK_DEVICES)
             pci = sum(v for (d, _, _), v in regs.items() if d == "pci-host")
             uart = sum(v for (d, _, _), v in regs.items() if d == "uart8250")
-            cols = [f"{r['totals']['exits']:,}", f"{disk:,}", f"{pci:,}", f"{uart:,}"]
+            cols = [num(r['totals']['exits']), num(disk), num(pci), num(uart)]
         else:
-            cols = ["-", "-", "-", f"({2 * r['uart_bytes']:,})"]
+            cols = ["-", "-", "-", f"({num(2 * r['uart_bytes'])})"]
         k = r["kvm"]
         g = " / ".join(fmt_ms(x) for x in r["guest_ms"])
         out.append(f"| {r['name']} | {r['vmm']} | " + " | ".join(cols) +
-                   f" | {k['exits']:,} | {k['io_exits']:,} | {k['mmio_exits']:,} | {k['insn_emulation']:,}"
-                   f" | {k['exits'] / MIB_MOVED:,.0f} | {g} | {mib_s(r):,.1f} | {fmt_ms(r['host_ms'])} |")
+                   f" | {num(k['exits'])} | {num(k['io_exits'])} | {num(k['mmio_exits'])} | "
+                   f"{num(k['insn_emulation'])} | {k['exits'] / MIB_MOVED:,.0f} | {g} | "
+                   f"{fmt_spread(r['spread']['mib_s'], lambda x: f'{x:,.1f}')} | "
+                   f"{fmt_spread(r['spread']['host_ms'], fmt_ms)} |")
     ql = [r for r in results if r["vmm"] == "qlite"]
     if not ql:
         return "\n".join(out)
@@ -244,8 +282,8 @@ def report(results):
                                  -max(row.get(k, 0) for row in rows), k[1], k[2]))
     for k in keys:
         out.append(f"| {k[0]} | {k[1]} | {k[2]} | " +
-                   " | ".join(f"{row[k]:,}" if row.get(k) else "" for row in rows) + " |")
-    out.append("| **all** | | | " + " | ".join(f"**{r['totals']['exits']:,}**" for r in ql) + " |")
+                   " | ".join(num(row[k]) if row.get(k) else "" for row in rows) + " |")
+    out.append("| **all** | | | " + " | ".join(f"**{num(r['totals']['exits'])}**" for r in ql) + " |")
     return "\n".join(out)
 
 
@@ -259,43 +297,59 @@ def row_key(k):
     return k
 
 
+def jsonable(r):
+    """A run or a case's record with its register keys as strings (JSON object keys)."""
+    return dict(r, regs={" ".join(k): v for k, v in r.get("regs", {}).items()})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("qlite")
     ap.add_argument("guest")
     ap.add_argument("--qemu", action="store_true", help="also run each case under qemu-system-x86_64")
     ap.add_argument("--only", help="only the runs whose name contains this")
+    ap.add_argument("--runs", type=int, default=1,
+                    help="rounds of every case, qlite and QEMU alternating (default 1)")
     ap.add_argument("--json", help="write the raw numbers here")
     a = ap.parse_args()
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
     q, g = os.path.abspath(a.qlite), os.path.abspath(a.guest)
     global TSC_KHZ
     TSC_KHZ = benchlib.tsc_khz()
     if a.qemu and not shutil.which(bg.QEMU):
         sys.exit(f"{bg.QEMU} not found")
-    results = []
-    for name, vdev, qemu, words, word in RUNS:
-        if a.only and a.only not in name:
-            continue
-        words = words.format(mmio=QLITE_MMIO)
-        with tempfile.TemporaryDirectory() as d:
-            r = run_qlite(q, g, name, vdev, words, word, d)
-        results.append(r)
-        print(f"qlite {name}: {r['totals']['exits']:,} exits, {fmt_ms(r['host_ms'])} ms", file=sys.stderr)
-        if a.qemu and qemu:
-            qw = words.replace(f"{QLITE_MMIO:#x}", f"{bg.MICROVM_MMIO:#x}")
+    runs = {}   # (case index, VMM): [run, ...]
+    for rnd in range(a.runs):
+        for i, (name, vdev, qemu, words, word) in enumerate(RUNS):
+            if a.only and a.only not in name:
+                continue
+            words = words.format(mmio=QLITE_MMIO)
             with tempfile.TemporaryDirectory() as d:
-                r = run_qemu(g, name, qemu, qw, word, d)
-            results.append(r)
-            print(f"QEMU {name}: {r['kvm']['exits']:,} KVM exits, {fmt_ms(r['host_ms'])} ms", file=sys.stderr)
+                r = run_qlite(q, g, name, vdev, words, word, d)
+            runs.setdefault((i, "qlite"), []).append(r)
+            print(f"[{rnd + 1}/{a.runs}] qlite {name}: {r['totals']['exits']:,} exits, "
+                  f"{mib_s(r):,.1f} MiB/s, {fmt_ms(r['host_ms'])} ms", file=sys.stderr)
+            if a.qemu and qemu:
+                qw = words.replace(f"{QLITE_MMIO:#x}", f"{bg.MICROVM_MMIO:#x}")
+                with tempfile.TemporaryDirectory() as d:
+                    r = run_qemu(g, name, qemu, qw, word, d)
+                runs.setdefault((i, "QEMU"), []).append(r)
+                print(f"[{rnd + 1}/{a.runs}] QEMU {name}: {r['kvm']['exits']:,} KVM exits, "
+                      f"{mib_s(r):,.1f} MiB/s, {fmt_ms(r['host_ms'])} ms", file=sys.stderr)
+    results = [median_of(runs[k]) for k in sorted(runs, key=lambda k: (k[0], k[1] != "qlite"))]
     print(f"clock: guest ms = {benchlib.GUEST_CLOCK}, tsc-khz={TSC_KHZ}; host ms = host "
-          "CLOCK_MONOTONIC between the marks' arrival; per case qlite ran first, then QEMU")
+          f"CLOCK_MONOTONIC between the marks' arrival; {a.runs} run(s) per case and VMM, qlite "
+          "then QEMU in each round; counts and guest ms are medians over the runs, MiB/s and host "
+          "ms min / median / max when there are several")
     print(report(results))
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"schema": "qlite-bench-blk-compare/1", "tsc_khz": TSC_KHZ,
-                       "clock": benchlib.GUEST_CLOCK, "mib_moved": MIB_MOVED,
-                       "results": [dict(r, regs={" ".join(k): v for k, v in r.get("regs", {}).items()},
-                                        mib_s=mib_s(r)) for r in results]}, f, indent=1)
+            json.dump({"schema": "qlite-bench-blk-compare/2", "tsc_khz": TSC_KHZ,
+                       "clock": benchlib.GUEST_CLOCK, "mib_moved": MIB_MOVED, "runs": a.runs,
+                       "results": [dict(jsonable(r), mib_s=mib_s(r),
+                                        runs=[dict(jsonable(x), mib_s=mib_s(x)) for x in r["runs"]])
+                                   for r in results]}, f, indent=1)
 
 
 if __name__ == "__main__":

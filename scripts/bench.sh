@@ -3,12 +3,15 @@
 #
 # bench.sh - every benchmark of bench/ that exists, qlite and QEMU side by side in one go.
 #
-# usage: scripts/bench.sh [-C BUILD_DIR] [-o RESULTS_DIR] [--quick] [--only NAME[,NAME...]]
+# usage: scripts/bench.sh [-C BUILD_DIR] [-o RESULTS_DIR] [--quick] [--linux] [--only NAME[,NAME...]]
 #
-# NAMEs: exit-cost, blk, boot, net. Each benchmark runs qlite and QEMU interleaved itself, prints
-# its table, and leaves NAME.json (the numbers) and NAME.txt (the table) in RESULTS_DIR (default
-# bench-results/YYYYMMDD-HHMMSS), beside machine.txt (host, KVM, QEMU, qlite revision, load).
-# --quick: fewer runs and no IDE PIO (~1 min instead of ~6). Not part of the test suite.
+# NAMEs: exit-cost, blk, kick, boot, net, linux. Each benchmark runs qlite and QEMU interleaved
+# itself, prints its table, and leaves NAME.json (the numbers) and NAME.txt (the table) in
+# RESULTS_DIR (default bench-results/YYYYMMDD-HHMMSS), beside machine.txt (host, KVM, QEMU, qlite
+# revision, load). --quick: fewer runs and no IDE PIO (~2 min instead of ~10).
+# --linux: also the Linux boot (bench/linux_boot.py, one boot per VMM to "Run /init", via the
+# DHCP lease): slow, 5-10 min a boot on a nested KVM, so never without --linux (or --only linux).
+# Not part of the test suite.
 #
 # Net benchmarks plug in here: bench/net_compare.py, called as
 #   net_compare.py QLITE TEST_GUEST --json FILE [--quick]
@@ -19,15 +22,17 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 build=$here/build
 out=
 quick=
-only=exit-cost,blk,boot,net
+only=exit-cost,blk,kick,boot,net
+linux=
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	-C) build=$(cd "$2" && pwd) || exit 2; shift 2 ;;
 	-o) out=$2; shift 2 ;;
 	--quick) quick=1; shift ;;
+	--linux) linux=1; shift ;;
 	--only) only=$2; shift 2 ;;
-	-h|--help) sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '4,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -61,6 +66,7 @@ out=$(cd "$out" && pwd)
 } >"$out/machine.txt"
 cat "$out/machine.txt"
 
+[ -z "$linux" ] || only=$only,linux
 failed=0
 wanted() { case ",$only," in *",$1,"*) return 0 ;; esac; return 1; }
 
@@ -87,7 +93,11 @@ if wanted exit-cost; then
 fi
 if wanted blk; then
 	run blk python3 "$here/bench/blk_compare.py" "$qlite" "$guest" --qemu \
-		--json "$out/blk.json" ${quick:+--only virtio}
+		--json "$out/blk.json" $([ -n "$quick" ] && echo --only virtio --runs 1 || echo --runs 3)
+fi
+if wanted kick; then
+	run kick python3 "$here/bench/kick_latency.py" "$qlite" "$guest" --json "$out/kick.json" \
+		--runs $([ -n "$quick" ] && echo 2 || echo 5)
 fi
 if wanted boot; then
 	run boot python3 "$here/bench/boot_footprint.py" "$qlite" "$guest" \
@@ -103,6 +113,11 @@ if wanted net; then
 		run net python3 "$here/bench/net_compare.py" "$qlite" "$guest" --json "$out/net.json" \
 			${quick:+--quick}
 	fi
+fi
+
+if wanted linux; then
+	run linux python3 "$here/bench/linux_boot.py" "$qlite" --json "$out/linux.json" \
+		--log-dir "$out/linux-logs"
 fi
 
 echo

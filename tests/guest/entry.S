@@ -268,7 +268,7 @@ gdtr:
 	.quad gdt
 	.word 0
 idtr:
-	.word NUM_VECTORS * 16 - 1
+	.word IDT_VECTORS * 16 - 1
 	.quad idt
 
 /*
@@ -309,7 +309,8 @@ ustacks:
 tss_array:
 	.skip MAX_CPUS * TSS_STRIDE
 	.balign 16
+	.globl idt
 idt:
-	.skip NUM_VECTORS * 16
+	.skip IDT_VECTORS * 16		/* past the exceptions: not present until irq.c fills one */
 
 	.section .note.GNU-stack, "", @progbits

@@ -15,7 +15,8 @@
 #define IOMAP_SIZE		8192	/* one bit per port, all clear: all allowed */
 #define TSS_LIMIT		(TSS_SIZE + IOMAP_SIZE)	/* + the 0xff byte ending the map */
 #define TSS_STRIDE		8304	/* TSS + map + end byte, 16-byte aligned */
-#define NUM_VECTORS		32	/* exceptions only: interrupts stay masked */
+#define NUM_VECTORS		32	/* the exceptions, each with a stub in entry.S */
+#define IDT_VECTORS		256	/* the IDT's size: irq.c adds its vector's gate */
 #define EXC_STUB_SIZE		16
 
 #define SEL_KCODE		0x08
@@ -302,12 +303,17 @@ struct vq {
 struct vtdev {
 	const char *word, *what;	/* the scenario word; "virtio-blk", "virtio-net" */
 	bool mmio;
+	bool msix;			/* PCI: queues get MSI-X vector 0 (vt_pci_msix) */
+	int bdf;			/* PCI: where vt_pci_probe found it */
 	uint64_t base;				/* MMIO: the transport's registers */
 	uint64_t common, notify, device;	/* PCI: where the capabilities point */
 	uint32_t notify_len, notify_mult;
 };
 
 void vt_pci_probe(struct vtdev *d, uint16_t device);
+void vt_pci_msix(struct vtdev *d, bool on, uint32_t addr, uint32_t data);
+uint32_t vt_mmio_irq_ack(const struct vtdev *d);
+void vq_interrupts(struct vq *vq, bool on);
 void vt_mmio_probe(struct vtdev *d, uint64_t base, uint32_t device_id);
 void vt_reset(const struct vtdev *d);
 uint8_t vt_get_status(const struct vtdev *d);
@@ -327,6 +333,17 @@ uint16_t vq_pending(const struct vq *vq);
 /* virtio.c */
 void do_vblk(const char *word, char *arg);
 void do_vblk_mmio(const char *word, char *arg);
+void do_vblk_kick(const char *word, char *arg);
+void do_vblk_mmio_kick(const char *word, char *arg);
+
+/* irq.c: one vector for timing interrupt delivery; the handler notes the TSC and counts */
+extern volatile uint64_t irq_tsc;
+extern volatile uint32_t irq_count;
+unsigned irq_open(void);
+void irq_close(void);
+void irq_eoi(void);
+void irq_msi(uint32_t *addr, uint32_t *data);
+void irq_ioapic_route(const char *word, uint64_t base, unsigned pin, bool on);
 
 /* acpi.c */
 void do_acpi(const char *word, char *arg);

@@ -297,6 +297,8 @@ static const struct {
 	{ "ide-dma", do_ide_dma },
 	{ "vblk", do_vblk },
 	{ "vblk-mmio", do_vblk_mmio },
+	{ "vblk-kick", do_vblk_kick },
+	{ "vblk-mmio-kick", do_vblk_mmio_kick },
 	{ "flushed", do_flushed },
 	{ "acpi", do_acpi },
 	{ "acpi-poweroff", do_acpi_poweroff },

@@ -8,6 +8,10 @@
  * data and status descriptors, the avail index bumped, one notify, then the
  * used index polled in RAM (no exits while waiting). The driver negotiates
  * VERSION_1 and, when offered, FLUSH; nothing else.
+ *
+ * vblk-kick=N and vblk-mmio-kick=ADDR,IOAPIC,PIN,N time the doorbell and the
+ * interrupt instead of the disk: GET_ID requests (no disk I/O), one at a
+ * time, alternately polled and interrupt-driven (irq.c).
  */
 #include "guest.h"
 
@@ -20,6 +24,8 @@
 #define BLK_T_IN		0
 #define BLK_T_OUT		1
 #define BLK_T_FLUSH		4
+#define BLK_T_GET_ID		8
+#define BLK_ID_BYTES		20
 #define BLK_S_OK		0
 #define BLK_CFG_CAPACITY	0	/* le64, in 512-byte sectors */
 
@@ -168,4 +174,193 @@ void do_vblk_mmio(const char *word, char *arg)
 	args(word, arg, v, 2, 3);
 	vt_mmio_probe(&d.t, v[0], VIRTIO_ID_BLOCK);
 	vblk_run(&d, v[1], v[2]);
+}
+
+/* The kick-latency classes: what each sample spans, from just before the doorbell write. */
+enum { K_DOORBELL, K_POLL, K_IRQ, K_IRQ_USED, K_CLASSES };
+static const char *const kick_class[K_CLASSES] = {
+	"doorbell",	/* the notify write itself: its exit, or KVM's ioeventfd */
+	"poll",		/* no interrupt asked for: until ring 3 sees the used index move */
+	"irq",		/* interrupt asked for: until the handler's first instruction */
+	"irq-used",	/* the same requests: until ring 3 sees the used index move */
+};
+#define KICK_MAX	4096
+
+static uint8_t blk_id[BLK_ID_BYTES] __attribute__((aligned(64)));
+
+static void sort_u32(uint32_t *v, uint64_t n)
+{
+	for (uint64_t i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		uint64_t j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static uint32_t clamp32(uint64_t cycles)
+{
+	return cycles > 0xffffffffu ? 0xffffffffu : cycles;
+}
+
+/*
+ * One GET_ID request: descriptor chain 0 (header, 20 ID bytes, status),
+ * timed from just before the doorbell write. With irq the driver asks for an
+ * interrupt and waits for the handler as well as for the used entry; it then
+ * acknowledges the device (MMIO's InterruptACK) and writes the EOI, untimed.
+ */
+static void kick_one(struct vblk *d, bool irq, uint32_t *out)
+{
+	struct vq_desc *desc = blk_vq_mem.desc;
+	uint32_t seen = irq_count, id, len;
+	uint64_t t0, t1, used = 0, deadline;
+
+	blk_req.type = BLK_T_GET_ID;
+	blk_req.reserved = 0;
+	blk_req.sector = 0;
+	blk_req.status = 0xff;
+	desc[0] = (struct vq_desc){ (uintptr_t)&blk_req, 16, VQ_DESC_F_NEXT, 1 };
+	desc[1] = (struct vq_desc){ (uintptr_t)blk_id, BLK_ID_BYTES,
+				    VQ_DESC_F_NEXT | VQ_DESC_F_WRITE, 2 };
+	desc[2] = (struct vq_desc){ (uintptr_t)&blk_req.status, 1, VQ_DESC_F_WRITE, 0 };
+	vq_interrupts(&d->vq, irq);
+	vq_push(&d->vq, 0);
+	mb();					/* the index before the doorbell */
+	t0 = rdtsc();
+	vq_notify(&d->t, &d->vq);
+	t1 = rdtsc();
+	deadline = tsc_deadline(DISK_TIMEOUT_US);
+	for (;;) {
+		if (!used && vq_pending(&d->vq))
+			used = rdtsc();
+		if (used && (!irq || irq_count != seen))
+			break;
+		if (rdtsc() > deadline)
+			fail("%s: GET_ID: %s after %u s (device status 0x%x)", d->t.word,
+			     used ? "no interrupt" : "no used entry", DISK_TIMEOUT_US / 1000000,
+			     vt_get_status(&d->t));
+		cpu_relax();
+	}
+	if (!vq_poll(&d->vq, 0, &id, &len) || vq_pending(&d->vq) || id != 0)
+		fail("%s: GET_ID: the used ring moved by more than one, or names descriptor %u",
+		     d->t.word, id);
+	barrier();
+	if (blk_req.status != BLK_S_OK || len < 1 || len > BLK_ID_BYTES + 1)
+		fail("%s: GET_ID: status %u, used length %u", d->t.word, blk_req.status, len);
+	if (irq) {
+		if (irq_count - seen != 1)
+			fail("%s: %u interrupts for one request", d->t.word, irq_count - seen);
+		out[K_IRQ] = clamp32(irq_tsc - t0);
+		out[K_IRQ_USED] = clamp32(used - t0);
+		if (d->t.mmio)
+			vt_mmio_irq_ack(&d->t);
+		irq_eoi();
+	} else {
+		out[K_DOORBELL] = clamp32(t1 - t0);
+		out[K_POLL] = clamp32(used - t0);
+		if (irq_count != seen)
+			fail("%s: an interrupt although the driver asked for none (NO_INTERRUPT)",
+			     d->t.word);
+	}
+}
+
+/*
+ * N interrupt-driven GET_ID requests, then N polled; one line per class.
+ * Not alternating: a device decides on the interrupt after it has published
+ * the used entry (QEMU does), so a polled request followed at once by one
+ * asking for an interrupt can still raise one, which the next request would
+ * take for its own. Each interrupt-driven request waits for its interrupt,
+ * so the polled ones after them start clean.
+ */
+static void kick_run(struct vblk *d, uint64_t n)
+{
+	const char *word = d->t.word;
+	uint32_t *s[K_CLASSES], one[K_CLASSES];
+	uint64_t t0, total;
+
+	if (n < 1 || n > KICK_MAX)
+		fail("%s: N must be 1..%u", word, KICK_MAX);
+	tsc_ensure();
+	for (int c = 0; c < K_CLASSES; c++)
+		s[c] = ram_alloc(word, KICK_MAX * sizeof(uint32_t), 64);
+	t0 = rdtsc();
+	for (uint64_t i = 0; i < n; i++) {
+		kick_one(d, true, one);
+		s[K_IRQ][i] = one[K_IRQ];
+		s[K_IRQ_USED][i] = one[K_IRQ_USED];
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		kick_one(d, false, one);
+		s[K_DOORBELL][i] = one[K_DOORBELL];
+		s[K_POLL][i] = one[K_POLL];
+	}
+	total = rdtsc() - t0;
+	gprintf("%s: %lu GET_ID requests interrupt-driven, then %lu polled\n", word,
+		(unsigned long)n, (unsigned long)n);
+	for (int c = 0; c < K_CLASSES; c++) {
+		sort_u32(s[c], n);
+		gprintf("%s: %s cycles min %u median %u max %u, clock %s\n", word, kick_class[c],
+			s[c][0], s[c][n / 2], s[c][n - 1], tsc_clock());
+	}
+	report(word, 2 * n, total);
+}
+
+/* Reset, set-up as for vblk (queue 0 on MSI-X vector 0 over PCI), no disk I/O. */
+static void kick_init(struct vblk *d)
+{
+	uint64_t have = vt_begin(&d->t);
+
+	vt_accept(&d->t, VIRTIO_F_VERSION_1 | (have & BLK_F_FLUSH));
+	vt_queue_setup(&d->t, &d->vq, &blk_vq_mem, 0);
+	vt_driver_ok(&d->t);
+}
+
+static void kick_done(struct vblk *d)
+{
+	vt_reset(&d->t);
+	if (vt_queue_enabled(&d->t, 0))
+		fail("%s: queue 0 still enabled after the reset", d->t.word);
+}
+
+/* vblk-kick=N: virtio-blk-pci, interrupts by MSI-X. */
+void do_vblk_kick(const char *word, char *arg)
+{
+	uint64_t v[1];
+	uint32_t addr, data;
+	struct vblk d = { .t = { .word = word, .what = "virtio-blk" } };
+
+	args(word, arg, v, 1, 1);
+	vt_pci_probe(&d.t, VIRTIO_PCI_BLK);
+	irq_open();
+	irq_msi(&addr, &data);
+	vt_pci_msix(&d.t, true, addr, data);
+	kick_init(&d);
+	gprintf("%s: interrupts by MSI-X, address 0x%x data 0x%x\n", word, addr, data);
+	kick_run(&d, v[0]);
+	kick_done(&d);
+	vt_pci_msix(&d.t, false, 0, 0);
+	irq_close();
+}
+
+/* vblk-mmio-kick=ADDR,IOAPIC,PIN,N: virtio-mmio, its interrupt on that IOAPIC pin. */
+void do_vblk_mmio_kick(const char *word, char *arg)
+{
+	uint64_t v[4];
+	struct vblk d = { .t = { .word = word, .what = "virtio-blk" } };
+
+	args(word, arg, v, 4, 4);
+	if (v[2] > 255)
+		fail("%s: pin %lu", word, (unsigned long)v[2]);
+	vt_mmio_probe(&d.t, v[0], VIRTIO_ID_BLOCK);
+	irq_open();
+	kick_init(&d);
+	irq_ioapic_route(word, v[1], v[2], true);
+	gprintf("%s: interrupts by IOAPIC 0x%lx pin %lu, edge\n", word, (unsigned long)v[1],
+		(unsigned long)v[2]);
+	kick_run(&d, v[3]);
+	irq_ioapic_route(word, v[1], v[2], false);
+	kick_done(&d);
+	irq_close();
 }

@@ -41,6 +41,7 @@
 #define CC_CFG_GEN		0x15
 #define CC_Q_SELECT		0x16
 #define CC_Q_SIZE		0x18
+#define CC_Q_MSIX		0x1a
 #define CC_Q_ENABLE		0x1c
 #define CC_Q_NOTIFY_OFF		0x1e
 #define CC_Q_DESC		0x20
@@ -62,6 +63,8 @@
 #define MM_Q_NUM		0x038
 #define MM_Q_READY		0x044
 #define MM_Q_NOTIFY		0x050
+#define MM_INT_STATUS		0x060
+#define MM_INT_ACK		0x064
 #define MM_STATUS		0x070
 #define MM_Q_DESC		0x080
 #define MM_Q_DRIVER		0x090
@@ -72,6 +75,15 @@
 #define MM_MAGIC_VALUE		0x74726976	/* "virt" */
 
 #define AVAIL_F_NO_INTERRUPT	1
+#define MSI_NO_VECTOR		0xffff
+
+/* PCI MSI-X capability (PCI 3.0, 6.8.2) */
+#define PCI_CAP_MSIX		0x11
+#define MSIX_CTRL		2
+#define MSIX_CTRL_ENABLE	0x8000
+#define MSIX_CTRL_MASKALL	0x4000
+#define MSIX_TABLE		4	/* BIR in bits 2:0, offset above */
+#define MSIX_ENTRY_SIZE		16
 #define USED_F_NO_NOTIFY	1
 
 #define RESET_TIMEOUT_US	1000000
@@ -196,6 +208,11 @@ void vt_queue_setup(const struct vtdev *d, struct vq *vq, struct vq_mem *mem, un
 
 		if (vq->size != max)
 			mmio_write16(d->common + CC_Q_SIZE, vq->size);
+		if (d->msix) {
+			mmio_write16(d->common + CC_Q_MSIX, 0);
+			if (mmio_read16(d->common + CC_Q_MSIX) != 0)
+				fail("%s: queue %u: the device refused MSI-X vector 0", d->word, q);
+		}
 		noff = mmio_read16(d->common + CC_Q_NOTIFY_OFF);
 		if ((uint64_t)noff * d->notify_mult + 2 > d->notify_len)
 			fail("%s: queue %u: queue_notify_off %u * multiplier %u lies past the notify "
@@ -209,6 +226,57 @@ void vt_queue_setup(const struct vtdev *d, struct vq *vq, struct vq_mem *mem, un
 		mmio_write32(d->base + MM_Q_READY, 1);
 	else
 		mmio_write16(d->common + CC_Q_ENABLE, 1);
+}
+
+/*
+ * MSI-X on, with table entry 0 sending ADDR/DATA and the rest untouched
+ * (masked since reset); vt_queue_setup() then gives its queues vector 0.
+ * PCI only; before the queues are set up. off: MSI-X disabled again.
+ */
+void vt_pci_msix(struct vtdev *d, bool on, uint32_t addr, uint32_t data)
+{
+	unsigned cap = pci_cap_find(d->bdf, PCI_CAP_MSIX, 0), bir;
+	uint32_t table;
+	struct pci_bar bar;
+	uint64_t entry;
+
+	if (!cap)
+		fail("%s: no MSI-X capability", d->word);
+	if (!on) {
+		pci_write(d->bdf, cap + MSIX_CTRL, 2, 0);
+		d->msix = false;
+		return;
+	}
+	table = pci_read(d->bdf, cap + MSIX_TABLE, 4);
+	bir = table & 7;
+	if (bir > 5 || !pci_bar(d->bdf, bir, &bar) || bar.io || !bar.addr)
+		fail("%s: the MSI-X table's BAR%u is not an assigned memory BAR", d->word, bir);
+	entry = bar.addr + (table & ~7u);
+	if ((table & ~7u) + MSIX_ENTRY_SIZE > bar.size || !phys_mapped(entry, MSIX_ENTRY_SIZE))
+		fail("%s: MSI-X table at 0x%lx: outside BAR%u or not mapped", d->word,
+		     (unsigned long)entry, bir);
+	pci_write(d->bdf, cap + MSIX_CTRL, 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+	mmio_write32(entry, addr);
+	mmio_write32(entry + 4, 0);
+	mmio_write32(entry + 8, data);
+	mmio_write32(entry + 12, 0);		/* vector control: unmasked */
+	pci_write(d->bdf, cap + MSIX_CTRL, 2, MSIX_CTRL_ENABLE);
+	d->msix = true;
+}
+
+/* MMIO: read InterruptStatus and acknowledge what it says; what it said. */
+uint32_t vt_mmio_irq_ack(const struct vtdev *d)
+{
+	uint32_t s = mmio_read32(d->base + MM_INT_STATUS);
+
+	mmio_write32(d->base + MM_INT_ACK, s);
+	return s;
+}
+
+/* Ask the device for an interrupt per used buffer, or for none (the default). */
+void vq_interrupts(struct vq *vq, bool on)
+{
+	*(volatile uint16_t *)&vq->mem->avail.flags = on ? 0 : AVAIL_F_NO_INTERRUPT;
 }
 
 /* The doorbell: one MMIO write (MMIO transport: the queue index to QueueNotify). */
@@ -311,6 +379,7 @@ void vt_pci_probe(struct vtdev *d, uint16_t device)
 	if (!d->notify || !d->device || lens[CAP_DEVICE] < 8)
 		fail("%s: no notify or device configuration capability", word);
 	d->notify_len = lens[CAP_NOTIFY];
+	d->bdf = bdf;
 	pci_enable(bdf, PCI_CMD_MEM | PCI_CMD_MASTER);
 	gprintf("%s: 00:%02x.%x 1af4:%04x, common 0x%lx notify 0x%lx (x%u) device 0x%lx\n", word,
 		bdf >> 3, bdf & 7, device, (unsigned long)d->common, (unsigned long)d->notify,
