@@ -71,14 +71,6 @@ static inline void outb(uint16_t port, uint8_t v)
 	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
 }
 
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
 static void con_puts(const char *s)
 {
 	while (*s)
@@ -233,6 +225,14 @@ static void pvh(const struct pvh_info *si)
 }
 
 #ifdef MULTIBOOT
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
 /* The real-mode probe of entry.S, run at RM_ADDR (a copy of rm_start..rm_end). */
 #define RM_ADDR		0x3000
 extern char rm_start[], rm_end[], rm_irq14[], rm_out[];
