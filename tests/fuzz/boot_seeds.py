@@ -48,12 +48,13 @@ def pvh_elf():
     return bytes(eh) + load + nt + notes + code
 
 
-def elf32(mb_flags=None, pvh=True):
-    """ELF32 i386: the headers, a multiboot header (optional), a PVH note, code at 1 MiB."""
+def elf32(mb_flags=None, pvh=True, base=0x100000):
+    """ELF32 i386: the headers, a multiboot header (optional), a PVH note, code at base (1 MiB;
+    a multiboot kernel may sit in conventional memory, as kvm-unit-tests' realmode does)."""
     mb = b""
     if mb_flags is not None:
         mb = struct.pack("<III", 0x1BADB002, mb_flags, -(0x1BADB002 + mb_flags) & 0xFFFFFFFF)
-    entry = 0x100000 + len(mb) + (20 if pvh else 0)  # the code, after the note
+    entry = base + len(mb) + (20 if pvh else 0)  # the code, after the note
     notes = note(b"Xen", 18, struct.pack("<I", entry)) if pvh else b""
     phoff, phnum = 52, 2
     load_off = phoff + phnum * 32
@@ -63,7 +64,7 @@ def elf32(mb_flags=None, pvh=True):
     eh[4], eh[5], eh[6] = 1, 1, 1                   # 32-bit, little endian, version 1
     struct.pack_into("<HHIIIIIHHHHHH", eh, 16, 2, 3, 1, entry, phoff, 0, 0,
                      52, 32, phnum, 40, 0, 0)
-    load = struct.pack("<IIIIIIII", 1, load_off, 0x100000, 0x100000, len(body), 0x2000, 7, 4096)
+    load = struct.pack("<IIIIIIII", 1, load_off, base, base, len(body), 0x2000, 7, 4096)
     nt = struct.pack("<IIIIIIII", 4 if pvh else 0, load_off + len(mb), 0, 0, len(notes),
                      len(notes), 4, 4)
     return bytes(eh) + load + nt + body
@@ -86,6 +87,7 @@ for name, data in (("bzimage.seed", bzimage() + trailer(3, 16, 32)),
                    ("guest.seed", guest_elf + trailer(3, 1, 0)),
                    ("pvh32.seed", elf32() + trailer(11, 8, 16)),
                    ("multiboot.seed", elf32(3, pvh=False) + trailer(11, 8, 16)),
+                   ("multiboot-low.seed", elf32(3, pvh=False, base=0x8000) + trailer(11, 8, 16)),
                    ("aout.seed", aout() + trailer(3, 2, 8))):
     with open(f"{out}/{name}", "wb") as f:
         f.write(data)

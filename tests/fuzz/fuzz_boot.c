@@ -55,12 +55,20 @@ static void check_report(int ret, const char *text, size_t len)
 static void check_result(const struct guest_mem *gm, const struct boot_image *k,
 			 const struct boot_result *res)
 {
+	/*
+	 * Every protocol enters the kernel it loaded above 1 MiB, but multiboot,
+	 * which may load in conventional memory (0x1000..the EBDA, as QEMU does);
+	 * the boot information is at its place, or after such a kernel and its
+	 * modules when the kernel covers that place.
+	 */
+	bool low = res->kind == BOOT_MULTIBOOT && res->kernel_end <= EBDA_START;
+	uint64_t floor = low ? BOOT_LOW_KERNEL_MIN : HIGH_MEM_START;
 	struct kvm_sregs sregs;
 	enum boot_kind kind;
 
-	/* Every protocol enters the kernel it loaded above 1 MiB. */
-	if (res->entry < HIGH_MEM_START || res->entry >= res->kernel_end ||
-	    res->kernel_end > gm->slots[0].size || res->boot_info != BOOT_INFO_ADDR) {
+	if (res->entry < floor || res->entry >= res->kernel_end ||
+	    res->kernel_end > gm->slots[0].size ||
+	    (res->boot_info != BOOT_INFO_ADDR && !(low && res->boot_info >= res->kernel_end))) {
 		fprintf(stderr, "loaded, but entry %#llx, kernel end %#llx, boot info %#llx\n",
 			(unsigned long long)res->entry, (unsigned long long)res->kernel_end,
 			(unsigned long long)res->boot_info);
