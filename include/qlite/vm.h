@@ -54,6 +54,13 @@ struct vm {
 int vm_create(struct vm *vm, const struct vm_spec *spec);
 /* Start the vCPUs, serve I/O until the VM stops; returns the process exit status. */
 int vm_run(struct vm *vm);
+/*
+ * The host CPUs of the I/O thread (the main thread, and the disk workers it
+ * starts): when every vCPU is pinned, those qlite may use that no vCPU's
+ * cluster holds; false (left to the scheduler) when a vCPU is not pinned or
+ * the vCPUs take every CPU.
+ */
+bool vm_io_cpus(const struct vm_spec *spec, cpu_set_t *io);
 void vm_destroy(struct vm *vm);
 
 /*

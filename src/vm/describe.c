@@ -61,6 +61,7 @@ static void describe_bus(struct machine *m, enum bus_space space, FILE *out)
 static void describe_cpus(const struct vm_spec *spec, FILE *out)
 {
 	unsigned nr = spec->nr_vcpus ? spec->nr_vcpus : 1;
+	cpu_set_t io;
 
 	fprintf(out, "vcpus: %u (APIC ids 0..%u, one package, one thread per core)\n", nr, nr - 1);
 	for (unsigned i = 0; i < nr; i++) {
@@ -77,6 +78,18 @@ static void describe_cpus(const struct vm_spec *spec, FILE *out)
 		}
 		fprintf(out, "\n");
 	}
+	fprintf(out, "  I/O   thread qlite        host CPUs ");
+	if (!vm_io_cpus(spec, &io)) {
+		fprintf(out, "any (the vCPUs are not all pinned, or take every CPU)\n");
+		return;
+	}
+	for (int c = 0, first = 1; c < CPU_SETSIZE; c++) {
+		if (!CPU_ISSET(c, &io))
+			continue;
+		fprintf(out, "%s%d", first ? "" : ",", c);
+		first = 0;
+	}
+	fprintf(out, " (those the vCPUs do not take)\n");
 }
 
 static void describe_acpi(const struct acpi_tables *t, FILE *out)

@@ -114,6 +114,45 @@ def task_affinity(pid):
     return out
 
 
+def cpu_list(text):
+    """A Cpus_allowed_list ("0-2,5") as a set."""
+    out = set()
+    for part in filter(None, text.split(",")):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def case_io_thread_placed(q, g):
+    """With every vCPU pinned, the I/O thread (the main thread, comm "qlite") runs on the host
+    CPUs no vCPU takes: a kick's eventfd is signalled from the vCPU's CPU, and the scheduler would
+    otherwise wake the I/O thread there, behind the vCPU."""
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        print("qlite may use one host CPU: nothing to keep the I/O thread off")
+        return SKIP
+    vcpu_cpu = max(allowed)
+    args = guest_args(g, "spin=2000", ["--cpu-cluster", str(vcpu_cpu)])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([q, "run"] + args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                             text=True)
+        seen = {}
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            seen = task_affinity(p.pid)
+            if "qlite-vcpu-0" in seen and cpu_list(seen.get("qlite", "")) != allowed:
+                break
+            time.sleep(0.05)
+        p.wait(timeout=120)
+        out.seek(0)
+        err.seek(0)
+        res = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+    check(seen.get("qlite-vcpu-0") == str(vcpu_cpu), f"vCPU 0's affinity {seen}", res)
+    check(cpu_list(seen.get("qlite", "")) == allowed - {vcpu_cpu},
+          f"the I/O thread's affinity {seen.get('qlite')} != {sorted(allowed - {vcpu_cpu})}", res)
+    check(res.returncode == 1, "guest failed", res)
+
+
 def case_smp_pinned(q, g):
     ncpu = os.cpu_count() or 1
     if ncpu < 2:
@@ -135,6 +174,11 @@ def case_smp_pinned(q, g):
         res = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
     check(seen.get("qlite-vcpu-0") == "0" and seen.get("qlite-vcpu-1") == "1",
           f"vCPU threads' affinity {seen} != vcpu-0 on 0, vcpu-1 on 1", res)
+    allowed = os.sched_getaffinity(0)
+    if allowed == {0, 1}:
+        # The vCPUs take every CPU: the I/O thread is left to the scheduler.
+        check(cpu_list(seen.get("qlite", "")) == allowed,
+              f"the I/O thread's affinity {seen.get('qlite')} != {allowed}", res)
     check("smp: 2 cpus up" in res.stdout, "the guest did not see 2 CPUs up", res)
     check(res.returncode == 1, "guest failed", res)
 
