@@ -114,6 +114,25 @@ def task_affinity(pid):
     return out
 
 
+def run_watching_threads(q, args, enough):
+    """qlite run ARGS, reading its threads' affinities (task_affinity) until enough(seen) or it
+    ends; then (the last seen, the finished run)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen([q, "run"] + args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                             text=True)
+        seen = {}
+        deadline = time.time() + 60
+        while time.time() < deadline and p.poll() is None:
+            seen = task_affinity(p.pid)
+            if enough(seen):
+                break
+            time.sleep(0.05)
+        p.wait(timeout=120)
+        out.seek(0)
+        err.seek(0)
+        return seen, subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+
+
 def cpu_list(text):
     """A Cpus_allowed_list ("0-2,5") as a set."""
     out = set()
@@ -132,21 +151,9 @@ def case_io_thread_placed(q, g):
         print("qlite may use one host CPU: nothing to keep the I/O thread off")
         return SKIP
     vcpu_cpu = max(allowed)
-    args = guest_args(g, "spin=2000", ["--cpu-cluster", str(vcpu_cpu)])
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([q, "run"] + args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                             text=True)
-        seen = {}
-        deadline = time.time() + 60
-        while time.time() < deadline and p.poll() is None:
-            seen = task_affinity(p.pid)
-            if "qlite-vcpu-0" in seen and cpu_list(seen.get("qlite", "")) != allowed:
-                break
-            time.sleep(0.05)
-        p.wait(timeout=120)
-        out.seek(0)
-        err.seek(0)
-        res = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+    seen, res = run_watching_threads(
+        q, guest_args(g, "spin=2000", ["--cpu-cluster", str(vcpu_cpu)]),
+        lambda seen: "qlite-vcpu-0" in seen and cpu_list(seen.get("qlite", "")) != allowed)
     check(seen.get("qlite-vcpu-0") == str(vcpu_cpu), f"vCPU 0's affinity {seen}", res)
     check(cpu_list(seen.get("qlite", "")) == allowed - {vcpu_cpu},
           f"the I/O thread's affinity {seen.get('qlite')} != {sorted(allowed - {vcpu_cpu})}", res)
@@ -158,20 +165,9 @@ def case_smp_pinned(q, g):
     if ncpu < 2:
         print("host has one CPU: pinning two vCPUs to two host CPUs cannot be checked")
         return SKIP
-    args = guest_args(g, "smp=2 spin=3000", ["--cpus", "2", "--cpu-cluster", "0,1"])
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen([q, "run"] + args, stdin=subprocess.DEVNULL, stdout=out, stderr=err, text=True)
-        seen = {}
-        deadline = time.time() + 60
-        while time.time() < deadline and p.poll() is None:
-            seen = task_affinity(p.pid)
-            if "qlite-vcpu-0" in seen and "qlite-vcpu-1" in seen:
-                break
-            time.sleep(0.05)
-        p.wait(timeout=120)
-        out.seek(0)
-        err.seek(0)
-        res = subprocess.CompletedProcess(p.args, p.returncode, out.read(), err.read())
+    seen, res = run_watching_threads(
+        q, guest_args(g, "smp=2 spin=3000", ["--cpus", "2", "--cpu-cluster", "0,1"]),
+        lambda seen: "qlite-vcpu-0" in seen and "qlite-vcpu-1" in seen)
     check(seen.get("qlite-vcpu-0") == "0" and seen.get("qlite-vcpu-1") == "1",
           f"vCPU threads' affinity {seen} != vcpu-0 on 0, vcpu-1 on 1", res)
     allowed = os.sched_getaffinity(0)
