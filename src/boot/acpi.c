@@ -426,6 +426,7 @@ static void pci0_prt(struct aml *a)
  */
 struct isa_node {
 	const char *name, *hid;
+	unsigned uid;	/* _UID; 0: none */
 	uint16_t port[2];
 	uint8_t len[2];
 	int irq;
@@ -433,16 +434,16 @@ struct isa_node {
 };
 
 static const struct isa_node isa_nodes[] = {
-	{ "COM1", "PNP0501", { UART_COM1_BASE }, { 8 }, UART_COM1_GSI, false },
-	{ "RTC_", "PNP0B00", { RTC_INDEX_PORT }, { RTC_NR_PORTS }, RTC_GSI, false },
-	{ "KBD_", "PNP0303", { I8042_DATA_PORT, I8042_CMD_PORT }, { 1, 1 }, I8042_KBD_GSI, false },
-	{ "MOU_", "PNP0F13", { 0 }, { 0 }, I8042_AUX_GSI, false },
+	{ "COM1", "PNP0501", 1, { UART_COM1_BASE }, { 8 }, UART_COM1_GSI, false },
+	{ "RTC_", "PNP0B00", 0, { RTC_INDEX_PORT }, { RTC_NR_PORTS }, RTC_GSI, false },
+	{ "KBD_", "PNP0303", 0, { I8042_DATA_PORT, I8042_CMD_PORT }, { 1, 1 }, I8042_KBD_GSI, false },
+	{ "MOU_", "PNP0F13", 0, { 0 }, { 0 }, I8042_AUX_GSI, false },
 	/* the selector, data and DMA ports: 0x510-0x51b */
-	{ "FWCF", "QEMU0002", { FW_CFG_PORT_SEL }, { FW_CFG_PORT_DMA + 8 - FW_CFG_PORT_SEL }, -1,
+	{ "FWCF", "QEMU0002", 0, { FW_CFG_PORT_SEL }, { FW_CFG_PORT_DMA + 8 - FW_CFG_PORT_SEL }, -1,
 	  true },
 };
 
-/* Device (name) { _HID, [_UID for COM1], [_STA], _CRS } for each node, into the scope sb. */
+/* Device (name) { _HID, [_UID], [_STA], _CRS } for each node, into the scope sb. */
 static void isa_nodes_add(struct aml *sb, bool fw_cfg)
 {
 	static const uint8_t device_op[] = { AML_EXT_PREFIX, AML_DEVICE };
@@ -458,8 +459,8 @@ static void isa_nodes_add(struct aml *sb, bool fw_cfg)
 			aml_name_int(&dev, "_HID", acpi_eisaid(n->hid));
 		else
 			aml_name_string(&dev, "_HID", n->hid);
-		if (n->port[0] == UART_COM1_BASE)
-			aml_name_int(&dev, "_UID", 1);
+		if (n->uid)
+			aml_name_int(&dev, "_UID", n->uid);
 		if (n->fw_cfg)
 			aml_name_int(&dev, "_STA", 0xb);
 		for (unsigned r = 0; r < 2 && n->len[r]; r++)

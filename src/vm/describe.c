@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "qlite/boot.h"
+#include "qlite/config.h"
 #include "qlite/pci.h"
 #include "qlite/util.h"
 #include "qlite/vm.h"
@@ -62,6 +63,7 @@ static void describe_cpus(const struct vm_spec *spec, FILE *out)
 {
 	unsigned nr = spec->nr_vcpus ? spec->nr_vcpus : 1;
 	cpu_set_t io;
+	char list[256];
 
 	fprintf(out, "vcpus: %u (APIC ids 0..%u, one package, one thread per core)\n", nr, nr - 1);
 	for (unsigned i = 0; i < nr; i++) {
@@ -78,18 +80,12 @@ static void describe_cpus(const struct vm_spec *spec, FILE *out)
 		}
 		fprintf(out, "\n");
 	}
-	fprintf(out, "  I/O   thread qlite        host CPUs ");
 	if (!vm_io_cpus(spec, &io)) {
-		fprintf(out, "any (the vCPUs are not all pinned, or take every CPU)\n");
+		fprintf(out, "  I/O   thread qlite        host CPUs any (the vCPUs are not all pinned, or take every CPU)\n");
 		return;
 	}
-	for (int c = 0, first = 1; c < CPU_SETSIZE; c++) {
-		if (!CPU_ISSET(c, &io))
-			continue;
-		fprintf(out, "%s%d", first ? "" : ",", c);
-		first = 0;
-	}
-	fprintf(out, " (those the vCPUs do not take)\n");
+	config_format_cpulist(&io, list, sizeof(list));
+	fprintf(out, "  I/O   thread qlite        host CPUs %s (those the vCPUs do not take)\n", list);
 }
 
 static void describe_acpi(const struct acpi_tables *t, FILE *out)
