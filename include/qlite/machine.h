@@ -53,6 +53,36 @@ enum stop_reason {
 struct pci_host;
 struct fw_cfg;
 
+/*
+ * The source-id (requester id) of the IOAPIC's interrupt messages: bus 0xff,
+ * device 0, function 0, as the DMAR table's IOAPIC device scope says (QEMU's
+ * Q35 pseudo address). A PCI device's is pci_requester_id().
+ */
+#define MACHINE_SID_IOAPIC	0xff00
+
+/*
+ * An IOMMU between PCI requesters and RAM/the LAPICs (intel-iommu). Both
+ * run on any thread that does DMA or raises an MSI, with no device lock
+ * held that the IOMMU could need.
+ */
+struct machine_iommu_ops {
+	/*
+	 * Requester sid reads (write false) or writes iova: *gpa gets where it
+	 * lands and *len how many bytes from iova map contiguously (>= 1, at
+	 * most to the end of the page). -EFAULT when the access is refused
+	 * (not present, not permitted, out of range); the IOMMU records the
+	 * fault as the spec says and the device drops the access.
+	 */
+	int (*dma_translate)(void *opaque, uint16_t sid, uint64_t iova, bool write,
+			     uint64_t *gpa, uint64_t *len);
+	/*
+	 * An MSI write from sid, as the device (or the IOAPIC) formed it,
+	 * rewritten in place into the compatibility-format message the LAPICs
+	 * take. 0: deliver it; -EFAULT: blocked, fault recorded, drop it.
+	 */
+	int (*msi_translate)(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data);
+};
+
 /* Events that may wake a sleeping machine (the ACPI fixed wake events). */
 enum machine_pm_event {
 	PM_EVENT_RTC_ALARM,	/* the RTC asserted its interrupt (RTC_STS) */
@@ -151,6 +181,18 @@ struct machine {
 	bool offline;
 	/* NICs that took a default MAC so far (net_vdev_opts: 52:54:00:12:34:56 + n). */
 	unsigned nr_nic_macs;
+
+	/*
+	 * `irqchip split`: KVM keeps the LAPICs; the IOAPIC is qlite's
+	 * (src/devices/ioapic.c, reached through irq_set) and the machine has
+	 * no 8259 PIC or 8254 PIT. Set before any device is created.
+	 */
+	bool split_irqchip;
+	/* The IOMMU (machine_set_iommu), NULL: DMA and MSIs go straight through. */
+	const struct machine_iommu_ops *iommu;
+	void *iommu_opaque;
+	uint64_t iommu_base;	/* its register page, for the ACPI DMAR table */
+	bool iommu_intremap;	/* it remaps interrupts (DMAR flags, IOAPIC scope) */
 };
 
 /*
@@ -271,6 +313,25 @@ void irq_event_raise(struct irq_event *ev);
 void irq_event_destroy(struct irq_event *ev);
 bool irq_event_in_kernel(const struct irq_event *ev);
 uint64_t irq_event_count(const struct irq_event *ev);
+
+/* ---- IOMMU, DMA by PCI requesters, MSIs ---- */
+
+/* Install the machine's IOMMU; -EBUSY when it has one. */
+int machine_set_iommu(struct machine *m, const struct machine_iommu_ops *ops, void *opaque,
+		      uint64_t base, bool intremap);
+/*
+ * Copy len bytes between buf and the guest as requester sid sees it:
+ * through the IOMMU when there is one, each piece checked against RAM.
+ * 0, or -EFAULT when any byte is refused or not RAM: then nothing is
+ * copied (a read) or the bytes before the refused piece were (a write).
+ */
+int machine_dma_read(struct machine *m, uint16_t sid, uint64_t addr, void *buf, size_t len);
+int machine_dma_write(struct machine *m, uint16_t sid, uint64_t addr, const void *buf, size_t len);
+/*
+ * Deliver an MSI requester sid wrote: through the IOMMU's interrupt
+ * remapping when there is one, then msi_send. 0, or -EFAULT: blocked.
+ */
+int machine_msi_raise(struct machine *m, uint16_t sid, uint64_t addr, uint32_t data);
 
 /* ---- timers ---- */
 

@@ -41,6 +41,9 @@ static inline unsigned pci_intx_gsi(unsigned slot, unsigned pin)
 	return PCI_GSI_BASE + (slot + pin - 1) % PCI_GSI_COUNT;
 }
 
+/* The device's requester id on its DMA and MSIs (bus 0): what an IOMMU keys on. */
+#define pci_requester_id(dev)	((uint16_t)((dev)->slot << 3 | (dev)->function))
+
 struct pci_bar {
 	uint64_t size;		/* power of two, 0 = unused; PIO >= 4, MMIO >= 4096 */
 	bool io;		/* PIO BAR, else 32-bit non-prefetchable MMIO */
