@@ -22,6 +22,15 @@ bool uart8250_send_break(struct uart8250 *u);
 /* An eventfd that becomes readable when the receive FIFO has room again. */
 int uart8250_rx_space_fd(struct uart8250 *u);
 
+/*
+ * The IOAPIC in userspace (`irqchip split`, src/devices/ioapic.c) at
+ * IOAPIC_BASE: created by the platform, it becomes m->ioapic. Lines from
+ * any thread; ioapic_eoi() when KVM reports the EOI of a vector.
+ */
+struct ioapic *ioapic_create(struct machine *m);
+void ioapic_set_irq(struct ioapic *io, unsigned pin, int level);
+void ioapic_eoi(struct ioapic *io, unsigned vector);
+
 /* i8042 keyboard controller, enough for reboot=k: a 0xfe command resets the VM. */
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
@@ -60,13 +69,15 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
 
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
- * debug-exit port, PCI host bridge, the ACPI PM device when acpi, fw_cfg (fw_cfg.h) when fw_cfg.
+ * debug-exit port, PCI host bridge, the ACPI PM device when acpi, fw_cfg (fw_cfg.h) when fw_cfg,
+ * the IOAPIC when m->split_irqchip.
  */
 int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
 /* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */
 int machine_init_offline(struct machine *m);
 /* The platform on such a machine. */
-int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
+int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, bool split_irqchip,
+			      struct uart8250 **uart);
 void platform_teardown_offline(struct machine *m, struct uart8250 *uart);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "guest_mem.h"
 #include "machine.h"
+#include "platform.h"
 #include "stats.h"
 
 struct kvm;
@@ -69,9 +70,16 @@ struct kvm {
 	unsigned nr_vcpus;
 	struct vcpu *vcpus;
 
+	/*
+	 * KVM_CAP_SPLIT_IRQCHIP: KVM has the LAPICs only; GSIs 0-23 route
+	 * to the MSIs qlite's IOAPIC gives them (ioapic_routes), not to
+	 * KVM's IOAPIC and PICs.
+	 */
+	bool split_irqchip;
 	/* MSI routes added after the default IOAPIC/PIC ones (KVM_SET_GSI_ROUTING). */
 	pthread_mutex_t route_lock;
 	struct kvm_msi_route msi_routes[KVM_MAX_MSI_ROUTES];
+	struct kvm_msi_route ioapic_routes[IOAPIC_NR_PINS];	/* split_irqchip */
 	bool have_ioeventfd, have_irqfd;
 
 	/*

@@ -52,6 +52,7 @@ enum stop_reason {
 
 struct pci_host;
 struct fw_cfg;
+struct ioapic;
 
 /*
  * The source-id (requester id) of the IOAPIC's interrupt messages: bus 0xff,
@@ -131,6 +132,12 @@ struct machine_accel_ops {
 	 */
 	int (*pic_setup)(void *ctx, const struct machine_pic_setup *pic);
 	int (*pit_setup)(void *ctx, const struct machine_pit_setup *pit);
+	/*
+	 * split_irqchip: KVM's route for IOAPIC pin (its GSI) becomes the MSI
+	 * the pin sends (valid), or none. KVM reports EOIs of the level-
+	 * triggered vectors it finds in these routes (KVM_EXIT_IOAPIC_EOI).
+	 */
+	int (*ioapic_route)(void *ctx, unsigned pin, bool valid, uint64_t addr, uint32_t data);
 };
 
 struct machine {
@@ -188,6 +195,7 @@ struct machine {
 	 * no 8259 PIC or 8254 PIT. Set before any device is created.
 	 */
 	bool split_irqchip;
+	struct ioapic *ioapic;	/* with split_irqchip: qlite's IOAPIC, once created */
 	/* The IOMMU (machine_set_iommu), NULL: DMA and MSIs go straight through. */
 	const struct machine_iommu_ops *iommu;
 	void *iommu_opaque;

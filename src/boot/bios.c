@@ -171,7 +171,8 @@ int bios_setup_chips(struct machine *m)
 	const struct machine_accel_ops *a = m->accel;
 	int ret;
 
-	if (!a || !a->pic_setup || !a->pit_setup)
+	/* `irqchip split` has no PIC or PIT to leave in firmware's state. */
+	if (!a || !a->pic_setup || !a->pit_setup || m->split_irqchip)
 		return 0;
 	ret = a->pic_setup(m->accel_ctx, &bios_pic);
 	if (ret < 0)

@@ -623,6 +623,16 @@ static int kw_acpi(struct config_parser *p, const struct config_keyword *kw,
 	return parse_off(p, o, argv[0], &p->spec->acpi_off);
 }
 
+static int kw_irqchip(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, unsigned argc, const struct spec_origin *o)
+{
+	if (!strcmp(argv[0], "kernel") || !strcmp(argv[0], "split")) {
+		p->spec->split_irqchip = !strcmp(argv[0], "split");
+		return 0;
+	}
+	return PERR(p, o, "\"%s\" is not kernel or split", argv[0]);
+}
+
 static int kw_fw_cfg(struct config_parser *p, const struct config_keyword *kw,
 		     char **argv, unsigned argc, const struct spec_origin *o)
 {
@@ -794,6 +804,12 @@ const struct config_keyword config_keywords[] = {
 	  "suspends to RAM (S3, woken by the RTC alarm at the FACS waking vector). Default on. "
 	  "The MP table is written either way, for kernels without ACPI.",
 	  1, 1, 0, kw_acpi },
+	{ "irqchip", { "--irqchip" }, "kernel|split",
+	  "Where the interrupt controllers live. `kernel` (default): KVM's PICs, IOAPIC and "
+	  "PIT. `split`: KVM keeps the LAPICs and qlite runs the IOAPIC (QEMU's "
+	  "`kernel-irqchip=split`), which `vdev intel-iommu` needs to remap its interrupts; "
+	  "the machine then has no 8259 PIC and no 8254 PIT.",
+	  1, 1, 0, kw_irqchip },
 	{ "fw-cfg", { "--fw-cfg" }, "on|off",
 	  "QEMU's firmware configuration device (fw_cfg) at ports 0x510-0x511 and its DMA "
 	  "interface at 0x514: signature, ID, RAM size, CPU counts, the kernel command line and "

@@ -190,6 +190,7 @@ void config_print(const struct vm_spec *spec, FILE *out)
 	fprintf(out, "accounting %s\n", spec->accounting_off ? "off" : "on");
 	fprintf(out, "acpi %s\n", spec->acpi_off ? "off" : "on");
 	fprintf(out, "fw-cfg %s\n", spec->fw_cfg_off ? "off" : "on");
+	fprintf(out, "irqchip %s\n", spec->split_irqchip ? "split" : "kernel");
 	print_stats(spec, out);
 }
 

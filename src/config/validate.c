@@ -310,15 +310,18 @@ struct resource {
  */
 #define RES(k, f, l, o) { .kind = (k), .first = (f), .last = (l), .owner = (o) }
 static const struct resource in_kernel[] = {
+	RES(RES_MMIO, LAPIC_BASE, LAPIC_BASE + LAPIC_SIZE - 1, "the LAPIC"),
+	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
+	RES(RES_IRQ, 2, 2, "the PIC cascade"),
+};
+/* What `irqchip split` leaves out of KVM: no PIC or PIT at all, and qlite's IOAPIC is on the bus. */
+static const struct resource in_kernel_irqchip[] = {
 	RES(RES_PIO, 0x20, 0x21, "the PIC"),
 	RES(RES_PIO, 0x40, 0x43, "the PIT"),
 	RES(RES_PIO, 0x61, 0x61, "the PIT"),
 	RES(RES_PIO, 0xa0, 0xa1, "the PIC"),
 	RES(RES_MMIO, IOAPIC_BASE, IOAPIC_BASE + IOAPIC_SIZE - 1, "the IOAPIC"),
-	RES(RES_MMIO, LAPIC_BASE, LAPIC_BASE + LAPIC_SIZE - 1, "the LAPIC"),
-	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
 	RES(RES_IRQ, 0, 0, "the PIT"),
-	RES(RES_IRQ, 2, 2, "the PIC cascade"),
 };
 
 #define PLATFORM_MAX_RESOURCES (2 * BUS_MAX_REGIONS + 32)
@@ -331,7 +334,8 @@ static unsigned platform_resources(const struct vm_spec *spec, struct resource *
 	struct machine m;
 	unsigned n = 0;
 
-	if (platform_assemble_offline(&m, !spec->acpi_off, !spec->fw_cfg_off, &uart) == 0) {
+	if (platform_assemble_offline(&m, !spec->acpi_off, !spec->fw_cfg_off, spec->split_irqchip,
+				      &uart) == 0) {
 		for (unsigned s = 0; s < BUS_NR_SPACES; s++) {
 			unsigned nr = bus_list(m.bus[s], r, BUS_MAX_REGIONS);
 
@@ -420,8 +424,8 @@ static int opt_resource(const struct vdev_spec *vs, const struct vdev_opt *opt,
 
 int config_check_resources(const struct vm_spec *spec, FILE *err)
 {
-	unsigned n = 0, max = ARRAY_SIZE(in_kernel) + PLATFORM_MAX_RESOURCES + 2 +
-			      spec->nr_vdevs * VDEV_MAX_OPTS;
+	unsigned n = 0, max = ARRAY_SIZE(in_kernel) + ARRAY_SIZE(in_kernel_irqchip) +
+			      PLATFORM_MAX_RESOURCES + 2 + spec->nr_vdevs * VDEV_MAX_OPTS;
 	struct guest_mem ram;
 	struct resource *res = calloc(max, sizeof(*res));
 	int ret = 0;
@@ -430,6 +434,10 @@ int config_check_resources(const struct vm_spec *spec, FILE *err)
 		return config_nomem(err);
 	memcpy(res, in_kernel, sizeof(in_kernel));
 	n = ARRAY_SIZE(in_kernel);
+	if (!spec->split_irqchip) {
+		memcpy(res + n, in_kernel_irqchip, sizeof(in_kernel_irqchip));
+		n += ARRAY_SIZE(in_kernel_irqchip);
+	}
 	n += platform_resources(spec, res + n, PLATFORM_MAX_RESOURCES);
 	guest_mem_layout(&ram, spec->ram_size);
 	for (unsigned i = 0; i < ram.nr_slots; i++)

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
- * bridge, with ACPI the PM device, and QEMU's fw_cfg unless turned off. One place creates it, so the running VM, `qlite check` and the
- * config's overlap checks all see the same machine.
+ * bridge, with ACPI the PM device, QEMU's fw_cfg unless turned off, and
+ * with `irqchip split` the IOAPIC (KVM's otherwise). One place creates it,
+ * so the running VM, `qlite check` and the config's overlap checks all see
+ * the same machine.
  */
 #include <errno.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@ int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 *
 {
 	int ret;
 
+	if (m->split_irqchip && !ioapic_create(m))
+		return -ENOMEM;
 	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
 	if (!*uart)
 		return -ENOMEM;
@@ -55,11 +59,13 @@ int machine_init_offline(struct machine *m)
 	return m->bus[BUS_PIO] && m->bus[BUS_MMIO] ? 0 : -ENOMEM;
 }
 
-int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart)
+int platform_assemble_offline(struct machine *m, bool acpi, bool fw_cfg, bool split_irqchip,
+			      struct uart8250 **uart)
 {
 	int ret = machine_init_offline(m);
 
 	*uart = NULL;
+	m->split_irqchip = split_irqchip;
 	return ret < 0 ? ret : platform_create(m, acpi, fw_cfg, uart);
 }
 

@@ -2,9 +2,11 @@
 /*
  * KVM's in-kernel shortcuts behind the machine's doorbells and interrupt
  * events: KVM_IOEVENTFD, KVM_IRQFD, and MSI routes in the GSI routing
- * table; and coalesced MMIO zones (their ring is drained in vcpu.c). KVM_SET_GSI_ROUTING replaces the whole table, so every update
- * writes KVM's default IOAPIC/PIC routes again, then the MSI routes. And the
- * PICs' and PIT's state as firmware leaves it, for a multiboot kernel.
+ * table; and coalesced MMIO zones (their ring is drained in vcpu.c).
+ * KVM_SET_GSI_ROUTING replaces the whole table, so every update writes the
+ * IOAPIC pins' routes again (KVM's IOAPIC and PICs, or with a split irqchip
+ * the MSIs qlite's IOAPIC gave them), then the MSI routes. And the PICs'
+ * and PIT's state as firmware leaves it, for a multiboot kernel.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,6 +50,9 @@ static int kvm_irqfd(void *ctx, int efd, unsigned gsi, bool assign)
 
 	if (!kvm->have_irqfd)
 		return -ENOTSUP;
+	/* An IOAPIC pin is qlite's with a split irqchip: its line must reach qlite's IOAPIC. */
+	if (kvm->split_irqchip && gsi < IOAPIC_NR_PINS)
+		return -ENOTSUP;
 	return ioctl(kvm->vm_fd, KVM_IRQFD, &irqfd) < 0 ? -errno : 0;
 }
 
@@ -61,7 +66,20 @@ static int kvm_write_routes(struct kvm *kvm)
 	t = calloc(1, sizeof(*t) + max * sizeof(t->entries[0]));
 	if (!t)
 		return -ENOMEM;
-	for (unsigned pin = 0; pin < IOAPIC_NR_PINS; pin++) {
+	for (unsigned pin = 0; pin < IOAPIC_NR_PINS && kvm->split_irqchip; pin++) {
+		const struct kvm_msi_route *r = &kvm->ioapic_routes[pin];
+
+		if (r->used)
+			t->entries[n++] = (struct kvm_irq_routing_entry){
+				.gsi = pin, .type = KVM_IRQ_ROUTING_MSI,
+				.u.msi = {
+					.address_lo = (uint32_t)r->addr,
+					.address_hi = r->addr >> 32,
+					.data = r->data,
+				},
+			};
+	}
+	for (unsigned pin = 0; pin < IOAPIC_NR_PINS && !kvm->split_irqchip; pin++) {
 		t->entries[n++] = (struct kvm_irq_routing_entry){
 			.gsi = pin, .type = KVM_IRQ_ROUTING_IRQCHIP,
 			.u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = pin },
@@ -146,6 +164,26 @@ static void kvm_msi_route_free(void *ctx, int gsi)
 	pthread_mutex_unlock(&kvm->route_lock);
 }
 
+static int kvm_ioapic_route(void *ctx, unsigned pin, bool valid, uint64_t addr, uint32_t data)
+{
+	struct kvm *kvm = ctx;
+	struct kvm_msi_route saved;
+	int ret;
+
+	if (!kvm->split_irqchip || pin >= IOAPIC_NR_PINS)
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->route_lock);
+	saved = kvm->ioapic_routes[pin];
+	kvm->ioapic_routes[pin] = (struct kvm_msi_route){
+		.gsi = pin, .addr = addr, .data = data, .used = valid,
+	};
+	ret = kvm_write_routes(kvm);
+	if (ret < 0)
+		kvm->ioapic_routes[pin] = saved;
+	pthread_mutex_unlock(&kvm->route_lock);
+	return ret;
+}
+
 static bool kvm_coalesced_mmio_supported(void *ctx)
 {
 	struct kvm *kvm = ctx;
@@ -186,6 +224,8 @@ static int kvm_pic_setup(void *ctx, const struct machine_pic_setup *s)
 {
 	struct kvm *kvm = ctx;
 
+	if (kvm->split_irqchip)
+		return -ENODEV;
 	for (unsigned i = 0; i < 2; i++) {
 		struct kvm_irqchip chip = {
 			.chip_id = i ? KVM_IRQCHIP_PIC_SLAVE : KVM_IRQCHIP_PIC_MASTER,
@@ -224,6 +264,8 @@ static int kvm_pit_setup(void *ctx, const struct machine_pit_setup *s)
 	struct kvm_pit_state2 st;
 	struct kvm_pit_channel_state *c = &st.channels[0];
 
+	if (kvm->split_irqchip)
+		return -ENODEV;
 	if (ioctl(kvm->vm_fd, KVM_GET_PIT2, &st) < 0)
 		return -errno;
 	*c = (struct kvm_pit_channel_state){
@@ -248,4 +290,5 @@ const struct machine_accel_ops kvm_accel_ops = {
 	.coalesced_flush = kvm_coalesced_flush,
 	.pic_setup = kvm_pic_setup,
 	.pit_setup = kvm_pit_setup,
+	.ioapic_route = kvm_ioapic_route,
 };

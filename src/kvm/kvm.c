@@ -101,6 +101,19 @@ int kvm_create_vm(struct kvm *kvm, const struct guest_mem *mem)
 	ret = kvm_map_ram(kvm, mem);
 	if (ret < 0)
 		return ret;
+	if (kvm->split_irqchip) {
+		struct kvm_enable_cap cap = {
+			.cap = KVM_CAP_SPLIT_IRQCHIP,
+			.args[0] = IOAPIC_NR_PINS,	/* GSIs kept for the IOAPIC's pins */
+		};
+
+		if (ioctl(kvm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) <= 0)
+			return report(-ENOTSUP, "irqchip split: this KVM lacks KVM_CAP_SPLIT_IRQCHIP");
+		if (ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+			return report_errno(-errno, "KVM_CAP_SPLIT_IRQCHIP");
+		/* No PIC, so no in-kernel PIT either (KVM refuses one without its PIC). */
+		return 0;
+	}
 	if (ioctl(kvm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return report_errno(-errno, "KVM_CREATE_IRQCHIP");
 	/* Speaker port 0x61 stays in the kernel too: Linux polls it in PIT calibration. */

@@ -18,6 +18,7 @@
 
 #include "qlite/util.h"
 #include "qlite/kvm.h"
+#include "qlite/devices.h"
 
 #define APIC_LVT_LINT0		0x350
 #define APIC_LVT_LINT1		0x360
@@ -241,6 +242,11 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_MMIO:
 		vcpu_drain_coalesced(vcpu);
 		vcpu_handle_mmio(vcpu);
+		return true;
+	case KVM_EXIT_IOAPIC_EOI:
+		/* split irqchip: a level-triggered vector of qlite's IOAPIC was EOI'd. */
+		if (vcpu->kvm->machine->ioapic)
+			ioapic_eoi(vcpu->kvm->machine->ioapic, run->eoi.vector);
 		return true;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_HLT:		/* only without an in-kernel LAPIC; resume */

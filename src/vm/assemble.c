@@ -15,8 +15,10 @@
 
 int vm_assemble_devices(struct machine *m, const struct vm_spec *spec, struct uart8250 **uart)
 {
-	int ret = platform_create(m, !spec->acpi_off, !spec->fw_cfg_off, uart);
+	int ret;
 
+	m->split_irqchip = spec->split_irqchip;
+	ret = platform_create(m, !spec->acpi_off, !spec->fw_cfg_off, uart);
 	if (ret < 0)
 		return ret;
 	return vdev_create_all(m, spec);

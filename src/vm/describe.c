@@ -26,7 +26,7 @@ static void print_size(FILE *out, uint64_t size)
 		fprintf(out, "%llu KiB", (unsigned long long)(size / KiB));
 }
 
-static void describe_memory(const struct guest_mem *gm, FILE *out)
+static void describe_memory(const struct guest_mem *gm, bool split_irqchip, FILE *out)
 {
 	struct e820_entry e[E820_MAX_ENTRIES];
 	unsigned n;
@@ -43,7 +43,8 @@ static void describe_memory(const struct guest_mem *gm, FILE *out)
 	}
 	fprintf(out, "  0x%012llx-0x%012llx  pci-mmio  BAR window\n", PCI_MMIO_WINDOW_START,
 		PCI_MMIO_WINDOW_END - 1);
-	fprintf(out, "  0x%012llx                 ioapic    in-kernel\n", IOAPIC_BASE);
+	fprintf(out, "  0x%012llx                 ioapic    %s\n", IOAPIC_BASE,
+		split_irqchip ? "qlite's (irqchip split)" : "in-kernel");
 	fprintf(out, "  0x%012llx                 lapic     in-kernel, one per vCPU\n", LAPIC_BASE);
 }
 
@@ -156,11 +157,14 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, con
 	for (unsigned i = 0; i < spec->nr_modules; i++)
 		fprintf(out, ", module %s", spec->modules[i].path);
 	fputc('\n', out);
-	describe_memory(&ram, out);
+	describe_memory(&ram, spec->split_irqchip, out);
 	fprintf(out, "devices:\n");
 	describe_bus(&m, BUS_PIO, out);
 	describe_bus(&m, BUS_MMIO, out);
-	fprintf(out, "  in-kernel: pic 0x20,0xa0  pit 0x40-0x43,0x61  ioapic  lapic\n");
+	if (spec->split_irqchip)
+		fprintf(out, "  in-kernel: lapic (irqchip split: no pic, no pit)\n");
+	else
+		fprintf(out, "  in-kernel: pic 0x20,0xa0  pit 0x40-0x43,0x61  ioapic  lapic\n");
 	for (unsigned i = 0; i < m.nr_irqs; i++)
 		fprintf(out, "  irq   %-2u  %s%s\n", m.irqs[i].gsi, m.irqs[i].owner,
 			m.irqs[i].shared ? " (shared)" : "");

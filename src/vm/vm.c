@@ -114,7 +114,10 @@ static void vm_machine_wake(struct machine *m)
 
 static void vm_machine_irq_set(struct machine *m, unsigned gsi, int level)
 {
-	kvm_irq_line(&((struct vm *)m->opaque)->kvm, gsi, level);
+	if (m->ioapic)
+		ioapic_set_irq(m->ioapic, gsi, level);
+	else
+		kvm_irq_line(&((struct vm *)m->opaque)->kvm, gsi, level);
 }
 
 static void vm_machine_msi_send(struct machine *m, uint64_t addr, uint32_t data)
@@ -227,6 +230,7 @@ int vm_create(struct vm *vm, const struct vm_spec *spec)
 	if (ret < 0)
 		return report_errno(ret, "guest RAM of %llu MiB",
 				    (unsigned long long)(spec->ram_size >> 20));
+	kvm->split_irqchip = spec->split_irqchip;
 	ret = kvm_create_vm(kvm, &vm->mem);
 	if (ret < 0)
 		return ret;

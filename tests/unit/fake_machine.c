@@ -194,7 +194,21 @@ static int fake_pit_setup(void *ctx, const struct machine_pit_setup *pit)
 	return 0;
 }
 
+/* KVM's routes of the IOAPIC pins with a split irqchip, as qlite's IOAPIC sets them. */
+static int fake_ioapic_route(void *ctx, unsigned pin, bool valid, uint64_t addr, uint32_t data)
+{
+	struct fake_machine *fm = ctx;
+
+	if (pin >= FAKE_IOAPIC_PINS)
+		return -EINVAL;
+	fm->ioapic_routes[pin] = (struct fake_route){ .gsi = valid ? (int)pin : -1,
+						      .addr = addr, .data = data };
+	fm->nr_ioapic_route_calls++;
+	return 0;
+}
+
 static const struct machine_accel_ops fake_accel_ops = {
+	.ioapic_route = fake_ioapic_route,
 	.ioeventfd = fake_ioeventfd,
 	.irqfd = fake_irqfd,
 	.msi_route = fake_msi_route,

@@ -102,6 +102,10 @@ struct fake_machine {
 	struct machine_pit_setup pit;
 	unsigned nr_pic_setups, nr_pit_setups;
 	int chip_setup_error;
+	/* split irqchip: each IOAPIC pin's route (gsi -1: none) and how many route updates. */
+#define FAKE_IOAPIC_PINS	24
+	struct fake_route ioapic_routes[FAKE_IOAPIC_PINS];
+	unsigned nr_ioapic_route_calls;
 };
 
 /* Every service in userspace (no accel), as on a KVM without ioeventfd/irqfd. */

@@ -144,6 +144,7 @@ static void test_defaults(void **state)
 	assert_false(spec.memfd);
 	assert_false(spec.acpi_off);
 	assert_false(spec.fw_cfg_off);
+	assert_false(spec.split_irqchip);
 	assert_false(spec.stats);
 	assert_false(spec.stats_table);
 	assert_null(spec.kernel);
@@ -192,6 +193,7 @@ static void test_grammar_file(void **state)
 	assert_true(spec.memfd);
 	assert_true(spec.acpi_off);
 	assert_true(spec.fw_cfg_off);
+	assert_true(spec.split_irqchip);
 	assert_true(spec.stats);
 	assert_false(spec.stats_table);		/* settings alone: no table */
 	assert_int_equal(spec.stats_interval_ms, 1500);
@@ -700,6 +702,8 @@ static const struct {
 	{ "quirks maybe\n", "bad.conf:1: \"maybe\" is not on, off or auto" },
 	{ "memfd yes\n", "bad.conf:1: \"yes\" is not on or off" },
 	{ "acpi 2\n", "bad.conf:1: \"2\" is not on or off" },
+	{ "irqchip userspace\n", "bad.conf:1: \"userspace\" is not kernel or split" },
+	{ "irqchip\n", "bad.conf:1: missing value (irqchip kernel|split)" },
 	{ "stats interval\n",
 	  "bad.conf:1: \"interval\" needs a value (stats [on|off] [interval DURATION] [json FILE] "
 	  "[prom FILE] [log FILE])" },
@@ -1036,6 +1040,15 @@ static void test_resources(void **state)
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
 	expect_resources(&spec, NULL);
 
+	/* `irqchip split` frees the PIC's and PIT's ports and puts qlite's IOAPIC on the bus. */
+	vm_spec_init(&spec);
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x40", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x40-0x40 overlap the PIT (0x40-0x43)");
+	vm_spec_init(&spec);
+	spec.split_irqchip = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x40", NULL, NULL);
+	expect_resources(&spec, NULL);
+
 	/* Types not in the table: options are read by their conventional names. */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "future-dev", 2, "iobase", "0x3f8", NULL, NULL);
@@ -1306,6 +1319,7 @@ static void assert_same_spec(const struct vm_spec *a, const struct vm_spec *b)
 	assert_int_equal(a->accounting_off, b->accounting_off);
 	assert_int_equal(a->acpi_off, b->acpi_off);
 	assert_int_equal(a->fw_cfg_off, b->fw_cfg_off);
+	assert_int_equal(a->split_irqchip, b->split_irqchip);
 	assert_int_equal(a->stats, b->stats);
 	assert_int_equal(a->stats_table, b->stats_table);
 	assert_int_equal(a->stats_interval_ms, b->stats_interval_ms);

@@ -423,11 +423,11 @@ static void test_platform_without(void **state)
 	struct uart8250 *uart;
 	struct machine m;
 
-	assert_int_equal(platform_assemble_offline(&m, true, false, &uart), 0);
+	assert_int_equal(platform_assemble_offline(&m, true, false, false, &uart), 0);
 	assert_null(m.fw_cfg);
 	assert_null(bus_lookup(m.bus[BUS_PIO], FW_CFG_PORT_SEL, 2));
 	platform_teardown_offline(&m, uart);
-	assert_int_equal(platform_assemble_offline(&m, true, true, &uart), 0);
+	assert_int_equal(platform_assemble_offline(&m, true, true, false, &uart), 0);
 	assert_non_null(m.fw_cfg);
 	assert_non_null(bus_lookup(m.bus[BUS_PIO], FW_CFG_PORT_DMA, 4));
 	platform_teardown_offline(&m, uart);
