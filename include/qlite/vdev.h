@@ -62,6 +62,18 @@ struct vdev_type {
 	 * report() (vdev_create_all() puts the vdev line's FILE:LINE before it).
 	 */
 	int (*create)(struct machine *m, const struct vdev_spec *spec);
+	/*
+	 * How its DMA reaches RAM. An IOMMU can only be given to a machine
+	 * whose DMA goes through it: vdev_create_all() refuses a device with
+	 * direct DMA beside one that is an IOMMU, rather than let it bypass
+	 * the guest's mappings.
+	 */
+	enum {
+		VDEV_DMA_NONE,		/* no DMA */
+		VDEV_DMA_DIRECT,	/* guest-physical addresses, straight to RAM (dma.h) */
+		VDEV_DMA_IOMMU,		/* machine_dma_read/write: through the IOMMU */
+	} dma;
+	bool is_iommu;		/* it translates the others' DMA and MSIs (intel-iommu) */
 };
 
 const struct vdev_type *vdev_type_lookup(const char *name);

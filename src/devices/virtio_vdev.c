@@ -113,6 +113,7 @@ const struct vdev_type virtio_blk_vdev = {
 		"thread's io_uring",
 	.opts = virtio_blk_opts,
 	.create = virtio_blk_vdev_create,
+	.dma = VDEV_DMA_DIRECT,
 };
 
 /* ---- vdev virtio-net ---- */
@@ -162,4 +163,5 @@ const struct vdev_type virtio_net_vdev = {
 		"and a control queue, on a slirp, tap or socket backend",
 	.opts = virtio_net_opts,
 	.create = virtio_net_vdev_create,
+	.dma = VDEV_DMA_DIRECT,
 };
