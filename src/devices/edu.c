@@ -57,7 +57,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qlite/devices.h"
 #include "qlite/pci.h"
 #include "qlite/pci_msi.h"
 #include "qlite/util.h"
@@ -394,7 +393,6 @@ static uint64_t edu_reg_key(void *opaque, uint64_t offset)
 
 static const char *edu_reg_name(void *opaque, uint64_t offset)
 {
-	(void)opaque;
 	switch (edu_reg_key(opaque, offset)) {
 	case REG_ID:
 		return "ID";
