@@ -384,6 +384,9 @@ void do_net_dhcp(const char *word, char *arg);
 /* fwcfg.c */
 void do_fw_cfg(const char *word, char *arg);
 
+/* edu.c: QEMU's educational PCI device (liveness, DMA round trips, factorial, INTx, MSI) */
+void do_edu(const char *word, char *arg);
+
 /* trap.c (ring 0) */
 struct trap_frame {
 	uint64_t vector, error, rip, cs, rflags, rsp, ss;

@@ -310,6 +310,7 @@ static const struct {
 	{ "net-echo", do_net_echo },
 	{ "net-dhcp", do_net_dhcp },
 	{ "fw-cfg", do_fw_cfg },
+	{ "edu", do_edu },
 };
 
 static void run_word(char *word)
