@@ -26,8 +26,10 @@
 # What qlite gets for QEMU's command line: -kernel X.flat -> --kernel, -smp N
 # -> --cpus N, -append/test_args -> --cmdline, -m N -> --ram NM, the test
 # devices -> --vdev pc-testdev --vdev pci-testdev (qlite's isa-debug-exit at
-# 0xf4 is part of its platform). -cpu models and -machine/-global options have
-# no qlite equivalent: they are listed as "not mapped" in the log.
+# 0xf4 is part of its platform), -machine kernel-irqchip=split -> --irqchip
+# split, -device edu and -device intel-iommu[,intremap=on|off][,eim=off] ->
+# --vdev. -cpu models, other -machine options (q35) and -global have no qlite
+# equivalent: they are listed as "not mapped" in the log.
 #
 # Exit status: 0 when no test failed under qlite (and, with --qemu, when qlite
 # fails nothing QEMU passes), 1 otherwise, 2 for bad usage.
@@ -168,10 +170,41 @@ qemu_extra() {
 
 # Map the QEMU parameters qlite has an equivalent for; say which it has not.
 qlite_extra=(); unmapped=""
+map_machine() {		# -machine's comma list
+	local -a opts
+	local o
+	IFS=, read -r -a opts <<<"$1"
+	for o in "${opts[@]}"; do
+		case "$o" in
+		kernel-irqchip=split) qlite_extra+=(--irqchip split) ;;
+		kernel-irqchip=on|accel=kvm) ;;
+		*) unmapped="$unmapped -machine $o" ;;
+		esac
+	done
+}
+map_device() {		# -device's value
+	local -a opts
+	local o v
+	IFS=, read -r -a opts <<<"$1"
+	case "${opts[0]}" in
+	edu) [ ${#opts[@]} -eq 1 ] && { qlite_extra+=(--vdev edu); return; } ;;
+	intel-iommu)
+		v=intel-iommu
+		for o in "${opts[@]:1}"; do
+			case "$o" in
+			intremap=on|intremap=off) v="$v,$o" ;;
+			eim=off) ;;	# qlite's VT-d has no extended interrupt mode
+			*) unmapped="$unmapped -device $1"; return ;;
+			esac
+		done
+		qlite_extra+=(--vdev "$v"); return ;;
+	esac
+	unmapped="$unmapped -device $1"
+}
 map_params() {
 	local -a words
-	local w m k=0
-	qlite_extra=(--ram 128M); unmapped=""
+	local w m k=0 ram=128M
+	qlite_extra=(); unmapped=""
 	read -r -a words <<<"$(qemu_extra "$1")"
 	while [ $k -lt ${#words[@]} ]; do
 		w=${words[k]}
@@ -179,16 +212,19 @@ map_params() {
 		-m)
 			k=$((k + 1)); m=${words[k]:-}
 			case "$m" in
-			*[gG]) qlite_extra=(--ram "${m%[gG]}G") ;;
-			*[mM]) qlite_extra=(--ram "${m%[mM]}M") ;;
-			*) qlite_extra=(--ram "${m}M") ;;
+			*[gG]) ram="${m%[gG]}G" ;;
+			*[mM]) ram="${m%[mM]}M" ;;
+			*) ram="${m}M" ;;
 			esac ;;
-		-cpu|-machine|-global|-device|-M|-overcommit)
+		-M|-machine) k=$((k + 1)); map_machine "${words[k]:-}" ;;
+		-device) k=$((k + 1)); map_device "${words[k]:-}" ;;
+		-cpu|-global|-overcommit)
 			unmapped="$unmapped $w ${words[k + 1]:-}"; k=$((k + 1)) ;;
 		*) unmapped="$unmapped $w" ;;
 		esac
 		k=$((k + 1))
 	done
+	qlite_extra=(--ram "$ram" "${qlite_extra[@]}")
 }
 
 # QEMU's own complaint in a log, warnings aside: it also exits 1 when it cannot start (an
