@@ -392,9 +392,14 @@ static void vtd_fault(struct vtd *v, uint16_t sid, uint64_t fi, enum vtd_fault f
 
 /* ---- DMA remapping ---- */
 
-static int read_entry(struct vtd *v, uint64_t gpa, void *buf, size_t len)
+/* Entry index of size bytes in the table at base; an address that wraps is not RAM either. */
+static int read_entry(struct vtd *v, uint64_t base, uint64_t index, size_t size, void *buf)
 {
-	return guest_mem_read(v->m->mem, gpa, buf, len);
+	uint64_t off = index * size;
+
+	if (base > UINT64_MAX - off)
+		return -EFAULT;
+	return guest_mem_read(v->m->mem, base + off, buf, size);
 }
 
 struct vtd_walk {
@@ -438,13 +443,13 @@ static int vtd_context(struct vtd *v, uint16_t sid, uint64_t ce[2], bool *fpd)
 {
 	uint64_t re[2];
 
-	if (read_entry(v, v->root + (sid >> 8) * 16, re, sizeof(re)))
+	if (read_entry(v, v->root, sid >> 8, sizeof(re), re))
 		return FR_ROOT_ACCESS;
 	if (!(re[0] & 1))
 		return FR_ROOT_P;
 	if ((re[0] & RE_RSVD_LO) || re[1])
 		return FR_ROOT_RSVD;
-	if (read_entry(v, (re[0] & ADDR_MASK) + (sid & 0xff) * 16, ce, 2 * sizeof(*ce)))
+	if (read_entry(v, re[0] & ADDR_MASK, sid & 0xff, 2 * sizeof(*ce), ce))
 		return FR_CTX_ACCESS;
 	/* FPD counts even in a not-present entry (spec 9.3). */
 	*fpd = ce[0] & CE_FPD;
@@ -464,7 +469,7 @@ static int vtd_walk_tables(struct vtd *v, uint64_t table, unsigned levels, uint6
 	for (unsigned level = levels; level >= 1; level--) {
 		unsigned shift = 12 + 9 * (level - 1);
 
-		if (read_entry(v, table + ((iova >> shift) & 511) * 8, &pte, sizeof(pte)))
+		if (read_entry(v, table, (iova >> shift) & 511, sizeof(pte), &pte))
 			return FR_PTE_ACCESS;
 		/* An entry with neither R nor W is not present: a permission fault too. */
 		if (!(pte & need))
@@ -607,7 +612,7 @@ static int vtd_remap(struct vtd *v, uint16_t sid, uint64_t *addr, uint32_t *data
 	*index = idx & 0xffff;
 	if (idx >= 2u << IRTA_S(v->irta))
 		return FR_IR_INDEX;
-	if (read_entry(v, (v->irta & PAGE_MASK_4K) + (uint64_t)idx * 16, irte, sizeof(irte)))
+	if (read_entry(v, v->irta & PAGE_MASK_4K, idx, sizeof(irte), irte))
 		return FR_IR_ACCESS;
 	*fpd = irte[0] & IRTE_FPD;
 	if (!(irte[0] & IRTE_P))
@@ -750,7 +755,7 @@ static void vtd_qi_run(struct vtd *v)
 		return;
 	}
 	while (head != tail) {
-		if (read_entry(v, (iqa & PAGE_MASK_4K) + head * 16ULL, desc, sizeof(desc)) ||
+		if (read_entry(v, iqa & PAGE_MASK_4K, head, sizeof(desc), desc) ||
 		    vtd_qi_desc(v, desc[0], desc[1])) {
 			vtd_qi_error(v);
 			return;
