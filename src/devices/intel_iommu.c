@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qlite/acpi.h"
 #include "qlite/config.h"
 #include "qlite/devices.h"
 #include "qlite/util.h"
@@ -146,7 +147,7 @@
 #define FRCD_FR_SHIFT		32
 
 #define PAGE_MASK_4K		(~0xfffULL)
-#define VTD_HAW			39	/* host address width: the DMAR table's HAW + 1 */
+#define VTD_HAW			ACPI_DMAR_HAW_BITS	/* as the DMAR table says */
 #define HAW_MASK		((1ULL << VTD_HAW) - 1)
 #define ADDR_MASK		(HAW_MASK & PAGE_MASK_4K)
 
