@@ -850,12 +850,14 @@ static void vtd_mmio_write(void *opaque, uint64_t off, const void *data, unsigne
 	struct vtd *v = opaque;
 	const uint8_t *b = data;
 	uint8_t cmd[4];
+	bool iqe;
 
 	if (off >= VTD_REG_END)
 		return;
 	if (len > VTD_REG_END - off)
 		len = VTD_REG_END - off;
 	pthread_mutex_lock(&v->lock);
+	iqe = reg32(v, VTD_FSTS) & FSTS_IQE;
 	/* A partial GCMD write keeps the other commands as GSTS has them. */
 	memcpy(cmd, v->regs + VTD_GSTS, sizeof(cmd));
 	for (unsigned i = 0; i < len; i++) {
@@ -880,7 +882,11 @@ static void vtd_mmio_write(void *opaque, uint64_t off, const void *data, unsigne
 		vtd_event_unmask(v, VTD_IECTL);
 	if (touches(off, len, VTD_GCMD, 4))
 		vtd_gcmd(v, (uint32_t)le_load(cmd, 4));
-	if (touches(off, len, VTD_IQT, 8))
+	/*
+	 * A new tail, or IQE cleared: fetching goes on from IQH (Linux puts a
+	 * wait descriptor over the invalid one, clears IQE and waits on it).
+	 */
+	if (touches(off, len, VTD_IQT, 8) || (iqe && !(reg32(v, VTD_FSTS) & FSTS_IQE)))
 		vtd_qi_run(v);
 	pthread_mutex_unlock(&v->lock);
 }

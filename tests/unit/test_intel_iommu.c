@@ -871,6 +871,17 @@ static void qi_on(struct ctx *c, unsigned qs)
 	wr(c, FECTL, 4, 0);
 }
 
+/* Queued invalidation off, the queue emptied and IQE cleared, then on again over iqa. */
+static void qi_restart(struct ctx *c, uint64_t iqa)
+{
+	gcmd_clear(c, QIE);
+	wr(c, IQT, 8, 0);
+	wr(c, FSTS, 4, IQE);
+	wr(c, IQA, 8, iqa);
+	gcmd_or(c, QIE);
+	assert_int_equal(rd(c, IQH, 8), 0);
+}
+
 #define WAIT_IF		(1ULL << 4)
 #define WAIT_SW		(1ULL << 5)
 
@@ -934,7 +945,10 @@ static const struct qi_case qi_cases[] = {
 	{ "wait status outside RAM", 5 | WAIT_SW, 0xc0000000ULL },
 };
 
-/* An invalid descriptor: IQE, IQH stays on it, a fault event; nothing runs until IQE is cleared. */
+/*
+ * An invalid descriptor: IQE, IQH stays on it, a fault event; nothing runs
+ * while IQE is set, and clearing it goes on from IQH.
+ */
 static void test_qi_errors(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(qi_cases); i++) {
@@ -953,13 +967,14 @@ static void test_qi_errors(void **state)
 		assert_true(msi_seen(c, FE_ADDR, FE_DATA));
 		wr(c, IQT, 8, 3 << 4);
 		assert_int_equal(rd(c, IQH, 8), 1 << 4);
-		/* The guest fixes the descriptor and clears IQE. */
-		put_desc(c, 1, 4, 0);
+		/* The guest fixes the descriptor (as Linux: a wait over it) and clears IQE: on from IQH. */
+		put_desc(c, 1, 5 | WAIT_SW | 3ULL << 32, STATUS + 8);
 		wr(c, FSTS, 4, IQE);
 		assert_int_equal(rd(c, FSTS, 4), 0);
-		wr(c, IQT, 8, 3 << 4);
 		assert_int_equal(rd(c, IQH, 8), 3 << 4);
+		assert_int_equal(get64(c, STATUS + 8), 3);
 		assert_int_equal(get64(c, STATUS), 2);
+		assert_int_equal(c->fm->nr_msi_calls, 1);
 		ctx_destroy(c);
 	}
 }
@@ -975,22 +990,21 @@ static void test_hostile_queue(void **state)
 	wr(c, IQT, 8, 0x7fff0);
 	assert_int_equal(rd(c, FSTS, 4), IQE);
 	assert_int_equal(rd(c, IQH, 8), 0);
+	/* Cleared with the tail still out there: the error again, at once. */
 	wr(c, FSTS, 4, IQE);
+	assert_int_equal(rd(c, FSTS, 4), IQE);
 	/* The largest queue (32768 entries) outside RAM. */
-	wr(c, IQA, 8, 0xfffffffffffff000ULL | 7);
+	qi_restart(c, 0xfffffffffffff000ULL | 7);
 	wr(c, IQT, 8, 0x7fff0);
 	assert_int_equal(rd(c, FSTS, 4), IQE);
-	wr(c, FSTS, 4, IQE);
+	assert_int_equal(rd(c, IQH, 8), 0);
 	/* 256-bit descriptors (scalable mode only). */
-	wr(c, IQA, 8, QUEUE | 1 << 11);
+	qi_restart(c, QUEUE | 1 << 11);
 	wr(c, IQT, 8, 1 << 4);
 	assert_int_equal(rd(c, FSTS, 4), IQE);
-	wr(c, FSTS, 4, IQE);
 	/* A full queue of waits that each write their status: all done, in one IQT write. */
-	wr(c, IQA, 8, QUEUE | 7);
-	gcmd_clear(c, QIE);
-	wr(c, IQT, 8, 0);
-	gcmd_or(c, QIE);
+	qi_restart(c, QUEUE | 7);
+	assert_int_equal(rd(c, FSTS, 4), 0);
 	for (unsigned i = 0; i < 32767; i++)
 		put_desc(c, i, 5 | WAIT_SW | (uint64_t)i << 32, STATUS);
 	wr(c, IQT, 8, 32767 << 4);
