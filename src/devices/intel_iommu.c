@@ -176,7 +176,7 @@ enum vtd_fault {
 
 /*
  * Faults the FPD bit of the entry that found them may keep out of the
- * log: those found at or after the entry that has the bit (spec 7.1.3).
+ * log: those found at or after the entry that has the bit.
  */
 static bool fault_qualified(enum vtd_fault fr)
 {
@@ -452,7 +452,7 @@ static int vtd_context(struct vtd *v, uint16_t sid, uint64_t ce[2], bool *fpd)
 		return FR_ROOT_RSVD;
 	if (read_entry(v, re[0] & ADDR_MASK, sid & 0xff, 2 * sizeof(*ce), ce))
 		return FR_CTX_ACCESS;
-	/* FPD counts even in a not-present entry (spec 9.3). */
+	/* The spec has FPD count even in a not-present entry. */
 	*fpd = ce[0] & CE_FPD;
 	if (!(ce[0] & CE_P))
 		return FR_CTX_P;
@@ -580,7 +580,7 @@ static int vtd_dma_translate(void *opaque, uint16_t sid, uint64_t iova, bool wri
 #define SVT_SID			1
 #define SVT_BUS_RANGE		2
 
-/* Does requester sid pass the IRTE's source-id verification (spec 9.10)? */
+/* Does requester sid pass the IRTE's source-id verification (SVT, SQ, SID)? */
 static bool irte_sid_ok(uint64_t hi, uint16_t sid)
 {
 	/* SQ: which function-number bits the comparison ignores. */
