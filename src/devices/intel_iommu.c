@@ -691,12 +691,13 @@ static int vtd_msi_translate(void *opaque, uint16_t sid, uint64_t *addr, uint32_
 
 static int vtd_qi_wait(struct vtd *v, uint64_t lo, uint64_t hi)
 {
-	uint32_t status = (uint32_t)(lo >> 32);
+	uint8_t status[4];
 
 	if ((lo & QI_WAIT_RSVD_LO) || (hi & QI_WAIT_RSVD_HI))
 		return -EINVAL;
+	le_store(status, lo >> 32, sizeof(status));
 	/* The status write is a plain write to RAM, as the spec has it (not remapped). */
-	if ((lo & QI_WAIT_SW) && guest_mem_write(v->m->mem, hi, &status, sizeof(status)))
+	if ((lo & QI_WAIT_SW) && guest_mem_write(v->m->mem, hi, status, sizeof(status)))
 		return -EFAULT;
 	if (lo & QI_WAIT_IF) {
 		uint32_t ics = reg32(v, VTD_ICS);
