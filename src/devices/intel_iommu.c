@@ -86,11 +86,11 @@
 #define CAP_DWD			(1ULL << 54)
 #define CAP_DRD			(1ULL << 55)
 
-#define VTD_MGAW		48
 #define VTD_MAMV		18	/* page-selective invalidations up to 2^18 pages */
-#define VTD_CAP_VALUE		(CAP_ND_64K | CAP_SAGAW_39 | CAP_SAGAW_48 | CAP_MGAW(VTD_MGAW) | \
-				 CAP_FRO | CAP_SLLPS_2M | CAP_SLLPS_1G | CAP_PSI | CAP_NFR(1) | \
-				 CAP_MAMV(VTD_MAMV) | CAP_DWD | CAP_DRD)
+/* With aw-bits 39 (the default) exactly QEMU 7.2's; 48 adds 4-level tables and MGAW 48. */
+#define VTD_CAP_COMMON		(CAP_ND_64K | CAP_SAGAW_39 | CAP_FRO | CAP_SLLPS_2M | \
+				 CAP_SLLPS_1G | CAP_PSI | CAP_NFR(1) | CAP_MAMV(VTD_MAMV) | \
+				 CAP_DWD | CAP_DRD)
 
 /* ECAP */
 #define ECAP_C			(1ULL << 0)	/* walks see RAM directly: coherent */
@@ -244,6 +244,7 @@ struct vtd {
 	struct machine *m;
 	pthread_mutex_t lock;
 	bool intremap;
+	unsigned aw_bits;	/* MGAW: 39 (3-level tables) or 48 (also 4-level) */
 	uint8_t regs[VTD_REG_END];
 	uint8_t wmask[VTD_REG_END];
 	uint8_t w1c[VTD_REG_END];
@@ -509,16 +510,20 @@ static int vtd_translate_locked(struct vtd *v, uint16_t sid, uint64_t iova, bool
 		/* Device-TLB translation (no ATS here) or reserved. */
 		return FR_CTX_INVALID;
 	}
+	/* AW must be one CAP.SAGAW offers. */
 	switch (CE_AW(ce[1])) {
 	case CE_AW_39:
 		levels = 3;
 		break;
 	case CE_AW_48:
+		if (v->aw_bits < 48)
+			return FR_CTX_INVALID;
 		levels = 4;
 		break;
 	default:
 		return FR_CTX_INVALID;
 	}
+	/* The tables' width, which MGAW does not exceed here. */
 	if (iova >> (12 + 9 * levels))
 		return FR_ADDR_WIDTH;
 	return vtd_walk_tables(v, ce[0] & ADDR_MASK, levels, iova, write, w);
@@ -988,7 +993,8 @@ static void vtd_reset(struct vtd *v)
 	/* FRCD's F (bit 127) is its only guest-writable bit: write 1 to clear. */
 	v->w1c[VTD_FRCD + 15] = 0x80;
 	set32(v, VTD_VER, VTD_VERSION);
-	set64(v, VTD_CAP, VTD_CAP_VALUE);
+	set64(v, VTD_CAP, VTD_CAP_COMMON | CAP_MGAW(v->aw_bits) |
+			  (v->aw_bits >= 48 ? CAP_SAGAW_48 : 0));
 	set64(v, VTD_ECAP, VTD_ECAP_VALUE | (v->intremap ? ECAP_IR : 0));
 	set32(v, VTD_FECTL, EVT_IM);
 	set32(v, VTD_IECTL, EVT_IM);
@@ -996,7 +1002,8 @@ static void vtd_reset(struct vtd *v)
 
 static int intel_iommu_create(struct machine *m, const struct vdev_spec *vs)
 {
-	const char *s = vdev_opt_get(vs, "intremap");
+	const char *s = vdev_opt_get(vs, "intremap"), *aw = vdev_opt_get(vs, "aw-bits");
+	unsigned aw_bits = 39;
 	char summary[96];
 	bool intremap = true;
 	struct vtd *v;
@@ -1004,6 +1011,11 @@ static int intel_iommu_create(struct machine *m, const struct vdev_spec *vs)
 
 	if (s && config_parse_bool(s, &intremap))
 		return report(-EINVAL, "intel-iommu: intremap: \"%s\" is not on or off", s);
+	/* The parser checked the choice; this is the last word. */
+	if (aw && strcmp(aw, "39") && strcmp(aw, "48"))
+		return report(-EINVAL, "intel-iommu: aw-bits: \"%s\" is not 39 or 48", aw);
+	if (aw)
+		aw_bits = (unsigned)atoi(aw);
 	if (intremap && !m->split_irqchip)
 		return report(-EINVAL, "intel-iommu: interrupt remapping needs `irqchip split` "
 			      "(qlite's IOAPIC)");
@@ -1012,6 +1024,7 @@ static int intel_iommu_create(struct machine *m, const struct vdev_spec *vs)
 		return report(-ENOMEM, "intel-iommu: out of memory");
 	v->m = m;
 	v->intremap = intremap;
+	v->aw_bits = aw_bits;
 	pthread_mutex_init(&v->lock, NULL);
 	vtd_reset(v);
 	ret = machine_set_iommu(m, &vtd_iommu_ops, v, VTD_BASE, intremap);
@@ -1020,8 +1033,8 @@ static int intel_iommu_create(struct machine *m, const struct vdev_spec *vs)
 	ret = machine_claim(m, BUS_MMIO, VTD_BASE, VTD_WINDOW, "intel-iommu", &vtd_mmio_ops, v);
 	if (ret < 0)
 		return ret;
-	snprintf(summary, sizeof(summary), "regs %#llx, VT-d 1.0, 39/48-bit, intremap %s",
-		 VTD_BASE, intremap ? "on" : "off");
+	snprintf(summary, sizeof(summary), "regs %#llx, VT-d 1.0, aw-bits %u, intremap %s",
+		 VTD_BASE, aw_bits, intremap ? "on" : "off");
 	ret = machine_add_report(m, "intel-iommu", summary, vtd_report, v);
 	return ret < 0 ? report(ret, "intel-iommu: out of memory") : 0;
 }
@@ -1029,15 +1042,18 @@ static int intel_iommu_create(struct machine *m, const struct vdev_spec *vs)
 static const struct vdev_opt_desc intel_iommu_opts[] = {
 	{ "intremap", VDEV_OPT_BOOL,
 	  .help = "interrupt remapping (default on; needs `irqchip split`)" },
+	{ "aw-bits", VDEV_OPT_ENUM, .choices = "39|48",
+	  .help = "the guest address width, as QEMU's: 39 (default, 3-level tables) or 48 (also "
+		  "4-level)" },
 	{ .key = NULL }
 };
 
 const struct vdev_type intel_iommu_vdev = {
 	.name = "intel-iommu",
 	.help = "Intel VT-d remapping unit at 0xfed90000 (Q35's), with its ACPI DMAR table: "
-		"DMA remapping of PCI devices (3- and 4-level tables, 2M/1G pages), interrupt "
-		"remapping (xAPIC), queued invalidation; kvm-unit-tests' intel_iommu and "
-		"Linux's intel_iommu=on drive it",
+		"DMA remapping of PCI devices (3-level tables, 4-level with aw-bits 48, 2M/1G "
+		"pages), interrupt remapping (xAPIC), queued invalidation; kvm-unit-tests' "
+		"intel_iommu and Linux's intel_iommu=on drive it",
 	.opts = intel_iommu_opts,
 	.create = intel_iommu_create,
 };

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for intel-iommu: registers programmed by a guest and
  * translations over tables the guest wrote, on a fresh unit (interrupt
- * remapping on) over 2 MiB of RAM. An input is a list of operations:
+ * remapping on, aw-bits 48) over 2 MiB of RAM. An input is a list of operations:
  *   0 OFF16 W V64              write V to the register page at OFF % 4096, width
  *                              1, 2, 4 or 8 (W % 4), when it fits in the page
  *   1 OFF16 W                  read it
@@ -79,7 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned widths[] = { 1, 2, 4, 8 };
 	static bool once;
-	struct vdev_spec vs = { .type = "intel-iommu" };
+	/* 48-bit guest addresses: the 4-level walks too. */
+	struct vdev_spec vs = { .type = "intel-iommu", .nr_opts = 1,
+				.opts = { { "aw-bits", "48" } } };
 	struct machine m;
 	uint8_t buf[64];
 	uint64_t cap;

@@ -69,7 +69,8 @@
 #define IP		(1u << 30)
 
 /* The values the unit advertises (docs/design.md). */
-#define CAP_VALUE	0x00d2008c222f0606ULL
+#define CAP_VALUE	0x00d2008c22260206ULL	/* QEMU 7.2's, aw-bits 39 */
+#define CAP_AW48	0x00d2008c222f0606ULL
 #define ECAP_VALUE	0x0000000000f0204bULL	/* C, QI, IR, PT, IRO 0x20, MHMV 15 */
 #define ECAP_NO_IR	0x0000000000f02043ULL
 
@@ -141,11 +142,11 @@ static void ctx_destroy(struct ctx *c)
 	free(c);
 }
 
-static struct ctx *ctx_create(const char *intremap)
+static struct ctx *ctx_create(const char *key, const char *value)
 {
 	struct ctx *c = ctx_new(true);
 
-	spec_add(&c->spec, intremap ? "intremap" : NULL, intremap);
+	spec_add(&c->spec, key, value);
 	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), 0);
 	assert_non_null(c->fm->m.iommu);
 	return c;
@@ -153,7 +154,14 @@ static struct ctx *ctx_create(const char *intremap)
 
 static int setup(void **state)
 {
-	*state = ctx_create(NULL);
+	*state = ctx_create(NULL, NULL);
+	return 0;
+}
+
+/* 48-bit guest addresses: 4-level tables too. */
+static int setup48(void **state)
+{
+	*state = ctx_create("aw-bits", "48");
 	return 0;
 }
 
@@ -301,9 +309,12 @@ static void test_defaults(void **state)
 	/* 64-bit registers read as halves too. */
 	assert_int_equal(rd(c, CAP, 4), CAP_VALUE & 0xffffffff);
 	assert_int_equal(rd(c, CAP + 4, 4), CAP_VALUE >> 32);
-	/* 39- and 48-bit AGAW, MGAW 48, 2M and 1G pages, FRO 0x220, IRO 0x200. */
-	assert_int_equal((CAP_VALUE >> 8) & 0x1f, 0x6);
-	assert_int_equal(((CAP_VALUE >> 16) & 0x3f) + 1, 48);
+	/* 39-bit AGAW, MGAW 39, 2M and 1G pages, FRO 0x220, IRO 0x200; 48 with aw-bits 48. */
+	assert_int_equal((CAP_VALUE >> 8) & 0x1f, 0x2);
+	assert_int_equal(((CAP_VALUE >> 16) & 0x3f) + 1, 39);
+	assert_int_equal((CAP_AW48 >> 8) & 0x1f, 0x6);
+	assert_int_equal(((CAP_AW48 >> 16) & 0x3f) + 1, 48);
+	assert_int_equal(CAP_AW48 & ~0x3f1f00ULL, CAP_VALUE & ~0x3f1f00ULL);
 	assert_int_equal((CAP_VALUE >> 34) & 0xf, 3);
 	assert_int_equal(((CAP_VALUE >> 24) & 0x3ff) * 16, FRCD);
 	assert_int_equal(((ECAP_VALUE >> 8) & 0x3ff) * 16, IVA);
@@ -478,6 +489,28 @@ static void test_translate_4level_superpages(void **state)
 	assert_int_equal(rd(c, FSTS, 4), 0);
 }
 
+/* aw-bits 39 (QEMU's default): a 4-level context is invalid, 39 bits the limit; 48 on request. */
+static void test_aw_bits(void **state)
+{
+	struct ctx *c = *state, *c48;
+	uint64_t gpa, len;
+
+	map(c, attach(c, SID_EDU, 2, false), 4, 0x5000, DATA, 1, PTE_RW);
+	dmar_on(c);
+	assert_int_equal(translate(c, SID_EDU, 0x5000, false, &gpa, &len), -EFAULT);
+	expect_fault(c, 0x3, SID_EDU, 0x5000, true);
+	map(c, attach(c, SID_OTHER, 1, false), 3, 0x7ffffff000ULL, DATA, 1, PTE_RW);
+	assert_int_equal(translate(c, SID_OTHER, 0x7ffffff000ULL, true, &gpa, &len), 0);
+	assert_int_equal(translate(c, SID_OTHER, 1ULL << 39, true, &gpa, &len), -EFAULT);
+	expect_fault(c, 0x4, SID_OTHER, 1ULL << 39, false);
+
+	c48 = ctx_create("aw-bits", "48");
+	assert_int_equal(rd(c48, CAP, 8), CAP_AW48);
+	assert_string_equal(c48->fm->m.reports[0].summary,
+			    "regs 0xfed90000, VT-d 1.0, aw-bits 48, intremap on");
+	ctx_destroy(c48);
+}
+
 /* Pass-through context entries (ECAP.PT): identity, whatever the tables. */
 static void test_pass_through(void **state)
 {
@@ -612,7 +645,7 @@ static void test_dma_faults(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(fault_cases); i++) {
 		const struct fault_case *f = &fault_cases[i];
-		struct ctx *c = ctx_create(NULL);
+		struct ctx *c = ctx_create("aw-bits", "48");
 		uint64_t gpa = 0, len = 0, buf = 0;
 
 		print_message("%s\n", f->what);
@@ -815,7 +848,7 @@ static void test_ir_faults(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(ir_cases); i++) {
 		const struct ir_case *f = &ir_cases[i];
-		struct ctx *c = ctx_create("on");
+		struct ctx *c = ctx_create("intremap", "on");
 
 		print_message("%s\n", f->what);
 		ir_on(c, f->s);
@@ -953,7 +986,7 @@ static const struct qi_case qi_cases[] = {
 static void test_qi_errors(void **state)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(qi_cases); i++) {
-		struct ctx *c = ctx_create(NULL);
+		struct ctx *c = ctx_create("aw-bits", "48");
 
 		print_message("%s\n", qi_cases[i].what);
 		qi_on(c, 0);
@@ -1164,6 +1197,12 @@ static void test_create_errors(void **state)
 	ctx_destroy(c);
 
 	c = ctx_new(true);
+	spec_add(&c->spec, "aw-bits", "57");
+	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -EINVAL);
+	assert_true(report_capture_has(&c->said, "intel-iommu: aw-bits: \"57\" is not 39 or 48"));
+	ctx_destroy(c);
+
+	c = ctx_new(true);
 	spec_add(&c->spec, "intremap", "maybe");
 	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -EINVAL);
 	assert_true(report_capture_has(&c->said, "\"maybe\" is not on or off"));
@@ -1211,7 +1250,7 @@ static void test_report(void **state)
 	assert_string_equal(r->ops->reg_name(r->opaque, FRCD + 12), "FRCD");
 	assert_null(r->ops->reg_name(r->opaque, 0x800));
 	assert_string_equal(c->fm->m.reports[0].summary,
-			    "regs 0xfed90000, VT-d 1.0, 39/48-bit, intremap on");
+			    "regs 0xfed90000, VT-d 1.0, aw-bits 39, intremap on");
 	dmar_on(c);
 	(void)translate(c, SID_EDU, 0, false, &gpa, &len);
 	ir_on(c, 0);
@@ -1235,7 +1274,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_halves, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_when_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_translate_3level, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_translate_4level_superpages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_translate_4level_superpages, setup48, teardown),
+		cmocka_unit_test_setup_teardown(test_aw_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pass_through, setup, teardown),
 		cmocka_unit_test(test_dma_faults),
 		cmocka_unit_test_setup_teardown(test_fault_event_masked_and_overflow, setup,
