@@ -55,7 +55,7 @@
 #define ACPI_TABLES_START	0xe0000
 #define ACPI_TABLES_END		0xf0000
 
-#define ACPI_MAX_TABLES		8
+#define ACPI_MAX_TABLES		10
 
 struct acpi_table_info {
 	char sig[9];		/* "RSD PTR " for the RSDP, else the 4-letter signature */

@@ -630,6 +630,12 @@ static int write_fadt(struct acpi_writer *w, uint64_t facs, uint64_t dsdt, uint6
 	return 0;
 }
 
+/* The IOAPIC's id follows the CPUs', as in the MP table; the DMAR's IOAPIC scope names it too. */
+static unsigned ioapic_id(unsigned nr_cpus)
+{
+	return nr_cpus;
+}
+
 static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 {
 	size_t len = sizeof(struct acpi_header) + 8 + nr_cpus * sizeof(struct madt_lapic) +
@@ -652,8 +658,8 @@ static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 		memcpy(p, &l, sizeof(l));
 	}
 	{
-		/* The IOAPIC's id follows the CPUs', as in the MP table. */
-		struct madt_ioapic io = { MADT_IOAPIC, sizeof(io), nr_cpus, 0, IOAPIC_BASE, 0 };
+		struct madt_ioapic io = { MADT_IOAPIC, sizeof(io), ioapic_id(nr_cpus), 0,
+					  IOAPIC_BASE, 0 };
 		/*
 		 * ISA IRQs are identity-mapped, IRQ 0 included: qlite routes GSI 0 to
 		 * IOAPIC pin 0 (KVM's default), where QEMU routes it to pin 2 and says
@@ -690,9 +696,9 @@ static int write_dmar(struct acpi_writer *w, unsigned nr_cpus, const struct acpi
 		.flags = DRHD_F_INCLUDE_PCI_ALL, .base = iommu->base,
 	};
 	struct dmar_scope ioapic = {
-		.type = DMAR_SCOPE_IOAPIC, .length = sizeof(ioapic), .enumeration_id = nr_cpus,
-		.start_bus = MACHINE_SID_IOAPIC >> 8, .dev = (MACHINE_SID_IOAPIC >> 3) & 0x1f,
-		.fn = MACHINE_SID_IOAPIC & 7,
+		.type = DMAR_SCOPE_IOAPIC, .length = sizeof(ioapic),
+		.enumeration_id = ioapic_id(nr_cpus), .start_bus = MACHINE_SID_IOAPIC >> 8,
+		.dev = (MACHINE_SID_IOAPIC >> 3) & 0x1f, .fn = MACHINE_SID_IOAPIC & 7,
 	};
 	uint8_t *p;
 
