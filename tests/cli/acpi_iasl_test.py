@@ -90,7 +90,8 @@ def main():
     with tempfile.TemporaryDirectory() as d:
         one(2, d, ("--vdev", "intel-iommu,intremap=off"))
         dmar = open(os.path.join(d, "dmar.dsl")).read()
-        for field, value in [("Host Address Width", "26"), ("Register Base Address", "00000000FED90000")]:
+        for field, value in [("Host Address Width", "26"),
+                             ("Register Base Address", "00000000FED90000")]:
             expect(re.search(rf"{field} : {value}\b", dmar), f"DMAR {field} {value}", dmar)
     # Without ACPI, nothing to dump, said in one line.
     with tempfile.TemporaryDirectory() as d:

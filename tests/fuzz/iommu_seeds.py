@@ -81,7 +81,8 @@ def irte(index, vector, dest, sid, svt):
 
 
 def handle(index, shv=False):
-    return 0xfee00000 | (index & 0x7fff) << 5 | 1 << 4 | (8 if shv else 0) | ((index >> 15) & 1) << 2
+    return (0xfee00000 | (index & 0x7fff) << 5 | 1 << 4 | (8 if shv else 0)
+            | ((index >> 15) & 1) << 2)
 
 
 SEEDS = {
