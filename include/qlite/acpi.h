@@ -9,6 +9,7 @@
 #ifndef QLITE_ACPI_H
 #define QLITE_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "guest_mem.h"
@@ -54,7 +55,7 @@
 #define ACPI_TABLES_START	0xe0000
 #define ACPI_TABLES_END		0xf0000
 
-#define ACPI_MAX_TABLES		8
+#define ACPI_MAX_TABLES		10
 
 struct acpi_table_info {
 	char sig[9];		/* "RSD PTR " for the RSDP, else the 4-letter signature */
@@ -69,12 +70,27 @@ struct acpi_tables {
 };
 
 /*
+ * The host address width the DMAR table gives (bits of a DMA's physical
+ * address), which intel-iommu also takes as the width beyond which a
+ * table's address bits are reserved.
+ */
+#define ACPI_DMAR_HAW_BITS	39
+
+/* The DMA remapping unit the DMAR table describes (intel-iommu, machine->iommu). */
+struct acpi_iommu {
+	uint64_t base;		/* its register page */
+	bool intremap;		/* interrupt remapping: the DMAR flag and the IOAPIC's scope */
+};
+
+/*
  * Write RSDP, RSDT, XSDT, FADT, FACS, MADT (nr_cpus local APICs, the IOAPIC)
  * and the DSDT (\_S3, \_S5, \_SB.PCI0 with its resources and INTx routes,
  * the ISA devices: COM1, RTC, keyboard and mouse, and fw_cfg when fw_cfg)
- * into gm; out lists them. Reports its errors; -ENOSPC when the area is not RAM.
+ * into gm, and a DMAR table when iommu is not NULL; out lists them.
+ * Reports its errors; -ENOSPC when the area is not RAM.
  */
-int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, struct acpi_tables *out);
+int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, const struct acpi_iommu *iommu,
+	       struct acpi_tables *out);
 
 /*
  * Where the OS wants to resume after S3, as the FACS at facs says (ACPI 6.5,

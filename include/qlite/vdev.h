@@ -116,6 +116,7 @@ extern const struct vdev_type e1000_vdev;
 extern const struct vdev_type pc_testdev_vdev;
 extern const struct vdev_type pci_testdev_vdev;
 extern const struct vdev_type edu_vdev;
+extern const struct vdev_type intel_iommu_vdev;
 
 /* For unit tests: use another device table (NULL restores the built-in one). */
 void vdev_use_table(const struct vdev_type *types, unsigned n);

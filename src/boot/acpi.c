@@ -5,8 +5,9 @@
  * sleep (\_S3) and power off (\_S5). The RSDP (revision 2) sits in the BIOS area's F segment,
  * where Linux and kvm-unit-tests scan; PVH start_info and the zero page
  * also carry its address (boot_set_rsdp). The rest lives in the E segment:
- * FACS, DSDT, FADT, MADT, RSDT, XSDT. The DSDT is AML written here byte by
- * byte (ACPI 6.5, chapter 20), no compiler involved.
+ * FACS, DSDT, FADT, MADT, RSDT, XSDT, and the DMAR (Intel VT-d 3.x, chapter
+ * 8) when the machine has an intel-iommu. The DSDT is AML written here byte
+ * by byte (ACPI 6.5, chapter 20), no compiler involved.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -16,6 +17,7 @@
 #include "qlite/acpi.h"
 #include "qlite/devices.h"
 #include "qlite/fw_cfg.h"
+#include "qlite/machine.h"
 #include "qlite/pci.h"
 #include "qlite/platform.h"
 #include "qlite/util.h"
@@ -132,6 +134,26 @@ struct madt_lapic_nmi {
 } __attribute__((packed));
 
 enum { MADT_LAPIC, MADT_IOAPIC, MADT_ISO, MADT_NMI_SRC, MADT_LAPIC_NMI };
+
+/* DMAR: the remapping hardware unit (DRHD) and its device scope. */
+struct dmar_drhd {
+	uint16_t type, length;
+	uint8_t flags;
+	uint8_t size;		/* register pages, as 2^size: 0 for one */
+	uint16_t segment;
+	uint64_t base;
+} __attribute__((packed));
+
+struct dmar_scope {
+	uint8_t type, length, flags, reserved, enumeration_id, start_bus;
+	uint8_t dev, fn;	/* one path entry */
+} __attribute__((packed));
+
+#define DMAR_F_INTR_REMAP	(1u << 0)
+#define DMAR_F_X2APIC_OPT_OUT	(1u << 1)	/* no x2APIC (EIM) behind the remapping */
+#define DMAR_TYPE_DRHD		0
+#define DRHD_F_INCLUDE_PCI_ALL	(1u << 0)
+#define DMAR_SCOPE_IOAPIC	3
 
 #define FADT_F_WBINVD		(1u << 0)
 #define FADT_F_PROC_C1		(1u << 2)
@@ -513,6 +535,7 @@ struct acpi_writer {
 	uint64_t next;		/* next free guest-physical address in the E segment */
 	struct acpi_tables *out;
 	bool fw_cfg;		/* the DSDT describes fw_cfg's ports */
+	const struct acpi_iommu *iommu;	/* NULL: no DMAR table */
 };
 
 static void *acpi_alloc(struct acpi_writer *w, size_t len, size_t align, uint64_t *gpa)
@@ -607,6 +630,12 @@ static int write_fadt(struct acpi_writer *w, uint64_t facs, uint64_t dsdt, uint6
 	return 0;
 }
 
+/* The IOAPIC's id follows the CPUs', as in the MP table; the DMAR's IOAPIC scope names it too. */
+static unsigned ioapic_id(unsigned nr_cpus)
+{
+	return nr_cpus;
+}
+
 static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 {
 	size_t len = sizeof(struct acpi_header) + 8 + nr_cpus * sizeof(struct madt_lapic) +
@@ -629,8 +658,8 @@ static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 		memcpy(p, &l, sizeof(l));
 	}
 	{
-		/* The IOAPIC's id follows the CPUs', as in the MP table. */
-		struct madt_ioapic io = { MADT_IOAPIC, sizeof(io), nr_cpus, 0, IOAPIC_BASE, 0 };
+		struct madt_ioapic io = { MADT_IOAPIC, sizeof(io), ioapic_id(nr_cpus), 0,
+					  IOAPIC_BASE, 0 };
 		/*
 		 * ISA IRQs are identity-mapped, IRQ 0 included: qlite routes GSI 0 to
 		 * IOAPIC pin 0 (KVM's default), where QEMU routes it to pin 2 and says
@@ -647,6 +676,43 @@ static int write_madt(struct acpi_writer *w, unsigned nr_cpus, uint64_t *gpa)
 		p += sizeof(sci);
 		memcpy(p, &nmi, sizeof(nmi));
 	}
+	table_done(w, h, *gpa);
+	return 0;
+}
+
+/*
+ * One remapping unit for every PCI device of segment 0. With interrupt
+ * remapping, the IOAPIC is in its scope: the MADT's IOAPIC, at the
+ * requester id its messages carry (MACHINE_SID_IOAPIC, bus 0xff).
+ */
+static int write_dmar(struct acpi_writer *w, unsigned nr_cpus, const struct acpi_iommu *iommu,
+		      uint64_t *gpa)
+{
+	size_t scope_len = iommu->intremap ? sizeof(struct dmar_scope) : 0;
+	size_t len = sizeof(struct acpi_header) + 12 + sizeof(struct dmar_drhd) + scope_len;
+	struct acpi_header *h = acpi_alloc(w, len, 16, gpa);
+	struct dmar_drhd drhd = {
+		.type = DMAR_TYPE_DRHD, .length = sizeof(drhd) + scope_len,
+		.flags = DRHD_F_INCLUDE_PCI_ALL, .base = iommu->base,
+	};
+	struct dmar_scope ioapic = {
+		.type = DMAR_SCOPE_IOAPIC, .length = sizeof(ioapic),
+		.enumeration_id = ioapic_id(nr_cpus), .start_bus = MACHINE_SID_IOAPIC >> 8,
+		.dev = (MACHINE_SID_IOAPIC >> 3) & 0x1f, .fn = MACHINE_SID_IOAPIC & 7,
+	};
+	uint8_t *p;
+
+	if (!h)
+		return -ENOSPC;
+	memset(h, 0, len);
+	header_init(h, "DMAR", len, 1);
+	p = (uint8_t *)(h + 1);
+	p[0] = ACPI_DMAR_HAW_BITS - 1;
+	p[1] = iommu->intremap ? DMAR_F_INTR_REMAP | DMAR_F_X2APIC_OPT_OUT : 0;
+	p += 12;	/* 10 reserved bytes */
+	memcpy(p, &drhd, sizeof(drhd));
+	if (iommu->intremap)
+		memcpy(p + sizeof(drhd), &ioapic, sizeof(ioapic));
 	table_done(w, h, *gpa);
 	return 0;
 }
@@ -674,7 +740,7 @@ static int write_dsdt(struct acpi_writer *w, bool fw_cfg, uint64_t *gpa)
 	return 0;
 }
 
-/* RSDT (32-bit pointers) or XSDT (64-bit) to the FADT and the MADT. */
+/* RSDT (32-bit pointers) or XSDT (64-bit) to the FADT, the MADT and the DMAR. */
 static int write_sdt(struct acpi_writer *w, const char *sig, unsigned width,
 		     const uint64_t *tables, unsigned n, uint64_t *gpa)
 {
@@ -694,7 +760,8 @@ static int write_sdt(struct acpi_writer *w, const char *sig, unsigned width,
 static int write_all(struct acpi_writer *w, unsigned nr_cpus)
 {
 	struct acpi_rsdp *rsdp = guest_mem_ptr(w->gm, ACPI_RSDP_ADDR, sizeof(*rsdp));
-	uint64_t facs_at, dsdt_at, tables[2], rsdt_at, xsdt_at;
+	uint64_t facs_at, dsdt_at, tables[3], rsdt_at, xsdt_at;
+	unsigned n = 2;
 	struct acpi_facs *facs;
 	int ret;
 
@@ -713,10 +780,12 @@ static int write_all(struct acpi_writer *w, unsigned nr_cpus)
 		ret = write_fadt(w, facs_at, dsdt_at, &tables[0]);
 	if (!ret)
 		ret = write_madt(w, nr_cpus, &tables[1]);
+	if (!ret && w->iommu)
+		ret = write_dmar(w, nr_cpus, w->iommu, &tables[n++]);
 	if (!ret)
-		ret = write_sdt(w, "RSDT", 4, tables, 2, &rsdt_at);
+		ret = write_sdt(w, "RSDT", 4, tables, n, &rsdt_at);
 	if (!ret)
-		ret = write_sdt(w, "XSDT", 8, tables, 2, &xsdt_at);
+		ret = write_sdt(w, "XSDT", 8, tables, n, &xsdt_at);
 	if (ret)
 		return ret;
 
@@ -731,10 +800,12 @@ static int write_all(struct acpi_writer *w, unsigned nr_cpus)
 	return 0;
 }
 
-int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, struct acpi_tables *out)
+int acpi_write(struct guest_mem *gm, unsigned nr_cpus, bool fw_cfg, const struct acpi_iommu *iommu,
+	       struct acpi_tables *out)
 {
 	uint8_t *area = guest_mem_ptr(gm, ACPI_TABLES_START, ACPI_TABLES_END - ACPI_TABLES_START);
-	struct acpi_writer w = { .gm = gm, .next = ACPI_TABLES_START, .out = out, .fw_cfg = fw_cfg };
+	struct acpi_writer w = { .gm = gm, .next = ACPI_TABLES_START, .out = out, .fw_cfg = fw_cfg,
+				 .iommu = iommu };
 	int ret;
 
 	memset(out, 0, sizeof(*out));

@@ -25,6 +25,7 @@ static const struct vdev_type *const builtin_types[] = {
 	&pc_testdev_vdev,
 	&pci_testdev_vdev,
 	&edu_vdev,
+	&intel_iommu_vdev,
 };
 
 /* Unit tests swap in a table of their own (vdev_use_table). */

@@ -143,6 +143,8 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	struct boot_module mods[1 + SPEC_MAX_MODULES];
 	uint8_t *bufs[1 + SPEC_MAX_MODULES] = { NULL };
 	char *strings[SPEC_MAX_MODULES] = { NULL };
+	/* The DMAR table describes the machine's IOMMU (intel-iommu), when it has one. */
+	const struct acpi_iommu iommu = { .base = m->iommu_base, .intremap = m->iommu_intremap };
 	struct boot_image kernel;
 	uint8_t *kbuf = NULL;
 	unsigned nr_mods;
@@ -181,7 +183,7 @@ int vm_load_boot(const struct vm_spec *spec, bool quirks, unsigned nr_vcpus, str
 	ret = mptable_write(gm, nr_vcpus, m->pci);
 	if (ret < 0 || spec->acpi_off)
 		goto out;
-	ret = acpi_write(gm, nr_vcpus, m->fw_cfg != NULL, &b->acpi);
+	ret = acpi_write(gm, nr_vcpus, m->fw_cfg != NULL, m->iommu ? &iommu : NULL, &b->acpi);
 	if (ret < 0)
 		goto out;
 	ret = boot_set_rsdp(gm, &b->res, b->acpi.rsdp);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
 """The ACPI tables qlite writes, judged by ACPICA: `qlite check --dump-acpi DIR` for 1, 2 and 8
-vCPUs, `iasl -d` on every table (the RSDP, which iasl does not read alone, is checked here),
-and the disassembled DSDT compiled back by `iasl` without an error or warning.
+vCPUs and with an intel-iommu (the DMAR), `iasl -d` on every table (the RSDP, which iasl does
+not read alone, is checked here), and the disassembled DSDT compiled back by `iasl` without an
+error or warning.
 
 Usage: acpi_iasl_test.py QLITE KERNEL
 Skips (77) without iasl (Debian: acpica-tools, scripts/setup.sh installs it), fails with CI=true.
@@ -42,16 +43,17 @@ def check_rsdp(path, tables):
            f"{tables} {rsdt:#x} {xsdt:#x}")
 
 
-def one(cpus, d):
+def one(cpus, d, extra=()):
     out = subprocess.run([QLITE, "check", "--kernel", KERNEL, "--cpus", str(cpus),
-                          "--dump-acpi", d], capture_output=True, text=True)
+                          "--dump-acpi", d, *extra], capture_output=True, text=True)
     expect(out.returncode == 0, f"{cpus} CPUs: qlite check --dump-acpi", out.stdout + out.stderr)
     listed = dict((m.group(1), int(m.group(2), 16))
                   for m in re.finditer(r"^  (\w{4})  0x([0-9a-f]+)  \d+ bytes$", out.stdout, re.M))
-    expect(set(listed) == {"RSDP", "FACS", "DSDT", "FACP", "APIC", "RSDT", "XSDT"},
-           f"{cpus} CPUs: qlite check lists the seven tables", out.stdout)
+    want = {"RSDP", "FACS", "DSDT", "FACP", "APIC", "RSDT", "XSDT"} | ({"DMAR"} if extra else set())
+    expect(set(listed) == want, f"{cpus} CPUs {' '.join(extra)}: qlite check lists {sorted(want)}",
+           out.stdout)
     check_rsdp(os.path.join(d, "rsdp.dat"), listed)
-    for name in ["facs", "dsdt", "facp", "apic", "rsdt", "xsdt"]:
+    for name in ["facs", "dsdt", "facp", "apic", "rsdt", "xsdt"] + (["dmar"] if extra else []):
         rc, log = iasl(["-d", name + ".dat"], d)
         dsl = os.path.join(d, name + ".dsl")
         bad = [l for l in log.splitlines() if re.search(r"\b(error|warning)\b", l, re.I)
@@ -83,6 +85,14 @@ def main():
     for cpus in (1, 2, 8):
         with tempfile.TemporaryDirectory() as d:
             one(cpus, d)
+    # intel-iommu adds the DMAR (with interrupt remapping it needs `irqchip split`, and the
+    # IOAPIC scope is checked by tests/unit/test_acpi.c, iasl included).
+    with tempfile.TemporaryDirectory() as d:
+        one(2, d, ("--vdev", "intel-iommu,intremap=off"))
+        dmar = open(os.path.join(d, "dmar.dsl")).read()
+        for field, value in [("Host Address Width", "26"),
+                             ("Register Base Address", "00000000FED90000")]:
+            expect(re.search(rf"{field} : {value}\b", dmar), f"DMAR {field} {value}", dmar)
     # Without ACPI, nothing to dump, said in one line.
     with tempfile.TemporaryDirectory() as d:
         p = subprocess.run([QLITE, "check", "--kernel", KERNEL, "--acpi", "off", "--dump-acpi", d],

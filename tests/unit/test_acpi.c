@@ -4,7 +4,9 @@
  * RSDP found by scanning the BIOS area, through the XSDT and the RSDT, to
  * the FADT (its ports and flags), the FACS, the DSDT (_S3, _S5, PCI0, _PRT)
  * and the MADT (one enabled local APIC per CPU, the IOAPIC, the SCI
- * override). Every signature, length and checksum is checked on the way.
+ * override), and the DMAR of a machine with intel-iommu (decompiled by
+ * iasl when it is installed). Every signature, length and checksum is
+ * checked on the way.
  * Then the waking vector the FACS hands back after S3, and the BSP state
  * qlite enters it with.
  */
@@ -147,7 +149,7 @@ static const uint8_t *dsdt_of(struct guest_mem *gm, bool fw_cfg, size_t *len)
 	struct acpi_tables t;
 	const uint8_t *d;
 
-	assert_int_equal(acpi_write(gm, 1, fw_cfg, &t), 0);
+	assert_int_equal(acpi_write(gm, 1, fw_cfg, NULL, &t), 0);
 	for (unsigned i = 0; i < t.n; i++) {
 		if (strcmp(t.t[i].sig, "DSDT"))
 			continue;
@@ -268,7 +270,7 @@ static void check_tables(unsigned cpus)
 	/* As the VM writes them: the MP table first, then ACPI. */
 	report_capture_start(&c);
 	assert_int_equal(mptable_write(&gm, cpus, NULL), 0);
-	ret = acpi_write(&gm, cpus, true, &t);
+	ret = acpi_write(&gm, cpus, true, NULL, &t);
 	assert_string_equal(report_capture_text(&c), "");
 	report_capture_stop(&c);
 	assert_int_equal(ret, 0);
@@ -339,8 +341,8 @@ static void test_errors(void **state)
 
 	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
 	report_capture_start(&c);
-	assert_int_equal(acpi_write(&gm, 255, true, &t), -EINVAL);
-	assert_int_equal(acpi_write(&gm, 0, true, &t), -EINVAL);
+	assert_int_equal(acpi_write(&gm, 255, true, NULL, &t), -EINVAL);
+	assert_int_equal(acpi_write(&gm, 0, true, NULL, &t), -EINVAL);
 	assert_true(report_capture_has(&c, "qlite: ACPI tables: 255 CPUs"));
 	assert_int_equal(report_capture_lines(&c), 2);
 	report_capture_stop(&c);
@@ -349,9 +351,143 @@ static void test_errors(void **state)
 
 	assert_int_equal(guest_mem_init(&gm, 512 * KiB, false), 0);
 	report_capture_start(&c);
-	assert_int_equal(acpi_write(&gm, 1, true, &t), -ENOSPC);
+	assert_int_equal(acpi_write(&gm, 1, true, NULL, &t), -ENOSPC);
 	assert_string_equal(report_capture_text(&c), "qlite: ACPI tables: BIOS area not in RAM\n");
 	report_capture_stop(&c);
+	guest_mem_destroy(&gm);
+}
+
+/* The DMAR table of a machine with intel-iommu, found through the XSDT; the RSDT lists it too. */
+static const uint8_t *dmar_of(struct guest_mem *gm, unsigned cpus, const struct acpi_iommu *io,
+			      uint32_t *len)
+{
+	struct acpi_tables t;
+	const uint8_t *rsdp, *rsdt, *xsdt, *d;
+	unsigned i;
+
+	assert_int_equal(acpi_write(gm, cpus, true, io, &t), 0);
+	assert_int_equal(t.n, 8);
+	for (i = 0; i < t.n && strcmp(t.t[i].sig, "DMAR"); i++)
+		;
+	assert_true(i < t.n);
+	rsdp = guest_mem_ptr(gm, t.rsdp, 36);
+	rsdt = table(gm, le_load(rsdp + 16, 4), "RSDT");
+	xsdt = table(gm, le_load(rsdp + 24, 8), "XSDT");
+	assert_int_equal(le_load(rsdt + 4, 4), 36 + 3 * 4);
+	assert_int_equal(le_load(xsdt + 4, 4), 36 + 3 * 8);
+	assert_int_equal(le_load(xsdt + 36 + 16, 8), t.t[i].addr);
+	assert_int_equal(le_load(rsdt + 36 + 8, 4), t.t[i].addr);
+	d = table(gm, t.t[i].addr, "DMAR");
+	*len = le_load(d + 4, 4);
+	assert_int_equal(*len, t.t[i].len);
+	return d;
+}
+
+/*
+ * iasl -d on the table: decompiled without an error or a warning, and the
+ * text has each of want. Skipped (said) without iasl (acpica-tools).
+ */
+static void iasl_decompiles(const uint8_t *tbl, uint32_t len, const char *const *want)
+{
+	char dir[] = "/tmp/qlite-dmar-XXXXXX", cmd[256], path[128], line[512];
+	char *dsl = NULL;
+	size_t dsl_len = 0;
+	FILE *f, *p;
+	int rc;
+
+	if (system("command -v iasl >/dev/null 2>&1")) {
+		print_message("iasl not installed (acpica-tools): DMAR not decompiled\n");
+		return;
+	}
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/dmar.dat", dir);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(tbl, 1, len, f), len);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -d dmar.dat 2>&1", dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	while (fgets(line, sizeof(line), p))
+		if ((strcasestr(line, "error") || strcasestr(line, "warning")) &&
+		    !strstr(line, " 0 Errors"))
+			fail_msg("iasl -d: %s", line);
+	rc = pclose(p);
+	assert_int_equal(rc, 0);
+	snprintf(path, sizeof(path), "%s/dmar.dsl", dir);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	p = open_memstream(&dsl, &dsl_len);
+	while (fgets(line, sizeof(line), f))
+		fputs(line, p);
+	fclose(f);
+	fclose(p);
+	for (; *want; want++)
+		if (!strstr(dsl, *want))
+			fail_msg("iasl -d: no \"%s\" in\n%s", *want, dsl);
+	free(dsl);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/*
+ * The DMAR (VT-d 3.x, 8.1): HAW 39 bits, one DRHD for all of segment 0 at
+ * the unit's page and, with interrupt remapping, the IOAPIC in its scope:
+ * the MADT's IOAPIC id, the requester id its messages carry (bus 0xff).
+ */
+static void test_dmar(void **state)
+{
+	static const char *const with_ir[] = {
+		"Signature : \"DMAR\"", "Host Address Width : 26", "Flags : 03",
+		"Register Base Address : 00000000FED90000", "Device Scope Type : 03",
+		"PCI Bus Number : FF", NULL,
+	};
+	static const char *const without_ir[] = {
+		"Host Address Width : 26", "Flags : 00", "Register Base Address : 00000000FED90000",
+		NULL,
+	};
+	struct acpi_iommu io = { .base = 0xfed90000, .intremap = true };
+	struct guest_mem gm;
+	const uint8_t *d, *drhd, *scope;
+	uint32_t len;
+
+	(void)state;
+	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
+	for (unsigned cpus = 1; cpus <= 4; cpus += 3) {
+		d = dmar_of(&gm, cpus, &io, &len);
+		assert_int_equal(len, 36 + 12 + 16 + 8);
+		assert_int_equal(d[8], 1);			/* revision */
+		assert_int_equal(d[36], ACPI_DMAR_HAW_BITS - 1);
+		assert_int_equal(d[36], 38);
+		assert_int_equal(d[37], 3);			/* INTR_REMAP, X2APIC_OPT_OUT */
+		for (unsigned i = 38; i < 48; i++)
+			assert_int_equal(d[i], 0);
+		drhd = d + 48;
+		assert_int_equal(le_load(drhd, 2), 0);		/* DRHD */
+		assert_int_equal(le_load(drhd + 2, 2), 24);
+		assert_int_equal(drhd[4], 1);			/* INCLUDE_PCI_ALL */
+		assert_int_equal(drhd[5], 0);			/* one page */
+		assert_int_equal(le_load(drhd + 6, 2), 0);	/* segment 0 */
+		assert_int_equal(le_load(drhd + 8, 8), 0xfed90000);
+		scope = drhd + 16;
+		assert_int_equal(scope[0], 3);			/* IOAPIC */
+		assert_int_equal(scope[1], 8);
+		assert_int_equal(scope[2], 0);
+		assert_int_equal(scope[3], 0);
+		assert_int_equal(scope[4], cpus);		/* the MADT's IOAPIC id */
+		assert_int_equal(scope[5], 0xff);		/* MACHINE_SID_IOAPIC: ff:00.0 */
+		assert_int_equal(scope[6], 0);
+		assert_int_equal(scope[7], 0);
+	}
+	iasl_decompiles(d, len, with_ir);
+
+	io.intremap = false;
+	d = dmar_of(&gm, 2, &io, &len);
+	assert_int_equal(len, 36 + 12 + 16);
+	assert_int_equal(d[37], 0);
+	assert_int_equal(le_load(d + 48 + 2, 2), 16);
+	assert_int_equal(le_load(d + 48 + 8, 8), 0xfed90000);
+	iasl_decompiles(d, len, without_ir);
 	guest_mem_destroy(&gm);
 }
 
@@ -404,7 +540,7 @@ static void test_waking_vector(void **state)
 	uint64_t facs = 0;
 
 	assert_int_equal(guest_mem_init(&gm, RAM, false), 0);
-	assert_int_equal(acpi_write(&gm, 1, true, &t), 0);
+	assert_int_equal(acpi_write(&gm, 1, true, NULL, &t), 0);
 	for (unsigned i = 0; i < t.n; i++)
 		if (!strcmp(t.t[i].sig, "FACS"))
 			facs = t.t[i].addr;
@@ -467,6 +603,7 @@ int main(void)
 		cmocka_unit_test(test_two_cpus),
 		cmocka_unit_test(test_eight_cpus),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_dmar),
 		cmocka_unit_test(test_eisaid),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_waking_vector),

@@ -686,7 +686,7 @@ static const struct {
 	{ "\n\nkernel \"vmlinux", "bad.conf:3: unterminated quoted string" },
 	{ "kernel \"a\\tb\"\n", "bad.conf:1: bad escape \"\\t\" in quoted string (only \\\" and \\\\)" },
 	{ "cmdline\n", "bad.conf:1: missing value (cmdline TEXT...)" },
-	{ "vdev rtl8139 backend tap\n", "bad.conf:1: unknown device \"rtl8139\" (known: isa-debug-exit, ide, virtio-blk, virtio-net, pvpanic, pvpanic-pci, e1000, pc-testdev, pci-testdev, edu)" },
+	{ "vdev rtl8139 backend tap\n", "bad.conf:1: unknown device \"rtl8139\" (known: isa-debug-exit, ide, virtio-blk, virtio-net, pvpanic, pvpanic-pci, e1000, pc-testdev, pci-testdev, edu, intel-iommu)" },
 	{ "vdev\n", "bad.conf:1: missing value (vdev TYPE [KEY VALUE]...)" },
 	{ "exits hlt\n", "bad.conf:1: missing value (exits disable EXIT[,EXIT]...)" },
 	{ "exits enable hlt\n", "bad.conf:1: expected \"disable\" (exits disable EXIT[,EXIT]...)" },
@@ -791,7 +791,7 @@ static const struct {
 	{ { "--cmdline", "a\nb" }, "--cmdline: newline in the value" },
 	{ { "--ram", "1G", "vm.conf" },
 	  "vm.conf: unexpected argument (the config file comes first; options start with --)" },
-	{ { "--vdev", "rtl8139,backend=tap" }, "--vdev: unknown device \"rtl8139\" (known: isa-debug-exit, ide, virtio-blk, virtio-net, pvpanic, pvpanic-pci, e1000, pc-testdev, pci-testdev, edu)" },
+	{ { "--vdev", "rtl8139,backend=tap" }, "--vdev: unknown device \"rtl8139\" (known: isa-debug-exit, ide, virtio-blk, virtio-net, pvpanic, pvpanic-pci, e1000, pc-testdev, pci-testdev, edu, intel-iommu)" },
 	{ { "--cpus", "3", "--cpu", "cluster=0" }, "--cpus: 3 vCPUs, but 1 cpu line (from --cpu)" },
 	{ { "--cpus", "0x41" }, "--cpus: 0x41 vCPUs: give 1 to 64" },
 	{ { "--exits", "disable=hlt,nap" },
@@ -847,14 +847,14 @@ static void test_bad_args(void **state)
 
 static void test_vdev_unknown_builtin(void **state)
 {
-	char known[128];
+	char known[160];
 
 	/* The built-in table: each device file's type, by its config name. */
-	assert_int_equal(vdev_type_count(), 10);
+	assert_int_equal(vdev_type_count(), 11);
 	vdev_format_known(known, sizeof(known));
 	assert_string_equal(known,
 			    "isa-debug-exit, ide, virtio-blk, virtio-net, pvpanic, pvpanic-pci, e1000, "
-			    "pc-testdev, pci-testdev, edu");
+			    "pc-testdev, pci-testdev, edu, intel-iommu");
 	assert_ptr_equal(vdev_type_lookup("isa-debug-exit"), &isa_debug_exit_vdev);
 	assert_ptr_equal(vdev_type_lookup("ide"), &ide_vdev);
 	assert_ptr_equal(vdev_type_lookup("virtio-blk"), &virtio_blk_vdev);
