@@ -24,6 +24,7 @@
 #include "fake_machine.h"
 #include "report_capture.h"
 #include "qlite/util.h"
+#include "qlite/pci.h"
 #include "qlite/vdev.h"
 
 #define RAM		(64ULL << 20)
@@ -1214,6 +1215,29 @@ static void test_create_errors(void **state)
 	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -EBUSY);
 	assert_true(report_capture_has(&c->said, "vm.conf:3: intel-iommu: the machine has an "
 				       "IOMMU already"));
+	ctx_destroy(c);
+
+	/* A device whose DMA would bypass the unit is refused, before anything is built. */
+	c = ctx_new(true);
+	spec_add(&c->spec, NULL, NULL);
+	spec_add(&c->spec, NULL, NULL);
+	c->spec.vdevs[1].type = "e1000";
+	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -ENOTSUP);
+	assert_true(report_capture_has(&c->said, "vm.conf:3: vdev e1000: its DMA does not go "
+				       "through intel-iommu yet"));
+	assert_int_equal(report_capture_lines(&c->said), 1);
+	assert_null(c->fm->m.iommu);
+	ctx_destroy(c);
+
+	/* edu's goes through it. */
+	c = ctx_new(true);
+	spec_add(&c->spec, NULL, NULL);
+	spec_add(&c->spec, NULL, NULL);
+	c->spec.vdevs[1].type = "edu";
+	assert_non_null(pci_host_create(&c->fm->m));
+	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), 0);
+	assert_non_null(c->fm->m.iommu);
+	pci_host_destroy(c->fm->m.pci);
 	ctx_destroy(c);
 }
 
