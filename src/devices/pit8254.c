@@ -709,6 +709,7 @@ int pit8254_create_clocked(struct machine *m, int64_t (*now_ns)(void *opaque), v
 		p->ch[i].access = ACCESS_LOHI;
 		p->ch[i].gate = i != 2;
 		p->ch[i].cr = 65536;
+		p->ch[i].n = 65536;
 		p->ch[i].state = CE_EMPTY;
 	}
 	if (m->loop) {

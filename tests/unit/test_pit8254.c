@@ -71,14 +71,19 @@ static void program(struct fake_machine *fm, unsigned ch, unsigned mode, uint16_
 	outb(fm, CH0 + ch, count >> 8);
 }
 
+/* Low then high byte, in that order. */
+static uint16_t read16(struct fake_machine *fm, uint16_t port)
+{
+	uint8_t lo = inb(fm, port);
+
+	return lo | inb(fm, port) << 8;
+}
+
 /* Counter latch, then low and high byte. */
 static uint16_t latched(struct fake_machine *fm, unsigned ch)
 {
-	uint8_t lo;
-
 	outb(fm, MODE, ch << 6);
-	lo = inb(fm, CH0 + ch);
-	return lo | inb(fm, CH0 + ch) << 8;
+	return read16(fm, CH0 + ch);
 }
 
 /* Read-back of one channel's status alone. */
@@ -177,7 +182,7 @@ static void test_latch(void **state)
 	outb(fm, MODE, 0x00);		/* latch channel 0 */
 	at_tick(300);
 	outb(fm, MODE, 0x00);		/* ignored: the first latch is unread */
-	assert_int_equal(inb(fm, CH0) | inb(fm, CH0) << 8, 900);
+	assert_int_equal(read16(fm, CH0), 900);
 	/* Read, the latch is released: the count is live again. */
 	assert_int_equal(latched(fm, 0), 700);
 	/* Half a latched value read, then a live read finishes it. */
@@ -185,7 +190,7 @@ static void test_latch(void **state)
 	assert_int_equal(inb(fm, CH0), 700 & 0xff);
 	at_tick(400);
 	assert_int_equal(inb(fm, CH0), 700 >> 8);
-	assert_int_equal(inb(fm, CH0) | inb(fm, CH0) << 8, 600);
+	assert_int_equal(read16(fm, CH0), 600);
 }
 
 static void test_readback(void **state)
@@ -218,8 +223,8 @@ static void test_readback(void **state)
 	at_tick(50 + 0x34 + 10);
 	outb(fm, MODE, 0xc0 | 0x10 | 0x0e);
 	at_tick(50 + 0x34 + 500);
-	assert_int_equal(inb(fm, CH0) | inb(fm, CH0) << 8, 990);
-	assert_int_equal(inb(fm, CH1) | inb(fm, CH1) << 8, 1990);
+	assert_int_equal(read16(fm, CH0), 990);
+	assert_int_equal(read16(fm, CH1), 1990);
 }
 
 static void test_mode0(void **state)
