@@ -19,7 +19,8 @@
  * A gate held low stops modes 0, 2, 3 and 4 (2 and 3 with OUT high); its
  * rising edge starts 1 and 5 and restarts 2 and 3 from the count register.
  * A new count written to a running mode 2 or 3 counter takes effect at the
- * end of the current period, as the part does. BCD counting is done in
+ * end of the current period, as the part does (its mode 3 takes it at the
+ * end of a half-period: this one waits for the whole). BCD counting is done in
  * decimal (0-9999, 0 is 10000); a nibble above 9 counts for its value.
  * Channels 0 and 1 have their gate tied high; channel 2's is port B bit 0.
  *
@@ -34,7 +35,7 @@
  * which runs on regardless.
  *
  * One lock: the vCPUs' port accesses against the timer. The edge is raised
- * with the lock dropped (the order is PIT, then the IOAPIC's).
+ * after it is dropped, so it is never held around the IOAPIC's.
  */
 #include <errno.h>
 #include <pthread.h>
