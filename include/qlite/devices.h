@@ -31,6 +31,22 @@ struct ioapic *ioapic_create(struct machine *m);
 void ioapic_set_irq(struct ioapic *io, unsigned pin, int level);
 void ioapic_eoi(struct ioapic *io, unsigned vector);
 
+/*
+ * The 8254 PIT in userspace (`irqchip split`, src/devices/pit8254.c): ports
+ * 0x40-0x43 and port B (0x61: channel 2's gate and OUT), channel 0 on IRQ 0.
+ * Created by the platform; KVM's in-kernel PIT serves the other machines.
+ */
+#define PIT_BASE_PORT		0x40
+#define PIT_NR_PORTS		4
+#define PIT_PORT_B		0x61
+#define PIT_GSI			0
+#define PIT_HZ			1193182
+/* At most one IRQ 0 edge this often (ns): KVM's default min_timer_period_us. */
+#define PIT_MIN_PERIOD_NS	200000
+int pit8254_create(struct machine *m);
+/* The same counting from now_ns(opaque), monotonic nanoseconds, instead of CLOCK_MONOTONIC (tests). */
+int pit8254_create_clocked(struct machine *m, int64_t (*now_ns)(void *opaque), void *opaque);
+
 /* i8042 keyboard controller, enough for reboot=k: a 0xfe command resets the VM. */
 #define I8042_DATA_PORT		0x60
 #define I8042_CMD_PORT		0x64
@@ -70,7 +86,7 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
  * debug-exit port, PCI host bridge, the ACPI PM device when acpi, fw_cfg (fw_cfg.h) when fw_cfg,
- * the IOAPIC when m->split_irqchip.
+ * the IOAPIC and the 8254 PIT when m->split_irqchip.
  */
 int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
 /* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */

@@ -807,8 +807,9 @@ const struct config_keyword config_keywords[] = {
 	{ "irqchip", { "--irqchip" }, "kernel|split",
 	  "Where the interrupt controllers live. `kernel` (default): KVM's PICs, IOAPIC and "
 	  "PIT. `split`: KVM keeps the LAPICs and qlite runs the IOAPIC (QEMU's "
-	  "`kernel-irqchip=split`), which `vdev intel-iommu` needs to remap its interrupts; "
-	  "the machine then has no 8259 PIC and no 8254 PIT.",
+	  "`kernel-irqchip=split`), which `vdev intel-iommu` needs to remap its interrupts, "
+	  "and its own 8254 PIT (ports 0x40-0x43 and 0x61, IRQ 0); the machine then has no "
+	  "8259 PIC.",
 	  1, 1, 0, kw_irqchip },
 	{ "fw-cfg", { "--fw-cfg" }, "on|off",
 	  "QEMU's firmware configuration device (fw_cfg) at ports 0x510-0x511 and its DMA "

@@ -314,7 +314,10 @@ static const struct resource in_kernel[] = {
 	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
 	RES(RES_IRQ, 2, 2, "the PIC cascade"),
 };
-/* What `irqchip split` leaves out of KVM: no PIC or PIT at all, and qlite's IOAPIC is on the bus. */
+/*
+ * What `irqchip split` leaves out of KVM: no PIC at all, and qlite's IOAPIC
+ * and PIT (ports and IRQ 0) are on the bus, so the platform lists them.
+ */
 static const struct resource in_kernel_irqchip[] = {
 	RES(RES_PIO, 0x20, 0x21, "the PIC"),
 	RES(RES_PIO, 0x40, 0x43, "the PIT"),

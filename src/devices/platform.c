@@ -2,7 +2,7 @@
 /*
  * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
  * bridge, with ACPI the PM device, QEMU's fw_cfg unless turned off, and
- * with `irqchip split` the IOAPIC (KVM's otherwise). One place creates it,
+ * with `irqchip split` the IOAPIC and the 8254 PIT (KVM's otherwise). One place creates it,
  * so the running VM, `qlite check` and the config's overlap checks all see
  * the same machine.
  */
@@ -17,8 +17,14 @@ int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 *
 {
 	int ret;
 
-	if (m->split_irqchip && !ioapic_create(m))
-		return -ENOMEM;
+	if (m->split_irqchip) {
+		if (!ioapic_create(m))
+			return -ENOMEM;
+		/* KVM has no PIT without its PIC: the guest's timer and port B are qlite's. */
+		ret = pit8254_create(m);
+		if (ret < 0)
+			return ret;
+	}
 	*uart = uart8250_create(m, UART_COM1_BASE, UART_COM1_GSI, STDOUT_FILENO);
 	if (!*uart)
 		return -ENOMEM;

@@ -1040,13 +1040,24 @@ static void test_resources(void **state)
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x518", NULL, NULL);
 	expect_resources(&spec, NULL);
 
-	/* `irqchip split` frees the PIC's and PIT's ports and puts qlite's IOAPIC on the bus. */
+	/*
+	 * `irqchip split` frees the PIC's ports and puts qlite's IOAPIC and PIT
+	 * on the bus: the PIT's ports and port B are the platform's then.
+	 */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x40", NULL, NULL);
 	expect_resources(&spec, "r.conf:2: iobase: ports 0x40-0x40 overlap the PIT (0x40-0x43)");
 	vm_spec_init(&spec);
 	spec.split_irqchip = true;
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x40", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x40-0x40 overlap pit (0x40-0x43)");
+	vm_spec_init(&spec);
+	spec.split_irqchip = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x61", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x61-0x61 overlap pit-port61 (0x61-0x61)");
+	vm_spec_init(&spec);
+	spec.split_irqchip = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x20", NULL, NULL);
 	expect_resources(&spec, NULL);
 
 	/* Types not in the table: options are read by their conventional names. */
