@@ -15,6 +15,9 @@ those numbers, so every register's count is exact.
                 on the BAR, and the device's report (transfers, factorial, interrupts)
   qlite_absent  the word without the device: a FAIL line and status 255, no crash
   qemu          the same word under qemu-system-x86_64 -M pc -device edu: the same result line
+  qlite_iommu   qlite_counts beside an intel-iommu the guest leaves off (`irqchip split`): the
+                same exits on edu, its DMA and interrupts through the unit untranslated
+  qemu_iommu    qemu, both VMMs with the unit: QEMU -M q35,kernel-irqchip=split -device intel-iommu
 
 Without a usable /dev/kvm every case is skipped (exit 77), without qemu-system-x86_64 the qemu
 case is; in CI (CI=true) both are failures.
@@ -64,11 +67,11 @@ def result_line(out, what, res):
     return m.group(0)
 
 
-def case_qlite_counts(q, g):
+def qlite_counts(q, g, extra=()):
     with tempfile.TemporaryDirectory() as d:
         js = os.path.join(d, "exits.json")
         argv = [q, "run", "--kernel", g, "--ram", "64M", "--cmdline", f"edu={ROUNDS}",
-                "--vdev", "edu", "--stats-json", js]
+                "--vdev", "edu", "--stats-json", js] + list(extra)
         res = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                              errors="replace", timeout=120)
         check(res.returncode == 1 and DONE in res.stdout and "FAIL" not in res.stdout,
@@ -111,6 +114,28 @@ def case_qlite_counts(q, g):
     check(not wrong, f"edu report (measured, expected): {wrong}", res)
     # The guest left MSI disabled again.
     check(rep["path"].startswith("interrupts INTx"), f"edu path: {rep['path']}", res)
+    return data, res
+
+
+def case_qlite_iommu(q, g):
+    """The same word with an intel-iommu the guest leaves off, on qlite's IOAPIC: the same exits
+    on edu, its DMA and both interrupts through the unit (untranslated: TE and IRE are clear)."""
+    data, res = qlite_counts(q, g, ["--irqchip", "split", "--vdev", "intel-iommu"])
+    reps = {r["name"]: r["counters"] for r in data["device_reports"]}
+    check("intel-iommu" in reps and "ioapic" in reps, f"device reports {sorted(reps)}", res)
+    vtd, io = reps["intel-iommu"], reps["ioapic"]
+    print(f"  intel-iommu: {vtd}\n  ioapic: {io}")
+    # 2N transfers, each one or more pieces (a piece ends at a page boundary).
+    check(vtd["dma_translations"] >= 2 * ROUNDS and vtd["dma_faults"] == 0,
+          f"intel-iommu DMA counters {vtd}", res)
+    # The INTx through the IOAPIC and the MSI, both compatibility format with IRE clear.
+    check((vtd["irq_passed"], vtd["irq_remapped"], vtd["irq_blocked"]) == (2, 0, 0),
+          f"intel-iommu interrupt counters {vtd}", res)
+    check(io["interrupts"] == 1 and io["blocked_by_iommu"] == 0, f"ioapic counters {io}", res)
+
+
+def case_qlite_counts(q, g):
+    qlite_counts(q, g)
 
 
 def case_qlite_absent(q, g):
@@ -121,9 +146,10 @@ def case_qlite_absent(q, g):
           "edu=1 without the device: expected the guest's FAIL (status 255)", res)
 
 
-def case_qemu(q, g):
+def qemu_same_line(q, g, qemu_machine, qlite_extra=()):
     word = f"edu={QEMU_ROUNDS}"
-    argv = [QEMU, "-accel", "kvm", "-M", "pc", "-nodefaults", "-m", "64", "-display", "none",
+    argv = [QEMU, "-accel", "kvm"] + list(qemu_machine) + [
+            "-nodefaults", "-m", "64", "-display", "none",
             "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             "-kernel", g, "-append", word, "-device", "edu"]
     ref = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
@@ -133,19 +159,29 @@ def case_qemu(q, g):
     check(ref.returncode == 1 and DONE in ref.stdout, f"{word} under QEMU: status 1 and done", ref)
     want = result_line(ref.stdout, "QEMU", ref)
     res = subprocess.run([q, "run", "--kernel", g, "--ram", "64M", "--cmdline", word,
-                          "--vdev", "edu"], stdin=subprocess.DEVNULL, capture_output=True,
-                         text=True, errors="replace", timeout=120)
+                          "--vdev", "edu"] + list(qlite_extra), stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, errors="replace", timeout=120)
     check(res.returncode == 1 and DONE in res.stdout, f"{word} under qlite: status 1 and done", res)
     got = result_line(res.stdout, "qlite", res)
     print(f"QEMU:  {want}\nqlite: {got}")
     check(got == want, "qlite's result line differs from QEMU's", res)
 
 
+def case_qemu(q, g):
+    qemu_same_line(q, g, ("-M", "pc"))
+
+
+def case_qemu_iommu(q, g):
+    """The same word beside QEMU's intel-iommu (q35, split irqchip), as kvm-unit-tests runs it."""
+    qemu_same_line(q, g, ("-M", "q35,kernel-irqchip=split", "-device", "intel-iommu,intremap=on,eim=off"),
+              ("--irqchip", "split", "--vdev", "intel-iommu"))
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
 
 
 def qemu_missing(case):
-    if case == "qemu" and not shutil.which(QEMU):
+    if case.startswith("qemu") and not shutil.which(QEMU):
         return f"{QEMU} not found (Debian: qemu-system-x86, installed by scripts/setup.sh)"
     return None
 
