@@ -13,7 +13,7 @@ if [ -z "${QLITE_KUT_DIR:-}" ] || [ ! -f "$QLITE_KUT_DIR/x86/unittests.cfg" ]; t
 	echo "kut: set QLITE_KUT_DIR to a built kvm-unit-tests tree (README: kvm-unit-tests)"
 	exit 77
 fi
-read -r -a tests <<<"${QLITE_KUT_TESTS:-smptest smptest3 vmexit_cpuid vmexit_inl_pmtimer vmexit_mov_from_cr8 vmexit_mov_to_cr8 vmexit_ipi idt_test setjmp msr tsc}"
+read -r -a tests <<<"${QLITE_KUT_TESTS:-smptest smptest3 vmexit_cpuid vmexit_inl_pmtimer vmexit_mov_from_cr8 vmexit_mov_to_cr8 vmexit_ipi idt_test setjmp msr tsc intel_iommu}"
 qemu=()
 command -v qemu-system-x86_64 >/dev/null && [ -w /dev/kvm ] && qemu=(--qemu)
 exec bash "$script" "${qemu[@]}" --qlite "$qlite" \
