@@ -77,6 +77,8 @@ if [ "$list_only" = no ] && [ ! -x "$qlite" ]; then
 	echo "kvm-unit-tests.sh: no qlite binary at $qlite (build it, or --qlite PATH)" >&2
 	exit 2
 fi
+# Each test runs from inside the tree: a relative path (meson passes ./qlite) must not move.
+[ "$list_only" = no ] && qlite="$(cd "$(dirname "$qlite")" && pwd)/$(basename "$qlite")"
 if [ "$with_qemu" = yes ] && ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "kvm-unit-tests.sh: --qemu: no qemu-system-x86_64 in PATH" >&2
 	exit 2

@@ -26,8 +26,13 @@ qemu_params = -cpu max,+vmx,-vmx-mbec
 
 [failing]
 file = failing.flat
+
+[iommu]
+file = iommu.flat
+smp = 4
+qemu_params = -M q35,kernel-irqchip=split -device intel-iommu,intremap=on,eim=off -device edu
 EOF
-for t in quiet warned refused failing; do : >"$tmp/kut/x86/$t.flat"; done
+for t in quiet warned refused failing iommu; do : >"$tmp/kut/x86/$t.flat"; done
 
 # Both stand-ins pick their behaviour from the kernel's name; "failing" ends with status 3,
 # a test that reported a failure through the debug-exit port.
@@ -76,4 +81,16 @@ if [ "$status" -ne 0 ]; then
 	echo "FAIL: exit status $status, expected 0"
 	bad=1
 fi
+
+# QEMU's parameters that qlite has: the split irqchip, the VT-d unit and edu; q35 it has not.
+out=$(bash "$script" --list "$tmp/kut" iommu)
+echo "$out"
+expect '^iommu: --kernel x86/iommu.flat --cpus 4 --ram 128M --irqchip split --vdev intel-iommu,intremap=on --vdev edu --cmdline "" \(not mapped: -machine q35\)$'
+
+# A relative --qlite (meson passes ./qlite) still names the binary once the tests run in the tree.
+out=$(cd "$tmp" && PATH="$tmp/bin:$PATH" bash "$script" --qlite ./bin/qlite --logs "$tmp/logs2" \
+	"$tmp/kut" quiet)
+echo "$out"
+expect '^PASS quiet 2 tests$'
+expect '^qlite: 1 PASS, 0 FAIL, 0 SKIP$'
 exit $bad
