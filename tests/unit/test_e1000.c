@@ -100,6 +100,9 @@ struct ctx {
 	uint16_t io;
 	unsigned tx_tail, rx_tail;
 	struct report_capture log;
+	/* the fake IOMMU's view: how many translations, and the last requester */
+	unsigned translations;
+	uint16_t last_sid;
 };
 
 /* ---- the machine and the driver's register accesses ---- */
@@ -1006,6 +1009,168 @@ static void test_hostile_rx(void **state)
 	assert_int_equal(c->fm->nr_stops, 0);
 }
 
+/* ---- behind an IOMMU ---- */
+
+/*
+ * The fake IOMMU: IOVAs from IOVA_BASE (beyond RAM) land at GPA_BASE with
+ * the two pages of each pair swapped, so a buffer across a page boundary
+ * is two pieces apart in RAM; the pages from IOVA_REFUSED are refused, as
+ * is anything outside the window.
+ */
+#define IOVA_BASE	0x80000000ull
+#define IOVA_SPAN	0x100000ull
+#define IOVA_REFUSED	(IOVA_BASE + 0x80000)
+#define GPA_BASE	0x300000ull
+
+static uint64_t iova_gpa(uint64_t iova)
+{
+	return GPA_BASE + ((iova - IOVA_BASE) ^ 0x1000);
+}
+
+static int iommu_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
+		     uint64_t *len)
+{
+	struct ctx *c = opaque;
+
+	(void)write;
+	c->translations++;
+	c->last_sid = sid;
+	if (iova < IOVA_BASE || iova >= IOVA_BASE + IOVA_SPAN || iova >= IOVA_REFUSED)
+		return -EFAULT;
+	*gpa = iova_gpa(iova);
+	*len = 0x1000 - (iova & 0xfff);
+	return 0;
+}
+
+static int iommu_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
+{
+	(void)opaque;
+	(void)sid;
+	(void)addr;
+	(void)data;
+	return 0;
+}
+
+static const struct machine_iommu_ops fake_iommu = {
+	.dma_translate = iommu_dma,
+	.msi_translate = iommu_msi,
+};
+
+/* The driver's side of a mapping: bytes at an IOVA, page by page. */
+static void iova_write(struct ctx *c, uint64_t iova, const void *buf, size_t len)
+{
+	while (len) {
+		size_t n = 0x1000 - (iova & 0xfff);
+
+		if (n > len)
+			n = len;
+		assert_int_equal(guest_mem_write(&c->gm, iova_gpa(iova), buf, n), 0);
+		iova += n;
+		buf = (const uint8_t *)buf + n;
+		len -= n;
+	}
+}
+
+static void test_tx_iommu(void **state)
+{
+	struct ctx *c = *state;
+	const uint64_t ring = IOVA_BASE, buf = IOVA_BASE + 0x10a00;
+	uint8_t f[1514], got[2048];
+
+	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	/* The ring's IOVA is beyond RAM: taken all the same, as an IOVA. */
+	wr(c, TDBAL, (uint32_t)ring);
+	wr(c, TDBAH, 0);
+	wr(c, TDLEN, NDESC * 16);
+	wr(c, TDH, 0);
+	wr(c, TDT, 0);
+	wr(c, TCTL, TCTL_EN | TCTL_PSP);
+	/* A frame across a page boundary, whose two pages are apart in RAM. */
+	frame_init(f, sizeof(f), (const uint8_t *)"\x02\x00\x00\x00\x00\x02", 3);
+	iova_write(c, buf, f, sizeof(f));
+	put_desc(c, iova_gpa(ring), buf, sizeof(f) | (uint32_t)(CMD_EOP | CMD_RS) << 24, 0);
+	wr(c, TDT, 1);
+	assert_int_equal(peer_recv(c, got, sizeof(got)), (ssize_t)sizeof(f));
+	assert_memory_equal(got, f, sizeof(f));
+	assert_int_equal(rd(c, TDH), 1);
+	/* DD went to where the descriptor's IOVA maps, as the PCI function. */
+	assert_int_equal(*ram(c, iova_gpa(ring) + 12) & 1, 1);
+	assert_int_equal(c->last_sid, pci_requester_id(c->dev));
+	assert_int_equal(c->last_sid, c->dev->slot << 3);
+
+	/* A buffer the IOMMU refuses is a bad address: the queue stops, one line. */
+	put_desc(c, iova_gpa(ring + 16), IOVA_REFUSED + 0x100, 100 |
+		 (uint32_t)(CMD_EOP | CMD_RS) << 24, 0);
+	wr(c, TDT, 2);
+	assert_int_equal(peer_recv(c, got, sizeof(got)), -1);
+	assert_int_equal(counter(c, "queue_stops"), 1);
+	assert_int_equal(report_capture_lines(&c->log), 1);
+	assert_true(report_capture_has(&c->log, "transmit queue stopped"));
+	assert_true(report_capture_has(&c->log, "refused by the IOMMU"));
+	assert_int_equal(*ram(c, iova_gpa(ring + 16) + 12) & 1, 0);
+
+	/* A refused ring stops it at the first descriptor it reads. */
+	drv_reset(c);
+	wr(c, TDBAL, (uint32_t)IOVA_REFUSED);
+	wr(c, TDLEN, NDESC * 16);
+	wr(c, TCTL, TCTL_EN | TCTL_PSP);
+	wr(c, TDT, 1);
+	assert_int_equal(counter(c, "queue_stops"), 2);
+	assert_int_equal(rd(c, TDH), 0);
+	assert_int_equal(peer_recv(c, got, sizeof(got)), -1);
+	assert_int_equal(c->fm->nr_stops, 0);
+}
+
+static void test_rx_iommu(void **state)
+{
+	struct ctx *c = *state;
+	const uint64_t ring = IOVA_BASE + 0x20000, bufs = IOVA_BASE + 0x30e00;
+	uint8_t f[1000];
+
+	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	/* Buffers of 2 KiB, each across a page boundary. */
+	for (unsigned i = 0; i < NDESC; i++)
+		put_desc(c, iova_gpa(ring + 16 * i), bufs + i * 0x1000, 0, 0);
+	wr(c, RDBAL, (uint32_t)ring);
+	wr(c, RDBAH, 0);
+	wr(c, RDLEN, NDESC * 16);
+	wr(c, RDH, 0);
+	wr(c, RDT, 0);
+	wr(c, RDTR, 0);
+	wr(c, RCTL, RCTL_EN | RCTL_SECRC);
+	wr(c, RDT, 4);
+	frame_init(f, sizeof(f), MAC, 9);
+	peer_send(c, f, sizeof(f));
+	assert_int_equal(counter(c, "rx_frames"), 1);
+	assert_int_equal(rd(c, RDH), 1);
+	/* 0x200 bytes on the buffer's first page, the rest on the second, each where it maps. */
+	assert_memory_equal(ram(c, iova_gpa(bufs)), f, 0x200);
+	assert_memory_equal(ram(c, iova_gpa(bufs + 0x200)), f + 0x200, sizeof(f) - 0x200);
+	assert_int_equal(le_load(ram(c, iova_gpa(ring) + 8), 2), sizeof(f));
+	assert_int_equal(*ram(c, iova_gpa(ring) + 12), 0x07);	/* DD EOP IXSM */
+	assert_int_equal(c->last_sid, pci_requester_id(c->dev));
+
+	/* The next descriptor's buffer is refused: the queue stops, nothing written back. */
+	put_desc(c, iova_gpa(ring + 16), IOVA_REFUSED + 0x800, 0, 0);
+	peer_send(c, f, sizeof(f));
+	assert_int_equal(counter(c, "queue_stops"), 1);
+	assert_int_equal(counter(c, "rx_frames"), 1);
+	assert_int_equal(*ram(c, iova_gpa(ring + 16) + 12), 0);
+	assert_true(report_capture_has(&c->log, "receive queue stopped"));
+	/* Re-enabled over a refused ring: the first descriptor read stops it again. */
+	wr(c, RCTL, 0);
+	wr(c, RDBAL, (uint32_t)IOVA_REFUSED);
+	wr(c, RDH, 0);
+	wr(c, RDT, 0);
+	wr(c, RCTL, RCTL_EN | RCTL_SECRC);
+	wr(c, RDT, 4);
+	peer_send(c, f, sizeof(f));
+	assert_int_equal(counter(c, "queue_stops"), 2);
+	assert_int_equal(counter(c, "rx_dropped_no_buffer"), 1);
+	assert_int_equal(report_capture_lines(&c->log), 1);
+	assert_int_equal(c->fm->nr_stops, 0);
+}
+
 static void test_rx_radv_rxdmt0_rxo(void **state)
 {
 	struct ctx *c = *state;
@@ -1197,6 +1362,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vlan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_tx, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_rx, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tx_iommu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rx_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_coalesce, setup_coalesce, teardown),
 		cmocka_unit_test(test_coalesce_unsupported),
 	};

@@ -304,6 +304,28 @@ static inline void e1000_put_be16(uint8_t *p, uint16_t v)
 
 uint64_t e1000_now_ns(void);
 
+/*
+ * The device's DMA, as its PCI function: through the machine's IOMMU when
+ * there is one (addresses are then IOVAs), straight to RAM otherwise. 0, or
+ * -EFAULT for an address the IOMMU refuses or that is not RAM, which the
+ * callers treat alike: a bad address stops the queue.
+ */
+static inline int e1000_dma_read(struct e1000 *s, uint64_t addr, void *buf, size_t len)
+{
+	return machine_dma_read(s->m, pci_requester_id(&s->pci), addr, buf, len);
+}
+
+static inline int e1000_dma_write(struct e1000 *s, uint64_t addr, const void *buf, size_t len)
+{
+	return machine_dma_write(s->m, pci_requester_id(&s->pci), addr, buf, len);
+}
+
+/* How a refused address is said: "outside RAM", or with an IOMMU "not mapped or outside RAM". */
+static inline const char *e1000_bad_addr(const struct e1000 *s)
+{
+	return s->m->iommu ? "refused by the IOMMU or outside RAM" : "outside RAM";
+}
+
 /* intr.c */
 void e1000_set_cause(struct e1000 *s, uint32_t causes);
 void e1000_update_irq(struct e1000 *s);

@@ -179,7 +179,16 @@ bool e1000_ring_ok(struct e1000 *s, bool tx, uint64_t base, uint32_t n)
 				 tail, n, l);
 		return false;
 	}
-	if (!guest_mem_ptr(s->m->mem, base, (uint64_t)n * DESC_SIZE)) {
+	/*
+	 * Without an IOMMU the ring is guest-physical: one check here says at
+	 * once, in one line, that the driver gave a ring outside RAM. With one
+	 * the base is an IOVA: RAM is the wrong address space to judge it in (a
+	 * valid IOVA may lie beyond RAM), and translating the whole ring at each
+	 * kick would walk the guest's tables for pages the device does not
+	 * touch. So there each descriptor access is checked where it is made
+	 * (as it is without an IOMMU too), and a refused one stops the queue.
+	 */
+	if (!s->m->iommu && !guest_mem_ptr(s->m->mem, base, (uint64_t)n * DESC_SIZE)) {
 		e1000_queue_stop(s, tx, "ring %#llx+%u outside RAM", (unsigned long long)base,
 				 n * DESC_SIZE);
 		return false;

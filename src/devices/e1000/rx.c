@@ -17,12 +17,12 @@
  * filters refuse are taken and counted. A ring or buffer outside RAM, or
  * RDH/RDT past RDLEN, stops the queue with one line.
  */
+#include <errno.h>
 #include <linux/pci_regs.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "e1000.h"
-#include "qlite/guest_mem.h"
 #include "qlite/util.h"
 
 #define ETH_ZLEN	60
@@ -119,19 +119,34 @@ static const struct e1000_frame_stats rx_stats = {
 	{ PRC64, PRC127, PRC255, PRC511, PRC1023, PRC1522 },
 };
 
-/* Buffers (descriptors with an address) from RDH up to RDT, counting at most want. */
-static uint32_t rx_free_buffers(struct e1000 *s, uint64_t base, uint32_t n, uint32_t want)
+/* A descriptor the device cannot reach (its DMA refused): the queue stops. */
+static void rx_bad_desc(struct e1000 *s, uint64_t at)
 {
-	uint32_t i = e1000_reg(s, RDH), tail = e1000_reg(s, RDT), bufs = 0;
+	e1000_queue_stop(s, false, "descriptor %#llx %s", (unsigned long long)at,
+			 e1000_bad_addr(s));
+}
 
-	while (i != tail && bufs < want) {
-		uint64_t addr = 0;
+/*
+ * Buffers (descriptors with an address) from RDH up to RDT, counting at
+ * most want into *bufs. -EFAULT: a descriptor was refused, the queue stopped.
+ */
+static int rx_free_buffers(struct e1000 *s, uint64_t base, uint32_t n, uint32_t want,
+			   uint32_t *bufs)
+{
+	uint32_t i = e1000_reg(s, RDH), tail = e1000_reg(s, RDT);
 
-		guest_mem_read(s->m->mem, base + (uint64_t)i * DESC_SIZE, &addr, sizeof(addr));
-		bufs += addr != 0;
+	*bufs = 0;
+	while (i != tail && *bufs < want) {
+		uint64_t at = base + (uint64_t)i * DESC_SIZE, addr = 0;
+
+		if (e1000_dma_read(s, at, &addr, sizeof(addr)) < 0) {
+			rx_bad_desc(s, at);
+			return -EFAULT;
+		}
+		*bufs += addr != 0;
 		i = i + 1 == n ? 0 : i + 1;
 	}
-	return bufs;
+	return 0;
 }
 
 /* Write frame (total bytes, FCS included) over the descriptors from RDH. */
@@ -145,12 +160,15 @@ static void rx_write(struct e1000 *s, uint64_t base, uint32_t n, const uint8_t *
 		uint32_t chunk = total - off < bufsize ? total - off : bufsize;
 		uint8_t wb[8] = { 0 };
 
-		guest_mem_read(s->m->mem, at, &addr, sizeof(addr));
+		if (e1000_dma_read(s, at, &addr, sizeof(addr)) < 0) {
+			rx_bad_desc(s, at);
+			return;
+		}
 		addr = le_load(&addr, 8);
 		if (addr) {
-			if (guest_mem_write(s->m->mem, addr, frame + off, chunk) < 0) {
-				e1000_queue_stop(s, false, "buffer %#llx+%u outside RAM",
-						 (unsigned long long)addr, chunk);
+			if (e1000_dma_write(s, addr, frame + off, chunk) < 0) {
+				e1000_queue_stop(s, false, "buffer %#llx+%u %s",
+						 (unsigned long long)addr, chunk, e1000_bad_addr(s));
 				return;
 			}
 			off += chunk;
@@ -161,7 +179,10 @@ static void rx_write(struct e1000 *s, uint64_t base, uint32_t n, const uint8_t *
 		if (off >= total)
 			wb[4] |= RXD_STAT_EOP | RXD_STAT_IXSM;
 		le_store(wb + 6, vlan_tci, 2);
-		guest_mem_write(s->m->mem, at + 8, wb, sizeof(wb));
+		if (e1000_dma_write(s, at + 8, wb, sizeof(wb)) < 0) {
+			rx_bad_desc(s, at);
+			return;
+		}
 		head = head + 1 == n ? 0 : head + 1;
 		e1000_set_reg(s, RDH, head);
 	}
@@ -244,7 +265,10 @@ static bool rx_frame(struct e1000 *s, const struct iovec *iov, unsigned iovcnt, 
 		e1000_set_cause(s, ICR_RXO);
 		return true;
 	}
-	free = rx_free_buffers(s, base, n, need);
+	if (rx_free_buffers(s, base, n, need, &free) < 0) {
+		e1000_count(&s->cnt.rx_dropped_no_buffer, 1);
+		return true;
+	}
 	if (free < need) {
 		if (!s->rx_held)
 			e1000_stat_inc(s, RNBC);

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "e1000.h"
-#include "qlite/guest_mem.h"
 #include "qlite/util.h"
 
 #define ETH_ZLEN	60
@@ -205,9 +204,9 @@ static int tx_copy_tso(struct e1000 *s, uint64_t addr, uint32_t len)
 	while (len) {
 		uint32_t chunk = len < msh - t->size ? len : msh - t->size;
 
-		if (guest_mem_read(s->m->mem, addr, t->data + t->size, chunk) < 0) {
-			e1000_queue_stop(s, true, "buffer %#llx+%u outside RAM",
-					 (unsigned long long)addr, chunk);
+		if (e1000_dma_read(s, addr, t->data + t->size, chunk) < 0) {
+			e1000_queue_stop(s, true, "buffer %#llx+%u %s", (unsigned long long)addr,
+					 chunk, e1000_bad_addr(s));
 			return -EFAULT;
 		}
 		if (t->size < c->hdr_len && t->size + chunk >= c->hdr_len)
@@ -255,9 +254,9 @@ static int tx_data(struct e1000 *s, const uint8_t *d, bool legacy)
 					 "(%u descriptors)", E1000_TX_BUF, t->descs);
 			return -E2BIG;
 		}
-		if (guest_mem_read(s->m->mem, addr, t->data + t->size, len) < 0) {
-			e1000_queue_stop(s, true, "buffer %#llx+%u outside RAM",
-					 (unsigned long long)addr, len);
+		if (e1000_dma_read(s, addr, t->data + t->size, len) < 0) {
+			e1000_queue_stop(s, true, "buffer %#llx+%u %s", (unsigned long long)addr,
+					 len, e1000_bad_addr(s));
 			return -EFAULT;
 		}
 		t->size += len;
@@ -276,6 +275,13 @@ static int tx_data(struct e1000 *s, const uint8_t *d, bool legacy)
 	return 0;
 }
 
+/* A descriptor the device cannot reach (its DMA refused): the queue stops. */
+static void tx_bad_desc(struct e1000 *s, uint64_t at)
+{
+	e1000_queue_stop(s, true, "descriptor %#llx %s", (unsigned long long)at,
+			 e1000_bad_addr(s));
+}
+
 void e1000_tx_kick(struct e1000 *s)
 {
 	uint64_t base = (uint64_t)e1000_reg(s, TDBAH) << 32 | (e1000_reg(s, TDBAL) & ~0xfu);
@@ -292,8 +298,10 @@ void e1000_tx_kick(struct e1000 *s)
 		int ret = 0;
 
 		/* One copy: the guest may change the descriptor under us. */
-		if (guest_mem_read(s->m->mem, at, d, sizeof(d)) < 0)
+		if (e1000_dma_read(s, at, d, sizeof(d)) < 0) {
+			tx_bad_desc(s, at);
 			break;
+		}
 		lower = le_load(d + 8, 4);
 		if (!(lower & TXD_CMD_DEXT))
 			ret = tx_data(s, d, true);
@@ -306,7 +314,10 @@ void e1000_tx_kick(struct e1000 *s)
 		if (lower & (TXD_CMD_RS | TXD_CMD_RPS)) {
 			uint8_t st = (d[12] & ~0x0e) | TXD_STAT_DD;
 
-			guest_mem_write(s->m->mem, at + 12, &st, 1);
+			if (e1000_dma_write(s, at + 12, &st, 1) < 0) {
+				tx_bad_desc(s, at);
+				break;
+			}
 			written = true;
 			delayed &= !!(lower & TXD_CMD_IDE);
 		}

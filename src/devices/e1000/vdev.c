@@ -45,5 +45,5 @@ const struct vdev_type e1000_vdev = {
 		"drives it with e1000",
 	.opts = e1000_opts,
 	.create = e1000_create,
-	.dma = VDEV_DMA_DIRECT,
+	.dma = VDEV_DMA_IOMMU,
 };
