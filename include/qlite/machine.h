@@ -53,6 +53,7 @@ enum stop_reason {
 struct pci_host;
 struct fw_cfg;
 struct ioapic;
+struct dma_sg;
 
 /*
  * The source-id (requester id) of the IOAPIC's interrupt messages: bus 0xff,
@@ -335,6 +336,19 @@ int machine_set_iommu(struct machine *m, const struct machine_iommu_ops *ops, vo
  */
 int machine_dma_read(struct machine *m, uint16_t sid, uint64_t addr, void *buf, size_t len);
 int machine_dma_write(struct machine *m, uint16_t sid, uint64_t addr, const void *buf, size_t len);
+/*
+ * Append [addr, addr + len) as requester sid sees it to sg, for a transfer
+ * that writes RAM (write) or reads it, to be done later on sg's iovecs:
+ * without an IOMMU this is dma_sg_add(sg, addr, len); with one each piece
+ * is translated and checked against RAM, a piece that follows the list's
+ * last entry in host memory joins it (an identity mapping costs no more
+ * entries than dma_sg_add). Errors as dma_sg_add's (-EFAULT also for a
+ * piece the IOMMU refuses, -E2BIG when the pieces fill the list); on error
+ * sg is unchanged. The pieces are translated when added: a driver
+ * unmaps a buffer only once the device has completed the I/O on it.
+ */
+int machine_dma_sg_add(struct machine *m, uint16_t sid, struct dma_sg *sg, uint64_t addr,
+		       uint64_t len, bool write);
 /*
  * Deliver an MSI requester sid wrote: through the IOMMU's interrupt
  * remapping when there is one, then msi_send. 0, or -EFAULT: blocked.

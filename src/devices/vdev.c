@@ -117,7 +117,7 @@ int vdev_create_all(struct machine *m, const struct vm_spec *spec)
 
 		vdev_where(direct, where, sizeof(where));
 		report_set_context(where);
-		ret = report(-ENOTSUP, "vdev %s: its DMA does not go through %s yet, which would let it bypass the guest's mappings (devices that do: edu, e1000)",
+		ret = report(-ENOTSUP, "vdev %s: its DMA does not go through %s yet, which would let it bypass the guest's mappings (devices that do: edu, e1000, ide)",
 			     direct->type, iommu->name);
 		report_set_context(NULL);
 		return ret;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "qlite/dma.h"
 #include "qlite/machine.h"
 
 int machine_set_iommu(struct machine *m, const struct machine_iommu_ops *ops, void *opaque,
@@ -79,6 +80,54 @@ int machine_dma_write(struct machine *m, uint16_t sid, uint64_t addr, const void
 		memcpy(p, (const char *)buf + done, n);
 		done += n;
 	}
+	return 0;
+}
+
+int machine_dma_sg_add(struct machine *m, uint16_t sid, struct dma_sg *sg, uint64_t addr,
+		       uint64_t len, bool write)
+{
+	unsigned n0 = sg->n;
+	size_t last_len = n0 ? sg->iov[n0 - 1].iov_len : 0;
+	uint64_t done = 0;
+	int ret = 0;
+
+	/* Guest-physical: exactly what the device did before there were IOMMUs. */
+	if (!m->iommu)
+		return dma_sg_add(sg, addr, len);
+	if (!len)
+		return -EINVAL;
+	if (len > UINT32_MAX - sg->bytes)
+		return -E2BIG;
+	if (addr + len < addr)
+		return -EFAULT;
+	while (done < len) {
+		struct iovec *prev = sg->n ? &sg->iov[sg->n - 1] : NULL;
+		size_t n;
+		char *p = dma_piece(m, sid, addr + done, len - done, write, &n);
+
+		if (!p) {
+			ret = -EFAULT;
+			break;
+		}
+		/* Pages that follow each other in RAM (an identity mapping) stay one entry. */
+		if (prev && (char *)prev->iov_base + prev->iov_len == p) {
+			prev->iov_len += n;
+		} else if (sg->n < sg->max) {
+			sg->iov[sg->n++] = (struct iovec){ .iov_base = p, .iov_len = n };
+		} else {
+			ret = -E2BIG;
+			break;
+		}
+		done += n;
+	}
+	if (ret < 0) {
+		/* All or nothing, as dma_sg_add: the entry it may have grown gets its length back. */
+		sg->n = n0;
+		if (n0)
+			sg->iov[n0 - 1].iov_len = last_len;
+		return ret;
+	}
+	sg->bytes += len;
 	return 0;
 }
 

@@ -91,6 +91,8 @@ struct ctx {
 	char *msg;
 	size_t msg_len;
 	FILE *reports;
+	/* the fake IOMMU's view: the last requester it translated for */
+	uint16_t last_sid;
 };
 
 static uint8_t pattern(uint64_t sector, unsigned i)
@@ -971,6 +973,144 @@ static void test_dma_hostile(void **state)
 	assert_int_equal(bm_in(c, 2), 0);
 }
 
+/* ---- behind an IOMMU ---- */
+
+/*
+ * The fake IOMMU: IOVAs from IOVA_BASE (beyond RAM) land at GPA_BASE with
+ * the two pages of each pair swapped, so a buffer across a page boundary
+ * is two pieces apart in RAM; the pages from IOVA_REFUSED are refused, as
+ * is anything outside the window.
+ */
+#define IOVA_BASE	0x80000000ull
+#define IOVA_SPAN	0x400000ull
+#define IOVA_REFUSED	(IOVA_BASE + 0x200000)
+#define GPA_BASE	0x400000ull
+
+static uint64_t iova_gpa(uint64_t iova)
+{
+	return GPA_BASE + ((iova - IOVA_BASE) ^ 0x1000);
+}
+
+static int iommu_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
+		     uint64_t *len)
+{
+	struct ctx *c = opaque;
+
+	(void)write;
+	c->last_sid = sid;
+	if (iova < IOVA_BASE || iova >= IOVA_BASE + IOVA_SPAN || iova >= IOVA_REFUSED)
+		return -EFAULT;
+	*gpa = iova_gpa(iova);
+	*len = 0x1000 - (iova & 0xfff);
+	return 0;
+}
+
+static int iommu_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
+{
+	(void)opaque;
+	(void)sid;
+	(void)addr;
+	(void)data;
+	return 0;
+}
+
+static const struct machine_iommu_ops fake_iommu = {
+	.dma_translate = iommu_dma,
+	.msi_translate = iommu_msi,
+};
+
+/* What the guest sees at an IOVA, page by page (read) or puts there (write). */
+static void iova_rw(struct ctx *c, uint64_t iova, void *buf, size_t len, bool write)
+{
+	while (len) {
+		size_t n = 0x1000 - (iova & 0xfff);
+
+		if (n > len)
+			n = len;
+		if (write)
+			assert_int_equal(guest_mem_write(&c->mem, iova_gpa(iova), buf, n), 0);
+		else
+			assert_int_equal(guest_mem_read(&c->mem, iova_gpa(iova), buf, n), 0);
+		iova += n;
+		buf = (uint8_t *)buf + n;
+		len -= n;
+	}
+}
+
+static void write_prds_iova(struct ctx *c, uint64_t table, const struct prd *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t e[8];
+
+		le_store(e, p[i].addr, 4);
+		le_store(e + 4, (p[i].len & 0xffff) | (p[i].eot ? 0x80000000u : 0), 4);
+		iova_rw(c, table + 8 * i, e, 8, true);
+	}
+}
+
+static void test_dma_iommu(void **state)
+{
+	struct ctx *c = *state;
+	const uint32_t table = IOVA_BASE + 0xff8;	/* its two entries on two pages */
+	/* 8 sectors in two pieces, odd-sized, unaligned, each across a page boundary. */
+	const struct prd prds[] = {
+		{ IOVA_BASE + 0x10e00, 3000, false },
+		{ IOVA_BASE + 0x20ffa, 1096, true },
+	};
+	uint8_t buf[8 * 512], sec[512], st, bms;
+
+	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	write_prds_iova(c, table, prds, 2);
+	fake_machine_clear_calls(c->fm);
+	tf_load(c, 0, 500, 8, false);
+	dma_command(c, table, true, 0xc8);
+	assert_int_equal(pulses(c, 14), 1);
+	st = dma_finish(c, &bms);
+	assert_int_equal(bms, BMS_INTR);
+	assert_int_equal(st, ST_DRDY | ST_DSC);
+	/* The sectors are where the IOVAs map, as the IDE function 00:01.1. */
+	iova_rw(c, prds[0].addr, buf, 3000, false);
+	iova_rw(c, prds[1].addr, buf + 3000, 1096, false);
+	for (unsigned s = 0; s < 8; s++)
+		check_sector(buf + 512 * s, 500 + s);
+	assert_int_equal(c->last_sid, 1 << 3 | 1);
+
+	/* WRITE DMA of the same buffers to sectors 900..907. */
+	tf_load(c, 0, 900, 8, false);
+	dma_command(c, table, false, 0xca);
+	st = dma_finish(c, &bms);
+	assert_int_equal(bms, BMS_INTR);
+	assert_int_equal(st, ST_DRDY | ST_DSC);
+	for (unsigned s = 0; s < 8; s++) {
+		file_sector(c->path[0], 900 + s, sec);
+		check_sector(sec, 500 + s);
+	}
+
+	/* A table the IOMMU refuses, or outside its window: as a table outside RAM. */
+	dma_must_fail(c, IOVA_REFUSED, true, 0xc8, 8);
+	dma_must_fail(c, 0x1000, false, 0xca, 8);
+	/* A buffer it refuses (the second piece of 8 sectors): as a buffer outside RAM. */
+	write_prds_iova(c, table, (struct prd[]){ { IOVA_BASE + 0x10e00, 2048, false },
+						  { IOVA_REFUSED - 0x200, 2048, true } }, 2);
+	dma_must_fail(c, table, true, 0xc8, 8);
+	dma_must_fail(c, table, false, 0xca, 8);
+	/* None of the failed writes reached the disk. */
+	for (unsigned s = 64; s < 72; s++) {
+		file_sector(c->path[0], s, sec);
+		check_sector(sec, s);
+	}
+	/* The end bit before the transfer is complete still stops it short, translated. */
+	write_prds_iova(c, table, (struct prd[]){ { IOVA_BASE + 0x10e00, 2048, true } }, 1);
+	bm_out(c, 2, BMS_INTR | BMS_ERR);
+	fake_machine_clear_calls(c->fm);
+	tf_load(c, 0, 64, 8, false);
+	dma_command(c, table, true, 0xc8);
+	assert_int_equal(pulses(c, 14), 0);
+	assert_int_equal(bm_in(c, 2) & (BMS_ACTIVE | BMS_INTR | BMS_ERR), 0);
+	assert_int_equal(altstatus(c), ST_DRDY | ST_DSC);
+	assert_int_equal(c->fm->nr_stops, 0);
+}
+
 /* ---- errors ---- */
 
 static void test_lba_past_end(void **state)
@@ -1470,6 +1610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lba48, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_read_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dma_hostile, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dma_iommu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lba_past_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_command_during_transfer, setup, teardown),

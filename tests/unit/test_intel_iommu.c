@@ -1221,9 +1221,9 @@ static void test_create_errors(void **state)
 	c = ctx_new(true);
 	spec_add(&c->spec, NULL, NULL);
 	spec_add(&c->spec, NULL, NULL);
-	c->spec.vdevs[1].type = "ide";
+	c->spec.vdevs[1].type = "virtio-blk";
 	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -ENOTSUP);
-	assert_true(report_capture_has(&c->said, "vm.conf:3: vdev ide: its DMA does not go "
+	assert_true(report_capture_has(&c->said, "vm.conf:3: vdev virtio-blk: its DMA does not go "
 				       "through intel-iommu yet"));
 	assert_int_equal(report_capture_lines(&c->said), 1);
 	assert_null(c->fm->m.iommu);

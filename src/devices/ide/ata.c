@@ -335,9 +335,9 @@ void ide_dma_kick(struct ide_channel *ch)
 		dma_fail(ch, d);
 		return;
 	}
-	dma_sg_init(&sg, ch->ctrl->m->mem, ch->iov, IDE_PRD_MAX);
-	ret = ide_prd_map(ch->ctrl->m->mem, ch->bm_prd, (uint64_t)d->left * IDE_SECTOR, &sg,
-			  &longer);
+	dma_sg_init(&sg, ch->ctrl->m->mem, ch->iov, IDE_SG_MAX);
+	ret = ide_prd_map(ch->ctrl->m, pci_requester_id(&ch->ctrl->ide), ch->bm_prd,
+			  (uint64_t)d->left * IDE_SECTOR, !write, &sg, &longer);
 	if (ret == -ENOSPC || ret == -E2BIG) {
 		dma_short(ch, d);
 		return;

@@ -71,6 +71,13 @@
 
 /* A PRD list may not run past 64 KiB from its start: 8192 entries of 8 bytes. */
 #define IDE_PRD_MAX		8192
+/*
+ * The iovecs of one transfer: an entry per PRD without an IOMMU; with one a
+ * PRD of c bytes can be a piece per 4 KiB page it spans, at most c / 4096
+ * + 2, so for the 32 MiB of a 65536-sector command in up to IDE_PRD_MAX
+ * entries 8192 + 2 * IDE_PRD_MAX pieces.
+ */
+#define IDE_SG_MAX		(3 * IDE_PRD_MAX)
 
 enum ide_xfer {
 	XFER_NONE,
@@ -129,7 +136,7 @@ struct ide_channel {
 
 	uint8_t bm_cmd, bm_status;
 	uint32_t bm_prd;
-	struct iovec *iov;		/* IDE_PRD_MAX entries for the DMA being mapped */
+	struct iovec *iov;		/* IDE_SG_MAX entries for the DMA being mapped */
 };
 
 /*
@@ -168,12 +175,14 @@ void ide_dma_kick(struct ide_channel *ch);
 /* ---- prd.c ---- */
 
 /*
- * Map bytes of a transfer onto sg from the PRD table at table. 0, with
+ * Map bytes of a transfer onto sg from the PRD table at table, as DMA by
+ * requester sid (to_ram: a disk read, the buffers are written). 0, with
  * *longer when the PRDs describe more than bytes; -EFAULT for an entry or
- * a buffer outside RAM, -ENOSPC when the end bit comes first, -E2BIG when
- * no end bit comes within IDE_PRD_MAX entries.
+ * a buffer outside RAM or refused by the IOMMU, -ENOSPC when the end bit
+ * comes first, -E2BIG when no end bit comes within IDE_PRD_MAX entries,
+ * -ENOBUFS when the pieces would not fit in sg.
  */
-int ide_prd_map(const struct guest_mem *mem, uint32_t table, uint64_t bytes,
+int ide_prd_map(struct machine *m, uint16_t sid, uint32_t table, uint64_t bytes, bool to_ram,
 		struct dma_sg *sg, bool *longer);
 
 /* ---- bmdma.c ---- */

@@ -146,7 +146,7 @@ static struct ide_ctrl *ide_ctrl_create(struct machine *m)
 		ch->cmd_base = channel_res[i].cmd;
 		ch->ctl_base = channel_res[i].ctl;
 		ch->gsi = channel_res[i].gsi;
-		ch->iov = calloc(IDE_PRD_MAX, sizeof(*ch->iov));
+		ch->iov = calloc(IDE_SG_MAX, sizeof(*ch->iov));
 		if (!ch->iov) {
 			report(-ENOMEM, "ide: out of memory");
 			return NULL;
@@ -308,5 +308,5 @@ const struct vdev_type ide_vdev = {
 		"disks; Linux drives it with ata_piix",
 	.opts = ide_opts,
 	.create = ide_vdev_create,
-	.dma = VDEV_DMA_DIRECT,
+	.dma = VDEV_DMA_IOMMU,
 };
