@@ -63,15 +63,20 @@ struct vdev_type {
 	 */
 	int (*create)(struct machine *m, const struct vdev_spec *spec);
 	/*
-	 * How its DMA reaches RAM. An IOMMU can only be given to a machine
-	 * whose DMA goes through it: vdev_create_all() refuses a device with
-	 * direct DMA beside one that is an IOMMU, rather than let it bypass
-	 * the guest's mappings.
+	 * How its DMA reaches RAM beside an IOMMU. There is no kind for DMA
+	 * that bypasses the guest's mappings behind its back: a new device
+	 * with DMA says which of these it does.
 	 */
 	enum {
 		VDEV_DMA_NONE,		/* no DMA */
-		VDEV_DMA_DIRECT,	/* guest-physical addresses, straight to RAM (dma.h) */
-		VDEV_DMA_IOMMU,		/* machine_dma_read/write: through the IOMMU */
+		/* machine_dma_read/write, machine_dma_sg_add: through the IOMMU */
+		VDEV_DMA_IOMMU,
+		/*
+		 * Guest-physical, bypassing the IOMMU by its own spec (virtio
+		 * without VIRTIO_F_ACCESS_PLATFORM): the guest knows and gives
+		 * it guest-physical addresses, so it is welcome beside one.
+		 */
+		VDEV_DMA_PHYSICAL,
 	} dma;
 	bool is_iommu;		/* it translates the others' DMA and MSIs (intel-iommu) */
 };

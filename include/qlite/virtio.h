@@ -48,6 +48,12 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio rings are litt
 #define VIRTIO_F_INDIRECT_DESC		28
 #define VIRTIO_F_EVENT_IDX		29
 #define VIRTIO_F_VERSION_1		32
+/*
+ * Never offered: without it (virtio 1.2, 6 Reserved Feature Bits) the
+ * device uses the physical addresses the driver gives it, untranslated by
+ * any IOMMU (src/devices/virtio_vdev.c, VDEV_DMA_PHYSICAL).
+ */
+#define VIRTIO_F_ACCESS_PLATFORM	33
 #define VIRTIO_F_BIT(b)			(1ULL << (b))
 #define VIRTIO_CORE_FEATURES		(VIRTIO_F_BIT(VIRTIO_F_INDIRECT_DESC) | \
 					 VIRTIO_F_BIT(VIRTIO_F_EVENT_IDX) | \

@@ -87,41 +87,8 @@ static void vdev_where(const struct vdev_spec *vs, char *where, size_t len)
 		snprintf(where, len, "%s", vs->origin.option ? vs->origin.option : "--vdev");
 }
 
-/* An IOMMU with a device whose DMA would bypass it: the first such device, or NULL. */
-static const struct vdev_spec *dma_bypassing_iommu(const struct vm_spec *spec,
-						   const struct vdev_type **iommu)
-{
-	const struct vdev_spec *direct = NULL;
-
-	*iommu = NULL;
-	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
-		const struct vdev_type *t = vdev_type_lookup(spec->vdevs[i].type);
-
-		if (t && t->is_iommu && !*iommu)
-			*iommu = t;
-		if (t && t->dma == VDEV_DMA_DIRECT && !direct)
-			direct = &spec->vdevs[i];
-	}
-	return *iommu ? direct : NULL;
-}
-
 int vdev_create_all(struct machine *m, const struct vm_spec *spec)
 {
-	const struct vdev_spec *direct;
-	const struct vdev_type *iommu;
-
-	direct = dma_bypassing_iommu(spec, &iommu);
-	if (direct) {
-		char where[512];
-		int ret;
-
-		vdev_where(direct, where, sizeof(where));
-		report_set_context(where);
-		ret = report(-ENOTSUP, "vdev %s: its DMA does not go through %s yet, which would let it bypass the guest's mappings (devices that do: edu, e1000, ide)",
-			     direct->type, iommu->name);
-		report_set_context(NULL);
-		return ret;
-	}
 	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
 		const struct vdev_spec *vs = &spec->vdevs[i];
 		const struct vdev_type *t = vdev_type_lookup(vs->type);

@@ -30,6 +30,14 @@ static void virtio_vq_broken(void *opaque, struct virtq *vq)
 	virtio_device_needs_reset(opaque, "queue %u: %s", vq->index, vq->why);
 }
 
+/*
+ * The rings and buffers are guest-physical (dma.h, virtqueue.c), which is
+ * what a device without ACCESS_PLATFORM promises; devices cannot offer it
+ * either (bits 24..40 are the core's, refused below).
+ */
+_Static_assert(!(VIRTIO_CORE_FEATURES & VIRTIO_F_BIT(VIRTIO_F_ACCESS_PLATFORM)),
+	       "virtio DMA is guest-physical: ACCESS_PLATFORM must not be offered");
+
 static int virtio_check_info(const struct virtio_device_info *info)
 {
 	if (!info->nr_queues || info->nr_queues > VIRTIO_MAX_QUEUES || !info->queue_max_sizes)
