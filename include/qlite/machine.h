@@ -313,11 +313,19 @@ struct irq_event;
 
 /* An edge on a GSI, raised from any thread. */
 int machine_irq_event_gsi(struct machine *m, unsigned gsi, bool in_kernel, struct irq_event **out);
-/* An MSI (addr/data as the guest programmed them), raised from any thread. */
-int machine_irq_event_msi(struct machine *m, uint64_t addr, uint32_t data, bool in_kernel,
-			  struct irq_event **out);
-/* The guest reprogrammed the vector. */
-int irq_event_set_msi(struct irq_event *ev, uint64_t addr, uint32_t data);
+/*
+ * An MSI (addr/data as the guest programmed them) written by requester sid,
+ * raised from any thread. With an IOMMU that remaps interrupts it stays in
+ * userspace whatever in_kernel says: each raise goes through
+ * machine_msi_raise, translated by the guest's tables as they are then.
+ */
+int machine_irq_event_msi(struct machine *m, uint16_t sid, uint64_t addr, uint32_t data,
+			  bool in_kernel, struct irq_event **out);
+/*
+ * The guest reprogrammed the vector. sid comes along: a PCI function learns
+ * its requester id when the host places it, after its events are made.
+ */
+int irq_event_set_msi(struct irq_event *ev, uint16_t sid, uint64_t addr, uint32_t data);
 void irq_event_raise(struct irq_event *ev);
 void irq_event_destroy(struct irq_event *ev);
 bool irq_event_in_kernel(const struct irq_event *ev);

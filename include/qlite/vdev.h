@@ -104,8 +104,9 @@ int vdev_opt_span(const struct vdev_type *type, const struct vdev_spec *vs, cons
 const char *vdev_opt_get(const struct vdev_spec *vs, const char *key);
 
 /*
- * Build every vdev of spec on m, in order, through the type table: the one
- * path of `qlite run` and `qlite check`. A failure is reported as
+ * Build every vdev of spec on m through the type table: the IOMMUs
+ * (is_iommu) first, then the others in order; the one path of `qlite run`
+ * and `qlite check`. A failure is reported as
  * "FILE:LINE: message" (or "--vdev: message") and returned as -errno.
  */
 int vdev_create_all(struct machine *m, const struct vm_spec *spec);

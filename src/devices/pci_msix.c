@@ -55,7 +55,8 @@ static bool msix_sync(struct pci_msix *x, unsigned v)
 
 	if (vec->synced)
 		return true;
-	ret = irq_event_set_msi(vec->ev, addr, vec->entry[ENTRY_DATA]);
+	/* The function has its slot by now: the guest reached the table through its BAR. */
+	ret = irq_event_set_msi(vec->ev, pci_requester_id(x->dev), addr, vec->entry[ENTRY_DATA]);
 	if (ret < 0) {
 		/* The guest can provoke this at every unmask: say it once. */
 		if (!x->route_warned)
@@ -308,7 +309,8 @@ int pci_msix_init(struct pci_msix *x, struct pci_device *dev, struct machine *m,
 	for (i = 0; i < nr_vectors; i++) {
 		/* Masked, as after reset. */
 		x->vec[i].entry[ENTRY_CTRL] = PCI_MSIX_ENTRY_CTRL_MASKBIT;
-		ret = machine_irq_event_msi(m, 0, 0, in_kernel, &x->vec[i].ev);
+		ret = machine_irq_event_msi(m, pci_requester_id(dev), 0, 0, in_kernel,
+					    &x->vec[i].ev);
 		if (ret < 0) {
 			report_errno(ret, "pci %s: msix vector %u", dev->name, i);
 			goto err_free;

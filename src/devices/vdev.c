@@ -87,27 +87,44 @@ static void vdev_where(const struct vdev_spec *vs, char *where, size_t len)
 		snprintf(where, len, "%s", vs->origin.option ? vs->origin.option : "--vdev");
 }
 
+/* Build one vdev line, its FILE:LINE (or --vdev) before whatever its constructor says. */
+static int vdev_create_one(struct machine *m, const struct vdev_spec *vs,
+			   const struct vdev_type *t)
+{
+	char where[512];
+	int ret;
+
+	vdev_where(vs, where, sizeof(where));
+	report_set_context(where);
+	/* The parser knows every type; a table swapped under it is a bug, said as one. */
+	if (!t || !t->create)
+		ret = report(-ENOSYS, "vdev %s cannot be built", vs->type);
+	else
+		ret = t->create(m, vs);
+	report_set_context(NULL);
+	return ret;
+}
+
 int vdev_create_all(struct machine *m, const struct vm_spec *spec)
 {
-	for (unsigned i = 0; i < spec->nr_vdevs; i++) {
-		const struct vdev_spec *vs = &spec->vdevs[i];
-		const struct vdev_type *t = vdev_type_lookup(vs->type);
-		char where[512];
-		int ret;
+	/*
+	 * The IOMMUs first, wherever their lines are: a device decides at
+	 * construction how its interrupts travel (an MSI-X vector takes KVM's
+	 * irqfd route only without interrupt remapping), so m->iommu must be
+	 * there before any device, as it is on the hardware from power-on.
+	 */
+	for (unsigned pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < spec->nr_vdevs; i++) {
+			const struct vdev_spec *vs = &spec->vdevs[i];
+			const struct vdev_type *t = vdev_type_lookup(vs->type);
+			int ret;
 
-		vdev_where(vs, where, sizeof(where));
-		/* The parser knows every type; a table swapped under it is a bug, said as one. */
-		if (!t || !t->create) {
-			report_set_context(where);
-			ret = report(-ENOSYS, "vdev %s cannot be built", vs->type);
-			report_set_context(NULL);
-			return ret;
+			if ((t && t->is_iommu) != !pass)
+				continue;
+			ret = vdev_create_one(m, vs, t);
+			if (ret < 0)
+				return ret;
 		}
-		report_set_context(where);
-		ret = t->create(m, vs);
-		report_set_context(NULL);
-		if (ret < 0)
-			return ret;
 	}
 	return 0;
 }

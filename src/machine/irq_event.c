@@ -5,6 +5,15 @@
  * and the kernel injects; otherwise qlite injects with an ioctl
  * (irq_set/msi_send). An MSI behind an irqfd needs a GSI route of its own,
  * updated when the guest reprograms the vector.
+ *
+ * An MSI is a write by a PCI requester, and an IOMMU that remaps interrupts
+ * decides what it becomes from the requester id and the guest's interrupt
+ * remapping table, which the guest may change at any time without telling
+ * the device. A KVM route would hold the untranslated message (remappable
+ * format, meaningless to the LAPICs) or a translation gone stale: so with
+ * such an IOMMU MSI events stay in userspace and each raise goes through
+ * machine_msi_raise, translated then. GSI events and machines without
+ * interrupt remapping are unchanged.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,11 +28,12 @@ struct irq_event {
 	struct machine *m;
 	bool is_msi;
 	unsigned gsi;		/* the line, or the MSI's route when in_kernel */
-	uint64_t addr;		/* MSI, for the userspace path */
+	uint16_t sid;		/* MSI, for the userspace path: the requester, */
+	uint64_t addr;		/* and its message as the guest programmed it */
 	uint32_t data;
 	bool in_kernel;
 	int efd;
-	pthread_mutex_t lock;	/* addr/data against a raise on another thread */
+	pthread_mutex_t lock;	/* sid/addr/data against a raise on another thread */
 	_Atomic uint64_t count;
 };
 
@@ -44,6 +54,9 @@ static bool can_irqfd(struct machine *m, bool is_msi)
 {
 	const struct machine_accel_ops *a = m->accel;
 
+	/* Interrupt remapping translates each message as it is raised (above). */
+	if (is_msi && m->iommu && m->iommu_intremap)
+		return false;
 	return a && a->irqfd && (!is_msi || (a->msi_route && a->msi_route_free));
 }
 
@@ -89,14 +102,15 @@ int machine_irq_event_gsi(struct machine *m, unsigned gsi, bool in_kernel, struc
 	return 0;
 }
 
-int machine_irq_event_msi(struct machine *m, uint64_t addr, uint32_t data, bool in_kernel,
-			  struct irq_event **out)
+int machine_irq_event_msi(struct machine *m, uint16_t sid, uint64_t addr, uint32_t data,
+			  bool in_kernel, struct irq_event **out)
 {
 	int ret = irq_event_new(m, out);
 
 	if (ret < 0)
 		return ret;
 	(*out)->is_msi = true;
+	(*out)->sid = sid;
 	(*out)->addr = addr;
 	(*out)->data = data;
 	if (in_kernel)
@@ -104,7 +118,7 @@ int machine_irq_event_msi(struct machine *m, uint64_t addr, uint32_t data, bool 
 	return 0;
 }
 
-int irq_event_set_msi(struct irq_event *ev, uint64_t addr, uint32_t data)
+int irq_event_set_msi(struct irq_event *ev, uint16_t sid, uint64_t addr, uint32_t data)
 {
 	int ret = 0;
 	int gsi;
@@ -117,6 +131,7 @@ int irq_event_set_msi(struct irq_event *ev, uint64_t addr, uint32_t data)
 		ret = ev->m->accel->msi_route(ev->m->accel_ctx, &gsi, addr, data);
 	}
 	if (ret == 0) {
+		ev->sid = sid;
 		ev->addr = addr;
 		ev->data = data;
 	}
@@ -126,7 +141,9 @@ int irq_event_set_msi(struct irq_event *ev, uint64_t addr, uint32_t data)
 
 void irq_event_raise(struct irq_event *ev)
 {
-	uint64_t one = 1;
+	uint64_t one = 1, addr;
+	uint32_t data;
+	uint16_t sid;
 
 	atomic_fetch_add_explicit(&ev->count, 1, memory_order_relaxed);
 	if (ev->in_kernel) {
@@ -140,8 +157,15 @@ void irq_event_raise(struct irq_event *ev)
 		return;
 	}
 	pthread_mutex_lock(&ev->lock);
-	ev->m->msi_send(ev->m, ev->addr, ev->data);
+	sid = ev->sid;
+	addr = ev->addr;
+	data = ev->data;
 	pthread_mutex_unlock(&ev->lock);
+	/*
+	 * msi_send without an IOMMU; with one, the message it makes of it. A
+	 * message it blocks has had its fault recorded there: nothing to send.
+	 */
+	(void)machine_msi_raise(ev->m, sid, addr, data);
 }
 
 void irq_event_destroy(struct irq_event *ev)

@@ -1219,19 +1219,58 @@ static void test_create_errors(void **state)
 
 	/*
 	 * Devices with DMA are welcome beside it: e1000 (and IDE) through it,
-	 * virtio-net guest-physical by its spec (no ACCESS_PLATFORM).
+	 * virtio-net guest-physical by its spec (no ACCESS_PLATFORM). Declared
+	 * after them, the unit is still built first: virtio-net's MSI-X vectors
+	 * see it and take no KVM route (the machine has the fake kernel's).
 	 */
 	c = ctx_new(true);
+	fake_machine_destroy(c->fm);
+	c->fm = fake_machine_create_accel();
+	c->fm->m.mem = &c->gm;
+	c->fm->m.split_irqchip = true;
 	c->fm->m.offline = true;	/* as `qlite check`: the backends open nothing */
 	spec_add(&c->spec, NULL, NULL);
 	spec_add(&c->spec, NULL, NULL);
 	spec_add(&c->spec, NULL, NULL);
-	c->spec.vdevs[1].type = "e1000";
-	c->spec.vdevs[2].type = "virtio-net";
+	c->spec.vdevs[0].type = "e1000";
+	c->spec.vdevs[1].type = "virtio-net";
 	assert_non_null(pci_host_create(&c->fm->m));
 	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), 0);
 	assert_non_null(c->fm->m.iommu);
+	assert_true(c->fm->m.iommu_intremap);
+	assert_int_equal(c->fm->nr_routes, 0);
 	assert_int_equal(report_capture_lines(&c->said), 0);
+	pci_host_destroy(c->fm->m.pci);
+	ctx_destroy(c);
+
+	/* Without the unit the same virtio-net routes its vectors in the kernel, as before. */
+	c = ctx_new(true);
+	fake_machine_destroy(c->fm);
+	c->fm = fake_machine_create_accel();
+	c->fm->m.mem = &c->gm;
+	c->fm->m.offline = true;
+	spec_add(&c->spec, NULL, NULL);
+	c->spec.vdevs[0].type = "virtio-net";
+	assert_non_null(pci_host_create(&c->fm->m));
+	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), 0);
+	assert_null(c->fm->m.iommu);
+	assert_true(c->fm->nr_routes > 0);
+	pci_host_destroy(c->fm->m.pci);
+	ctx_destroy(c);
+
+	/* A device's error after the reordering still names its own line. */
+	c = ctx_new(true);
+	c->fm->m.offline = true;
+	spec_add(&c->spec, NULL, NULL);
+	spec_add(&c->spec, "mtu", "5");
+	spec_add(&c->spec, NULL, NULL);
+	c->spec.vdevs[0].type = "e1000";
+	c->spec.vdevs[1].type = "virtio-net";
+	assert_non_null(pci_host_create(&c->fm->m));
+	assert_int_equal(vdev_create_all(&c->fm->m, &c->spec), -EINVAL);
+	assert_true(report_capture_has(&c->said, "vm.conf:3: virtio-net: mtu 5: 68 to 65535"));
+	assert_int_equal(report_capture_lines(&c->said), 1);
+	assert_non_null(c->fm->m.iommu);
 	pci_host_destroy(c->fm->m.pci);
 	ctx_destroy(c);
 

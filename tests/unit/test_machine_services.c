@@ -256,9 +256,9 @@ static void test_irq_event_userspace(void **state)
 	assert_int_equal(fm->irq_calls[0].level, 1);
 	assert_int_equal(fm->irq_calls[1].level, 0);
 
-	assert_int_equal(machine_irq_event_msi(&fm->m, 0xfee00000, 0x4041, true, &msi), 0);
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0x10, 0xfee00000, 0x4041, true, &msi), 0);
 	irq_event_raise(msi);
-	assert_int_equal(irq_event_set_msi(msi, 0xfee01000, 0x4042), 0);
+	assert_int_equal(irq_event_set_msi(msi, 0x10, 0xfee01000, 0x4042), 0);
 	irq_event_raise(msi);
 	assert_int_equal(fm->nr_msi_calls, 2);
 	assert_int_equal(fm->msi_calls[0].addr, 0xfee00000);
@@ -266,7 +266,7 @@ static void test_irq_event_userspace(void **state)
 	assert_int_equal(fm->msi_calls[1].addr, 0xfee01000);
 	assert_int_equal(fm->msi_calls[1].data, 0x4042);
 	assert_int_equal(irq_event_count(msi), 2);
-	assert_int_equal(irq_event_set_msi(gsi, 0, 0), -EINVAL);
+	assert_int_equal(irq_event_set_msi(gsi, 0, 0, 0), -EINVAL);
 	irq_event_destroy(gsi);
 	irq_event_destroy(msi);
 	fake_machine_destroy(fm);
@@ -285,12 +285,12 @@ static void test_irq_event_in_kernel(void **state)
 	assert_int_equal(fake_irqfd_drain(fm, 5), 2);
 
 	/* An MSI behind an irqfd gets a GSI route of its own, updated in place. */
-	assert_int_equal(machine_irq_event_msi(&fm->m, 0xfee00000, 0x30, true, &msi), 0);
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0x10, 0xfee00000, 0x30, true, &msi), 0);
 	assert_true(irq_event_in_kernel(msi));
 	assert_int_equal(fm->nr_routes, 1);
 	assert_int_equal(fm->routes[0].gsi, 24);
 	assert_int_equal(fm->routes[0].data, 0x30);
-	assert_int_equal(irq_event_set_msi(msi, 0xfee00000, 0x31), 0);
+	assert_int_equal(irq_event_set_msi(msi, 0x10, 0xfee00000, 0x31), 0);
 	assert_int_equal(fm->nr_routes, 1);
 	assert_int_equal(fm->routes[0].data, 0x31);
 	irq_event_raise(msi);
@@ -308,6 +308,111 @@ static void test_irq_event_in_kernel(void **state)
 	irq_event_destroy(gsi);
 	irq_event_destroy(off);
 	assert_int_equal(fm->nr_irqfds, 0);
+	fake_machine_destroy(fm);
+}
+
+/*
+ * An IOMMU that remaps interrupts: data 0x100 + n becomes vector
+ * vector_base + n, the requester is recorded, and blocked MSIs are refused.
+ */
+struct remapper {
+	unsigned calls;
+	uint16_t last_sid;
+	uint32_t vector_base;
+	bool block;
+};
+
+static int remap_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
+		     uint64_t *len)
+{
+	(void)opaque;
+	(void)sid;
+	(void)write;
+	*gpa = iova;
+	*len = 0x1000 - (iova & 0xfff);
+	return 0;
+}
+
+static int remap_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
+{
+	struct remapper *r = opaque;
+
+	r->calls++;
+	r->last_sid = sid;
+	if (r->block)
+		return -EFAULT;
+	*addr = 0xfee00000;
+	*data = r->vector_base + (*data - 0x100);
+	return 0;
+}
+
+static const struct machine_iommu_ops remap_ops = {
+	.dma_translate = remap_dma,
+	.msi_translate = remap_msi,
+};
+
+static void test_irq_event_remapped(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct remapper r = { .vector_base = 0x40 };
+	struct irq_event *gsi = NULL, *msi = NULL;
+
+	(void)state;
+	assert_int_equal(machine_set_iommu(&fm->m, &remap_ops, &r, 0xfed90000, true), 0);
+	/* A line is no message: still the kernel's. */
+	assert_int_equal(machine_irq_event_gsi(&fm->m, 5, true, &gsi), 0);
+	assert_true(irq_event_in_kernel(gsi));
+	/* An MSI stays in userspace, with no route for KVM to hold. */
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0x18, 0xfee00010, 0x100, true, &msi), 0);
+	assert_false(irq_event_in_kernel(msi));
+	assert_int_equal(fm->nr_routes, 0);
+	assert_int_equal(fm->nr_irqfds, 1);
+	irq_event_raise(msi);
+	assert_int_equal(r.calls, 1);
+	assert_int_equal(r.last_sid, 0x18);
+	assert_int_equal(fm->nr_msi_calls, 1);
+	assert_int_equal(fm->msi_calls[0].addr, 0xfee00000);
+	assert_int_equal(fm->msi_calls[0].data, 0x40);
+	/* The guest rewrites its table: the next raise is translated anew. */
+	r.vector_base = 0x60;
+	irq_event_raise(msi);
+	assert_int_equal(fm->msi_calls[1].data, 0x60);
+	/* Reprogrammed (and a requester id learnt late), still no route. */
+	assert_int_equal(irq_event_set_msi(msi, 0x20, 0xfee00010, 0x102), 0);
+	assert_int_equal(fm->nr_routes, 0);
+	irq_event_raise(msi);
+	assert_int_equal(r.last_sid, 0x20);
+	assert_int_equal(fm->msi_calls[2].data, 0x62);
+	/* Blocked by the IOMMU: nothing delivered, the raise still counted. */
+	r.block = true;
+	irq_event_raise(msi);
+	assert_int_equal(r.calls, 4);
+	assert_int_equal(fm->nr_msi_calls, 3);
+	assert_int_equal(irq_event_count(msi), 4);
+	irq_event_destroy(msi);
+	irq_event_destroy(gsi);
+	fake_machine_destroy(fm);
+}
+
+/* An IOMMU without interrupt remapping leaves MSIs to the kernel, as before. */
+static void test_irq_event_iommu_no_intremap(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct remapper r = { .vector_base = 0x40 };
+	struct irq_event *msi = NULL;
+
+	(void)state;
+	assert_int_equal(machine_set_iommu(&fm->m, &remap_ops, &r, 0xfed90000, false), 0);
+	assert_int_equal(machine_irq_event_msi(&fm->m, 0x18, 0xfee00000, 0x30, true, &msi), 0);
+	assert_true(irq_event_in_kernel(msi));
+	assert_int_equal(fm->nr_routes, 1);
+	assert_int_equal(fm->routes[0].data, 0x30);
+	irq_event_raise(msi);
+	assert_int_equal(fake_irqfd_drain(fm, 24), 1);
+	assert_int_equal(fm->nr_msi_calls, 0);
+	assert_int_equal(r.calls, 0);
+	assert_int_equal(irq_event_count(msi), 1);
+	irq_event_destroy(msi);
 	fake_machine_destroy(fm);
 }
 
@@ -701,6 +806,8 @@ int main(void)
 		cmocka_unit_test(test_doorbell_bad),
 		cmocka_unit_test(test_irq_event_userspace),
 		cmocka_unit_test(test_irq_event_in_kernel),
+		cmocka_unit_test(test_irq_event_remapped),
+		cmocka_unit_test(test_irq_event_iommu_no_intremap),
 		cmocka_unit_test(test_timer),
 		cmocka_unit_test(test_aio),
 		cmocka_unit_test(test_backend),

@@ -70,11 +70,14 @@
 struct mode {
 	bool accel;		/* the fake kernel exists */
 	bool ioeventfd, irqfd;	/* the device's options */
+	bool remap;		/* an IOMMU remapping interrupts, installed first */
 };
 
 static const struct mode m_userspace = { .accel = false, .ioeventfd = true, .irqfd = true };
 static const struct mode m_kernel = { .accel = true, .ioeventfd = true, .irqfd = true };
 static const struct mode m_options_off = { .accel = true, .ioeventfd = false, .irqfd = false };
+static const struct mode m_remapped = { .accel = true, .ioeventfd = true, .irqfd = true,
+					.remap = true };
 
 struct ctx {
 	const struct mode *mode;
@@ -101,6 +104,12 @@ struct ctx {
 	uint64_t notify_addr[NR_QUEUES];
 
 	struct report_capture log;	/* what report() printed */
+
+	/* The remapping IOMMU (m_remapped): calls, last requester, what it makes of data. */
+	unsigned remaps;
+	uint16_t remap_sid;
+	uint32_t remap_base;
+	bool remap_block;
 };
 
 /* ---- the test device ---- */
@@ -167,6 +176,42 @@ static const struct virtio_device_info tdev_info = {
 
 /* ---- the machine ---- */
 
+/*
+ * The IOMMU of m_remapped: MSI_DATA(v) (the guest's handle, say) becomes
+ * vector remap_base + v; blocked messages are refused. No DMA goes through
+ * it: virtio's is guest-physical (no ACCESS_PLATFORM).
+ */
+static int remap_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
+		     uint64_t *len)
+{
+	(void)opaque;
+	(void)sid;
+	(void)iova;
+	(void)write;
+	(void)gpa;
+	(void)len;
+	fail_msg("virtio DMA went through the IOMMU");
+	return -EFAULT;
+}
+
+static int remap_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
+{
+	struct ctx *c = opaque;
+
+	c->remaps++;
+	c->remap_sid = sid;
+	if (c->remap_block)
+		return -EFAULT;
+	*addr = MSI_ADDR;
+	*data = c->remap_base + (*data - MSI_DATA(0));
+	return 0;
+}
+
+static const struct machine_iommu_ops remap_ops = {
+	.dma_translate = remap_dma,
+	.msi_translate = remap_msi,
+};
+
 static struct virtio_pci_opts opts_of(const struct mode *mode)
 {
 	return (struct virtio_pci_opts){ .ioeventfd = mode->ioeventfd, .irqfd = mode->irqfd };
@@ -186,6 +231,12 @@ static int setup(void **state)
 	c->fm->m.mem = &c->gm;
 	c->host = pci_host_create(&c->fm->m);
 	assert_non_null(c->host);
+	/* As vdev_create_all does: the IOMMU exists before any device. */
+	if (mode->remap) {
+		/* Each vector's message to itself, unless a test retargets them. */
+		c->remap_base = MSI_DATA(0);
+		assert_int_equal(machine_set_iommu(&c->fm->m, &remap_ops, c, 0xfed90000, true), 0);
+	}
 	assert_int_equal(virtio_device_init(&c->vdev, &tdev_info, &c->gm, c), 0);
 	virtq_elem_init(&c->e, c->out_iov, 4, c->in_iov, 4);
 	memcpy(c->config, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
@@ -226,7 +277,7 @@ static bool kernel_doorbells(const struct ctx *c)
 
 static bool kernel_vectors(const struct ctx *c)
 {
-	return c->mode->accel && c->mode->irqfd;
+	return c->mode->accel && c->mode->irqfd && !c->mode->remap;
 }
 
 /* ---- the guest ---- */
@@ -603,6 +654,52 @@ static void test_msix_per_queue(void **state)
 		assert_int_equal(msis(c, v), 0);
 	assert_int_equal(bar_read(c, c->isr, 1), 0);
 	assert_int_equal(intx_level(c), 0);
+}
+
+/*
+ * Beside an IOMMU that remaps interrupts, as Linux programs every vector
+ * with intel_iommu=on: the vectors stay in userspace although the kernel
+ * could take them, and each message goes through the IOMMU as the
+ * function's requester id, translated by the tables as they are when sent.
+ */
+static void test_msix_remapped(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_machine *fm = c->fm;
+
+	c->remap_base = 0x50;
+	linux_init(c, true);
+	/* Programmed and unmasked, yet no vector has a route for KVM's irqfds. */
+	assert_int_equal(fm->nr_routes, 0);
+	fm->nr_msi_calls = 0;
+	post_request(c, 1, "Hello");
+	kick(c, 1);
+	assert_int_equal(fake_run_io(fm, 1, IO_WAIT_MS), 1);
+	assert_memory_equal(guest_mem_ptr(&c->gm, RESP, 5), "hELLO", 5);
+	/* Queue 1's vector (2), remapped; nothing through an irqfd. */
+	assert_int_equal(c->remaps, 1);
+	assert_int_equal(c->remap_sid, pci_requester_id(virtio_pci_function(c->vp)));
+	assert_int_equal(c->remap_sid, c->slot << 3);
+	assert_int_equal(fm->nr_msi_calls, 1);
+	assert_int_equal(fm->msi_calls[0].addr, MSI_ADDR);
+	assert_int_equal(fm->msi_calls[0].data, 0x52);
+	assert_int_equal(fake_irqfd_drain(fm, MSI_GSI0 + 2), 0);
+	/* The guest retargets its IRTE without touching the device: the next message follows. */
+	c->remap_base = 0x70;
+	post_request(c, 0, "x");
+	kick(c, 0);
+	assert_int_equal(fake_run_io(fm, 1, IO_WAIT_MS), 1);
+	assert_int_equal(fm->nr_msi_calls, 2);
+	assert_int_equal(fm->msi_calls[1].data, 0x71);
+	/* Blocked by the IOMMU: not delivered, and the device carries on. */
+	c->remap_block = true;
+	post_request(c, 1, "y");
+	kick(c, 1);
+	assert_int_equal(fake_run_io(fm, 1, IO_WAIT_MS), 1);
+	assert_int_equal(tr_used(&c->ring[1])->idx, 2);
+	assert_int_equal(c->remaps, 3);
+	assert_int_equal(fm->nr_msi_calls, 2);
+	assert_int_equal(fm->nr_stops, 0);
 }
 
 /* MSI-X off: the ISR says why, INTx is level until the ISR is read. */
@@ -1036,6 +1133,9 @@ int main(void)
 		ALL_PATHS(test_linux_init),
 		ALL_PATHS(test_round_trip_msix),
 		ALL_PATHS(test_msix_per_queue),
+		{ "test_msix_remapped", test_msix_remapped, setup, teardown, (void *)&m_remapped },
+		{ "test_round_trip_msix (remapped)", test_round_trip_msix, setup, teardown,
+		  (void *)&m_remapped },
 		ALL_PATHS(test_intx_isr),
 		ALL_PATHS(test_exit_counts),
 		ALL_PATHS(test_bar_move),
