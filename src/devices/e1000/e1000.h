@@ -320,7 +320,7 @@ static inline int e1000_dma_write(struct e1000 *s, uint64_t addr, const void *bu
 	return machine_dma_write(s->m, pci_requester_id(&s->pci), addr, buf, len);
 }
 
-/* How a refused address is said: "outside RAM", or with an IOMMU "not mapped or outside RAM". */
+/* How a refused address is said: with an IOMMU it may be its refusal or RAM's end. */
 static inline const char *e1000_bad_addr(const struct e1000 *s)
 {
 	return s->m->iommu ? "refused by the IOMMU or outside RAM" : "outside RAM";
