@@ -11,9 +11,11 @@
  * when that ends.
  *
  * Each vector is a machine interrupt event (KVM_IRQFD through an MSI route,
- * or KVM_SIGNAL_MSI) that is given the table entry's address/data when the
- * vector becomes deliverable, so a guest that programs masked vectors, as
- * Linux does, costs one route update per vector, not one per dword.
+ * or KVM_SIGNAL_MSI) that is given the table entry's address/data, and the
+ * function's requester id, when the vector becomes deliverable, so a guest
+ * that programs masked vectors, as Linux does, costs one route update per
+ * vector, not one per dword. Beside an IOMMU that remaps interrupts the
+ * vectors are raised from userspace, each message translated as it goes.
  *
  * Locking: struct pci_msix has its own lock, taken by every function here.
  * pci_msix_cfg_written() runs under the PCI host's lock (host, then msix);
@@ -59,7 +61,7 @@ struct pci_msix {
  * nr_vectors vectors whose table and PBA sit at table_offset and pba_offset
  * (qword-aligned, inside memory BAR bar, not overlapping), and create an
  * interrupt event per vector, in the kernel when in_kernel and the machine
- * can. Vectors start masked, MSI-X disabled. x is handed to the machine
+ * can (not under interrupt remapping). Vectors start masked, MSI-X disabled. x is handed to the machine
  * (machine_adopt), which destroys the events at teardown: x must outlive
  * that, e.g. inside a device state from machine_alloc_device(). Returns 0
  * or -errno, said once.
