@@ -88,7 +88,8 @@ struct pic8259 {
 	struct machine *m;
 	pthread_mutex_t lock;
 	struct pic_chip chip[2];	/* [0] the master, [1] the slave */
-	bool intr;			/* the master's INTR output */
+	/* The master's INTR output: written under the lock, read without it on every vCPU 0 exit. */
+	atomic_bool intr;
 	_Atomic uint64_t acks, spurious7, spurious15, eois;
 };
 
@@ -152,7 +153,7 @@ static void chip_set_line(struct pic_chip *c, unsigned irq, int level)
 static bool pic_update(struct pic8259 *p)
 {
 	struct pic_chip *ms = &p->chip[0];
-	bool was = p->intr;
+	bool was = atomic_load_explicit(&p->intr, memory_order_relaxed), now;
 
 	/*
 	 * The slave's INT is the master's IR2 line, an edge input: its rise
@@ -160,8 +161,9 @@ static bool pic_update(struct pic8259 *p)
 	 * and the slave then answers with its IR7, the spurious IRQ 15.
 	 */
 	chip_set_line(ms, PIC_CASCADE_IRQ, chip_request(&p->chip[1], false) >= 0);
-	p->intr = chip_request(ms, true) >= 0;
-	return p->intr && !was;
+	now = chip_request(ms, true) >= 0;
+	atomic_store_explicit(&p->intr, now, memory_order_release);
+	return now && !was;
 }
 
 static void pic_notify(struct pic8259 *p, bool rose)
@@ -200,12 +202,7 @@ static void chip_intack(struct pic_chip *c, unsigned irq)
 
 bool pic8259_intr(struct pic8259 *p)
 {
-	bool intr;
-
-	pthread_mutex_lock(&p->lock);
-	intr = p->intr;
-	pthread_mutex_unlock(&p->lock);
-	return intr;
+	return atomic_load_explicit(&p->intr, memory_order_acquire);
 }
 
 /* Under the lock: one INTA cycle, the vector the CPU takes. */
