@@ -42,6 +42,7 @@ void do_pic_ticks(const char *word, char *arg)
 	uint64_t v[1], t0, deadline;
 	unsigned vector;
 	uint32_t seen;
+	uint8_t isr;
 
 	args(word, arg, v, 1, 1);
 	if (v[0] == 0 || v[0] > 100000)
@@ -88,8 +89,13 @@ void do_pic_ticks(const char *word, char *arg)
 		if (pic_isr() != 0x01)
 			fail("%s: ISR 0x%x in the handler's wake, not IRQ 0's", word, pic_isr());
 		outb(PIC_M_CMD, OCW2_EOI);
-		if (pic_isr() != 0)
-			fail("%s: ISR 0x%x after the EOI", word, pic_isr());
+		/*
+		 * The next tick may be in service already, but then its handler
+		 * ran: the INTA happens when the vector is injected.
+		 */
+		isr = pic_isr();
+		if (isr != 0 && irq_count == seen + 1)
+			fail("%s: ISR 0x%x after the EOI", word, isr);
 	}
 	outb(PIC_M_DATA, 0xff);
 	outb(PIT_CMD, 0x30);	/* channel 0 to mode 0 with no count: it stops */

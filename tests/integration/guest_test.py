@@ -330,8 +330,11 @@ def case_split_pic(q, g):
         with open(js) as f:
             data = json.load(f)
     reps = {r["name"]: r["counters"] for r in data["device_reports"]}
-    check(reps.get("pic") == {"acks": PIC_TICKS, "spurious_irq7": 0, "spurious_irq15": 0,
-                              "eois": PIC_TICKS}, f"pic counters {reps.get('pic')}", res)
+    pic = reps.get("pic", {})
+    # One more tick may be taken between the last EOI and the guest's masking it.
+    check(pic.get("acks") in (PIC_TICKS, PIC_TICKS + 1) and pic.get("eois") == PIC_TICKS and
+          pic.get("spurious_irq7") == 0 and pic.get("spurious_irq15") == 0,
+          f"pic counters {pic}", res)
     check(reps["ioapic"]["interrupts"] == 0, f"ioapic counters {reps['ioapic']}", res)
     check(reps["pit"]["irq0_ticks"] >= PIC_TICKS, f"pit counters {reps['pit']}", res)
     for dev in data["devices"]:
