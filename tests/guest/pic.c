@@ -99,6 +99,9 @@ void do_pic_ticks(const char *word, char *arg)
 	}
 	outb(PIC_M_DATA, 0xff);
 	outb(PIT_CMD, 0x30);	/* channel 0 to mode 0 with no count: it stops */
+	/* A tick taken after the last EOI, before the mask: ended too, so the chip is left idle. */
+	if (pic_isr())
+		outb(PIC_M_CMD, OCW2_EOI);
 	irq_close();
 	gprintf("%s: %lu ticks on vector 0x%x through the 8259 in %lu us\n", word,
 		(unsigned long)v[0], vector, (unsigned long)tsc_to_us(rdtsc() - t0));
