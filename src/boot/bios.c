@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "qlite/boot.h"
+#include "qlite/devices.h"
 #include "qlite/machine.h"
 #include "qlite/util.h"
 
@@ -181,7 +182,7 @@ static int bios_out(struct machine *m, uint16_t port, uint8_t v)
  */
 static int bios_setup_own_chips(struct machine *m)
 {
-	static const uint16_t cmd[2] = { 0x20, 0xa0 };
+	static const uint16_t cmd[2] = { PIC_MASTER_PORT, PIC_SLAVE_PORT };
 	/* ICW3: the master has its slave on IR2, the slave's id is 2. */
 	static const uint8_t icw3[2] = { 1u << 2, 2 };
 	int ret = 0;
@@ -192,13 +193,14 @@ static int bios_setup_own_chips(struct machine *m)
 		ret |= bios_out(m, cmd[i] + 1, icw3[i]);
 		ret |= bios_out(m, cmd[i] + 1, 0x01);	/* ICW4: 8086 mode, normal EOI */
 		ret |= bios_out(m, cmd[i] + 1, bios_pic.imr[i]);
-		ret |= bios_out(m, 0x4d0 + i, bios_pic.elcr[i]);
+		ret |= bios_out(m, PIC_ELCR_PORT + i, bios_pic.elcr[i]);
 	}
 	if (ret)
 		return report(-ENODEV, "BIOS state: qlite's PICs are not on ports 0x20, 0xa0, 0x4d0");
-	ret |= bios_out(m, 0x43, 0x30 | bios_pit.mode << 1);	/* channel 0, lobyte/hibyte */
-	ret |= bios_out(m, 0x40, bios_pit.count & 0xff);
-	ret |= bios_out(m, 0x40, bios_pit.count >> 8);
+	/* Channel 0, lobyte/hibyte, the mode, binary; then the count. */
+	ret |= bios_out(m, PIT_BASE_PORT + 3, 0x30 | bios_pit.mode << 1);
+	ret |= bios_out(m, PIT_BASE_PORT, bios_pit.count & 0xff);
+	ret |= bios_out(m, PIT_BASE_PORT, bios_pit.count >> 8);
 	if (ret)
 		return report(-ENODEV, "BIOS state: qlite's PIT is not on ports 0x40-0x43");
 	return 0;

@@ -343,7 +343,8 @@ static void *vcpu_thread(void *arg)
 		 */
 		if (vcpu_sleep_due(vcpu))
 			vcpu->run->immediate_exit = 1;
-		if (vcpu->id == 0 && kvm->machine->pic)
+		/* Not into a KVM_RUN that returns at once: the vector would wait there (or a sleep). */
+		if (vcpu->id == 0 && kvm->machine->pic && !vcpu->run->immediate_exit)
 			vcpu_pic_inject(vcpu, kvm->machine->pic);
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		t_exit = kvm->accounting ? stats_clock() : 0;
