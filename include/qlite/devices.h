@@ -32,6 +32,24 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, int level);
 void ioapic_eoi(struct ioapic *io, unsigned vector);
 
 /*
+ * The 8259A master/slave pair in userspace (`irqchip split`,
+ * src/devices/pic8259.c), cascaded on IRQ 2, with the ELCR: created by the
+ * platform, it becomes m->pic; ISA lines 0-15 reach it beside the IOAPIC.
+ * Its INTR output is vCPU 0's LINT0 (ExtINT): the machine's pic_intr
+ * service hears when it rises; pic8259_intr() is its level and
+ * pic8259_ack() the INTA cycle at injection (the vector; IRQ 7's or 15's
+ * when the request went away). Any thread.
+ */
+#define PIC_MASTER_PORT		0x20
+#define PIC_SLAVE_PORT		0xa0
+#define PIC_ELCR_PORT		0x4d0
+struct pic8259;
+struct pic8259 *pic8259_create(struct machine *m);
+void pic8259_set_irq(struct pic8259 *p, unsigned irq, int level);
+bool pic8259_intr(struct pic8259 *p);
+uint8_t pic8259_ack(struct pic8259 *p);
+
+/*
  * The 8254 PIT in userspace (`irqchip split`, src/devices/pit8254.c): ports
  * 0x40-0x43 and port B (0x61: channel 2's gate and OUT), channel 0 on IRQ 0.
  * Created by the platform; KVM's in-kernel PIT serves the other machines.
@@ -86,7 +104,7 @@ int acpi_pm_create_counting_from(struct machine *m, uint32_t count);
 /*
  * The platform every VM has (src/devices/platform.c): COM1 writing to stdout, i8042, RTC,
  * debug-exit port, PCI host bridge, the ACPI PM device when acpi, fw_cfg (fw_cfg.h) when fw_cfg,
- * the IOAPIC and the 8254 PIT when m->split_irqchip.
+ * the IOAPIC, the 8259 pair and the 8254 PIT when m->split_irqchip.
  */
 int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 **uart);
 /* Fresh buses and services that do nothing (no loop): describing and checking without KVM. */

@@ -45,6 +45,7 @@ struct vcpu {
 	struct region_stats *cur_region;	/* the device this exit went to, for its handler time */
 	struct vcpu_reset_state *reset;	/* NULL until vcpu_create has set it up */
 	uint64_t slept;			/* the last sleep generation it took part in */
+	bool extint_failed;		/* a KVM_INTERRUPT of the PIC's vector failed (said once) */
 };
 
 /* One routed interrupt of KVM's GSI routing table (an MSI behind an irqfd). */
@@ -132,6 +133,8 @@ int vcpu_create(struct kvm *kvm, struct vcpu *vcpu, unsigned id);
 /* Start the thread, pinned to pin when it is not NULL. */
 int vcpu_start(struct vcpu *vcpu, const cpu_set_t *pin);
 void vcpu_kick(struct vcpu *vcpu);
+/* The same, but nothing when called on the vCPU's own thread (it looks before its next KVM_RUN). */
+void vcpu_kick_from_other(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 void vcpu_dump_regs(struct vcpu *vcpu, FILE *out);
 /* Dispatch the writes waiting in the coalesced MMIO ring, counted in vcpu's stats. */

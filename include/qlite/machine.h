@@ -54,6 +54,7 @@ struct pci_host;
 struct fw_cfg;
 struct ioapic;
 struct dma_sg;
+struct pic8259;
 
 /*
  * The source-id (requester id) of the IOAPIC's interrupt messages: bus 0xff,
@@ -191,12 +192,19 @@ struct machine {
 	unsigned nr_nic_macs;
 
 	/*
-	 * `irqchip split`: KVM keeps the LAPICs; the IOAPIC is qlite's
-	 * (src/devices/ioapic.c, reached through irq_set) and the machine has
-	 * no 8259 PIC or 8254 PIT. Set before any device is created.
+	 * `irqchip split`: KVM keeps the LAPICs; the IOAPIC, the 8259 pair
+	 * and the 8254 PIT are qlite's (src/devices/ioapic.c, pic8259.c,
+	 * pit8254.c; irq_set reaches the first two). Set before any device
+	 * is created.
 	 */
 	bool split_irqchip;
 	struct ioapic *ioapic;	/* with split_irqchip: qlite's IOAPIC, once created */
+	struct pic8259 *pic;	/* with split_irqchip: qlite's 8259 pair, once created */
+	/*
+	 * The PIC's INTR output rose (from any thread, no device lock held):
+	 * the CPU it drives, vCPU 0, should look at it soon. NULL: nobody.
+	 */
+	void (*pic_intr)(struct machine *m);
 	/* The IOMMU (machine_set_iommu), NULL: DMA and MSIs go straight through. */
 	const struct machine_iommu_ops *iommu;
 	void *iommu_opaque;

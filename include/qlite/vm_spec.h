@@ -79,7 +79,7 @@ struct vm_spec {
 	bool memfd;			/* back RAM with a memfd */
 	bool accounting_off;		/* no per-device/register/timing accounting of exits */
 	bool acpi_off;			/* no ACPI tables, no PM device (the MP table stays) */
-	bool split_irqchip;		/* `irqchip split`: IOAPIC in qlite, no PIC/PIT */
+	bool split_irqchip;		/* `irqchip split`: IOAPIC, PICs and PIT in qlite */
 	bool fw_cfg_off;		/* no fw_cfg device at 0x510 */
 
 	/* stats: filled by the stats keywords (exit accounting issue) */

@@ -12,7 +12,9 @@
  *   (14), masks 0xb8 and 0x8e as a guest reads them under QEMU 7.2 -M pc;
  *   IRQs 10 and 11, where it routes PCI INTx, level triggered in the ELCR;
  * - 8254 channel 0 in mode 2 (rate generator; control word 0x34, as a
- *   guest reads it back under QEMU) with a count of 65536: IRQ 0 at 18.2 Hz;
+ *   guest reads it back under QEMU) with a count of 65536: IRQ 0 at 18.2 Hz
+ *   (KVM's chips through its ioctls; with `irqchip split` qlite's own
+ *   through their ports, the writes firmware makes);
  * - a real-mode IVT whose 256 vectors point into the BIOS area: an IRQ's
  *   handler acknowledges it (non-specific EOI to the master; for IRQ 8-15 to
  *   the slave, then the master), the timer's first counts the tick in the
@@ -30,6 +32,7 @@
 #include <string.h>
 
 #include "qlite/boot.h"
+#include "qlite/devices.h"
 #include "qlite/machine.h"
 #include "qlite/util.h"
 
@@ -166,13 +169,54 @@ uint32_t bios_ticks_at(uint64_t seconds_since_midnight)
 	return seconds_since_midnight % 86400 * 1193182 / 65536 % BIOS_TICKS_PER_DAY;
 }
 
+/* One byte to a port of qlite's own chips, as firmware's out instruction would. */
+static int bios_out(struct machine *m, uint16_t port, uint8_t v)
+{
+	return bus_dispatch(m->bus[BUS_PIO], port, &v, 1, true) ? 0 : -ENODEV;
+}
+
+/*
+ * `irqchip split`: the PICs and the PIT are qlite's devices on the bus, so
+ * they get firmware's very writes: ICW1-ICW4 (edge, cascade, 8086 mode) and
+ * OCW1 to each PIC, the ELCR, and channel 0's control word and count.
+ */
+static int bios_setup_own_chips(struct machine *m)
+{
+	static const uint16_t cmd[2] = { PIC_MASTER_PORT, PIC_SLAVE_PORT };
+	/* ICW3: the master has its slave on IR2, the slave's id is 2. */
+	static const uint8_t icw3[2] = { 1u << 2, 2 };
+	int ret = 0;
+
+	for (unsigned i = 0; i < 2; i++) {
+		ret |= bios_out(m, cmd[i], 0x11);	/* ICW1: edge, cascade, ICW4 follows */
+		ret |= bios_out(m, cmd[i] + 1, bios_pic.vector_base[i]);
+		ret |= bios_out(m, cmd[i] + 1, icw3[i]);
+		ret |= bios_out(m, cmd[i] + 1, 0x01);	/* ICW4: 8086 mode, normal EOI */
+		ret |= bios_out(m, cmd[i] + 1, bios_pic.imr[i]);
+		ret |= bios_out(m, PIC_ELCR_PORT + i, bios_pic.elcr[i]);
+	}
+	if (ret)
+		return report(-ENODEV, "BIOS state: qlite's PICs are not on ports 0x20, 0xa0, 0x4d0");
+	/* Channel 0, lobyte/hibyte, the mode, binary; then the count. */
+	ret |= bios_out(m, PIT_BASE_PORT + 3, 0x30 | bios_pit.mode << 1);
+	ret |= bios_out(m, PIT_BASE_PORT, bios_pit.count & 0xff);
+	ret |= bios_out(m, PIT_BASE_PORT, bios_pit.count >> 8);
+	if (ret)
+		return report(-ENODEV, "BIOS state: qlite's PIT is not on ports 0x40-0x43");
+	return 0;
+}
+
 int bios_setup_chips(struct machine *m)
 {
 	const struct machine_accel_ops *a = m->accel;
 	int ret;
 
-	/* `irqchip split` has no PIC or PIT to leave in firmware's state. */
-	if (!a || !a->pic_setup || !a->pit_setup || m->split_irqchip)
+	/* qlite check: nothing runs. */
+	if (m->offline)
+		return 0;
+	if (m->split_irqchip)
+		return m->pic ? bios_setup_own_chips(m) : 0;
+	if (!a || !a->pic_setup || !a->pit_setup)
 		return 0;
 	ret = a->pic_setup(m->accel_ctx, &bios_pic);
 	if (ret < 0)

@@ -808,8 +808,9 @@ const struct config_keyword config_keywords[] = {
 	  "Where the interrupt controllers live. `kernel` (default): KVM's PICs, IOAPIC and "
 	  "PIT. `split`: KVM keeps the LAPICs and qlite runs the IOAPIC (QEMU's "
 	  "`kernel-irqchip=split`), which `vdev intel-iommu` needs to remap its interrupts, "
-	  "and its own 8254 PIT (ports 0x40-0x43 and 0x61, IRQ 0); the machine then has no "
-	  "8259 PIC.",
+	  "its own 8259 pair (ports 0x20-0x21 and 0xa0-0xa1, the ELCR at 0x4d0-0x4d1, IRQ 2 "
+	  "the cascade; its interrupts reach vCPU 0 as ExtINT) and its own 8254 PIT (ports "
+	  "0x40-0x43 and 0x61, IRQ 0).",
 	  1, 1, 0, kw_irqchip },
 	{ "fw-cfg", { "--fw-cfg" }, "on|off",
 	  "QEMU's firmware configuration device (fw_cfg) at ports 0x510-0x511 and its DMA "

@@ -312,17 +312,19 @@ struct resource {
 static const struct resource in_kernel[] = {
 	RES(RES_MMIO, LAPIC_BASE, LAPIC_BASE + LAPIC_SIZE - 1, "the LAPIC"),
 	RES(RES_MMIO, 0xfffbc000, 0xfffbffff, "KVM's TSS and identity map"),
-	RES(RES_IRQ, 2, 2, "the PIC cascade"),
 };
 /*
- * What `irqchip split` leaves out of KVM: no PIC at all, and qlite's IOAPIC
- * and PIT (ports and IRQ 0) are on the bus, so the platform lists them.
+ * What `irqchip split` leaves out of KVM: qlite's PICs (ports, ELCR and the
+ * cascade IRQ), IOAPIC and PIT (ports and IRQ 0) are on the bus then, so
+ * the platform lists them.
  */
 static const struct resource in_kernel_irqchip[] = {
+	RES(RES_IRQ, 2, 2, "the PIC cascade"),
 	RES(RES_PIO, 0x20, 0x21, "the PIC"),
 	RES(RES_PIO, 0x40, 0x43, "the PIT"),
 	RES(RES_PIO, 0x61, 0x61, "the PIT"),
 	RES(RES_PIO, 0xa0, 0xa1, "the PIC"),
+	RES(RES_PIO, 0x4d0, 0x4d1, "the PIC's ELCR"),
 	RES(RES_MMIO, IOAPIC_BASE, IOAPIC_BASE + IOAPIC_SIZE - 1, "the IOAPIC"),
 	RES(RES_IRQ, 0, 0, "the PIT"),
 };

@@ -2,7 +2,8 @@
 /*
  * The platform every VM has: COM1, i8042, RTC, debug-exit port, PCI host
  * bridge, with ACPI the PM device, QEMU's fw_cfg unless turned off, and
- * with `irqchip split` the IOAPIC and the 8254 PIT (KVM's otherwise). One place creates it,
+ * with `irqchip split` the IOAPIC, the 8259 pair and the 8254 PIT (KVM's otherwise). One place
+ * creates it,
  * so the running VM, `qlite check` and the config's overlap checks all see
  * the same machine.
  */
@@ -19,6 +20,9 @@ int platform_create(struct machine *m, bool acpi, bool fw_cfg, struct uart8250 *
 
 	if (m->split_irqchip) {
 		if (!ioapic_create(m))
+			return -ENOMEM;
+		/* ISA lines go to both, as on a PC: Linux probes the 8259 and times IRQ 0 through it. */
+		if (!pic8259_create(m))
 			return -ENOMEM;
 		/* KVM has no PIT without its PIC: the guest's timer and port B are qlite's. */
 		ret = pit8254_create(m);

@@ -24,10 +24,15 @@
 #define APIC_LVT_LINT1		0x360
 #define APIC_MODE_EXTINT	0x7
 #define APIC_MODE_NMI		0x4
+#define APIC_LVT_MASKED		0x10000
 #define MSR_IA32_MISC_ENABLE	0x1a0
 #define MISC_ENABLE_FAST_STRING	0x1
 
-/* LINT0 in virtual-wire mode (ExtINT from the PIC), LINT1 as NMI, as a PC BIOS leaves them. */
+/*
+ * LINT0 in virtual-wire mode (ExtINT from the PIC), LINT1 as NMI, as a PC
+ * BIOS leaves them: LINT0 unmasked on the BSP only, where the PIC's INTR is
+ * wired (KVM accepts a userspace PIC's KVM_INTERRUPT only through it).
+ */
 static int vcpu_setup_lapic(struct vcpu *vcpu)
 {
 	struct kvm_lapic_state lapic;
@@ -36,7 +41,8 @@ static int vcpu_setup_lapic(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
 	v = le_load(lapic.regs + APIC_LVT_LINT0, 4);
-	v = (v & ~0x700u) | APIC_MODE_EXTINT << 8;
+	v = (v & ~(0x700u | APIC_LVT_MASKED)) | APIC_MODE_EXTINT << 8 |
+	    (vcpu->id ? APIC_LVT_MASKED : 0);
 	le_store(lapic.regs + APIC_LVT_LINT0, v, 4);
 	v = le_load(lapic.regs + APIC_LVT_LINT1, 4);
 	v = (v & ~0x700u) | APIC_MODE_NMI << 8;
@@ -289,6 +295,32 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 	}
 }
 
+/*
+ * vCPU 0 with qlite's 8259 (irqchip split): its INTR is LINT0's ExtINT,
+ * which KVM leaves to userspace. Before each KVM_RUN, as QEMU does: when
+ * the PIC requests and the last exit said the vCPU can take an interrupt
+ * (IF set, no ExtINT already queued, LINT0 unmasked in ExtINT mode), the
+ * INTA cycle happens now and KVM_INTERRUPT queues its vector; when it
+ * cannot, KVM is asked to exit as soon as it can (an interrupt window).
+ * Another thread raising INTR kicks vCPU 0 (vcpu_kick_from_other), so a
+ * halted or running guest gets here soon.
+ */
+static void vcpu_pic_inject(struct vcpu *vcpu, struct pic8259 *pic)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_interrupt irq;
+
+	if (pic8259_intr(pic) && run->ready_for_interrupt_injection && run->if_flag) {
+		irq.irq = pic8259_ack(pic);
+		if (ioctl(vcpu->fd, KVM_INTERRUPT, &irq) < 0 && !vcpu->extint_failed) {
+			/* The vector is in the PIC's ISR and lost: say so once. */
+			vcpu->extint_failed = true;
+			pr_errno("vCPU %u: KVM_INTERRUPT of PIC vector %#x", vcpu->id, irq.irq);
+		}
+	}
+	run->request_interrupt_window = pic8259_intr(pic);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -311,6 +343,9 @@ static void *vcpu_thread(void *arg)
 		 */
 		if (vcpu_sleep_due(vcpu))
 			vcpu->run->immediate_exit = 1;
+		/* Not into a KVM_RUN that returns at once: the vector would wait there (or a sleep). */
+		if (vcpu->id == 0 && kvm->machine->pic && !vcpu->run->immediate_exit)
+			vcpu_pic_inject(vcpu, kvm->machine->pic);
 		ret = ioctl(vcpu->fd, KVM_RUN, 0);
 		t_exit = kvm->accounting ? stats_clock() : 0;
 
@@ -376,4 +411,12 @@ void vcpu_kick(struct vcpu *vcpu)
 		vcpu->run->immediate_exit = 1;
 	if (vcpu->thread_started)
 		pthread_kill(vcpu->thread, SIGUSR1);
+}
+
+void vcpu_kick_from_other(struct vcpu *vcpu)
+{
+	/* The vCPU's own thread looks before its next KVM_RUN anyway. */
+	if (vcpu->thread_started && pthread_equal(pthread_self(), vcpu->thread))
+		return;
+	vcpu_kick(vcpu);
 }

@@ -162,9 +162,9 @@ int vm_describe(const struct vm_spec *spec, FILE *out, const char *dtb_path, con
 	describe_bus(&m, BUS_PIO, out);
 	describe_bus(&m, BUS_MMIO, out);
 	if (spec->split_irqchip)
-		fprintf(out, "  in-kernel: lapic (irqchip split: no pic; the ioapic and pit are qlite's)\n");
+		fprintf(out, "  in-kernel: lapic (irqchip split: the pic, ioapic and pit are qlite's)\n");
 	else
-		fprintf(out, "  in-kernel: pic 0x20,0xa0  pit 0x40-0x43,0x61  ioapic  lapic\n");
+		fprintf(out, "  in-kernel: pic 0x20,0xa0,0x4d0  pit 0x40-0x43,0x61  ioapic  lapic\n");
 	for (unsigned i = 0; i < m.nr_irqs; i++)
 		fprintf(out, "  irq   %-2u  %s%s\n", m.irqs[i].gsi, m.irqs[i].owner,
 			m.irqs[i].shared ? " (shared)" : "");

@@ -114,10 +114,23 @@ static void vm_machine_wake(struct machine *m)
 
 static void vm_machine_irq_set(struct machine *m, unsigned gsi, int level)
 {
-	if (m->ioapic)
-		ioapic_set_irq(m->ioapic, gsi, level);
-	else
+	if (!m->ioapic) {
 		kvm_irq_line(&((struct vm *)m->opaque)->kvm, gsi, level);
+		return;
+	}
+	/* ISA IRQs reach the 8259 pair and the IOAPIC alike, as on a PC. */
+	if (m->pic && gsi < ISA_NR_IRQS)
+		pic8259_set_irq(m->pic, gsi, level);
+	ioapic_set_irq(m->ioapic, gsi, level);
+}
+
+/* The PIC's INTR rose: vCPU 0 injects it before its next KVM_RUN (vcpu.c), so get it there. */
+static void vm_machine_pic_intr(struct machine *m)
+{
+	struct vm *vm = m->opaque;
+
+	if (vm->kvm.vcpus && vm->kvm.nr_vcpus)
+		vcpu_kick_from_other(&vm->kvm.vcpus[0]);
 }
 
 static void vm_machine_msi_send(struct machine *m, uint64_t addr, uint32_t data)
@@ -188,6 +201,7 @@ static int vm_create_machine(struct vm *vm)
 	m->opaque = vm;
 	m->irq_set = vm_machine_irq_set;
 	m->msi_send = vm_machine_msi_send;
+	m->pic_intr = vm_machine_pic_intr;
 	m->request_stop = vm_machine_request_stop;
 	m->sleep = vm_machine_sleep;
 	m->wake = vm_machine_wake;

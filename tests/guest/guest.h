@@ -345,6 +345,9 @@ void irq_eoi(void);
 void irq_msi(uint32_t *addr, uint32_t *data);
 void irq_ioapic_route(const char *word, uint64_t base, unsigned pin, bool on);
 
+/* pic.c: timer ticks through the 8259 pair */
+void do_pic_ticks(const char *word, char *arg);
+
 /* acpi.c */
 void do_acpi(const char *word, char *arg);
 void do_acpi_poweroff(const char *word, char *arg);

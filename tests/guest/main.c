@@ -311,6 +311,7 @@ static const struct {
 	{ "net-dhcp", do_net_dhcp },
 	{ "fw-cfg", do_fw_cfg },
 	{ "edu", do_edu },
+	{ "pic-ticks", do_pic_ticks },
 };
 
 static void run_word(char *word)

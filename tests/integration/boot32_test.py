@@ -194,6 +194,16 @@ def case_qlite_multiboot_bios(q, mb, aout, pvh):
           chk)
 
 
+def case_qlite_multiboot_bios_split(q, mb, aout, pvh):
+    """The same state with `irqchip split`: qlite's own 8259 pair and 8254 get firmware's writes,
+    real-mode ticks reach the BIOS's IRQ 0 handler through them, IRQ 14 through the slave."""
+    res = qlite(q, "run", ["--kernel", mb, "--cmdline", "bios=1 irq14=1", "--ram", "64M",
+                           "--vdev", "pc-testdev", "--irqchip", "split"])
+    passed(res, "multiboot", "multiboot firmware state, irqchip split")
+    got = [l for l in guest_lines(res.stdout) if l in BIOS_LINES or l.startswith(("pic ", "irq"))]
+    check(got == BIOS_LINES, f"firmware state {got} != {BIOS_LINES}", res)
+
+
 def case_qemu_multiboot_bios(q, mb, aout, pvh):
     """The same lines under QEMU, where SeaBIOS ran before the kernel."""
     compare(q, mb, "multiboot", "bios=1 irq14=1", [], ["--vdev", "pc-testdev"],

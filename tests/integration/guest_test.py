@@ -304,6 +304,58 @@ def case_qemu_split_pit(q, g):
     split_pit_check(res, "QEMU")
 
 
+PIC_TICKS = 50
+
+
+def pic_ticks_check(res, what):
+    check(res.returncode == 1, f"{what}: expected status 1 (debug-exit 0)", res)
+    check(re.search(rf"^pic-ticks: {PIC_TICKS} ticks on vector 0x40 through the 8259 in \d+ us$",
+                    res.stdout, re.M), f"{what}: no pic-ticks line", res)
+
+
+def case_pic_ticks(q, g):
+    """tests/guest/pic.c under KVM's own PIC and PIT: the word's reference run."""
+    pic_ticks_check(run(q, guest_args(g, f"pic-ticks={PIC_TICKS}")), "qlite (KVM's PIC)")
+
+
+def case_split_pic(q, g):
+    """`irqchip split` has qlite's own 8259 pair (src/devices/pic8259.c): PIT channel 0 ticks reach
+    the guest through it as ExtINT on vCPU 0 (KVM_INTERRUPT), each one acknowledged at injection
+    (in ISR when the handler ran) and ended by the guest's EOI; the PIC's exits are its named
+    registers, and the IOAPIC, whose pin 0 stays masked, delivered nothing."""
+    with tempfile.TemporaryDirectory() as d:
+        js = os.path.join(d, "exits.json")
+        res = run(q, guest_args(g, f"pic-ticks={PIC_TICKS}", ["--irqchip", "split", "--stats-json", js]))
+        pic_ticks_check(res, "qlite")
+        with open(js) as f:
+            data = json.load(f)
+    reps = {r["name"]: r["counters"] for r in data["device_reports"]}
+    pic = reps.get("pic", {})
+    # One more tick may be taken between the last EOI and the guest's masking it (then ended too).
+    check(pic.get("acks") in (PIC_TICKS, PIC_TICKS + 1) and pic.get("eois") == pic.get("acks") and
+          pic.get("spurious_irq7") == 0 and pic.get("spurious_irq15") == 0,
+          f"pic counters {pic}", res)
+    check(reps["ioapic"]["interrupts"] == 0, f"ioapic counters {reps['ioapic']}", res)
+    check(reps["pit"]["irq0_ticks"] >= PIC_TICKS, f"pit counters {reps['pit']}", res)
+    for dev in data["devices"]:
+        if dev["device"] in ("pic-master", "pic-slave", "pic-elcr"):
+            check(dev["other_reads"] == 0 and dev["other_writes"] == 0,
+                  f"{dev['device']}: unnamed accesses", res)
+
+
+def case_qemu_split_pic(q, g):
+    """The same word under QEMU's split irqchip (pc machine), whose 8259 pair is in userspace too."""
+    if not shutil.which("qemu-system-x86_64"):
+        raise Failure("qemu-system-x86_64 not found (Debian: qemu-system-x86, scripts/setup.sh)")
+    argv = ["qemu-system-x86_64", "-accel", "kvm", "-nodefaults", "-m", "64", "-display", "none",
+            "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
+            "-M", "pc,kernel-irqchip=split", "-kernel", g, "-append", f"pic-ticks={PIC_TICKS}"]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=120)
+    res = subprocess.CompletedProcess(argv, p.returncode, p.stdout.decode(errors="replace"),
+                                      p.stderr.decode(errors="replace"))
+    pic_ticks_check(res, "QEMU")
+
+
 def case_uart_input(q, g):
     p = subprocess.run([q, "run"] + guest_args(g, "uart-echo=5"), input="hello",
                        capture_output=True, text=True, errors="replace", timeout=120)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "qlite/boot.h"
+#include "qlite/devices.h"
 #include "qlite/machine.h"
 #include "qlite/util.h"
 #include "qlite/vm.h"
@@ -236,6 +237,51 @@ static void test_chips(void **state)
 	fake_machine_destroy(offline);
 }
 
+/*
+ * `irqchip split`: qlite's own PICs and PIT get the same state through
+ * their ports, as firmware's writes; the accel's chip ioctls are not used.
+ */
+static void test_chips_split(void **state)
+{
+	struct fake_machine *fm = fake_machine_create_accel();
+	struct fake_machine *bare = fake_machine_create_accel();
+	struct report_capture c;
+
+	fm->m.split_irqchip = true;
+	assert_non_null(pic8259_create(&fm->m));
+	assert_int_equal(pit8254_create(&fm->m), 0);
+	assert_int_equal(bios_setup_chips(&fm->m), 0);
+	assert_int_equal(fm->nr_pic_setups, 0);
+	assert_int_equal(fm->nr_pit_setups, 0);
+	assert_int_equal(fake_pio_read(fm, 0x21, 1), 0xb8);
+	assert_int_equal(fake_pio_read(fm, 0xa1, 1), 0x8e);
+	assert_int_equal(fake_pio_read(fm, 0x4d0, 1), 0x00);
+	assert_int_equal(fake_pio_read(fm, 0x4d1, 1), 0x0c);
+	/* The vectors: IRQ 1 on 0x09, IRQ 8 on 0x70 through the cascade. */
+	pic8259_set_irq(fm->m.pic, 1, 1);
+	pic8259_set_irq(fm->m.pic, 1, 0);
+	assert_int_equal(pic8259_ack(fm->m.pic), 0x09);
+	fake_pio_write(fm, 0x20, 1, 0x20);
+	pic8259_set_irq(fm->m.pic, 8, 1);
+	pic8259_set_irq(fm->m.pic, 8, 0);
+	assert_int_equal(pic8259_ack(fm->m.pic), 0x70);
+	/* PIT channel 0's read-back status: lobyte/hibyte, mode 2, binary. */
+	fake_pio_write(fm, 0x43, 1, 0xe2);
+	assert_int_equal(fake_pio_read(fm, 0x40, 1) & 0x3f, 0x34);
+
+	/* Split, but the chips not on the bus: said, and an error. */
+	bare->m.split_irqchip = true;
+	assert_int_equal(bios_setup_chips(&bare->m), 0);
+	bare->m.pic = fm->m.pic;
+	report_capture_start(&c);
+	assert_int_equal(bios_setup_chips(&bare->m), -ENODEV);
+	assert_string_equal(report_capture_text(&c),
+			    "qlite: BIOS state: qlite's PICs are not on ports 0x20, 0xa0, 0x4d0\n");
+	report_capture_stop(&c);
+	fake_machine_destroy(fm);
+	fake_machine_destroy(bare);
+}
+
 /* A multiboot a.out-kludge image at 1 MiB: the header, then hlt. */
 static size_t make_multiboot(uint8_t *d)
 {
@@ -332,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_ticks),
 		cmocka_unit_test(test_small_ram),
 		cmocka_unit_test(test_chips),
+		cmocka_unit_test(test_chips_split),
 		cmocka_unit_test(test_multiboot_gets_bios_state),
 		cmocka_unit_test(test_pvh_keeps_reset_state),
 	};

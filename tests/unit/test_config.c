@@ -1041,8 +1041,8 @@ static void test_resources(void **state)
 	expect_resources(&spec, NULL);
 
 	/*
-	 * `irqchip split` frees the PIC's ports and puts qlite's IOAPIC and PIT
-	 * on the bus: the PIT's ports and port B are the platform's then.
+	 * `irqchip split` puts qlite's PICs, IOAPIC and PIT on the bus: their
+	 * ports, the ELCR and port B are the platform's then.
 	 */
 	vm_spec_init(&spec);
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x40", NULL, NULL);
@@ -1058,7 +1058,14 @@ static void test_resources(void **state)
 	vm_spec_init(&spec);
 	spec.split_irqchip = true;
 	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x20", NULL, NULL);
-	expect_resources(&spec, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x20-0x20 overlap pic-master (0x20-0x21)");
+	vm_spec_init(&spec);
+	spec.split_irqchip = true;
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0x4d1", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0x4d1-0x4d1 overlap pic-elcr (0x4d0-0x4d1)");
+	vm_spec_init(&spec);
+	add_vdev(&spec, "isa-debug-exit", 2, "iobase", "0xa1", NULL, NULL);
+	expect_resources(&spec, "r.conf:2: iobase: ports 0xa1-0xa1 overlap the PIC (0xa0-0xa1)");
 
 	/* Types not in the table: options are read by their conventional names. */
 	vm_spec_init(&spec);
