@@ -132,10 +132,11 @@ static void service_pin(struct ioapic *io, unsigned pin)
 
 void ioapic_set_irq(struct ioapic *io, unsigned pin, int level)
 {
-	uint32_t bit = 1u << pin;
+	uint32_t bit;
 
 	if (pin >= IOAPIC_NR_PINS)
 		return;
+	bit = 1u << pin;
 	pthread_mutex_lock(&io->lock);
 	if (level) {
 		/* An edge pin takes a rising edge only; a level pin is pending while high. */
