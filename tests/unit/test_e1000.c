@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fake_iommu.h"
 #include "fake_machine.h"
 #include "pci_guest.h"
 #include "report_capture.h"
@@ -100,9 +101,7 @@ struct ctx {
 	uint16_t io;
 	unsigned tx_tail, rx_tail;
 	struct report_capture log;
-	/* the fake IOMMU's view: how many translations, and the last requester */
-	unsigned translations;
-	uint16_t last_sid;
+	struct fake_iommu iommu;	/* tests behind an IOMMU */
 };
 
 /* ---- the machine and the driver's register accesses ---- */
@@ -1011,64 +1010,19 @@ static void test_hostile_rx(void **state)
 
 /* ---- behind an IOMMU ---- */
 
-/*
- * The fake IOMMU: IOVAs from IOVA_BASE (beyond RAM) land at GPA_BASE with
- * the two pages of each pair swapped, so a buffer across a page boundary
- * is two pieces apart in RAM; the pages from IOVA_REFUSED are refused, as
- * is anything outside the window.
- */
+/* The fake IOMMU's window (fake_iommu.h): what the tests below map and refuse. */
 #define IOVA_BASE	0x80000000ull
 #define IOVA_SPAN	0x100000ull
 #define IOVA_REFUSED	(IOVA_BASE + 0x80000)
 #define GPA_BASE	0x300000ull
 
-static uint64_t iova_gpa(uint64_t iova)
+/* Install the fake IOMMU with this file's window. */
+static void iommu_install(struct ctx *c)
 {
-	return GPA_BASE + ((iova - IOVA_BASE) ^ 0x1000);
-}
-
-static int iommu_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
-		     uint64_t *len)
-{
-	struct ctx *c = opaque;
-
-	(void)write;
-	c->translations++;
-	c->last_sid = sid;
-	if (iova < IOVA_BASE || iova >= IOVA_BASE + IOVA_SPAN || iova >= IOVA_REFUSED)
-		return -EFAULT;
-	*gpa = iova_gpa(iova);
-	*len = 0x1000 - (iova & 0xfff);
-	return 0;
-}
-
-static int iommu_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
-{
-	(void)opaque;
-	(void)sid;
-	(void)addr;
-	(void)data;
-	return 0;
-}
-
-static const struct machine_iommu_ops fake_iommu = {
-	.dma_translate = iommu_dma,
-	.msi_translate = iommu_msi,
-};
-
-/* The driver's side of a mapping: bytes at an IOVA, page by page. */
-static void iova_write(struct ctx *c, uint64_t iova, const void *buf, size_t len)
-{
-	while (len) {
-		size_t n = 0x1000 - (iova & 0xfff);
-
-		if (n > len)
-			n = len;
-		assert_int_equal(guest_mem_write(&c->gm, iova_gpa(iova), buf, n), 0);
-		iova += n;
-		buf = (const uint8_t *)buf + n;
-		len -= n;
-	}
+	c->iommu = (struct fake_iommu){ .iova_base = IOVA_BASE, .span = IOVA_SPAN,
+					.refused = IOVA_REFUSED, .gpa_base = GPA_BASE,
+					.mem = &c->gm };
+	fake_iommu_install(&c->fm->m, &c->iommu);
 }
 
 static void test_tx_iommu(void **state)
@@ -1077,7 +1031,7 @@ static void test_tx_iommu(void **state)
 	const uint64_t ring = IOVA_BASE, buf = IOVA_BASE + 0x10a00;
 	uint8_t f[1514], got[2048];
 
-	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	iommu_install(c);
 	/* The ring's IOVA is beyond RAM: taken all the same, as an IOVA. */
 	wr(c, TDBAL, (uint32_t)ring);
 	wr(c, TDBAH, 0);
@@ -1087,19 +1041,19 @@ static void test_tx_iommu(void **state)
 	wr(c, TCTL, TCTL_EN | TCTL_PSP);
 	/* A frame across a page boundary, whose two pages are apart in RAM. */
 	frame_init(f, sizeof(f), (const uint8_t *)"\x02\x00\x00\x00\x00\x02", 3);
-	iova_write(c, buf, f, sizeof(f));
-	put_desc(c, iova_gpa(ring), buf, sizeof(f) | (uint32_t)(CMD_EOP | CMD_RS) << 24, 0);
+	fake_iommu_rw(&c->iommu, buf, f, sizeof(f), true);
+	put_desc(c, fake_iommu_gpa(&c->iommu, ring), buf, sizeof(f) | (uint32_t)(CMD_EOP | CMD_RS) << 24, 0);
 	wr(c, TDT, 1);
 	assert_int_equal(peer_recv(c, got, sizeof(got)), (ssize_t)sizeof(f));
 	assert_memory_equal(got, f, sizeof(f));
 	assert_int_equal(rd(c, TDH), 1);
 	/* DD went to where the descriptor's IOVA maps, as the PCI function. */
-	assert_int_equal(*ram(c, iova_gpa(ring) + 12) & 1, 1);
-	assert_int_equal(c->last_sid, pci_requester_id(c->dev));
-	assert_int_equal(c->last_sid, c->dev->slot << 3);
+	assert_int_equal(*ram(c, fake_iommu_gpa(&c->iommu, ring) + 12) & 1, 1);
+	assert_int_equal(c->iommu.last_sid, pci_requester_id(c->dev));
+	assert_int_equal(c->iommu.last_sid, c->dev->slot << 3);
 
 	/* A buffer the IOMMU refuses is a bad address: the queue stops, one line. */
-	put_desc(c, iova_gpa(ring + 16), IOVA_REFUSED + 0x100, 100 |
+	put_desc(c, fake_iommu_gpa(&c->iommu, ring + 16), IOVA_REFUSED + 0x100, 100 |
 		 (uint32_t)(CMD_EOP | CMD_RS) << 24, 0);
 	wr(c, TDT, 2);
 	assert_int_equal(peer_recv(c, got, sizeof(got)), -1);
@@ -1107,7 +1061,7 @@ static void test_tx_iommu(void **state)
 	assert_int_equal(report_capture_lines(&c->log), 1);
 	assert_true(report_capture_has(&c->log, "transmit queue stopped"));
 	assert_true(report_capture_has(&c->log, "refused by the IOMMU"));
-	assert_int_equal(*ram(c, iova_gpa(ring + 16) + 12) & 1, 0);
+	assert_int_equal(*ram(c, fake_iommu_gpa(&c->iommu, ring + 16) + 12) & 1, 0);
 
 	/* A refused ring stops it at the first descriptor it reads. */
 	drv_reset(c);
@@ -1127,10 +1081,10 @@ static void test_rx_iommu(void **state)
 	const uint64_t ring = IOVA_BASE + 0x20000, bufs = IOVA_BASE + 0x30e00;
 	uint8_t f[1000];
 
-	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	iommu_install(c);
 	/* Buffers of 2 KiB, each across a page boundary. */
 	for (unsigned i = 0; i < NDESC; i++)
-		put_desc(c, iova_gpa(ring + 16 * i), bufs + i * 0x1000, 0, 0);
+		put_desc(c, fake_iommu_gpa(&c->iommu, ring + 16 * i), bufs + i * 0x1000, 0, 0);
 	wr(c, RDBAL, (uint32_t)ring);
 	wr(c, RDBAH, 0);
 	wr(c, RDLEN, NDESC * 16);
@@ -1144,18 +1098,18 @@ static void test_rx_iommu(void **state)
 	assert_int_equal(counter(c, "rx_frames"), 1);
 	assert_int_equal(rd(c, RDH), 1);
 	/* 0x200 bytes on the buffer's first page, the rest on the second, each where it maps. */
-	assert_memory_equal(ram(c, iova_gpa(bufs)), f, 0x200);
-	assert_memory_equal(ram(c, iova_gpa(bufs + 0x200)), f + 0x200, sizeof(f) - 0x200);
-	assert_int_equal(le_load(ram(c, iova_gpa(ring) + 8), 2), sizeof(f));
-	assert_int_equal(*ram(c, iova_gpa(ring) + 12), 0x07);	/* DD EOP IXSM */
-	assert_int_equal(c->last_sid, pci_requester_id(c->dev));
+	assert_memory_equal(ram(c, fake_iommu_gpa(&c->iommu, bufs)), f, 0x200);
+	assert_memory_equal(ram(c, fake_iommu_gpa(&c->iommu, bufs + 0x200)), f + 0x200, sizeof(f) - 0x200);
+	assert_int_equal(le_load(ram(c, fake_iommu_gpa(&c->iommu, ring) + 8), 2), sizeof(f));
+	assert_int_equal(*ram(c, fake_iommu_gpa(&c->iommu, ring) + 12), 0x07);	/* DD EOP IXSM */
+	assert_int_equal(c->iommu.last_sid, pci_requester_id(c->dev));
 
 	/* The next descriptor's buffer is refused: the queue stops, nothing written back. */
-	put_desc(c, iova_gpa(ring + 16), IOVA_REFUSED + 0x800, 0, 0);
+	put_desc(c, fake_iommu_gpa(&c->iommu, ring + 16), IOVA_REFUSED + 0x800, 0, 0);
 	peer_send(c, f, sizeof(f));
 	assert_int_equal(counter(c, "queue_stops"), 1);
 	assert_int_equal(counter(c, "rx_frames"), 1);
-	assert_int_equal(*ram(c, iova_gpa(ring + 16) + 12), 0);
+	assert_int_equal(*ram(c, fake_iommu_gpa(&c->iommu, ring + 16) + 12), 0);
 	assert_true(report_capture_has(&c->log, "receive queue stopped"));
 	/* Re-enabled over a refused ring: the first descriptor read stops it again. */
 	wr(c, RCTL, 0);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fake_iommu.h"
 #include "fake_machine.h"
 #include "qlite/block.h"
 #include "qlite/config.h"
@@ -91,8 +92,7 @@ struct ctx {
 	char *msg;
 	size_t msg_len;
 	FILE *reports;
-	/* the fake IOMMU's view: the last requester it translated for */
-	uint16_t last_sid;
+	struct fake_iommu iommu;	/* tests behind an IOMMU */
 };
 
 static uint8_t pattern(uint64_t sector, unsigned i)
@@ -975,66 +975,19 @@ static void test_dma_hostile(void **state)
 
 /* ---- behind an IOMMU ---- */
 
-/*
- * The fake IOMMU: IOVAs from IOVA_BASE (beyond RAM) land at GPA_BASE with
- * the two pages of each pair swapped, so a buffer across a page boundary
- * is two pieces apart in RAM; the pages from IOVA_REFUSED are refused, as
- * is anything outside the window.
- */
+/* The fake IOMMU's window (fake_iommu.h): what the tests below map and refuse. */
 #define IOVA_BASE	0x80000000ull
 #define IOVA_SPAN	0x400000ull
 #define IOVA_REFUSED	(IOVA_BASE + 0x200000)
 #define GPA_BASE	0x400000ull
 
-static uint64_t iova_gpa(uint64_t iova)
+/* Install the fake IOMMU with this file's window. */
+static void iommu_install(struct ctx *c)
 {
-	return GPA_BASE + ((iova - IOVA_BASE) ^ 0x1000);
-}
-
-static int iommu_dma(void *opaque, uint16_t sid, uint64_t iova, bool write, uint64_t *gpa,
-		     uint64_t *len)
-{
-	struct ctx *c = opaque;
-
-	(void)write;
-	c->last_sid = sid;
-	if (iova < IOVA_BASE || iova >= IOVA_BASE + IOVA_SPAN || iova >= IOVA_REFUSED)
-		return -EFAULT;
-	*gpa = iova_gpa(iova);
-	*len = 0x1000 - (iova & 0xfff);
-	return 0;
-}
-
-static int iommu_msi(void *opaque, uint16_t sid, uint64_t *addr, uint32_t *data)
-{
-	(void)opaque;
-	(void)sid;
-	(void)addr;
-	(void)data;
-	return 0;
-}
-
-static const struct machine_iommu_ops fake_iommu = {
-	.dma_translate = iommu_dma,
-	.msi_translate = iommu_msi,
-};
-
-/* What the guest sees at an IOVA, page by page (read) or puts there (write). */
-static void iova_rw(struct ctx *c, uint64_t iova, void *buf, size_t len, bool write)
-{
-	while (len) {
-		size_t n = 0x1000 - (iova & 0xfff);
-
-		if (n > len)
-			n = len;
-		if (write)
-			assert_int_equal(guest_mem_write(&c->mem, iova_gpa(iova), buf, n), 0);
-		else
-			assert_int_equal(guest_mem_read(&c->mem, iova_gpa(iova), buf, n), 0);
-		iova += n;
-		buf = (uint8_t *)buf + n;
-		len -= n;
-	}
+	c->iommu = (struct fake_iommu){ .iova_base = IOVA_BASE, .span = IOVA_SPAN,
+					.refused = IOVA_REFUSED, .gpa_base = GPA_BASE,
+					.mem = &c->mem };
+	fake_iommu_install(&c->fm->m, &c->iommu);
 }
 
 static void write_prds_iova(struct ctx *c, uint64_t table, const struct prd *p, unsigned n)
@@ -1044,7 +997,7 @@ static void write_prds_iova(struct ctx *c, uint64_t table, const struct prd *p, 
 
 		le_store(e, p[i].addr, 4);
 		le_store(e + 4, (p[i].len & 0xffff) | (p[i].eot ? 0x80000000u : 0), 4);
-		iova_rw(c, table + 8 * i, e, 8, true);
+		fake_iommu_rw(&c->iommu, table + 8 * i, e, 8, true);
 	}
 }
 
@@ -1059,7 +1012,7 @@ static void test_dma_iommu(void **state)
 	};
 	uint8_t buf[8 * 512], sec[512], st, bms;
 
-	assert_int_equal(machine_set_iommu(&c->fm->m, &fake_iommu, c, 0xfed90000, false), 0);
+	iommu_install(c);
 	write_prds_iova(c, table, prds, 2);
 	fake_machine_clear_calls(c->fm);
 	tf_load(c, 0, 500, 8, false);
@@ -1069,11 +1022,11 @@ static void test_dma_iommu(void **state)
 	assert_int_equal(bms, BMS_INTR);
 	assert_int_equal(st, ST_DRDY | ST_DSC);
 	/* The sectors are where the IOVAs map, as the IDE function 00:01.1. */
-	iova_rw(c, prds[0].addr, buf, 3000, false);
-	iova_rw(c, prds[1].addr, buf + 3000, 1096, false);
+	fake_iommu_rw(&c->iommu, prds[0].addr, buf, 3000, false);
+	fake_iommu_rw(&c->iommu, prds[1].addr, buf + 3000, 1096, false);
 	for (unsigned s = 0; s < 8; s++)
 		check_sector(buf + 512 * s, 500 + s);
-	assert_int_equal(c->last_sid, 1 << 3 | 1);
+	assert_int_equal(c->iommu.last_sid, 1 << 3 | 1);
 
 	/* WRITE DMA of the same buffers to sectors 900..907. */
 	tf_load(c, 0, 900, 8, false);
