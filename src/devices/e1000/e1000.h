@@ -352,6 +352,12 @@ void e1000_count_frame(struct e1000 *s, const struct e1000_frame_stats *r, const
 void e1000_queue_stop(struct e1000 *s, bool tx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A descriptor at `at` the device cannot reach (its DMA refused): the queue stops. */
+static inline void e1000_bad_desc(struct e1000 *s, bool tx, uint64_t at)
+{
+	e1000_queue_stop(s, tx, "descriptor %#llx %s", (unsigned long long)at, e1000_bad_addr(s));
+}
+
 /* eeprom.c */
 void e1000_eeprom_init(struct e1000 *s);
 uint32_t e1000_eecd_read(struct e1000 *s);

@@ -119,13 +119,6 @@ static const struct e1000_frame_stats rx_stats = {
 	{ PRC64, PRC127, PRC255, PRC511, PRC1023, PRC1522 },
 };
 
-/* A descriptor the device cannot reach (its DMA refused): the queue stops. */
-static void rx_bad_desc(struct e1000 *s, uint64_t at)
-{
-	e1000_queue_stop(s, false, "descriptor %#llx %s", (unsigned long long)at,
-			 e1000_bad_addr(s));
-}
-
 /*
  * Buffers (descriptors with an address) from RDH up to RDT, counting at
  * most want into *bufs. -EFAULT: a descriptor was refused, the queue stopped.
@@ -140,7 +133,7 @@ static int rx_free_buffers(struct e1000 *s, uint64_t base, uint32_t n, uint32_t 
 		uint64_t at = base + (uint64_t)i * DESC_SIZE, addr = 0;
 
 		if (e1000_dma_read(s, at, &addr, sizeof(addr)) < 0) {
-			rx_bad_desc(s, at);
+			e1000_bad_desc(s, false, at);
 			return -EFAULT;
 		}
 		*bufs += addr != 0;
@@ -161,7 +154,7 @@ static void rx_write(struct e1000 *s, uint64_t base, uint32_t n, const uint8_t *
 		uint8_t wb[8] = { 0 };
 
 		if (e1000_dma_read(s, at, &addr, sizeof(addr)) < 0) {
-			rx_bad_desc(s, at);
+			e1000_bad_desc(s, false, at);
 			return;
 		}
 		addr = le_load(&addr, 8);
@@ -180,7 +173,7 @@ static void rx_write(struct e1000 *s, uint64_t base, uint32_t n, const uint8_t *
 			wb[4] |= RXD_STAT_EOP | RXD_STAT_IXSM;
 		le_store(wb + 6, vlan_tci, 2);
 		if (e1000_dma_write(s, at + 8, wb, sizeof(wb)) < 0) {
-			rx_bad_desc(s, at);
+			e1000_bad_desc(s, false, at);
 			return;
 		}
 		head = head + 1 == n ? 0 : head + 1;

@@ -275,13 +275,6 @@ static int tx_data(struct e1000 *s, const uint8_t *d, bool legacy)
 	return 0;
 }
 
-/* A descriptor the device cannot reach (its DMA refused): the queue stops. */
-static void tx_bad_desc(struct e1000 *s, uint64_t at)
-{
-	e1000_queue_stop(s, true, "descriptor %#llx %s", (unsigned long long)at,
-			 e1000_bad_addr(s));
-}
-
 void e1000_tx_kick(struct e1000 *s)
 {
 	uint64_t base = (uint64_t)e1000_reg(s, TDBAH) << 32 | (e1000_reg(s, TDBAL) & ~0xfu);
@@ -299,7 +292,7 @@ void e1000_tx_kick(struct e1000 *s)
 
 		/* One copy: the guest may change the descriptor under us. */
 		if (e1000_dma_read(s, at, d, sizeof(d)) < 0) {
-			tx_bad_desc(s, at);
+			e1000_bad_desc(s, true, at);
 			break;
 		}
 		lower = le_load(d + 8, 4);
@@ -315,7 +308,7 @@ void e1000_tx_kick(struct e1000 *s)
 			uint8_t st = (d[12] & ~0x0e) | TXD_STAT_DD;
 
 			if (e1000_dma_write(s, at + 12, &st, 1) < 0) {
-				tx_bad_desc(s, at);
+				e1000_bad_desc(s, true, at);
 				break;
 			}
 			written = true;

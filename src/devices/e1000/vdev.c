@@ -45,5 +45,4 @@ const struct vdev_type e1000_vdev = {
 		"drives it with e1000",
 	.opts = e1000_opts,
 	.create = e1000_create,
-	.dma = VDEV_DMA_IOMMU,
 };
