@@ -62,22 +62,6 @@ struct vdev_type {
 	 * report() (vdev_create_all() puts the vdev line's FILE:LINE before it).
 	 */
 	int (*create)(struct machine *m, const struct vdev_spec *spec);
-	/*
-	 * How its DMA reaches RAM beside an IOMMU. There is no kind for DMA
-	 * that bypasses the guest's mappings behind its back: a new device
-	 * with DMA says which of these it does.
-	 */
-	enum {
-		VDEV_DMA_NONE,		/* no DMA */
-		/* machine_dma_read/write, machine_dma_sg_add: through the IOMMU */
-		VDEV_DMA_IOMMU,
-		/*
-		 * Guest-physical, bypassing the IOMMU by its own spec (virtio
-		 * without VIRTIO_F_ACCESS_PLATFORM): the guest knows and gives
-		 * it guest-physical addresses, so it is welcome beside one.
-		 */
-		VDEV_DMA_PHYSICAL,
-	} dma;
 	bool is_iommu;		/* it translates the others' DMA and MSIs (intel-iommu) */
 };
 

@@ -51,7 +51,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "virtio rings are litt
 /*
  * Never offered: without it (virtio 1.2, 6 Reserved Feature Bits) the
  * device uses the physical addresses the driver gives it, untranslated by
- * any IOMMU (src/devices/virtio_vdev.c, VDEV_DMA_PHYSICAL).
+ * any IOMMU (src/devices/virtio_vdev.c says why that is right).
  */
 #define VIRTIO_F_ACCESS_PLATFORM	33
 #define VIRTIO_F_BIT(b)			(1ULL << (b))

@@ -525,5 +525,4 @@ const struct vdev_type edu_vdev = {
 		"uses: a factorial unit, DMA to and from a 4 KiB buffer, INTx or MSI",
 	.opts = edu_opts,
 	.create = edu_create,
-	.dma = VDEV_DMA_IOMMU,
 };

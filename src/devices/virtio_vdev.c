@@ -114,7 +114,8 @@ const struct vdev_type virtio_blk_vdev = {
 	.opts = virtio_blk_opts,
 	.create = virtio_blk_vdev_create,
 	/*
-	 * Guest-physical, past any IOMMU, by the virtio spec: qlite never
+	 * Its DMA (and virtio-net's) is guest-physical, past any IOMMU, by the
+	 * virtio spec: qlite never
 	 * offers VIRTIO_F_ACCESS_PLATFORM (include/qlite/virtio.h, checked in
 	 * src/virtio/device.c), and a device without it uses the physical
 	 * addresses the driver gives it, untranslated (virtio 1.2, 6 Reserved
@@ -122,7 +123,6 @@ const struct vdev_type virtio_blk_vdev = {
 	 * intel_iommu=on, as it does QEMU's virtio devices by default.
 	 * Its MSI-X messages still go through interrupt remapping (irq_event.c).
 	 */
-	.dma = VDEV_DMA_PHYSICAL,
 };
 
 /* ---- vdev virtio-net ---- */
@@ -172,5 +172,4 @@ const struct vdev_type virtio_net_vdev = {
 		"and a control queue, on a slirp, tap or socket backend",
 	.opts = virtio_net_opts,
 	.create = virtio_net_vdev_create,
-	.dma = VDEV_DMA_PHYSICAL,	/* as virtio-blk's: no ACCESS_PLATFORM */
 };

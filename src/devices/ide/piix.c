@@ -308,5 +308,4 @@ const struct vdev_type ide_vdev = {
 		"disks; Linux drives it with ata_piix",
 	.opts = ide_opts,
 	.create = ide_vdev_create,
-	.dma = VDEV_DMA_IOMMU,
 };
